@@ -1,0 +1,64 @@
+# The lab's commands. Each one does all of its own set-up on a fresh Debian or Ubuntu machine.
+#   make test       every test: unit (moto in-process), local cloud, notebooks (nbval)
+#   make lab        the whole lesson headless (TARGET=aws CONFIRM_COSTS=1 for a real AWS account)
+#   make jupyter    the local cloud and JupyterLab on notebooks/
+#   make notebooks  refresh the notebooks' reference outputs (after editing a notebook)
+#   make up/down/status   the local cloud by hand
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+TARGET ?= local
+CONFIRM_COSTS ?=
+NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
+
+.PHONY: test lab jupyter notebooks venv mariadb up down status clean
+
+test: venv mariadb
+	$(PY) -m pytest -q
+
+lab: venv $(NEEDS_DB)
+	$(PY) -m lab_helpers.run_lab --target $(TARGET) $(if $(CONFIRM_COSTS),--confirm-costs)
+
+jupyter: venv mariadb
+	$(PY) -m lab_helpers.local up
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1
+
+notebooks: venv mariadb
+	$(PY) -m lab_helpers.run_lab --refresh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "error: Python 3.11 or newer is needed (found $$($(PYTHON) --version 2>&1)); set PYTHON=/path/to/python3.11"; exit 1; }
+	@if ! $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
+	  else echo "error: Python's venv module is missing: run 'sudo apt-get install -y python3-venv', then try again."; exit 1; fi; \
+	fi
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	@touch $(STAMP)
+
+mariadb:
+	@if command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing MariaDB (Debian package mariadb-server)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null; \
+	else echo "error: MariaDB is not installed: run 'sudo apt-get install -y mariadb-server', then try again."; exit 1; fi
+
+up: venv mariadb
+	$(PY) -m lab_helpers.local up
+
+down:
+	@[ -x $(PY) ] && $(PY) -m lab_helpers.local down || echo "nothing to stop"
+
+status: venv
+	$(PY) -m lab_helpers.local status
+
+clean: down
+	rm -rf .lab build
