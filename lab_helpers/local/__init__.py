@@ -1,0 +1,10 @@
+"""The lab's local cloud: AWS's control plane from moto, and a real data plane (MariaDB, an RDS
+Proxy emulator, Lambda on awslambdaric, the API Gateway stage URL), all on 127.0.0.1.
+
+    from lab_helpers import local
+    local.up(); local.status(); local.down()
+"""
+from .errors import LocalCloudError
+from .lifecycle import down, status, up
+
+__all__ = ["LocalCloudError", "down", "status", "up"]

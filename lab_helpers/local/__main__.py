@@ -1,0 +1,54 @@
+"""`python -m lab_helpers.local up | down | status` (and `serve`, which `up` runs in the background)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import lifecycle, state
+from .errors import LocalCloudError
+
+
+def _print_status(st: dict) -> None:
+    if not st.get("running") or "endpoint" not in st:
+        print(st.get("message", "not running"))
+        return
+    rows = [("endpoint (moto + providers)", st["endpoint"]["address"], st["endpoint"]["healthy"]),
+            ("database (MariaDB)", st["database"]["address"], st["database"]["healthy"])]
+    for p in st["proxies"]:
+        rows.append((f"RDS Proxy {p['name']}", f"127.0.0.1:{p['port']}", True))
+    envs = st["lambda"]["environments"]
+    rows.append((f"Lambda execution environments: {len(envs)}", "", True))
+    width = max(len(r[0]) for r in rows)
+    for name, address, healthy in rows:
+        print(f"{name:<{width}}  {address:<24}  {'healthy' if healthy else 'UNHEALTHY'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab_helpers.local", description="The lab's local cloud.")
+    parser.add_argument("command", choices=["up", "down", "status", "serve"])
+    parser.add_argument("--state-dir", type=Path, default=None, help="state folder (default: LAB_STATE_DIR or .lab)")
+    parser.add_argument("--port", type=int, default=None, help="endpoint port (default: LAB_LOCAL_PORT or 45660)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            info = lifecycle.up(args.state_dir, args.port)
+            print(f"local cloud up at {info['endpoint']} (state in {info['root']})")
+        elif args.command == "down":
+            result = lifecycle.down(args.state_dir)
+            print("local cloud stopped" if result["stopped"] else "local cloud was not running; nothing left behind")
+        elif args.command == "status":
+            st = lifecycle.status(args.state_dir)
+            _print_status(st)
+            return 0 if st.get("running") and st.get("healthy") else 1
+        else:
+            from .cloud import serve
+            serve((args.state_dir or state.state_dir()).resolve(), lifecycle.endpoint_port(args.port))
+    except LocalCloudError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""API Gateway's data plane in the local cloud: a REST API's stage URL, served.
+
+On AWS the invoke URL is `https://<api-id>.execute-api.<region>.amazonaws.com/<stage>/<path>`;
+locally it is `<endpoint>/restapis/<api-id>/<stage>/_user_request_/<path>`. The API's resources,
+methods, integrations and the function's resource policy are read from moto and honoured:
+- `AWS` integration (the console's "Lambda Function", non-proxy, as in the module): the request
+  body (or `{}`) is the event; the function's result is the response body, with the status of
+  the integration response whose selection pattern matches (the default one otherwise), so a
+  handler's dict comes back whole, e.g. `{"statusCode": 200, "body": "\"…\""}`;
+- `AWS_PROXY` integration: the proxy event in, `statusCode`/`headers`/`body` out;
+- API Gateway's own answers where it would give them: no such stage → 403 Forbidden, no such
+  route → 403 "Missing Authentication Token", no permission to invoke the function or no
+  integration response → 500 "Internal server error", malformed proxy response → 502.
+"""
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import logging
+import re
+import time
+import uuid
+from urllib.parse import parse_qs
+
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from .lambda_provider import LambdaProvider, function_name
+
+log = logging.getLogger(__name__)
+STAGE_PATH = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
+LAMBDA_URI = re.compile(r":lambda:path/2015-03-31/functions/(?P<fn>arn:[^/]+)/invocations")
+
+
+def _message(status: int, text: str) -> tuple[int, dict, bytes]:
+    return status, {"Content-Type": "application/json", "x-amzn-ErrorType": text}, json.dumps({"message": text}).encode()
+
+
+def _find_api(api_id: str):
+    from moto.apigateway.models import apigateway_backends  # loads on first use (~1 s)
+
+    for region, backend in list(apigateway_backends[DEFAULT_ACCOUNT_ID].items()):
+        api = backend.apis.get(api_id)
+        if api is not None:
+            return region, api
+    return None, None
+
+
+def _match_resource(api, path: str):
+    """The resource whose path template matches, and the path parameters."""
+    path = "/" + path.strip("/")
+    for resource in api.resources.values():
+        template = resource.get_path()
+        pattern = re.sub(r"\{([^/}+]+)\+\}", r"(?P<\1>.+)", template)
+        pattern = re.sub(r"\{([^/}]+)\}", r"(?P<\1>[^/]+)", pattern)
+        m = re.fullmatch(pattern.rstrip("/") or "/", path)
+        if m:
+            return resource, m.groupdict()
+    return None, {}
+
+
+def _allowed(region: str, fn_arn: str, source_arn: str) -> bool:
+    """Does the function's resource policy let API Gateway invoke it from this method?"""
+    from moto.awslambda.models import lambda_backends
+
+    try:
+        fn = lambda_backends[DEFAULT_ACCOUNT_ID][region].get_function(function_name(fn_arn))
+    except Exception:
+        return False
+    for st in fn.policy.statements:
+        principal = st.get("Principal", {})
+        service = principal.get("Service") if isinstance(principal, dict) else principal
+        if st.get("Effect") != "Allow" or service != "apigateway.amazonaws.com":
+            continue
+        if st.get("Action") not in ("lambda:InvokeFunction", "lambda:*"):
+            continue
+        pattern = st.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn")
+        if pattern is None or fnmatch.fnmatchcase(source_arn, pattern):
+            return True
+    return False
+
+
+class ApiGatewayProvider:
+    def __init__(self, lambdas: LambdaProvider):
+        self.lambdas = lambdas
+
+    def handle(self, method: str, path: str, query: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+        m = STAGE_PATH.match(path)
+        region, api = _find_api(m.group("api")) if m else (None, None)
+        if api is None:
+            return _message(404, "Not Found")
+        stage = m.group("stage")
+        if stage not in api.stages:
+            return _message(403, "Forbidden")
+        resource, params = _match_resource(api, m.group("path") or "/")
+        found = resource and (resource.resource_methods.get(method) or resource.resource_methods.get("ANY"))
+        if not found:
+            return _message(403, "Missing Authentication Token")
+        integration = found.method_integration
+        target = LAMBDA_URI.search(integration.uri or "") if integration else None
+        if integration is None or integration.integration_type not in ("AWS", "AWS_PROXY") or target is None:
+            log.warning("Execution failed due to configuration error: no Lambda integration on %s %s", method, path)
+            return _message(500, "Internal server error")
+        fn_arn = target.group("fn")
+        source_arn = f"arn:aws:execute-api:{region}:{DEFAULT_ACCOUNT_ID}:{api.id}/{stage}/{method}{resource.get_path()}"
+        if not _allowed(region, fn_arn, source_arn):
+            log.warning("Execution failed due to configuration error: Invalid permissions on Lambda function")
+            return _message(500, "Internal server error")
+        if integration.integration_type == "AWS":
+            return self._aws(region, fn_arn, integration, body)
+        event = self._proxy_event(api.id, stage, method, m.group("path") or "/", resource.get_path(),
+                                  params, query, headers, body)
+        return self._aws_proxy(region, fn_arn, event)
+
+    def _aws(self, region: str, fn_arn: str, integration, body: bytes) -> tuple[int, dict, bytes]:
+        result = self.lambdas.invoke(region, fn_arn, body or b"{}")
+        responses = integration.integration_responses or {}
+        chosen = None
+        if result.function_error:
+            message = json.loads(result.payload or b"{}").get("errorMessage", "")
+            chosen = next((r for r in responses.values()
+                           if r.selection_pattern and re.fullmatch(r.selection_pattern, message, re.S)), None)
+        if chosen is None:
+            chosen = next((r for r in responses.values() if not r.selection_pattern), None)
+        if chosen is None:
+            log.warning("Execution failed due to configuration error: No match for output mapping and no default")
+            return _message(500, "Internal server error")
+        return int(chosen.status_code), {"Content-Type": "application/json"}, result.payload
+
+    def _aws_proxy(self, region: str, fn_arn: str, event: dict) -> tuple[int, dict, bytes]:
+        result = self.lambdas.invoke(region, fn_arn, json.dumps(event).encode())
+        try:
+            if result.function_error:
+                raise ValueError("function error")
+            out = json.loads(result.payload)
+            status = int(out.get("statusCode", 200))
+            headers = {k: str(v) for k, v in (out.get("headers") or {}).items()}
+            body = out.get("body") or ""
+            data = base64.b64decode(body) if out.get("isBase64Encoded") else str(body).encode()
+        except (ValueError, TypeError, AttributeError):
+            return _message(502, "Internal server error")
+        headers.setdefault("Content-Type", "application/json")
+        return status, headers, data
+
+    @staticmethod
+    def _proxy_event(api_id, stage, method, path, resource_path, params, query, headers, body) -> dict:
+        multi = parse_qs(query or "", keep_blank_values=True)
+        try:
+            text, b64 = body.decode(), False
+        except UnicodeDecodeError:
+            text, b64 = base64.b64encode(body).decode(), True
+        return {
+            "resource": resource_path, "path": path, "httpMethod": method,
+            "headers": headers or None, "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
+            "queryStringParameters": {k: v[-1] for k, v in multi.items()} or None,
+            "multiValueQueryStringParameters": multi or None,
+            "pathParameters": params or None, "stageVariables": None,
+            "requestContext": {"resourcePath": resource_path, "httpMethod": method, "path": f"/{stage}{path}",
+                               "stage": stage, "apiId": api_id, "accountId": DEFAULT_ACCOUNT_ID,
+                               "requestId": str(uuid.uuid4()), "requestTimeEpoch": int(time.time() * 1000),
+                               "identity": {"sourceIp": "127.0.0.1"}},
+            "body": text or None, "isBase64Encoded": b64,
+        }

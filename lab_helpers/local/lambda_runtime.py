@@ -1,0 +1,403 @@
+"""The local Lambda data plane: execution environments running the real runtime interface client.
+
+Each execution environment is one long-lived `python -m awslambdaric <handler>` process in the
+folder of the deployed code, polling its own Runtime API (lambda_runtime_api.py). As on AWS,
+module-scope state survives warm invocations, a cold start happens when no idle environment
+of the function's current configuration is left, concurrency means more environments, a
+timeout or a crash discards the environment, and every invocation gets Lambda's START, END
+and REPORT lines in the environment's log file (its log stream).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from .errors import LocalCloudError
+from .lambda_runtime_api import RuntimeAPI, lambda_environment
+
+INIT_TIMEOUT = 10.0  # seconds Lambda allows the init phase
+TAIL_BYTES = 4096  # LogType=Tail returns the last 4 KB of the invocation's log
+STOP_GRACE = 0.5  # seconds between SIGTERM and SIGKILL when an environment is stopped
+EXIT_CHECK = 0.05  # seconds between checks that a runtime process is still alive
+
+
+@dataclass(frozen=True)
+class FunctionVersion:
+    name: str
+    arn: str
+    code_sha256: str
+    code_zip: bytes  # the deployed zip: the code that runs is the code deployed
+    handler: str  # "lambda_function.lambda_handler"
+    runtime: str  # e.g. "python3.12" (reported in AWS_EXECUTION_ENV; this venv's python runs it)
+    timeout: float  # seconds
+    memory_size: int  # MB
+    environment: dict[str, str]  # the function's Environment.Variables
+    config_key: str  # changes whenever code or configuration changes
+
+
+@dataclass
+class InvokeResult:
+    payload: bytes
+    function_error: str | None  # None or "Unhandled" (Lambda's X-Amz-Function-Error)
+    log_tail: str  # the invocation's log, last 4 KB (what LogType=Tail returns)
+    request_id: str
+    duration_ms: float
+    billed_duration_ms: int
+    max_memory_used_mb: int
+    init_duration_ms: float | None  # set on a cold start whose init succeeded
+    environment_id: str
+
+
+class TooManyRequests(Exception):
+    """Every execution environment is busy and no more may be started (Lambda's 429)."""
+
+
+@dataclass
+class _Outcome:
+    payload: bytes
+    function_error: str | None
+    duration_ms: float
+    keep: bool = True  # whether the environment can serve another invocation
+    log_lines: list[str] = field(default_factory=list)  # the platform's lines before END
+    status: str = ""  # REPORT's status fields, e.g. "\tStatus: timeout"
+
+
+class LambdaService:
+    """Execution environments for every function: started on demand, reused while warm."""
+
+    def __init__(self, state_dir: Path, runtime_env: dict[str, str], max_environments: int = 32):
+        self._state_dir = Path(state_dir)
+        self._runtime_env = dict(runtime_env)
+        self._max_environments = max_environments
+        self._envs: dict[str, _Environment] = {}
+        self._lock = threading.Lock()  # guards _envs, _closed and each environment's busy/retired
+        self._code_lock = threading.Lock()
+        self._closed = False
+
+    def invoke(self, fn: FunctionVersion, payload: bytes) -> InvokeResult:
+        stale: list[_Environment] = []
+        try:
+            env = self._acquire(fn, stale)
+        finally:
+            _stop_all(stale)
+        keep = False
+        try:
+            if env.proc is None:  # cold start
+                env.spawn(fn, self._code_dir(fn), self._runtime_env)
+            result, keep = env.invoke(fn, payload)
+            return result
+        finally:
+            self._release(env, keep)
+
+    def retire(self, name: str, keep_key: str | None = None) -> None:
+        """Stop the function's environments (all, or those of another config_key than keep_key).
+        Busy ones finish their invocation first (bounded by its timeout)."""
+        with self._lock:
+            idle = self._detach(name, keep_key)
+        _stop_all(idle)
+
+    def environments(self) -> list[dict]:
+        with self._lock:
+            return [{"id": e.id, "function": e.function, "config_key": e.config_key, "pid": e.pid,
+                     "state": "busy" if e.busy else "idle", "invocations": e.invocations,
+                     "log_file": str(e.log_path)} for e in self._envs.values()]
+
+    def shutdown(self) -> None:
+        """Stop every environment (busy ones are killed) and its Runtime API."""
+        with self._lock:
+            self._closed = True
+            envs = list(self._envs.values())
+            self._envs.clear()
+        _stop_all(envs)
+
+    def _acquire(self, fn: FunctionVersion, stale: list[_Environment]) -> _Environment:
+        """An idle environment of the function's current configuration, or a new one not yet
+        started. Environments to stop go to `stale` (stopped by the caller, outside the lock)."""
+        with self._lock:
+            if self._closed:
+                raise LocalCloudError("the local Lambda service has been shut down: start the local cloud again.")
+            stale.extend(self._detach(fn.name, keep_key=fn.config_key))
+            warm = [e for e in self._envs.values()
+                    if e.function == fn.name and e.config_key == fn.config_key and not e.busy]
+            for env in sorted(warm, key=lambda e: e.last_used, reverse=True):
+                if env.alive():
+                    env.busy = True
+                    return env
+                del self._envs[env.id]  # its process died while idle
+                stale.append(env)
+            if len(self._envs) >= self._max_environments:
+                idle = [e for e in self._envs.values() if not e.busy]
+                if not idle:
+                    raise TooManyRequests("Rate Exceeded.")
+                evicted = min(idle, key=lambda e: e.last_used)  # make room, as Lambda reclaims idle ones
+                del self._envs[evicted.id]
+                stale.append(evicted)
+            env = _Environment(fn, self._state_dir / "logs")
+            self._envs[env.id] = env
+            return env
+
+    def _detach(self, name: str, keep_key: str | None) -> list[_Environment]:
+        """Under the lock: take the function's idle environments of other configurations out of
+        service and return them; busy ones are marked to stop when their invocation ends."""
+        idle = []
+        for env in list(self._envs.values()):
+            if env.function == name and (keep_key is None or env.config_key != keep_key):
+                if env.busy:
+                    env.retired = True
+                else:
+                    del self._envs[env.id]
+                    idle.append(env)
+        return idle
+
+    def _release(self, env: _Environment, keep: bool) -> None:
+        with self._lock:
+            env.busy = False
+            env.last_used = time.monotonic()
+            if keep and not env.retired and self._envs.get(env.id) is env:
+                return
+            self._envs.pop(env.id, None)
+        env.stop()
+
+    def _code_dir(self, fn: FunctionVersion) -> Path:
+        """The deployed zip, extracted once per content (its SHA-256) under state_dir/code."""
+        target = self._state_dir / "code" / hashlib.sha256(fn.code_zip).hexdigest()
+        with self._code_lock:
+            if target.is_dir():
+                return target
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent))
+            try:
+                with zipfile.ZipFile(io.BytesIO(fn.code_zip)) as archive:
+                    archive.extractall(tmp)
+                tmp.rename(target)
+            except zipfile.BadZipFile as e:
+                raise LocalCloudError(f"the deployed code of function {fn.name} is not a valid zip file ({e}): "
+                                      "deploy it again.") from e
+            except OSError:
+                if not target.is_dir():  # else another service sharing state_dir extracted it first
+                    raise
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        return target
+
+
+class _Environment:
+    """One execution environment: a runtime process, its Runtime API and its log stream.
+    It serves one invocation at a time; the service's lock guards `busy` and `retired`."""
+
+    def __init__(self, fn: FunctionVersion, logs_dir: Path):
+        self.id = uuid.uuid4().hex
+        self.function = fn.name
+        self.config_key = fn.config_key
+        self.log_stream = f"{datetime.now(timezone.utc):%Y/%m/%d}/[$LATEST]{self.id}"
+        self.log_path = logs_dir / re.sub(r"[^A-Za-z0-9_-]", "_", fn.name) / f"{self.id}.log"
+        self.proc: subprocess.Popen | None = None
+        self.api: RuntimeAPI | None = None
+        self.busy = True
+        self.retired = False  # stop it when its invocation ends
+        self.last_used = time.monotonic()
+        self.invocations = 0
+        self.init_ms: float | None = None
+        self.peak_mb = 0
+        self._spawned_at = 0.0
+        self._stopped = False
+        self._lock = threading.Lock()  # orders spawn() and stop()
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def spawn(self, fn: FunctionVersion, task_root: Path, runtime_env: dict[str, str]) -> None:
+        with self._lock:
+            if self._stopped:
+                raise LocalCloudError("the local Lambda service is shutting down: invoke again once it runs.")
+            self.api = RuntimeAPI(fn.arn)
+            env = lambda_environment(fn, task_root, self.api.address, self.log_stream, runtime_env)
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "ab") as log:
+                self._spawned_at = time.perf_counter()
+                # Its own session, so that stopping it also stops whatever the handler started.
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "awslambdaric", fn.handler], cwd=task_root, env=env,
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def invoke(self, fn: FunctionVersion, payload: bytes) -> tuple[InvokeResult, bool]:
+        """Run one invocation; also says whether the environment can serve another one."""
+        request_id = str(uuid.uuid4())
+        cold = self.invocations == 0
+        log_from = 0 if cold else self.log_path.stat().st_size  # a cold start's tail shows the init output too
+        self.invocations += 1
+        if cold:
+            failure = self._await_init(fn, request_id)
+            if failure:
+                return self._finish(fn, request_id, failure, log_from, cold), False
+        self._log(f"START RequestId: {request_id} Version: $LATEST")
+        submitted_at = time.perf_counter()
+        invocation = self.api.submit(request_id, payload, fn.timeout)
+        # The function's timeout runs from the moment the runtime receives the event.
+        ended = self._wait(invocation.done, lambda: (invocation.handed_out_at or submitted_at) + fn.timeout)
+        if ended == "done":
+            duration = (invocation.finished_at - invocation.handed_out_at) * 1000
+            error = "Unhandled" if invocation.outcome == "error" else None
+            outcome = _Outcome(invocation.body, error, duration)
+        elif ended == "timeout":
+            self.stop(grace=0)  # Lambda discards the whole environment
+            outcome = _timed_out(request_id, fn.timeout, _ms_since(invocation.handed_out_at))
+        else:
+            outcome = _exited(request_id, self.proc.returncode, _ms_since(invocation.handed_out_at))
+        return self._finish(fn, request_id, outcome, log_from, cold), outcome.keep
+
+    def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop the runtime process and everything it started, then the Runtime API (once)."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            if self.proc is not None:
+                _kill_group(self.proc, grace)
+            if self.api is not None:
+                self.api.close()
+
+    def _await_init(self, fn: FunctionVersion, request_id: str) -> _Outcome | None:
+        """Wait for the end of the init phase (the first poll for an event); None if it succeeded.
+        Lambda allows 10 s of init, then retries init within the invocation's own timeout."""
+        ended = self._wait(self.api.init_done, lambda: self._spawned_at + INIT_TIMEOUT + fn.timeout)
+        if ended == "done" and self.api.init_error is None:
+            self.init_ms = (self.api.first_poll_at - self._spawned_at) * 1000
+            return None
+        init_ms = _ms_since(self._spawned_at)
+        if ended == "done":  # the runtime reported the error (and exits): pass its payload on
+            error_type = _error_type(self.api.init_error)
+            outcome = _Outcome(self.api.init_error, "Unhandled", init_ms, keep=False,
+                               status=f"\tStatus: error\tError Type: {error_type}")
+        elif ended == "timeout":  # init used its 10 s, then the invocation's own timeout
+            self.stop(grace=0)
+            init_ms = INIT_TIMEOUT * 1000
+            outcome = _timed_out(request_id, fn.timeout, _ms_since(self._spawned_at + INIT_TIMEOUT))
+        else:
+            outcome = _exited(request_id, self.proc.returncode, init_ms)
+        self._log(f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: init{outcome.status}",
+                  f"START RequestId: {request_id} Version: $LATEST")
+        return outcome
+
+    def _wait(self, event: threading.Event, deadline: Callable[[], float]) -> str:
+        """'done' once the event is set, 'exited' if the runtime dies first, else 'timeout'."""
+        while not event.wait(max(0.0, min(EXIT_CHECK, deadline() - time.perf_counter()))):
+            self._measure_memory()
+            if self.proc.poll() is not None:
+                return "done" if event.is_set() else "exited"
+            if time.perf_counter() >= deadline():
+                return "timeout"
+        self._measure_memory()
+        return "done"
+
+    def _measure_memory(self) -> None:
+        """Max Memory Used: the process's peak resident set (VmHWM), in MB rounded up."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        self.peak_mb = max(self.peak_mb, math.ceil(int(line.split()[1]) / 1024))
+        except OSError:
+            pass  # the process is gone: keep the last reading
+
+    def _finish(self, fn: FunctionVersion, request_id: str, outcome: _Outcome, log_from: int,
+                cold: bool) -> InvokeResult:
+        duration = outcome.duration_ms
+        billed = min(max(1, math.ceil(duration)), math.ceil(fn.timeout * 1000))
+        init_ms = self.init_ms if cold else None
+        report = (f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {billed} ms"
+                  f"\tMemory Size: {fn.memory_size} MB\tMax Memory Used: {self.peak_mb} MB")
+        if init_ms is not None:
+            report += f"\tInit Duration: {init_ms:.2f} ms"
+        self._log(*outcome.log_lines, f"END RequestId: {request_id}", report + outcome.status)
+        return InvokeResult(
+            payload=outcome.payload, function_error=outcome.function_error, log_tail=self._tail(log_from),
+            request_id=request_id, duration_ms=round(duration, 2), billed_duration_ms=billed,
+            max_memory_used_mb=self.peak_mb, init_duration_ms=init_ms, environment_id=self.id)
+
+    def _log(self, *lines: str) -> None:
+        """Append the platform's lines to the log stream, after whatever the function wrote."""
+        with open(self.log_path, "ab") as log:
+            log.write("".join(line + "\n" for line in lines).encode())
+
+    def _tail(self, start: int) -> str:
+        with open(self.log_path, "rb") as log:
+            end = log.seek(0, os.SEEK_END)
+            log.seek(max(start, end - TAIL_BYTES))
+            return log.read().decode("utf-8", errors="replace")
+
+
+def _timed_out(request_id: str, timeout: float, duration_ms: float) -> _Outcome:
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    what = f"Task timed out after {timeout:.2f} seconds"
+    return _Outcome(_error_payload("Sandbox.Timedout", f"RequestId: {request_id} Error: {what}"), "Unhandled",
+                    duration_ms, keep=False, log_lines=[f"{now} {request_id} {what}"], status="\tStatus: timeout")
+
+
+def _exited(request_id: str, returncode: int, duration_ms: float) -> _Outcome:
+    """The runtime process ended without answering; Lambda words its end as Go does."""
+    how = f"exit status {returncode}" if returncode >= 0 else \
+        f"signal: {(signal.strsignal(-returncode) or str(-returncode)).lower()}"
+    message = f"RequestId: {request_id} Error: Runtime exited with error: {how}"
+    return _Outcome(_error_payload("Runtime.ExitError", message), "Unhandled", duration_ms, keep=False,
+                    log_lines=[message, "Runtime.ExitError"], status="\tStatus: error\tError Type: Runtime.ExitError")
+
+
+def _error_payload(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+def _error_type(payload: bytes) -> str:
+    try:
+        return str(json.loads(payload)["errorType"])
+    except (ValueError, KeyError, TypeError):
+        return "Runtime.Unknown"
+
+
+def _ms_since(start: float | None) -> float:
+    return (time.perf_counter() - start) * 1000 if start is not None else 0.0
+
+
+def _kill_group(proc: subprocess.Popen, grace: float) -> None:
+    """SIGTERM the process group, SIGKILL whatever is left after `grace` seconds, and reap."""
+    if proc.poll() is None:
+        _signal_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+    _signal_group(proc.pid, signal.SIGKILL)  # the runtime, or processes it started
+    proc.wait()
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _stop_all(envs: list[_Environment]) -> None:
+    for env in envs:
+        env.stop()

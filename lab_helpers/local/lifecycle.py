@@ -1,0 +1,128 @@
+"""Start, stop and inspect the local cloud: `up()`, `down()`, `status()` (and the same on the command line).
+
+`up()` starts `python -m lab_helpers.local serve` in the background and returns once its endpoint
+answers. `down()` stops it by its PID, then makes sure nothing of the lab is left: every process
+whose command line or working directory lies in the state folder (MariaDB, Lambda execution
+environments) is stopped too, so its ports are free.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import state
+from .errors import LocalCloudError
+from .mariadb import find_mariadbd
+from .ports import ensure_free
+
+
+def endpoint_port(port: int | None) -> int:
+    return int(port or os.environ.get("LAB_LOCAL_PORT") or state.DEFAULT_PORT)
+
+
+def up(root: Path | None = None, port: int | None = None, timeout: float = 60.0) -> dict:
+    """Start the local cloud (or find it already running) and return its state record."""
+    root = Path(root or state.state_dir()).resolve()
+    info = state.read(root)
+    if info and state.pid_alive(info.get("pid")):
+        if state.health(info["endpoint"]):
+            return info
+        raise LocalCloudError(f"the local cloud (pid {info['pid']}) is not answering at {info['endpoint']}: "
+                              "run `python -m lab_helpers.local down`, then `up` again.")
+    if info:
+        raise LocalCloudError(f"stale state in {root} from a local cloud that is no longer running: "
+                              "run `python -m lab_helpers.local down` to clear it, then `up` again.")
+    find_mariadbd()  # says how to install MariaDB when it is missing
+    port = endpoint_port(port)
+    ensure_free(port, "the local cloud's endpoint", "LAB_LOCAL_PORT")
+    root.mkdir(parents=True, exist_ok=True)
+    log = open(root / "cloud.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "lab_helpers.local", "serve", "--state-dir", str(root),
+                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True, cwd=str(state.REPO_ROOT))
+    log.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise LocalCloudError(f"the local cloud exited at start-up: {_last_error(root / 'cloud.log')}")
+        info = state.read(root)
+        if info and info.get("pid") == proc.pid and state.health(info["endpoint"], timeout=1):
+            return info
+        time.sleep(0.05)
+    proc.terminate()
+    raise LocalCloudError(f"the local cloud did not start within {timeout:.0f} s; see {root / 'cloud.log'}")
+
+
+def _last_error(log: Path) -> str:
+    lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    for line in reversed(lines):
+        if "Error:" in line or "error" in line.lower():
+            return line.split("Error: ", 1)[-1].strip()
+    return lines[-1] if lines else f"no output; see {log}"
+
+
+def _lab_processes(root: Path) -> list[int]:
+    """PIDs of the lab's processes for this state folder: its MariaDB and cloud server (by command
+    line) and its Lambda execution environments (by working directory)."""
+    me, found, marker = os.getpid(), [], str(root)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        ours = marker in cmdline and ("mariadbd" in cmdline or "lab_helpers.local" in cmdline)
+        if ours or cwd.startswith(str(root / "lambda") + os.sep):
+            if state.pid_alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
+def _stop_pids(pids: list[int], timeout: float) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while any(state.pid_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in pids:
+        if state.pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def down(root: Path | None = None, timeout: float = 20.0) -> dict:
+    """Stop the local cloud and everything it started. Harmless when nothing is running."""
+    root = Path(root or state.state_dir()).resolve()
+    info = state.read(root)
+    stopped = False
+    if info and state.pid_alive(info.get("pid")):
+        _stop_pids([info["pid"]], timeout)
+        stopped = True
+    leftovers = _lab_processes(root)
+    _stop_pids(leftovers, 5.0)
+    state.cloud_file(root).unlink(missing_ok=True)
+    return {"stopped": stopped, "leftover_processes_stopped": len(leftovers)}
+
+
+def status(root: Path | None = None) -> dict:
+    """Every component with its address and whether it is healthy."""
+    root = Path(root or state.state_dir()).resolve()
+    info = state.read(root)
+    if not info:
+        return {"running": False, "message": state.NOT_RUNNING}
+    if not state.pid_alive(info.get("pid")):
+        return {"running": False, "message": f"stale state in {root}: run `python -m lab_helpers.local down`."}
+    health = state.health(info["endpoint"])
+    if health is None:
+        return {"running": True, "healthy": False, "pid": info["pid"],
+                "message": f"the endpoint {info['endpoint']} does not answer"}
+    return {"running": True, "healthy": all(c.get("healthy", True) for c in health.values() if isinstance(c, dict)),
+            "pid": info["pid"], **health}

@@ -1,0 +1,78 @@
+"""The local cloud's state folder and the file that says whether (and where) it is running.
+
+Everything the local cloud keeps lives under one folder: `LAB_STATE_DIR`, by default `.lab/`
+at the root of the checkout. `cloud.json` there records the running cloud's process and
+endpoint; it is written when the cloud is ready and removed when it stops.
+"""
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .errors import LocalCloudError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PORT = 45660  # the endpoint every boto3 client of the lab uses; LAB_LOCAL_PORT overrides it
+HEALTH_PATH = "/_lab/health"
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("LAB_STATE_DIR") or REPO_ROOT / ".lab").resolve()
+
+
+def cloud_file(root: Path | None = None) -> Path:
+    return (root or state_dir()) / "cloud.json"
+
+
+def read(root: Path | None = None) -> dict | None:
+    try:
+        return json.loads(cloud_file(root).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write(info: dict, root: Path) -> None:
+    path = cloud_file(root)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info, indent=1))
+    os.replace(tmp, path)
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie is not alive
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def health(endpoint: str, timeout: float = 2.0) -> dict | None:
+    try:
+        with urllib.request.urlopen(endpoint + HEALTH_PATH, timeout=timeout) as r:
+            return json.loads(r.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+
+
+NOT_RUNNING = ("the local cloud is not running: start it with `python -m lab_helpers.local up` "
+               "(or `make jupyter`, or run notebook 00), then try again.")
+
+
+def running_endpoint(root: Path | None = None) -> str:
+    """The endpoint of the running local cloud, or an error that says how to start it."""
+    info = read(root)
+    if not info or not pid_alive(info.get("pid")):
+        raise LocalCloudError(NOT_RUNNING)
+    return info["endpoint"]

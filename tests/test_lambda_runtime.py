@@ -1,0 +1,299 @@
+"""The local Lambda data plane: real awslambdaric execution environments behind LambdaService."""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from lab_helpers.local import lambda_runtime
+from lab_helpers.local.lambda_runtime import FunctionVersion, LambdaService, TooManyRequests
+
+RUNTIME_ENV = {
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
+    "PYTHONPATH": "/opt/lab-extra",
+}
+REPORT_RE = re.compile(
+    r"^REPORT RequestId: (?P<id>[0-9a-f-]{36})\tDuration: (?P<duration>\d+\.\d{2}) ms"
+    r"\tBilled Duration: (?P<billed>\d+) ms\tMemory Size: (?P<memory>\d+) MB\tMax Memory Used: (?P<used>\d+) MB"
+    r"(\tInit Duration: (?P<init>\d+\.\d{2}) ms)?(?P<status>\tStatus: .*)?$", re.M)
+
+COUNTER = '''
+import os, time
+count = 0
+
+def lambda_handler(event, context):
+    global count
+    count += 1
+    print("handler says hello", count)
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    if event.get("fail"):
+        raise ValueError("requested failure")
+    if event.get("exit") is not None:
+        os._exit(event["exit"])
+    return {"count": count, "pid": os.getpid(), "version": "v1"}
+'''
+
+
+def zip_of(files: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buf.getvalue()
+
+
+def function(code: str, key: str = "k1", name: str = "fn", timeout: float = 3.0,
+             environment: dict[str, str] | None = None) -> FunctionVersion:
+    return FunctionVersion(
+        name=name, arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}", code_sha256=key,
+        code_zip=zip_of({"lambda_function.py": code}), handler="lambda_function.lambda_handler",
+        runtime="python3.12", timeout=timeout, memory_size=128, environment=environment or {}, config_key=key)
+
+
+def call(service: LambdaService, fn: FunctionVersion, event: dict | None = None):
+    result = service.invoke(fn, json.dumps(event or {}).encode())
+    return result, json.loads(result.payload)
+
+
+def running(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_for(condition, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+    return value
+
+
+@pytest.fixture
+def service(tmp_path):
+    svc = LambdaService(tmp_path, RUNTIME_ENV)
+    yield svc
+    svc.shutdown()
+
+
+def test_warm_invocations_reuse_the_environment_and_its_module_state(service):
+    fn = function(COUNTER)
+    results = [call(service, fn) for _ in range(3)]
+    assert [body["count"] for _, body in results] == [1, 2, 3]
+    assert len({body["pid"] for _, body in results}) == 1
+    assert len({r.environment_id for r, _ in results}) == 1
+    assert results[0][0].init_duration_ms > 0
+    assert [r.init_duration_ms for r, _ in results[1:]] == [None, None]
+    [env] = service.environments()
+    assert (env["pid"], env["state"], env["invocations"]) == (results[0][1]["pid"], "idle", 3)
+
+
+def test_a_new_config_key_runs_the_new_code_in_a_new_environment(service):
+    old, old_body = call(service, function(COUNTER, key="k1"))
+    new, new_body = call(service, function(COUNTER.replace('"v1"', '"v2"'), key="k2"))
+    assert (old_body["version"], new_body["version"]) == ("v1", "v2")
+    assert new.environment_id != old.environment_id and new_body["count"] == 1
+    assert not running(old_body["pid"])
+    assert [e["config_key"] for e in service.environments()] == ["k2"]
+
+
+def test_timeout_kills_the_environment_and_the_next_invocation_starts_fresh(service):
+    fn = function(COUNTER, timeout=1)
+    first, first_body = call(service, fn)
+    result, body = call(service, fn, {"sleep": 5})
+    assert body == {"errorType": "Sandbox.Timedout",
+                    "errorMessage": f"RequestId: {result.request_id} Error: Task timed out after 1.00 seconds"}
+    assert result.function_error == "Unhandled"
+    assert 1000 <= result.duration_ms < 1500 and result.billed_duration_ms == 1000
+    assert "Task timed out after 1.00 seconds" in result.log_tail
+    assert REPORT_RE.search(result.log_tail)["status"] == "\tStatus: timeout"
+    assert not running(first_body["pid"])
+    after, after_body = call(service, fn)
+    assert after_body["count"] == 1 and after_body["pid"] != first_body["pid"]
+    assert after.environment_id != first.environment_id and after.init_duration_ms is not None
+
+
+def test_handler_exception_returns_lambdas_error_and_keeps_the_environment(service):
+    fn = function(COUNTER)
+    result, body = call(service, fn, {"fail": True})
+    assert result.function_error == "Unhandled"
+    assert (body["errorType"], body["errorMessage"], body["requestId"]) == \
+        ("ValueError", "requested failure", result.request_id)
+    assert any('raise ValueError("requested failure")' in frame for frame in body["stackTrace"])
+    assert "[ERROR] ValueError: requested failure" in result.log_tail
+    again, again_body = call(service, fn)
+    assert again.function_error is None and again_body["count"] == 2
+    assert again.environment_id == result.environment_id
+
+
+@pytest.mark.parametrize("code, error_type, message", [
+    ("import no_such_module\n", "Runtime.ImportModuleError",
+     "Unable to import module 'lambda_function': No module named 'no_such_module'"),
+    ("def lambda_handler(event, context)\n    return 1\n", "Runtime.UserCodeSyntaxError",
+     "Syntax error in module 'lambda_function'"),
+])
+def test_init_error_is_reported_and_the_fixed_code_gets_a_fresh_environment(service, code, error_type, message):
+    broken = function(code, key="broken")
+    result, body = call(service, broken)
+    assert result.function_error == "Unhandled"
+    assert body["errorType"] == error_type and body["errorMessage"].startswith(message)
+    init_report = rf"^INIT_REPORT Init Duration: \d+\.\d\d ms\tPhase: init\tStatus: error\tError Type: {error_type}$"
+    assert re.search(init_report, result.log_tail, re.M)
+    assert service.environments() == []  # discarded
+    retry, _ = call(service, broken)  # Lambda runs init again in a new environment
+    assert retry.environment_id != result.environment_id and retry.function_error == "Unhandled"
+    fixed, fixed_body = call(service, function(COUNTER, key="fixed"))
+    assert fixed.function_error is None and fixed_body["count"] == 1 and fixed.init_duration_ms is not None
+
+
+def test_init_past_its_time_limit_is_a_timeout(service, monkeypatch):
+    monkeypatch.setattr(lambda_runtime, "INIT_TIMEOUT", 0.3)  # Lambda's is 10 s
+    result, body = call(service, function("import time\ntime.sleep(30)\n", timeout=0.3))
+    assert body == {"errorType": "Sandbox.Timedout",
+                    "errorMessage": f"RequestId: {result.request_id} Error: Task timed out after 0.30 seconds"}
+    assert "INIT_REPORT Init Duration: 300.00 ms\tPhase: init\tStatus: timeout" in result.log_tail
+    assert service.environments() == []
+
+
+def test_runtime_exit_mid_invocation_is_an_exit_error(service):
+    fn = function(COUNTER)
+    result, body = call(service, fn, {"exit": 3})
+    assert body == {"errorType": "Runtime.ExitError",
+                    "errorMessage": f"RequestId: {result.request_id} Error: Runtime exited with error: exit status 3"}
+    assert result.function_error == "Unhandled"
+    assert service.environments() == []
+    assert call(service, fn)[1]["count"] == 1
+
+
+def test_concurrent_invocations_get_separate_environments(service):
+    fn = function(COUNTER)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: call(service, fn, {"sleep": 0.5}), range(4)))
+    assert len({r.environment_id for r, _ in results}) == 4
+    assert len({body["pid"] for _, body in results}) == 4
+    assert [body["count"] for _, body in results] == [1, 1, 1, 1]
+    assert sorted(e["state"] for e in service.environments()) == ["idle"] * 4
+
+
+def test_beyond_the_environment_cap_invocations_are_throttled(tmp_path):
+    service = LambdaService(tmp_path, RUNTIME_ENV, max_environments=2)
+    try:
+        fn = function(COUNTER)
+        with ThreadPoolExecutor(2) as pool:
+            busy = [pool.submit(call, service, fn, {"sleep": 1}) for _ in range(2)]
+            wait_for(lambda: len(service.environments()) == 2)
+            with pytest.raises(TooManyRequests):
+                service.invoke(fn, b"{}")
+            assert [f.result()[0].function_error for f in busy] == [None, None]
+        assert call(service, fn)[1]["count"] == 2  # a warm one serves it once they are free
+    finally:
+        service.shutdown()
+
+
+def test_log_tail_has_the_handlers_output_between_lambdas_lines(service, tmp_path):
+    fn = function(COUNTER)
+    cold, _ = call(service, fn)
+    warm, _ = call(service, fn)
+    for result, count in ((cold, 1), (warm, 2)):
+        rid = result.request_id
+        lines = result.log_tail.splitlines()
+        assert lines[0] == f"START RequestId: {rid} Version: $LATEST"
+        assert f"handler says hello {count}" in lines
+        assert lines[-2] == f"END RequestId: {rid}"
+        report = REPORT_RE.fullmatch(lines[-1])
+        assert report and report["id"] == rid and report["memory"] == "128" and report["status"] is None
+        assert int(report["used"]) == result.max_memory_used_mb > 0
+        assert int(report["billed"]) == result.billed_duration_ms == max(1, math.ceil(float(report["duration"])))
+    assert float(REPORT_RE.search(cold.log_tail)["init"]) == pytest.approx(cold.init_duration_ms, abs=0.01)
+    assert REPORT_RE.search(warm.log_tail)["init"] is None
+    log_file = tmp_path / "logs" / "fn" / f"{cold.environment_id}.log"
+    assert log_file.read_text().count("REPORT RequestId: ") == 2  # the environment's log stream
+
+
+def test_environment_variables_are_lambdas(service, monkeypatch):
+    monkeypatch.setenv("PARENT_ONLY_VARIABLE", "must not leak")
+    code = '''
+import os, sys
+def lambda_handler(event, context):
+    return {"env": dict(os.environ), "cwd": os.getcwd(), "arn": context.invoked_function_arn,
+            "remaining_ms": context.get_remaining_time_in_millis()}
+'''
+    fn = function(code, environment={"DB_HOST": "proxy.local", "AWS_REGION": "eu-west-1", "_HANDLER": "x.y"})
+    result, body = call(service, fn)
+    env = body["env"]
+    root = env["LAMBDA_TASK_ROOT"]
+    assert body["cwd"] == root and (Path(root) / "lambda_function.py").is_file()
+    assert env["PYTHONPATH"].split(os.pathsep) == [root, "/opt/lab-extra"]
+    assert env["DB_HOST"] == "proxy.local"
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"  # reserved: not overridable
+    assert env["_HANDLER"] == "lambda_function.lambda_handler"
+    assert {k: env[k] for k in ("AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION",
+                                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_LOG_GROUP_NAME",
+                                "AWS_EXECUTION_ENV", "TZ", "PYTHONUNBUFFERED", "AWS_ENDPOINT_URL",
+                                "AWS_ACCESS_KEY_ID")} == {
+        "AWS_LAMBDA_FUNCTION_NAME": "fn", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/fn",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12", "TZ": ":UTC", "PYTHONUNBUFFERED": "1",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ACCESS_KEY_ID": "testing"}
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", env["AWS_LAMBDA_LOG_STREAM_NAME"])
+    assert env["AWS_LAMBDA_LOG_STREAM_NAME"].endswith(result.environment_id)
+    assert re.fullmatch(r"127\.0\.0\.1:\d+", env["AWS_LAMBDA_RUNTIME_API"])
+    assert env["LANG"] and env["PATH"]
+    assert "PARENT_ONLY_VARIABLE" not in env
+    assert body["arn"] == fn.arn and 0 < body["remaining_ms"] <= 3000
+
+
+def test_retire_stops_environments_of_other_configurations(service):
+    fn = function(COUNTER, key="k1")
+    _, old = call(service, fn)
+    service.retire("fn", keep_key="k1")
+    service.retire("another-function")
+    assert [e["pid"] for e in service.environments()] == [old["pid"]]
+    service.retire("fn", keep_key="k2")
+    assert service.environments() == [] and not running(old["pid"])
+    with ThreadPoolExecutor(1) as pool:  # a busy environment finishes its invocation first
+        busy = pool.submit(call, service, fn, {"sleep": 0.5})
+        wait_for(lambda: [e["pid"] for e in service.environments() if e["pid"]])
+        service.retire("fn")
+        result, body = busy.result()
+    assert result.function_error is None and body["count"] == 1
+    assert service.environments() == [] and not running(body["pid"])
+
+
+def test_shutdown_leaves_no_process_behind(tmp_path):
+    service = LambdaService(tmp_path, RUNTIME_ENV)
+    code = '''
+import os, subprocess
+child = subprocess.Popen(["sleep", "60"])
+def lambda_handler(event, context):
+    return {"pid": os.getpid(), "child": child.pid}
+'''
+    fn = function(code, timeout=10)
+    _, body = call(service, fn)
+    with ThreadPoolExecutor(1) as pool:
+        busy = pool.submit(call, service, function(COUNTER, name="other"), {"sleep": 5})
+        [busy_pid] = wait_for(lambda: [e["pid"] for e in service.environments()
+                                        if e["function"] == "other" and e["pid"]])
+        service.shutdown()
+        assert busy.result()[1]["errorType"] == "Runtime.ExitError"  # killed mid-invocation
+    assert service.environments() == []
+    for pid in (body["pid"], busy_pid):
+        assert not Path(f"/proc/{pid}").exists()  # stopped and reaped: no zombie
+    assert not running(body["child"])  # what the handler started went with it
+    assert not [t for t in threading.enumerate() if t.name.startswith("lambda-runtime-api")]
