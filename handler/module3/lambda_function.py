@@ -1,0 +1,114 @@
+"""Module 3's function: database credentials from AWS Secrets Manager, connection through RDS Proxy.
+
+Configuration comes from the function's environment variables:
+  SECRET_NAME  the Secrets Manager secret with the database credentials (username, password)
+  DB_HOST      the RDS Proxy read/write endpoint
+  DB_PORT      optional, 3306
+
+The secret and the database connection are kept at module scope: they are created once per
+execution environment (on a cold start) and reused by every warm invocation, so a warm
+invocation costs one query, not a Secrets Manager call plus a new connection.
+The connection uses autocommit, so RDS Proxy can hand its backend connection to another
+client as soon as each statement ends. If the connection is gone (idle timeout, proxy or
+database restart) it reconnects once; if the database refuses the password (the secret was
+rotated) it fetches the secret again once.
+"""
+import json
+import os
+
+import boto3
+import pymysql
+from botocore.exceptions import BotoCoreError, ClientError
+
+SECRET_NAME = os.environ.get("SECRET_NAME", "")
+DB_HOST = os.environ.get("DB_HOST", "")
+DB_PORT = int(os.environ.get("DB_PORT", "3306"))
+CONNECT_TIMEOUT_S = 5
+
+ACCESS_DENIED = 1045
+CONNECTION_LOST = {2006, 2013, 2014, 2055}  # gone away, lost during query, out of sync, lost (PyMySQL)
+
+secrets_client = boto3.client("secretsmanager")  # once per execution environment
+credentials = None  # {"username": ..., "password": ...}, cached across warm invocations
+connection = None
+
+
+class ConfigurationError(Exception):
+    pass
+
+
+def get_credentials(refresh=False):
+    global credentials
+    if credentials is None or refresh:
+        if not SECRET_NAME:
+            raise ConfigurationError("environment variable SECRET_NAME is not set")
+        value = secrets_client.get_secret_value(SecretId=SECRET_NAME)
+        secret = json.loads(value["SecretString"])
+        credentials = {"username": secret["username"], "password": secret["password"]}
+    return credentials
+
+
+def connect(creds):
+    if not DB_HOST:
+        raise ConfigurationError("environment variable DB_HOST (the RDS Proxy endpoint) is not set")
+    return pymysql.connect(host=DB_HOST, port=DB_PORT, user=creds["username"], password=creds["password"],
+                           connect_timeout=CONNECT_TIMEOUT_S, autocommit=True)
+
+
+def get_connection():
+    global connection
+    if connection is None:
+        try:
+            connection = connect(get_credentials())
+        except pymysql.err.OperationalError as e:
+            if e.args[0] != ACCESS_DENIED:
+                raise
+            connection = connect(get_credentials(refresh=True))  # the password may have been rotated
+    return connection
+
+
+def drop_connection():
+    global connection
+    if connection is not None:
+        try:
+            connection.close()
+        except pymysql.Error:
+            pass
+    connection = None
+
+
+def query_now():
+    for attempt in (1, 2):
+        conn = get_connection()
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("select now()")
+                return cursor.fetchone()[0]
+        except (pymysql.err.OperationalError, pymysql.err.InterfaceError) as e:
+            drop_connection()
+            lost = isinstance(e, pymysql.err.InterfaceError) or (e.args and e.args[0] in CONNECTION_LOST)
+            if attempt == 2 or not lost:
+                raise
+
+
+def error_result(e):
+    """statusCode 500 with the error's type and message, never the password or the secret."""
+    if isinstance(e, ClientError):
+        error_type, message = e.response["Error"]["Code"], e.response["Error"].get("Message", "")
+    else:
+        error_type, message = type(e).__name__, str(e)
+    if credentials and credentials.get("password"):
+        message = message.replace(credentials["password"], "****")
+    print(f"ERROR {error_type}: {message}")
+    return {"statusCode": 500, "body": json.dumps({"errorType": error_type, "errorMessage": message})}
+
+
+def lambda_handler(event, context):
+    try:
+        now = query_now()
+    except (ConfigurationError, ClientError, BotoCoreError, pymysql.Error, KeyError, ValueError) as e:
+        return error_result(e)
+    return {
+        'statusCode': 200,
+        'body': json.dumps(now.isoformat())
+    }

@@ -1,0 +1,137 @@
+"""Module 2's REST API `serverless-app-api`: GET / runs the function; deployed to stage `dev`.
+
+Built as the console builds integration type "Lambda Function" without proxy integration:
+type AWS, POST to the function's invocation URI, plus method response 200 and integration
+response 200 (the console adds these two by itself; without them the API has no response to
+return), and a permission on the function that lets API Gateway invoke it. Because it is not a
+proxy integration, the invoke URL returns the handler's whole dict as JSON, as in the module.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .lambda_fn import find_function
+from .waiting import or_none, require, retry_while
+
+INVOCATION_URI = "arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+APIGATEWAY_SERVICE = "apigateway.amazonaws.com"
+
+
+def _apigw(lab):
+    return lab.client("apigateway")
+
+
+def _raw_api(lab) -> dict[str, Any] | None:
+    for page in _apigw(lab).get_paginator("get_rest_apis").paginate():
+        for api in page["items"]:
+            if api["name"] == lab.names.api:
+                return api
+    return None
+
+
+def _url(lab, api_id: str) -> str:
+    if lab.target == "aws":
+        return f"https://{api_id}.execute-api.{lab.region}.amazonaws.com/{lab.names.stage}"
+    return f"{lab.endpoint_url}/restapis/{api_id}/{lab.names.stage}/_user_request_/"
+
+
+def invoke_url(lab) -> str:
+    """The stage's invoke URL (Module 3, the test step); on the local cloud, its local equivalent."""
+    return _url(lab, require(_raw_api(lab), f"REST API {lab.names.api}")["id"])
+
+
+def _root_get_method(api: dict[str, Any]) -> dict[str, str]:
+    return {"restApiId": api["id"], "resourceId": api["rootResourceId"], "httpMethod": "GET"}
+
+
+def find_api(lab) -> dict[str, Any] | None:
+    api = _raw_api(lab)
+    if api is None:
+        return None
+    apigw = _apigw(lab)
+    method = or_none(lambda: apigw.get_method(**_root_get_method(api)), "NotFoundException") or {}
+    stage = or_none(lambda: apigw.get_stage(restApiId=api["id"], stageName=lab.names.stage), "NotFoundException")
+    return {"name": api["name"], "id": api["id"], "endpoint_type": api["endpointConfiguration"]["types"][0],
+            "method": "GET /" if method else None,
+            "integration_type": (method.get("methodIntegration") or {}).get("type"),
+            "stage": stage["stageName"] if stage else None, "deployment": stage["deploymentId"] if stage else None,
+            "invoke_url": _url(lab, api["id"]) if stage else None}
+
+
+def _ensure_get_method(lab, api: dict[str, Any], uri: str) -> bool:
+    """GET / with its Lambda integration and both 200 responses; True when anything was (re)written."""
+    apigw, where = _apigw(lab), _root_get_method(api)
+    method = or_none(lambda: apigw.get_method(**where), "NotFoundException")
+    changed = method is None
+    if method is None:
+        apigw.put_method(**where, authorizationType="NONE")
+        method = {}
+    if "200" not in (method.get("methodResponses") or {}):
+        apigw.put_method_response(**where, statusCode="200", responseModels={"application/json": "Empty"})
+        changed = True
+    integration = method.get("methodIntegration") or {}
+    if (integration.get("type"), integration.get("httpMethod"), integration.get("uri")) != ("AWS", "POST", uri):
+        apigw.put_integration(**where, type="AWS", integrationHttpMethod="POST", uri=uri,
+                              passthroughBehavior="WHEN_NO_MATCH")
+        integration, changed = {}, True
+    if "200" not in (integration.get("integrationResponses") or {}):
+        apigw.put_integration_response(**where, statusCode="200")
+        changed = True
+    return changed
+
+
+def _permission_id(lab) -> str:
+    return f"{lab.names.api}-invoke"
+
+
+def _ensure_permission(lab, api_id: str, function_arn: str) -> None:
+    """Let API Gateway invoke the function, for GET / of this API only (any stage)."""
+    account = function_arn.split(":")[4]
+    source_arn = f"arn:aws:execute-api:{lab.region}:{account}:{api_id}/*/GET/"
+    lam, function = lab.client("lambda"), lab.names.function
+    policy = or_none(lambda: lam.get_policy(FunctionName=function), "ResourceNotFoundException")
+    statements = json.loads(policy["Policy"])["Statement"] if policy else []
+    current = next((s for s in statements if s.get("Sid") == _permission_id(lab)), None)
+    if current and current.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn") == source_arn:
+        return
+    if current:  # left from an API that was deleted and created again
+        lam.remove_permission(FunctionName=function, StatementId=_permission_id(lab))
+    lam.add_permission(FunctionName=function, StatementId=_permission_id(lab), Action="lambda:InvokeFunction",
+                       Principal=APIGATEWAY_SERVICE, SourceArn=source_arn)
+
+
+def _ensure_stage(lab, api_id: str, changed: bool) -> None:
+    """Deploy to the stage when it is missing, or when the method or its integration changed."""
+    apigw, stage = _apigw(lab), lab.names.stage
+    if or_none(lambda: apigw.get_stage(restApiId=api_id, stageName=stage), "NotFoundException") is None:
+        deployment = apigw.create_deployment(restApiId=api_id, description="serverless-app")["id"]
+        apigw.create_stage(restApiId=api_id, stageName=stage, deploymentId=deployment, tags=lab.tag_map(2))
+    elif changed:
+        apigw.create_deployment(restApiId=api_id, stageName=stage, description="serverless-app")
+
+
+def ensure_api(lab) -> dict[str, Any]:
+    """The Regional REST API with GET / -> the function (non-proxy), deployed to stage `dev`."""
+    function = require(find_function(lab), f"Lambda function {lab.names.function}")
+    api = _raw_api(lab) or _apigw(lab).create_rest_api(
+        name=lab.names.api, description=f"Module 2: GET / runs {lab.names.function}",
+        endpointConfiguration={"types": ["REGIONAL"]}, tags=lab.tag_map(2))
+    uri = INVOCATION_URI.format(region=lab.region, function_arn=function["arn"])
+    changed = _ensure_get_method(lab, api, uri)
+    _ensure_permission(lab, api["id"], function["arn"])
+    _ensure_stage(lab, api["id"], changed)
+    return find_api(lab)
+
+
+def delete_api(lab) -> bool:
+    """Delete the API (its stage and deployments go with it) and its permission on the function."""
+    api = _raw_api(lab)
+    if api is None:
+        return False
+    or_none(lambda: lab.client("lambda").remove_permission(FunctionName=lab.names.function,
+                                                           StatementId=_permission_id(lab)),
+            "ResourceNotFoundException")
+    # AWS allows one DeleteRestApi per account every 30 seconds.
+    retry_while(lab, lambda: _apigw(lab).delete_rest_api(restApiId=api["id"]), "TooManyRequestsException")
+    return True

@@ -1,0 +1,165 @@
+"""Every setting of the lab in one place: the target, the region, and the module's resource names.
+
+Instructors change a name or a size here, and nowhere else.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+TARGETS = ("local", "aws")
+DEFAULT_TARGET = "local"
+DEFAULT_REGION = "ap-northeast-2"  # Seoul, as in the workshop
+
+# Every resource the lab creates carries these tags, so cleanup finds only its own.
+PROJECT_TAG_KEY = "lab:project"
+PROJECT_TAG_VALUE = "optimize-serverless-module3"
+MODULE_TAG_KEY = "lab:module"  # "2" for the Module 2 baseline, "3" for what Module 3 adds
+
+
+@dataclass(frozen=True)
+class Subnet:
+    name: str
+    az_suffix: str  # "a" or "c": the AZ is region + suffix
+    cidr: str
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class Names:
+    """Names and sizes from Module 2 (the baseline) and Module 3 (this lab)."""
+
+    # Module 2: network (a CloudFormation stack in the original workshop)
+    vpc: str = "serverless-app"
+    vpc_cidr: str = "10.0.0.0/16"
+    internet_gateway: str = "serverless-app-igw"
+    route_table: str = "serverless-app-routes"
+    subnets: tuple[Subnet, ...] = (
+        Subnet("lambda-subnet-a", "a", "10.0.1.0/24"),
+        Subnet("lambda-subnet-c", "c", "10.0.2.0/24"),
+        Subnet("rds-subnet-a", "a", "10.0.10.0/24"),
+        Subnet("rds-subnet-c", "c", "10.0.20.0/24"),
+        Subnet("secret-subnet-a", "a", "10.0.100.0/24"),
+        Subnet("secret-subnet-c", "c", "10.0.200.0/24"),
+        Subnet("cloud9-subnet-a", "a", "10.0.0.0/24", public=True),
+    )
+    lambda_sg: str = "lambda-sg"
+    rds_sg: str = "rds-sg"
+    # Module 2: database
+    db_subnet_group: str = "rds-subnet-group"
+    db_instance: str = "serverless-app-rds"
+    db_master_user: str = "admin"
+    db_master_password: str = "Passw0rd"  # the workshop's own throwaway value
+    db_engine: str = "mysql"
+    db_engine_version: str = "8.0"  # RDS Proxy supports MySQL 8.0 and 8.4; 5.7 (the original) is past support
+    db_instance_class: str = "db.t4g.micro"  # the original used db.m5.large
+    db_storage_gib: int = 20
+    db_port: int = 3306
+    # Module 2: function and API
+    lambda_role: str = "serverless-app-lambda-role"
+    function: str = "serverless-app-lambda"
+    function_runtime: str = "python3.12"  # the original used python3.8, now retired
+    function_memory_mb: int = 128
+    function_timeout_s: int = 10
+    api: str = "serverless-app-api"
+    stage: str = "dev"
+    # Module 3
+    secret: str = "serverless-app-rds-secret"
+    secret_sg: str = "secret-sg"
+    proxy: str = "serverless-app-rds-proxy"
+    proxy_role: str = "serverless-app-rds-proxy-role"
+    proxy_role_policy: str = "serverless-app-rds-proxy-secret-read"
+    function_secret_policy: str = "serverless-app-lambda-secret-read"
+
+    def subnet_names(self, prefix: str) -> list[str]:
+        """The subnets of one tier, e.g. subnet_names("rds") -> rds-subnet-a, rds-subnet-c."""
+        return [s.name for s in self.subnets if s.name.startswith(prefix + "-")]
+
+
+NAMES = Names()
+
+# AWS managed policies the module attaches
+LAMBDA_VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+SECRETS_MANAGER_READ_WRITE_POLICY = "arn:aws:iam::aws:policy/SecretsManagerReadWrite"
+
+
+@dataclass
+class Lab:
+    """Where the lab's calls go: a boto3 session for the target, and the clients made from it.
+
+    Build it with `Lab.connect(target)`. `endpoint_url` is the local cloud's endpoint (None on AWS
+    and under in-process moto).
+    """
+
+    target: str = DEFAULT_TARGET
+    region: str = DEFAULT_REGION
+    names: Names = NAMES
+    session: boto3.Session | None = None
+    endpoint_url: str | None = None
+    poll_interval: float = 0.2  # seconds between polls of a resource's state (AWS: 5)
+    poll_timeout: float = 60.0  # seconds before a wait gives up (AWS: 30 minutes)
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise ValueError(f"target must be one of {TARGETS}, not {self.target!r}")
+        if self.session is None:
+            self.session = boto3.Session(region_name=self.region)
+
+    @classmethod
+    def connect(cls, target: str = DEFAULT_TARGET, region: str = DEFAULT_REGION, names: Names = NAMES) -> "Lab":
+        """A Lab for `target`: the running local cloud, or the learner's AWS credentials."""
+        if target == "local":
+            from .local import state
+
+            endpoint = state.running_endpoint()  # raises with what to do when the cloud is not up
+            session = boto3.Session(aws_access_key_id="lab", aws_secret_access_key="lab", region_name=region)
+            return cls(target="local", region=region, names=names, session=session, endpoint_url=endpoint)
+        if target == "aws":
+            session = boto3.Session(region_name=region)
+            if session.get_credentials() is None:
+                raise RuntimeError(
+                    "No AWS credentials found: configure them (`aws configure`, AWS_PROFILE or "
+                    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or use target='local'."
+                )
+            return cls(target="aws", region=region, names=names, session=session,
+                       poll_interval=5.0, poll_timeout=1800.0)
+        raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
+
+    def client(self, service: str):
+        if service not in self._clients:
+            cfg = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=120)
+            kwargs: dict[str, Any] = {"config": cfg}
+            if self.endpoint_url:
+                kwargs["endpoint_url"] = self.endpoint_url
+            self._clients[service] = self.session.client(service, **kwargs)
+        return self._clients[service]
+
+    @property
+    def account_id(self) -> str:
+        return self.client("sts").get_caller_identity()["Account"]
+
+    def az(self, suffix: str) -> str:
+        return f"{self.region}{suffix}"
+
+    @staticmethod
+    def tags(module: int, name: str | None = None) -> list[dict[str, str]]:
+        """The lab's tags as [{"Key":…, "Value":…}], with a Name tag when given."""
+        tags = [{"Key": PROJECT_TAG_KEY, "Value": PROJECT_TAG_VALUE}, {"Key": MODULE_TAG_KEY, "Value": str(module)}]
+        if name:
+            tags.append({"Key": "Name", "Value": name})
+        return tags
+
+    @staticmethod
+    def tag_map(module: int) -> dict[str, str]:
+        """The lab's tags as a plain mapping (Lambda, API Gateway)."""
+        return {PROJECT_TAG_KEY: PROJECT_TAG_VALUE, MODULE_TAG_KEY: str(module)}
+
+
+def default_target() -> str:
+    """LAB_TARGET from the environment, else local."""
+    return os.environ.get("LAB_TARGET", DEFAULT_TARGET)

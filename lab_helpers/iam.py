@@ -1,0 +1,179 @@
+"""IAM roles of the lab: the function's role (Module 2, changed in Module 3) and RDS Proxy's role.
+
+Module 3 Step 3.3 attaches the AWS managed policy SecretsManagerReadWrite to the function's role,
+which lets the function read, change and delete every secret of the account. The lab shows that
+step, then replaces it with an inline policy that allows only GetSecretValue on the one secret.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, TypeVar
+
+from .config import LAMBDA_VPC_ACCESS_POLICY, SECRETS_MANAGER_READ_WRITE_POLICY
+from .waiting import or_none, require, retry_while
+
+T = TypeVar("T")
+
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+RDS_SERVICE = "rds.amazonaws.com"
+IAM_PROPAGATION_S = 120.0  # how long a new role or policy may take to reach every service on AWS
+
+
+def _iam(lab):
+    return lab.client("iam")
+
+
+def _trust_policy(service: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+
+
+def _read_secret_policy(secret_arn: str) -> dict[str, Any]:
+    """Read one secret, nothing else.
+
+    No kms:Decrypt statement: the secret is encrypted with the AWS managed key aws/secretsmanager,
+    whose key policy already lets Secrets Manager decrypt for any principal of the account that
+    may call it. Only a customer managed key would need kms:Decrypt here, conditioned on
+    kms:ViaService = secretsmanager.<region>.amazonaws.com.
+    """
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn}]}
+
+
+def after_iam_propagation(lab, call: Callable[[], T], code: str) -> T:
+    """`call()`; on AWS, retried for a while when it fails with `code` about a role: a role or
+    policy created seconds ago is not yet visible to every service (IAM is eventually consistent)."""
+    if lab.target != "aws":
+        return call()
+    return retry_while(lab, call, code, "role", timeout=IAM_PROPAGATION_S)
+
+
+# ---------------------------------------------------------------- shared role plumbing
+
+def _find_role(lab, name: str) -> dict[str, Any] | None:
+    role = or_none(lambda: _iam(lab).get_role(RoleName=name)["Role"], "NoSuchEntity")
+    if role is None:
+        return None
+    iam = _iam(lab)
+    attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+    return {"name": name, "arn": role["Arn"],
+            "trusted_service": [s["Principal"].get("Service") for s in role["AssumeRolePolicyDocument"]["Statement"]],
+            "managed_policies": [p["PolicyName"] for p in attached],
+            "inline_policies": iam.list_role_policies(RoleName=name)["PolicyNames"]}
+
+
+def _ensure_role(lab, name: str, service: str, module: int, description: str) -> None:
+    if _find_role(lab, name) is None:
+        _iam(lab).create_role(RoleName=name, AssumeRolePolicyDocument=_trust_policy(service),
+                              Description=description, Tags=lab.tags(module))
+
+
+def _attached(lab, role: str, policy_arn: str) -> bool:
+    attached = _iam(lab).list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    return any(p["PolicyArn"] == policy_arn for p in attached)
+
+
+def _ensure_attached(lab, role: str, policy_arn: str) -> None:
+    if not _attached(lab, role, policy_arn):
+        _iam(lab).attach_role_policy(RoleName=role, PolicyArn=policy_arn)
+
+
+def _inline(lab, role: str, policy: str) -> dict[str, Any] | None:
+    found = or_none(lambda: _iam(lab).get_role_policy(RoleName=role, PolicyName=policy), "NoSuchEntity")
+    return found["PolicyDocument"] if found else None
+
+
+def _describe_inline(role: str, policy: str, document: dict[str, Any]) -> dict[str, Any]:
+    statements = document["Statement"]
+    return {"role": role, "name": policy, "actions": [s["Action"] for s in statements],
+            "resources": [s["Resource"] for s in statements]}
+
+
+def _ensure_inline(lab, role: str, policy: str, document: dict[str, Any]) -> dict[str, Any]:
+    if _inline(lab, role, policy) != document:
+        _iam(lab).put_role_policy(RoleName=role, PolicyName=policy, PolicyDocument=json.dumps(document))
+    return _describe_inline(role, policy, document)
+
+
+def _delete_role(lab, name: str) -> bool:
+    """Detach its managed policies and delete its inline ones (IAM requires both), then the role."""
+    role = _find_role(lab, name)
+    if role is None:
+        return False
+    iam = _iam(lab)
+    for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+        iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
+    for policy in role["inline_policies"]:
+        iam.delete_role_policy(RoleName=name, PolicyName=policy)
+    iam.delete_role(RoleName=name)
+    return True
+
+
+# ---------------------------------------------------------------- the function's role
+
+def find_lambda_role(lab) -> dict[str, Any] | None:
+    return _find_role(lab, lab.names.lambda_role)
+
+
+def ensure_lambda_role(lab) -> dict[str, Any]:
+    """Module 2: the role Lambda assumes, with AWSLambdaVPCAccessExecutionRole (logs + VPC network interfaces)."""
+    name = lab.names.lambda_role
+    _ensure_role(lab, name, LAMBDA_SERVICE, 2, "Execution role of the serverless app's function")
+    _ensure_attached(lab, name, LAMBDA_VPC_ACCESS_POLICY)
+    return find_lambda_role(lab)
+
+
+def delete_lambda_role(lab) -> bool:
+    return _delete_role(lab, lab.names.lambda_role)
+
+
+def attach_secrets_manager_read_write(lab) -> dict[str, Any]:
+    """Module 3 Step 3.3 as printed: attach SecretsManagerReadWrite (far more than the function needs)."""
+    name = require(find_lambda_role(lab), f"IAM role {lab.names.lambda_role}")["name"]
+    _ensure_attached(lab, name, SECRETS_MANAGER_READ_WRITE_POLICY)
+    return find_lambda_role(lab)
+
+
+def detach_secrets_manager_read_write(lab) -> bool:
+    """Remove SecretsManagerReadWrite again (once the least-privilege policy is in place)."""
+    name = lab.names.lambda_role
+    if find_lambda_role(lab) is None or not _attached(lab, name, SECRETS_MANAGER_READ_WRITE_POLICY):
+        return False
+    _iam(lab).detach_role_policy(RoleName=name, PolicyArn=SECRETS_MANAGER_READ_WRITE_POLICY)
+    return True
+
+
+def find_function_secret_policy(lab) -> dict[str, Any] | None:
+    document = _inline(lab, lab.names.lambda_role, lab.names.function_secret_policy) if find_lambda_role(lab) else None
+    return _describe_inline(lab.names.lambda_role, lab.names.function_secret_policy, document) if document else None
+
+
+def ensure_function_secret_policy(lab, secret_arn: str) -> dict[str, Any]:
+    """The least-privilege replacement: an inline policy allowing only GetSecretValue on `secret_arn`."""
+    role = require(find_lambda_role(lab), f"IAM role {lab.names.lambda_role}")["name"]
+    return _ensure_inline(lab, role, lab.names.function_secret_policy, _read_secret_policy(secret_arn))
+
+
+def delete_function_secret_policy(lab) -> bool:
+    if find_function_secret_policy(lab) is None:
+        return False
+    _iam(lab).delete_role_policy(RoleName=lab.names.lambda_role, PolicyName=lab.names.function_secret_policy)
+    return True
+
+
+# ---------------------------------------------------------------- RDS Proxy's role
+
+def find_proxy_role(lab) -> dict[str, Any] | None:
+    return _find_role(lab, lab.names.proxy_role)
+
+
+def ensure_proxy_role(lab, secret_arn: str) -> dict[str, Any]:
+    """The role RDS Proxy assumes to read the database secret (the console's "Create IAM role" in Step 2)."""
+    name = lab.names.proxy_role
+    _ensure_role(lab, name, RDS_SERVICE, 3, "RDS Proxy of the serverless app reads the database secret")
+    _ensure_inline(lab, name, lab.names.proxy_role_policy, _read_secret_policy(secret_arn))
+    return find_proxy_role(lab)
+
+
+def delete_proxy_role(lab) -> bool:
+    return _delete_role(lab, lab.names.proxy_role)

@@ -1,0 +1,104 @@
+"""Module 3 Step 2: Amazon RDS Proxy in front of the database.
+
+The proxy authenticates clients with the database secret (read through its own IAM role), runs in
+the rds subnets with `rds-sg`, and has the DB instance as its only target. botocore has no waiter
+for proxies, so `wait_for_proxy` polls until the proxy and every target are available.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import iam, network, secrets
+from .waiting import or_none, require, wait_until
+
+
+def _rds(lab):
+    return lab.client("rds")
+
+
+def _raw_proxy(lab) -> dict[str, Any] | None:
+    found = or_none(lambda: _rds(lab).describe_db_proxies(DBProxyName=lab.names.proxy), "DBProxyNotFoundFault")
+    return found["DBProxies"][0] if found else None
+
+
+def _targets(lab) -> list[dict[str, Any]]:
+    """Each target's database and health, e.g. {"db": "serverless-app-rds", "state": "AVAILABLE"}.
+
+    Only called once the proxy is known to exist (moto answers a missing proxy with an internal error).
+    """
+    found = or_none(lambda: _rds(lab).describe_db_proxy_targets(DBProxyName=lab.names.proxy),
+                    "DBProxyNotFoundFault", "DBProxyTargetGroupNotFoundFault")
+    targets = found["Targets"] if found else []
+    return [{"db": t.get("RdsResourceId"), "type": t.get("Type"), "state": t.get("TargetHealth", {}).get("State"),
+             "reason": t.get("TargetHealth", {}).get("Reason")} for t in targets]
+
+
+def find_proxy(lab) -> dict[str, Any] | None:
+    proxy = _raw_proxy(lab)
+    if proxy is None:
+        return None
+    auth = proxy["Auth"][0] if proxy.get("Auth") else {}
+    return {"name": proxy["DBProxyName"], "arn": proxy["DBProxyArn"], "state": proxy["Status"],
+            "engine_family": proxy["EngineFamily"], "endpoint": proxy.get("Endpoint"),
+            "require_tls": proxy["RequireTLS"], "auth": f"{auth.get('AuthScheme')} (IAM auth {auth.get('IAMAuth')})",
+            "targets": _targets(lab)}
+
+
+def proxy_endpoint(lab) -> str:
+    """The proxy's default endpoint: the Read/write one the module copies into the function (Step 3.5)."""
+    return require(find_proxy(lab), f"RDS Proxy {lab.names.proxy}")["endpoint"]
+
+
+def _create(lab, secret_arn: str, role_arn: str) -> None:
+    names = lab.names
+    request = dict(
+        DBProxyName=names.proxy, EngineFamily="MYSQL", RoleArn=role_arn,
+        # MySQL proxies default to caching_sha2_password for clients; without TLS, PyMySQL can only
+        # complete that with the `cryptography` package, which the function's package does not ship.
+        Auth=[{"AuthScheme": "SECRETS", "SecretArn": secret_arn, "IAMAuth": "DISABLED",
+               "ClientPasswordAuthType": "MYSQL_NATIVE_PASSWORD"}],
+        VpcSubnetIds=network.subnet_ids(lab, "rds"),
+        VpcSecurityGroupIds=[network.security_group_id(lab, names.rds_sg)],
+        # The module's function connects with PyMySQL's defaults, without TLS; a proxy that
+        # requires TLS would refuse it. The traffic stays inside the VPC.
+        RequireTLS=False,
+        Tags=lab.tags(3, names.proxy))
+    iam.after_iam_propagation(lab, lambda: _rds(lab).create_db_proxy(**request), "InvalidParameterValue")
+
+
+def _healthy(proxy: dict[str, Any] | None) -> bool:
+    return (proxy is not None and proxy["state"] == "available" and bool(proxy["targets"])
+            and all(t["state"] == "AVAILABLE" for t in proxy["targets"]))
+
+
+def wait_for_proxy(lab) -> dict[str, Any]:
+    """Poll until the proxy is `available` and every target's health is `AVAILABLE` (minutes on AWS)."""
+    return wait_until(lab, f"RDS Proxy {lab.names.proxy}", lambda: find_proxy(lab), _healthy)
+
+
+def ensure_proxy(lab) -> dict[str, Any]:
+    """Step 2.2-8: the proxy (and its IAM role), the DB instance as its target, then wait until both are ready."""
+    secret = require(secrets.find_secret(lab), f"secret {lab.names.secret}")
+    role = iam.ensure_proxy_role(lab, secret["arn"])
+    if _raw_proxy(lab) is None:
+        _create(lab, secret["arn"], role["arn"])
+    # AWS accepts targets only once the proxy itself is available.
+    wait_until(lab, f"RDS Proxy {lab.names.proxy}", lambda: _raw_proxy(lab),
+               lambda p: p is not None and p["Status"] == "available")
+    if lab.names.db_instance not in {t["db"] for t in _targets(lab)}:
+        _rds(lab).register_db_proxy_targets(DBProxyName=lab.names.proxy, DBInstanceIdentifiers=[lab.names.db_instance])
+    return wait_for_proxy(lab)
+
+
+def delete_proxy(lab) -> bool:
+    """Deregister the database, delete the proxy, and wait until it is gone."""
+    proxy = _raw_proxy(lab)
+    if proxy is None:
+        return False
+    if proxy["Status"] != "deleting":
+        registered = [t["db"] for t in _targets(lab) if t["type"] == "RDS_INSTANCE"]
+        if registered:
+            _rds(lab).deregister_db_proxy_targets(DBProxyName=lab.names.proxy, DBInstanceIdentifiers=registered)
+        _rds(lab).delete_db_proxy(DBProxyName=lab.names.proxy)
+    wait_until(lab, f"RDS Proxy {lab.names.proxy} deleted", lambda: _raw_proxy(lab), lambda p: p is None)
+    return True

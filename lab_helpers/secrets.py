@@ -1,0 +1,57 @@
+"""Module 3 Step 1: the database credentials in AWS Secrets Manager.
+
+The secret has the shape the console's "Credential for RDS database" type stores (username,
+password, engine, host, port, dbInstanceIdentifier), so RDS Proxy and the function can both read
+it. Rotation stays off, as in the module. Nothing here ever returns the secret's value.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import rds
+from .waiting import or_none, require, wait_until
+
+
+def _sm(lab):
+    return lab.client("secretsmanager")
+
+
+def _describe(lab) -> dict[str, Any] | None:
+    return or_none(lambda: _sm(lab).describe_secret(SecretId=lab.names.secret), "ResourceNotFoundException")
+
+
+def find_secret(lab) -> dict[str, Any] | None:
+    """Name, ARN and rotation state of the secret (never its value)."""
+    secret = _describe(lab)
+    if secret is None:
+        return None
+    return {"name": secret["Name"], "arn": secret["ARN"], "description": secret.get("Description", ""),
+            "rotation_enabled": bool(secret.get("RotationEnabled"))}
+
+
+def _credentials(lab) -> str:
+    """The secret's JSON, from the database instance and its master credentials."""
+    db = require(rds.find_db_instance(lab), f"DB instance {lab.names.db_instance}")
+    host = require(db["host"], f"endpoint of DB instance {lab.names.db_instance}")
+    names = lab.names
+    return json.dumps({"username": names.db_master_user, "password": names.db_master_password,
+                       "engine": db["engine"], "host": host, "port": db["port"], "dbInstanceIdentifier": db["name"]})
+
+
+def ensure_secret(lab) -> dict[str, Any]:
+    """Step 1.2-6: store the database's credentials (no rotation)."""
+    if _describe(lab) is None:
+        _sm(lab).create_secret(Name=lab.names.secret, SecretString=_credentials(lab),
+                               Description=f"Credentials for RDS database {lab.names.db_instance}",
+                               Tags=lab.tags(3))
+    return find_secret(lab)
+
+
+def delete_secret(lab) -> bool:
+    """Delete at once, without the recovery window, and wait until the name is free for a re-run."""
+    if _describe(lab) is None:
+        return False
+    _sm(lab).delete_secret(SecretId=lab.names.secret, ForceDeleteWithoutRecovery=True)
+    wait_until(lab, f"secret {lab.names.secret} deleted", lambda: _describe(lab), lambda s: s is None)
+    return True

@@ -1,0 +1,44 @@
+import pytest
+
+from lab_helpers import iam, network, proxy
+
+
+def test_proxy_reads_the_secret_and_targets_the_database(lab, secret_ready, calls, rerun, has_lab_tags):
+    created = proxy.ensure_proxy(lab)
+    assert {key: created[key] for key in ("name", "state", "engine_family", "require_tls", "auth", "targets")} == {
+        "name": "serverless-app-rds-proxy", "state": "available", "engine_family": "MYSQL", "require_tls": False,
+        "auth": "SECRETS (IAM auth DISABLED)",
+        "targets": [{"db": "serverless-app-rds", "type": "RDS_INSTANCE", "state": "AVAILABLE", "reason": None}]}
+    create = calls.one("CreateDBProxy")
+    assert create["EngineFamily"] == "MYSQL"
+    assert create["Auth"] == [{"AuthScheme": "SECRETS", "SecretArn": secret_ready["arn"], "IAMAuth": "DISABLED",
+                               "ClientPasswordAuthType": "MYSQL_NATIVE_PASSWORD"}]
+    assert create["RoleArn"] == iam.find_proxy_role(lab)["arn"]
+    assert create["VpcSubnetIds"] == network.subnet_ids(lab, "rds")
+    assert create["VpcSecurityGroupIds"] == [network.security_group_id(lab, "rds-sg")]
+    assert create["RequireTLS"] is False
+    assert has_lab_tags(create["Tags"], 3)
+    assert calls.one("RegisterDBProxyTargets") == {"DBProxyName": "serverless-app-rds-proxy",
+                                                    "DBInstanceIdentifiers": ["serverless-app-rds"]}
+    assert proxy.find_proxy(lab) == created
+    assert proxy.proxy_endpoint(lab) == created["endpoint"]
+    assert created["endpoint"].startswith("serverless-app-rds-proxy.")
+    rerun(created, proxy.ensure_proxy)
+
+
+def test_delete_proxy_deregisters_the_database_first(lab, secret_ready, calls):
+    proxy.ensure_proxy(lab)
+    calls.clear()
+    assert proxy.delete_proxy(lab) is True
+    assert calls.mutating() == ["DeregisterDBProxyTargets", "DeleteDBProxy"]
+    assert proxy.find_proxy(lab) is None
+    assert proxy.delete_proxy(lab) is False
+
+
+def test_wait_for_proxy_reports_an_unhealthy_target(lab, secret_ready, monkeypatch):
+    proxy.ensure_proxy(lab)
+    lab.poll_timeout = 0
+    monkeypatch.setattr(proxy, "_targets", lambda _: [{"db": "serverless-app-rds", "type": "RDS_INSTANCE",
+                                                       "state": "UNAVAILABLE", "reason": "AUTH_FAILURE"}])
+    with pytest.raises(TimeoutError, match="AUTH_FAILURE"):
+        proxy.wait_for_proxy(lab)
