@@ -1,0 +1,89 @@
+"""Module 3's handler when something is wrong: a clear error result, and never the password."""
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from lab_helpers import baseline, iam, lambda_fn, module3, proxy
+from lab_helpers.local.ports import free_port
+
+NAME = "lab-test-module3-failures"
+WRONG_SECRET = "lab-test-wrong-password"
+WRONG_PASSWORD = "N0t-the-passw0rd"
+
+
+@pytest.fixture(scope="module")
+def failing(lab):
+    baseline.ensure_baseline(lab)
+    module3.ensure_module3(lab)
+    role = iam.ensure_lambda_role(lab)
+    lam, sm = lab.client("lambda"), lab.client("secretsmanager")
+    sm.create_secret(Name=WRONG_SECRET, SecretString=json.dumps(
+        {"username": lab.names.db_master_user, "password": WRONG_PASSWORD, "engine": "mysql"}))
+    lam.create_function(FunctionName=NAME, Runtime="python3.12", Role=role["arn"], Timeout=15,
+                        Handler="lambda_function.lambda_handler", Code={"ZipFile": lambda_fn.build_package("module3")})
+    yield
+    lam.delete_function(FunctionName=NAME)
+    sm.delete_secret(SecretId=WRONG_SECRET, ForceDeleteWithoutRecovery=True)
+
+
+def run_with(lab, **variables) -> tuple[dict, str]:
+    lam = lab.client("lambda")
+    lam.update_function_configuration(FunctionName=NAME, Environment={"Variables": variables})
+    lam.get_waiter("function_updated").wait(FunctionName=NAME)
+    r = lam.invoke(FunctionName=NAME, LogType="Tail")
+    assert "FunctionError" not in r  # the handler answers with its own error result
+    return json.loads(r["Payload"].read()), base64.b64decode(r["LogResult"]).decode()
+
+
+def error_of(result: dict) -> dict:
+    assert result["statusCode"] == 500, result
+    return json.loads(result["body"])
+
+
+def assert_no_password(lab, *texts: str) -> None:
+    for text in texts:
+        assert lab.names.db_master_password not in text
+        assert WRONG_PASSWORD not in text
+
+
+def function_logs(cloud) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in Path(cloud["root"]).rglob("*.log") if NAME in str(p))
+
+
+def test_the_working_configuration_answers(failing, lab):
+    result, log = run_with(lab, SECRET_NAME=lab.names.secret, DB_HOST=proxy.proxy_endpoint(lab))
+    assert result["statusCode"] == 200
+    assert_no_password(lab, json.dumps(result), log)
+
+
+def test_a_missing_secret(failing, lab, cloud):
+    result, log = run_with(lab, SECRET_NAME="no-such-secret", DB_HOST=proxy.proxy_endpoint(lab))
+    error = error_of(result)
+    assert error["errorType"] == "ResourceNotFoundException"
+    assert_no_password(lab, json.dumps(result), log, function_logs(cloud))
+
+
+def test_a_wrong_password_in_the_secret(failing, lab, cloud):
+    result, log = run_with(lab, SECRET_NAME=WRONG_SECRET, DB_HOST=proxy.proxy_endpoint(lab))
+    error = error_of(result)
+    assert error["errorType"] == "OperationalError"
+    assert "Access denied" in error["errorMessage"]
+    assert_no_password(lab, json.dumps(result), log, function_logs(cloud))
+
+
+def test_an_unreachable_proxy(failing, lab, cloud):
+    result, log = run_with(lab, SECRET_NAME=lab.names.secret, DB_HOST="127.0.0.1", DB_PORT=str(free_port()))
+    error = error_of(result)
+    assert error["errorType"] == "OperationalError"
+    assert "Can't connect" in error["errorMessage"]
+    assert_no_password(lab, json.dumps(result), log, function_logs(cloud))
+
+
+def test_no_db_host_configured(failing, lab):
+    result, _ = run_with(lab, SECRET_NAME=lab.names.secret)
+    error = error_of(result)
+    assert error["errorType"] == "ConfigurationError" and "DB_HOST" in error["errorMessage"]

@@ -1,0 +1,80 @@
+"""The module's own test, on the local cloud: GET the `dev` stage URL, before and after Module 3."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+import urllib.request
+
+import pytest
+
+from lab_helpers import api, baseline, lambda_fn, module3, proxy
+from tests.integration.conftest import DB_TIME_ZONE, admin_query
+
+
+def get(url: str) -> tuple[int, dict]:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return r.status, json.loads(r.read())
+
+
+def database_time(body: dict) -> dt.datetime:
+    """The time the handler returned, checked to be the database's (in DB_TIME_ZONE, not UTC)."""
+    assert body["statusCode"] == 200, body
+    returned = dt.datetime.fromisoformat(json.loads(body["body"]))
+    sign, hours, minutes = DB_TIME_ZONE[0], int(DB_TIME_ZONE[1:3]), int(DB_TIME_ZONE[4:6])
+    offset = dt.timedelta(hours=hours, minutes=minutes) * (1 if sign == "+" else -1)
+    expected = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + offset
+    assert abs(returned - expected) < dt.timedelta(seconds=60), (returned, expected)
+    return returned
+
+
+@pytest.fixture(scope="module")
+def before_and_after(lab):
+    baseline.ensure_baseline(lab)
+    url = api.invoke_url(lab)
+    before = get(url)
+    module3.ensure_module3(lab)
+    after = get(url)
+    return url, before, after
+
+
+def test_module2_baseline_answers_with_the_database_time(before_and_after):
+    _, (status, body), _ = before_and_after
+    assert status == 200
+    assert set(body) == {"statusCode", "body"}
+    database_time(body)
+
+
+def test_module3_answers_through_api_gateway_lambda_proxy_and_secret(before_and_after, lab, cloud):
+    url, _, (status, body) = before_and_after
+    assert status == 200
+    assert set(body) == {"statusCode", "body"}
+    database_time(body)
+    # the function that answered is Module 3's, configured with the secret's name and the proxy's endpoint
+    fn = lambda_fn.find_function(lab)
+    assert fn["environment"] == {"SECRET_NAME": lab.names.secret, "DB_HOST": proxy.proxy_endpoint(lab)}
+    # and the database saw the function's query arrive through the proxy's pool
+    health = json.loads(urllib.request.urlopen(cloud["endpoint"] + "/_lab/health").read())
+    (pool,) = [p for p in health["proxies"] if p["name"] == lab.names.proxy]
+    assert pool["peak_backend_open"] >= 1
+
+
+def environments(cloud, function: str) -> list[dict]:
+    health = json.loads(urllib.request.urlopen(cloud["endpoint"] + "/_lab/health").read())
+    return [e for e in health["lambda"]["environments"] if e["function"] == function]
+
+
+def test_warm_invocations_reuse_the_environment(before_and_after, lab, cloud):
+    lam = lab.client("lambda")
+    reports = []
+    for _ in range(3):
+        r = lam.invoke(FunctionName=lab.names.function, LogType="Tail")
+        assert "FunctionError" not in r
+        database_time(json.loads(r["Payload"].read()))
+        reports.append(base64.b64decode(r["LogResult"]).decode())
+    # warm: no Init Duration, one execution environment (module-scope secret and connection kept)
+    assert all("Init Duration" not in rep for rep in reports), reports
+    assert all(re.search(r"REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms", rep) for rep in reports)
+    (env,) = environments(cloud, lab.names.function)
+    assert env["invocations"] >= 4  # the stage URL call, then these three

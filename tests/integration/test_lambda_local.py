@@ -1,0 +1,80 @@
+"""Lambda on the local cloud behaves as on AWS where the lab depends on it."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+
+import pytest
+
+from lab_helpers import iam
+
+PROBE = '''
+import os, time
+MARKER = object()  # made once per execution environment
+
+def lambda_handler(event, context):
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    return {"version": "VERSION", "marker": id(MARKER), "pid": os.getpid()}
+'''
+NAME = "lab-test-probe"
+
+
+def package(version: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("lambda_function.py", PROBE.replace("VERSION", version))
+    return buf.getvalue()
+
+
+def invoke(lab, event: dict | None = None) -> tuple[dict, str, str | None]:
+    r = lab.client("lambda").invoke(FunctionName=NAME, Payload=json.dumps(event or {}), LogType="Tail")
+    return json.loads(r["Payload"].read()), base64.b64decode(r["LogResult"]).decode(), r.get("FunctionError")
+
+
+@pytest.fixture(scope="module")
+def probe(lab):
+    role = iam.ensure_lambda_role(lab)
+    lam = lab.client("lambda")
+    lam.create_function(FunctionName=NAME, Runtime="python3.12", Role=role["arn"], Timeout=2,
+                        Handler="lambda_function.lambda_handler", Code={"ZipFile": package("v1")})
+    yield
+    lam.delete_function(FunctionName=NAME)
+
+
+def test_a_warm_invocation_reuses_the_environment_and_its_module_state(probe, lab):
+    first, first_log, _ = invoke(lab)
+    second, second_log, _ = invoke(lab)
+    assert "Init Duration" in first_log  # cold start
+    assert "Init Duration" not in second_log  # warm
+    assert (second["pid"], second["marker"]) == (first["pid"], first["marker"])
+
+
+def test_new_code_from_update_function_code_is_what_runs_next(probe, lab):
+    lam = lab.client("lambda")
+    before, _, _ = invoke(lab)
+    lam.update_function_code(FunctionName=NAME, ZipFile=package("v2"))
+    lam.get_waiter("function_updated").wait(FunctionName=NAME)
+    after, log, _ = invoke(lab)
+    assert (before["version"], after["version"]) == ("v1", "v2")
+    assert after["pid"] != before["pid"] and "Init Duration" in log  # a new environment for new code
+
+
+def test_a_handler_past_its_timeout_gets_a_timeout_error_and_a_fresh_environment(probe, lab):
+    warm, _, _ = invoke(lab)
+    payload, log, error = invoke(lab, {"sleep": 5})
+    assert error == "Unhandled"
+    assert payload["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 2.00 seconds" in payload["errorMessage"]
+    assert "Status: timeout" in log
+    fresh, fresh_log, _ = invoke(lab)
+    assert "Init Duration" in fresh_log
+    assert (fresh["pid"], fresh["marker"]) != (warm["pid"], warm["marker"])
+
+
+def test_invoking_a_missing_function_is_resource_not_found(lab):
+    lam = lab.client("lambda")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.invoke(FunctionName="no-such-function")

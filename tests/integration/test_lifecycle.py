@@ -1,0 +1,78 @@
+"""`python -m lab_helpers.local up | down | status`: starts, reports, stops cleanly, and says what to do when it cannot."""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from lab_helpers.local import LocalCloudError, lifecycle, mariadb, state
+from lab_helpers.local.ports import HOST, free_port, is_free
+
+
+def cli(*args: str, root) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lab_helpers.local", *args, "--state-dir", str(root)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_up_status_down_leaves_nothing_behind(tmp_path):
+    root, port = tmp_path / "state", free_port()
+    up = cli("up", "--port", str(port), root=root)
+    assert up.returncode == 0, up.stderr
+    assert f"local cloud up at http://{HOST}:{port}" in up.stdout
+    info = state.read(root)
+    st = cli("status", root=root)
+    assert st.returncode == 0
+    assert "endpoint (moto + providers)" in st.stdout and "database (MariaDB)" in st.stdout
+    assert "UNHEALTHY" not in st.stdout
+    again = cli("up", "--port", str(port), root=root)  # already up: found, not started twice
+    assert again.returncode == 0 and state.read(root)["pid"] == info["pid"]
+
+    down = cli("down", root=root)
+    assert down.returncode == 0 and "local cloud stopped" in down.stdout
+    assert lifecycle._lab_processes(root) == []
+    assert not state.pid_alive(info["pid"]) and not state.pid_alive(info["mariadb"]["pid"])
+    assert is_free(port) and is_free(info["mariadb"]["port"])
+    assert cli("down", root=root).returncode == 0  # stopping again is harmless
+    status = cli("status", root=root)
+    assert status.returncode == 1 and "not running" in status.stdout
+
+
+def test_a_port_in_use_says_so(tmp_path):
+    with socket.socket() as busy:
+        busy.bind((HOST, 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli("up", "--port", str(port), root=tmp_path / "state")
+    assert result.returncode == 2
+    assert f"port {port}" in result.stderr and "in use" in result.stderr and "LAB_LOCAL_PORT" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_stale_state_folder_says_what_to_do(tmp_path):
+    root = tmp_path / "state"
+    root.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (root / "cloud.json").write_text(json.dumps({"pid": dead.pid, "endpoint": "http://127.0.0.1:1"}))
+    with pytest.raises(LocalCloudError, match=r"stale state .* run `python -m lab_helpers.local down`"):
+        lifecycle.up(root, free_port())
+    assert lifecycle.down(root)["stopped"] is False
+    assert not (root / "cloud.json").exists()
+
+
+def test_missing_mariadb_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(mariadb, "MARIADBD_CANDIDATES", ())
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(LocalCloudError, match=r"apt-get install -y mariadb-server"):
+        lifecycle.up(tmp_path / "state", free_port())
+
+
+def test_the_lab_is_told_how_to_start_the_cloud_when_it_is_not_running(tmp_path, monkeypatch):
+    from lab_helpers.config import Lab
+
+    monkeypatch.setenv("LAB_STATE_DIR", str(tmp_path / "nothing"))
+    with pytest.raises(LocalCloudError, match=r"python -m lab_helpers.local up"):
+        Lab.connect("local")

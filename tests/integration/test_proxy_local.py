@@ -1,0 +1,128 @@
+"""RDS Proxy on the local cloud, configured through the RDS API as a learner would on AWS."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pymysql
+import pytest
+
+from lab_helpers import baseline, module3, proxy, rds
+from tests.integration.conftest import admin_query
+
+PARAMETER_GROUP = "lab-test-low-connections"
+CLIENTS = 25
+
+
+@pytest.fixture(scope="module")
+def low_connections(lab):
+    """The database's max_connections lowered to 10 (MariaDB's minimum) and the proxy's pool to 50 % of it."""
+    baseline.ensure_baseline(lab)
+    module3.ensure_module3(lab)
+    client = lab.client("rds")
+    client.create_db_parameter_group(DBParameterGroupName=PARAMETER_GROUP, DBParameterGroupFamily="mysql8.0",
+                                     Description="lab test: few connections")
+    client.modify_db_parameter_group(DBParameterGroupName=PARAMETER_GROUP, Parameters=[
+        {"ParameterName": "max_connections", "ParameterValue": "10", "ApplyMethod": "immediate"}])
+    client.modify_db_instance(DBInstanceIdentifier=lab.names.db_instance, DBParameterGroupName=PARAMETER_GROUP,
+                              ApplyImmediately=True)
+    client.modify_db_proxy_target_group(DBProxyName=lab.names.proxy, TargetGroupName="default",
+                                        ConnectionPoolConfig={"MaxConnectionsPercent": 50, "ConnectionBorrowTimeout": 30})
+    yield
+    client.modify_db_parameter_group(DBParameterGroupName=PARAMETER_GROUP, Parameters=[
+        {"ParameterName": "max_connections", "ParameterValue": "100", "ApplyMethod": "immediate"}])
+    client.modify_db_proxy_target_group(DBProxyName=lab.names.proxy, TargetGroupName="default",
+                                        ConnectionPoolConfig={"MaxConnectionsPercent": 100})
+
+
+def storm(host: str, password: str) -> tuple[int, list[int]]:
+    """CLIENTS connections at once, each holding a query for 0.3 s: (successes, MySQL error codes)."""
+    ok, errors, barrier = [], [], threading.Barrier(CLIENTS)
+
+    def client():
+        barrier.wait()
+        try:
+            conn = pymysql.connect(host=host, user="admin", password=password, connect_timeout=10)
+            with conn.cursor() as cur:
+                cur.execute("select now(), sleep(0.3)")
+                cur.fetchone()
+            conn.commit()
+            conn.close()
+            ok.append(1)
+        except pymysql.MySQLError as e:
+            errors.append(e.args[0])
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(ok), errors
+
+
+class PeakConnections:
+    """Samples the database's connected clients (not counting the sampler) while running."""
+
+    def __init__(self, root):
+        self.root, self.peak, self._stop = root, 0, threading.Event()
+
+    def __enter__(self):
+        def sample():
+            while not self._stop.is_set():
+                (_, value), = admin_query(self.root, "SHOW GLOBAL STATUS LIKE 'Threads_connected'")
+                self.peak = max(self.peak, int(value) - 1)
+                time.sleep(0.01)
+        self._thread = threading.Thread(target=sample)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def test_more_clients_than_max_connections_all_succeed_through_the_proxy(low_connections, lab, cloud):
+    assert int(admin_query(cloud["root"], "SELECT @@GLOBAL.max_connections")[0][0]) == 10
+    with PeakConnections(cloud["root"]) as db:
+        ok, errors = storm(proxy.proxy_endpoint(lab), lab.names.db_master_password)
+    assert (ok, errors) == (CLIENTS, [])
+    assert db.peak <= 5  # the pool: 50 % of max_connections
+
+
+def test_the_same_clients_directly_get_too_many_connections(low_connections, lab):
+    ok, errors = storm(rds.find_db_instance(lab)["host"], lab.names.db_master_password)
+    assert 1040 in errors
+    assert ok < CLIENTS
+
+
+def test_a_wrong_password_through_the_proxy_is_access_denied(low_connections, lab):
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        pymysql.connect(host=proxy.proxy_endpoint(lab), user="admin", password="wrong", connect_timeout=5)
+    assert e.value.args[0] == 1045
+
+
+def test_a_client_gone_inside_a_transaction_leaves_no_lock(low_connections, lab, cloud):
+    host = proxy.proxy_endpoint(lab)
+    setup = pymysql.connect(host=host, user="admin", password=lab.names.db_master_password, autocommit=True)
+    with setup.cursor() as cur:
+        cur.execute("CREATE DATABASE IF NOT EXISTS labtest")
+        cur.execute("CREATE TABLE IF NOT EXISTS labtest.t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB")
+        cur.execute("INSERT IGNORE INTO labtest.t VALUES (1, 0)")
+    holder = pymysql.connect(host=host, user="admin", password=lab.names.db_master_password)
+    with holder.cursor() as cur:
+        cur.execute("SELECT v FROM labtest.t WHERE id = 1 FOR UPDATE")
+    holder._sock.shutdown(socket.SHUT_RDWR)  # gone without COMMIT, ROLLBACK or QUIT (as a killed environment)
+    holder._sock.close()
+    deadline = time.monotonic() + 5
+    # InnoDB refreshes innodb_trx only when it was not read for 100 ms: poll slower than that
+    while admin_query(cloud["root"], "SELECT COUNT(*) FROM information_schema.innodb_trx")[0][0] and time.monotonic() < deadline:
+        time.sleep(0.15)
+    time.sleep(0.15)
+    assert admin_query(cloud["root"], "SELECT COUNT(*) FROM information_schema.innodb_trx")[0][0] == 0
+    with setup.cursor() as cur:
+        cur.execute("SET SESSION innodb_lock_wait_timeout = 1")
+        cur.execute("BEGIN")
+        cur.execute("SELECT v FROM labtest.t WHERE id = 1 FOR UPDATE")
+        cur.execute("ROLLBACK")
+    setup.close()
