@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lab_helpers import baseline, iam, lambda_fn, module3, proxy
+from lab_helpers import baseline, iam, lambda_fn, module3, proxy, rds
 from lab_helpers.local.ports import free_port
+from tests.integration.conftest import admin_query
 
 NAME = "lab-test-module3-failures"
 WRONG_SECRET = "lab-test-wrong-password"
@@ -87,3 +88,25 @@ def test_no_db_host_configured(failing, lab):
     result, _ = run_with(lab, SECRET_NAME=lab.names.secret)
     error = error_of(result)
     assert error["errorType"] == "ConfigurationError" and "DB_HOST" in error["errorMessage"]
+
+
+def test_a_rotated_password_is_fetched_again_once(failing, lab, cloud):
+    """Warm environment, cached secret; the password changes and the connection drops: one refetch, no error."""
+    sm = lab.client("secretsmanager")
+    admin_query(cloud["root"], "CREATE USER IF NOT EXISTS 'rotator'@'%' IDENTIFIED BY 'first-Passw0rd'")
+    secret = {"username": "rotator", "password": "first-Passw0rd", "engine": "mysql"}
+    sm.create_secret(Name="lab-test-rotating", SecretString=json.dumps(secret))
+    try:
+        db_host = rds.find_db_instance(lab)["host"]  # directly, so the test can drop the connection
+        first, _ = run_with(lab, SECRET_NAME="lab-test-rotating", DB_HOST=db_host)
+        assert first["statusCode"] == 200
+        admin_query(cloud["root"], "ALTER USER 'rotator'@'%' IDENTIFIED BY 'second-Passw0rd'")
+        sm.put_secret_value(SecretId="lab-test-rotating", SecretString=json.dumps({**secret, "password": "second-Passw0rd"}))
+        for (conn_id,) in admin_query(cloud["root"], "SELECT id FROM information_schema.processlist WHERE user = 'rotator'"):
+            admin_query(cloud["root"], f"KILL {conn_id}")
+        r = lab.client("lambda").invoke(FunctionName=NAME)  # same environment: the cached password is stale
+        second = json.loads(r["Payload"].read())
+        assert second["statusCode"] == 200, second
+    finally:
+        sm.delete_secret(SecretId="lab-test-rotating", ForceDeleteWithoutRecovery=True)
+        admin_query(cloud["root"], "DROP USER IF EXISTS 'rotator'@'%'")
