@@ -106,7 +106,7 @@ class Gateway:
             if service == "rds":
                 action = (parse_qs(body.decode(errors="replace")).get("Action") or [""])[0]
                 if action and not action.startswith(READ_ONLY_PREFIXES):
-                    self.cloud.rds.reconcile()
+                    self.cloud.rds.after(action)
             elif service == "lambda" and region:
                 self.cloud.lambdas.after(region, method, path)
         except Exception:  # the control-plane call succeeded; say what the data plane could not do

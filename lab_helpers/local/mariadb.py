@@ -87,14 +87,16 @@ class MariaDB:
         shutil.rmtree(self.datadir, ignore_errors=True)
         shutil.copytree(template, self.datadir, symlinks=True)
 
-    def start(self, template: Path, timeout: float = 30.0) -> None:
+    def start(self, template: Path | None, timeout: float = 30.0) -> None:
+        """Start on a fresh datadir copied from `template`, or (template None) on the existing one."""
         binary = find_mariadbd()
         self.root.mkdir(parents=True, exist_ok=True)
         if self.port is None:
             self.port = free_port()
         else:
             ensure_free(self.port, "the local database")
-        self._init_datadir(template)
+        if template is not None:
+            self._init_datadir(template)
         cmd = [binary, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
                f"--socket={self.socket}", f"--pid-file={self.pid_file}", "--bind-address=127.0.0.1",
                f"--max-connections={self.max_connections}", f"--log-error={self.error_log}",
@@ -137,6 +139,11 @@ class MariaDB:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+    def restart(self) -> None:
+        """Stop and start again on the same data and port, as an RDS reboot does."""
+        self.stop()
+        self.start(template=None)
 
     # -- administration (root over the unix socket) ------------------------------------------
     def admin(self) -> pymysql.connections.Connection:

@@ -65,6 +65,14 @@ class RdsDataPlane:
         vpc_dns.write_map(dns_file, {})
 
     # -- reconcile ---------------------------------------------------------------------------
+    def after(self, action: str) -> None:
+        """After a successful mutating RDS call."""
+        if action == "RebootDBInstance":  # the server really restarts: clients see their connections drop
+            with self._lock:
+                self.mariadb.restart()
+                self.max_connections = self.mariadb.get_max_connections()  # back to the server's default
+        self.reconcile()  # and the parameter group's value applied again
+
     def reconcile(self) -> None:
         with self._lock:
             if not self._patched:

@@ -9,7 +9,7 @@ import pymysql
 import pytest
 
 from lab_helpers import baseline, module3, proxy, rds
-from tests.integration.conftest import admin_query
+from tests.integration.conftest import DB_TIME_ZONE, admin_query
 
 PARAMETER_GROUP = "lab-test-low-connections"
 CLIENTS = 25
@@ -126,3 +126,17 @@ def test_a_client_gone_inside_a_transaction_leaves_no_lock(low_connections, lab,
         cur.execute("SELECT v FROM labtest.t WHERE id = 1 FOR UPDATE")
         cur.execute("ROLLBACK")
     setup.close()
+
+
+def test_reboot_db_instance_restarts_the_database(low_connections, lab, cloud):
+    direct = pymysql.connect(host=rds.find_db_instance(lab)["host"], user="admin", password=lab.names.db_master_password)
+    lab.client("rds").reboot_db_instance(DBInstanceIdentifier=lab.names.db_instance)
+    with pytest.raises(pymysql.err.OperationalError):  # the old connection did not survive the restart
+        with direct.cursor() as cur:
+            cur.execute("SELECT 1")
+    again = pymysql.connect(host=rds.find_db_instance(lab)["host"], user="admin", password=lab.names.db_master_password)
+    with again.cursor() as cur:
+        cur.execute("SELECT @@GLOBAL.max_connections")
+        assert cur.fetchone()[0] == 10  # the parameter group still applies after the reboot
+    again.close()
+    admin_query(cloud["root"], f"SET GLOBAL time_zone = '{DB_TIME_ZONE}'")  # a test-only setting, lost on restart
