@@ -342,6 +342,35 @@ def allow_rds_sg_self(lab) -> dict[str, Any]:
     return _allow(lab, lab.names.rds_sg, MYSQL, lab.names.rds_sg, "MySQL from RDS Proxy (also in this group)", 3)
 
 
+def _rds_sg_self_rule(lab) -> dict[str, Any] | None:
+    """The inbound rule of `rds-sg` that admits MySQL from `rds-sg` itself (a SecurityGroupRule)."""
+    group = _raw_group(lab, lab.names.rds_sg)
+    if group is None:
+        return None
+    rules = _ec2(lab).describe_security_group_rules(
+        Filters=_filters({"group-id": group["GroupId"]}))["SecurityGroupRules"]
+    return next((r for r in rules if not r["IsEgress"] and r["IpProtocol"] == "tcp" and r.get("FromPort") == MYSQL
+                 and r.get("ReferencedGroupInfo", {}).get("GroupId") == group["GroupId"]), None)
+
+
+def find_rds_sg_self_rule(lab) -> dict[str, Any] | None:
+    """The rule `allow_rds_sg_self` adds, with its id (cleanup checks the rule's own lab tags)."""
+    rule = _rds_sg_self_rule(lab)
+    if rule is None:
+        return None
+    return {"group": lab.names.rds_sg, "id": rule["SecurityGroupRuleId"],
+            "rule": f"tcp/{MYSQL} from {lab.names.rds_sg}"}
+
+
+def revoke_rds_sg_self(lab) -> bool:
+    """Undo `allow_rds_sg_self` (Module 3 cleanup): `rds-sg` admits `lambda-sg` only again."""
+    rule = _rds_sg_self_rule(lab)
+    if rule is None:
+        return False
+    _ec2(lab).revoke_security_group_ingress(GroupId=rule["GroupId"], SecurityGroupRuleIds=[rule["SecurityGroupRuleId"]])
+    return True
+
+
 def ensure_secret_sg(lab) -> dict[str, Any]:
     """Module 3 Step 1.10-12: `secret-sg` for the Secrets Manager endpoint, admitting HTTPS from `lambda-sg`."""
     _ensure_group(lab, lab.names.secret_sg, "Secrets Manager VPC endpoint", 3)

@@ -1,0 +1,178 @@
+"""Cleanup (the 99_cleanup notebook): remove what the lab created, in dependency order.
+
+Two levels:
+- "module3": only what Module 3 added. The function gets Module 2's code back (credentials in the
+  code, no environment variables), so the Module 2 application keeps working throughout.
+- "all": Module 3's additions, then the whole Module 2 baseline. The function is deleted, so its
+  code is not put back first.
+
+Each resource is looked up by its name in config. Where the API has tags, it is deleted only when it
+carries the lab's project tag: a resource of the same name made by hand (for example in the original
+workshop) is kept and reported as such. Every step accepts a resource that is already gone, so
+cleanup is safe after a half-finished run and safe to run twice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from . import api, iam, lambda_fn, network, proxy, rds, secrets
+from .config import PROJECT_TAG_KEY, PROJECT_TAG_VALUE, SECRETS_MANAGER_READ_WRITE_POLICY, Lab
+from .waiting import require
+
+LEVELS = ("module3", "all")
+DELETED = "deleted"
+ALREADY_GONE = "already gone"
+KEPT = "kept (not the lab's)"
+READ_WRITE_POLICY_NAME = SECRETS_MANAGER_READ_WRITE_POLICY.rsplit("/", 1)[1]
+
+
+# ---------------------------------------------------------------- is it the lab's? (each service lists tags its way)
+
+def _has_project_tag(tags: Mapping[str, str] | list[dict[str, str]]) -> bool:
+    mapping = tags if isinstance(tags, Mapping) else {t["Key"]: t["Value"] for t in tags}
+    return mapping.get(PROJECT_TAG_KEY) == PROJECT_TAG_VALUE
+
+
+def _ec2_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+    tags = lab.client("ec2").describe_tags(Filters=[
+        {"Name": "resource-id", "Values": [found["id"]]},
+        {"Name": "key", "Values": [PROJECT_TAG_KEY]}, {"Name": "value", "Values": [PROJECT_TAG_VALUE]}])["Tags"]
+    return bool(tags)
+
+
+def _rds_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+    return _has_project_tag(lab.client("rds").list_tags_for_resource(ResourceName=found["arn"])["TagList"])
+
+
+def _role_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+    return _has_project_tag(lab.client("iam").list_role_tags(RoleName=found["name"])["Tags"])
+
+
+def _function_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+    return _has_project_tag(lab.client("lambda").list_tags(Resource=found["arn"])["Tags"])
+
+
+def _api_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+    return _has_project_tag(lab.client("apigateway").get_rest_api(restApiId=found["id"]).get("tags", {}))
+
+
+def _secret_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+    return _has_project_tag(lab.client("secretsmanager").describe_secret(SecretId=found["arn"]).get("Tags", []))
+
+
+def _untagged(lab: Lab, found: dict[str, Any]) -> bool:
+    """Policies of a role and the function's code have no tags: their names in config make them the lab's."""
+    return True
+
+
+# ---------------------------------------------------------------- Module 3 changes that are not resources of their own
+
+def _module2_package(lab: Lab) -> bytes:
+    """Module 2's code with the database's endpoint in it, as the baseline deploys it."""
+    db = require(rds.find_db_instance(lab), f"DB instance {lab.names.db_instance}")
+    return lambda_fn.build_package("module2", {lambda_fn.RDS_ENDPOINT_PLACEHOLDER: db["host"]})
+
+
+def _module3_code(lab: Lab) -> dict[str, Any] | None:
+    """The function while it runs anything but Module 2's code without environment variables."""
+    function = lambda_fn.find_function(lab)
+    if function is None:
+        return None
+    module2 = function["code_sha256"] == lambda_fn.code_sha256(_module2_package(lab)) and not function["environment"]
+    return None if module2 else function
+
+
+def _put_module2_code_back(lab: Lab) -> bool:
+    """Module 2's code and no environment variables: Module 3's code is "deleted" (cleanup only calls this when
+    `_module3_code` found it)."""
+    lambda_fn.ensure_function(lab, _module2_package(lab))
+    return True
+
+
+def _read_write_attachment(lab: Lab) -> dict[str, Any] | None:
+    """The function's role while SecretsManagerReadWrite (Step 3.3 as printed) is attached to it."""
+    role = iam.find_lambda_role(lab)
+    return role if role and READ_WRITE_POLICY_NAME in role["managed_policies"] else None
+
+
+# ---------------------------------------------------------------- what cleanup removes, in order
+
+@dataclass(frozen=True)
+class _Resource:
+    kind: str
+    name: Callable[[Lab], str]
+    find: Callable[[Lab], Any]  # the resource, or None when it is gone
+    is_lab: Callable[[Lab, Any], bool]  # whether the found resource carries the lab's tags
+    delete: Callable[[Lab], bool]  # False when it was already gone
+
+
+_MODULE2_CODE = _Resource("Lambda code (Module 3)", lambda lab: lab.names.function,
+                          _module3_code, _untagged, _put_module2_code_back)
+
+_MODULE3 = (
+    _Resource("IAM policy attachment", lambda lab: f"{lab.names.lambda_role}/{READ_WRITE_POLICY_NAME}",
+              _read_write_attachment, _untagged, iam.detach_secrets_manager_read_write),
+    _Resource("IAM inline policy", lambda lab: f"{lab.names.lambda_role}/{lab.names.function_secret_policy}",
+              iam.find_function_secret_policy, _untagged, iam.delete_function_secret_policy),
+    _Resource("RDS Proxy", lambda lab: lab.names.proxy, proxy.find_proxy, _rds_tagged, proxy.delete_proxy),
+    _Resource("IAM role", lambda lab: lab.names.proxy_role, iam.find_proxy_role, _role_tagged, iam.delete_proxy_role),
+    _Resource("VPC endpoint", lambda lab: f"{lab.names.vpc}/com.amazonaws.{lab.region}.secretsmanager",
+              network.find_secrets_endpoint, _ec2_tagged, network.delete_secrets_endpoint),
+    _Resource("security group", lambda lab: lab.names.secret_sg,
+              lambda lab: network.find_security_group(lab, lab.names.secret_sg), _ec2_tagged,
+              lambda lab: network.delete_security_group(lab, lab.names.secret_sg)),
+    _Resource("security group rule", lambda lab: f"{lab.names.rds_sg}/tcp 3306 from {lab.names.rds_sg}",
+              network.find_rds_sg_self_rule, _ec2_tagged, network.revoke_rds_sg_self),
+    _Resource("Secrets Manager secret", lambda lab: lab.names.secret,
+              secrets.find_secret, _secret_tagged, secrets.delete_secret),
+)
+
+_MODULE2 = (
+    # delete_api also removes the API's permission on the function
+    _Resource("API Gateway REST API", lambda lab: lab.names.api, api.find_api, _api_tagged, api.delete_api),
+    _Resource("Lambda function", lambda lab: lab.names.function,
+              lambda_fn.find_function, _function_tagged, lambda_fn.delete_function),
+    _Resource("IAM role", lambda lab: lab.names.lambda_role,
+              iam.find_lambda_role, _role_tagged, iam.delete_lambda_role),
+    _Resource("RDS DB instance", lambda lab: lab.names.db_instance,
+              rds.find_db_instance, _rds_tagged, rds.delete_db_instance),
+    _Resource("DB subnet group", lambda lab: lab.names.db_subnet_group,
+              rds.find_db_subnet_group, _rds_tagged, rds.delete_db_subnet_group),
+    _Resource("internet gateway", lambda lab: lab.names.internet_gateway,
+              network.find_internet_gateway, _ec2_tagged, network.delete_internet_gateway),
+    # delete_vpc also removes what is inside: subnets, route table, security groups, endpoints
+    _Resource("VPC", lambda lab: lab.names.vpc, network.find_vpc, _ec2_tagged, network.delete_vpc),
+)
+
+
+def _resources(level: str) -> tuple[_Resource, ...]:
+    if level == "module3":
+        return (_MODULE2_CODE, *_MODULE3)
+    if level == "all":
+        return (*_MODULE3, *_MODULE2)
+    raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+
+
+def _remove(lab: Lab, resource: _Resource) -> str:
+    found = resource.find(lab)
+    if found is None:
+        return ALREADY_GONE
+    if not resource.is_lab(lab, found):
+        return KEPT
+    return DELETED if resource.delete(lab) else ALREADY_GONE
+
+
+def cleanup(lab: Lab, level: str = "module3") -> list[dict[str, str]]:
+    """Remove the lab's resources of `level`, one row per resource in a fixed order:
+    {"resource": kind, "name": name, "result": "deleted" | "already gone" | "kept (not the lab's)"}.
+
+    On AWS this waits for each deletion (the database takes 5-10 minutes).
+    """
+    return [{"resource": r.kind, "name": r.name(lab), "result": _remove(lab, r)} for r in _resources(level)]
+
+
+def leftovers(lab: Lab, level: str = "all") -> list[dict[str, str]]:
+    """What `cleanup(lab, level)` would still remove: the lab's resources that exist, as {"resource", "name"}."""
+    return [{"resource": r.kind, "name": r.name(lab)} for r in _resources(level)
+            if (found := r.find(lab)) is not None and r.is_lab(lab, found)]

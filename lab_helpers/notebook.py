@@ -1,0 +1,89 @@
+"""What the lesson notebooks use besides the AWS helpers: connecting, short tables, checks.
+
+Outputs are kept short and deterministic (names and states, never ids with timestamps or
+secrets), so the notebooks' reference outputs stay stable.
+"""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any, Iterable, Mapping
+
+from .config import DEFAULT_REGION, Lab
+
+
+def start(target: str = "local", region: str = DEFAULT_REGION, confirm_costs: bool = False) -> Lab:
+    """Notebook 00: bring up the local cloud (or check the AWS credentials and the cost confirmation)."""
+    if target == "local":
+        from . import local
+
+        info = local.up()
+        print(f"로컬 클라우드 실행 중: {info['endpoint']}")
+        return Lab.connect("local", region)
+    if target == "aws":
+        from . import costs
+
+        costs.require_confirmation(confirm_costs, region)
+        lab = Lab.connect("aws", region)
+        print(f"AWS 계정 {lab.account_id} 의 {region} 리전을 사용합니다.")
+        return lab
+    raise ValueError(f"target 은 'local' 또는 'aws' 여야 합니다 (받은 값: {target!r})")
+
+
+def connect(target: str = "local", region: str = DEFAULT_REGION) -> Lab:
+    """Notebooks 01 and later: the same target as notebook 00 left running."""
+    from .local import LocalCloudError
+
+    try:
+        return Lab.connect(target, region)
+    except LocalCloudError as e:
+        raise RuntimeError(f"로컬 클라우드가 실행 중이 아닙니다. 00_prerequisites 노트북을 먼저 실행하세요. ({e})") from None
+
+
+def table(rows: Mapping[str, Any] | Iterable[Mapping[str, Any]], columns: list[str] | None = None) -> None:
+    """Print a dict (as key/value rows) or a list of dicts (as columns) as an aligned text table."""
+    if isinstance(rows, Mapping):
+        data = [[str(k), _cell(v)] for k, v in rows.items() if columns is None or k in columns]
+        header = None
+    else:
+        rows = list(rows)
+        columns = columns or list(rows[0].keys()) if rows else []
+        data = [[_cell(r.get(c)) for c in columns] for r in rows]
+        header = columns
+    lines = ([header] if header else []) + data
+    if not lines:
+        print("(없음)")
+        return
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    for n, line in enumerate(lines):
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+        if header and n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return "-" if value is None else str(value)
+
+
+def check(condition: bool, success: str, failure: str) -> None:
+    """The last cell of each notebook: a clear success line, or an error that says what to do."""
+    if not condition:
+        raise AssertionError(failure)
+    print(f"✅ {success}")
+
+
+def curl(url: str) -> tuple[int, str]:
+    """GET `url` as the module's `curl` does, and print the command and the answer."""
+    print(f"$ curl {url}")
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            status, body = r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, body = e.code, e.read().decode()
+    print(body)
+    return status, body

@@ -1,0 +1,111 @@
+import pytest
+
+from lab_helpers import iam, lambda_fn, network, proxy, secrets
+from lab_helpers.baseline import ensure_baseline
+from lab_helpers.cleanup import cleanup, leftovers
+from lab_helpers.module3 import ensure_module3
+
+MODULE3_ROWS = [
+    ("Lambda code (Module 3)", "serverless-app-lambda"),
+    ("IAM policy attachment", "serverless-app-lambda-role/SecretsManagerReadWrite"),
+    ("IAM inline policy", "serverless-app-lambda-role/serverless-app-lambda-secret-read"),
+    ("RDS Proxy", "serverless-app-rds-proxy"),
+    ("IAM role", "serverless-app-rds-proxy-role"),
+    ("VPC endpoint", "serverless-app/com.amazonaws.ap-northeast-2.secretsmanager"),
+    ("security group", "secret-sg"),
+    ("security group rule", "rds-sg/tcp 3306 from rds-sg"),
+    ("Secrets Manager secret", "serverless-app-rds-secret"),
+]
+MODULE2_ROWS = [
+    ("API Gateway REST API", "serverless-app-api"),
+    ("Lambda function", "serverless-app-lambda"),
+    ("IAM role", "serverless-app-lambda-role"),
+    ("RDS DB instance", "serverless-app-rds"),
+    ("DB subnet group", "rds-subnet-group"),
+    ("internet gateway", "serverless-app-igw"),
+    ("VPC", "serverless-app"),
+]
+ALL_ROWS = MODULE3_ROWS[1:] + MODULE2_ROWS  # level "all" deletes the function instead of putting its code back
+
+
+def rows(expected, result="deleted", **exceptions):
+    """The rows cleanup should return: `result` for each, except {name: result}."""
+    return [{"resource": kind, "name": name, "result": exceptions.get(name, result)} for kind, name in expected]
+
+
+def listed(expected):
+    return [{"resource": kind, "name": name} for kind, name in expected]
+
+
+@pytest.fixture
+def module3_done(lab, calls):
+    """Module 2 and Module 3 complete, plus SecretsManagerReadWrite attached as the module's Step 3.3 prints it."""
+    baseline = ensure_baseline(lab)
+    ensure_module3(lab)
+    iam.attach_secrets_manager_read_write(lab)
+    calls.clear()
+    return baseline
+
+
+def test_module3_cleanup_puts_module2_back(lab, calls, module3_done):
+    assert leftovers(lab, "module3") == listed(MODULE3_ROWS)
+    assert cleanup(lab) == rows(MODULE3_ROWS)
+
+    function = lambda_fn.find_function(lab)
+    db_host = module3_done["db_instance"]["host"]
+    module2 = lambda_fn.build_package("module2", {lambda_fn.RDS_ENDPOINT_PLACEHOLDER: db_host})
+    assert (function["code_sha256"], function["environment"]) == (lambda_fn.code_sha256(module2), {})
+    assert leftovers(lab, "module3") == []
+    assert leftovers(lab) == listed(MODULE2_ROWS)
+    calls.clear()
+    assert ensure_baseline(lab) == module3_done  # the baseline is whole, and as it was before Module 3
+    assert calls.mutating() == []
+
+
+def test_second_cleanup_finds_everything_gone_and_changes_nothing(lab, calls, module3_done):
+    cleanup(lab)
+    calls.clear()
+    assert cleanup(lab) == rows(MODULE3_ROWS, "already gone")
+    assert calls.mutating() == []
+
+
+def test_cleanup_after_a_half_finished_run(lab, module3_done):
+    proxy.delete_proxy(lab)
+    network.revoke_rds_sg_self(lab)
+    assert cleanup(lab) == rows(MODULE3_ROWS, **{"serverless-app-rds-proxy": "already gone",
+                                                  "rds-sg/tcp 3306 from rds-sg": "already gone"})
+    assert leftovers(lab, "module3") == []
+
+
+def test_cleanup_all_removes_the_lab_and_nothing_else(lab, calls, module3_done):
+    ec2, sm = lab.client("ec2"), lab.client("secretsmanager")
+    other_vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    sm.create_secret(Name="other-secret", SecretString="{}")
+
+    assert cleanup(lab, "all") == rows(ALL_ROWS)
+    assert leftovers(lab) == []
+    assert other_vpc in [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]]
+    assert sm.describe_secret(SecretId="other-secret")["Name"] == "other-secret"
+
+    calls.clear()
+    assert cleanup(lab, "all") == rows(ALL_ROWS, "already gone")
+    assert calls.mutating() == []
+
+
+def test_same_names_without_the_lab_tags_are_kept(lab):
+    """A learner's own VPC and secret from the original workshop carry the names but not the lab's tags."""
+    vpc = lab.client("ec2").create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=[
+        {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "serverless-app"}]}])["Vpc"]["VpcId"]
+    lab.client("secretsmanager").create_secret(Name="serverless-app-rds-secret", SecretString="{}")
+
+    kept = "kept (not the lab's)"
+    assert cleanup(lab, "all") == rows(ALL_ROWS, "already gone", **{"serverless-app": kept,
+                                                                     "serverless-app-rds-secret": kept})
+    assert leftovers(lab) == []
+    assert network.find_vpc(lab)["id"] == vpc
+    assert secrets.find_secret(lab) is not None
+
+
+def test_unknown_level_is_refused(lab):
+    with pytest.raises(ValueError, match="module3"):
+        cleanup(lab, "module2")
