@@ -49,14 +49,18 @@ def proxy_endpoint(lab) -> str:
     return require(find_proxy(lab), f"RDS Proxy {lab.names.proxy}")["endpoint"]
 
 
+def _auth(secret_arn: str) -> dict[str, str]:
+    # MySQL proxies default to caching_sha2_password for clients; without TLS, PyMySQL can only
+    # complete that with the `cryptography` package, which the function's package does not ship.
+    return {"AuthScheme": "SECRETS", "SecretArn": secret_arn, "IAMAuth": "DISABLED",
+            "ClientPasswordAuthType": "MYSQL_NATIVE_PASSWORD"}
+
+
 def _create(lab, secret_arn: str, role_arn: str) -> None:
     names = lab.names
     request = dict(
         DBProxyName=names.proxy, EngineFamily="MYSQL", RoleArn=role_arn,
-        # MySQL proxies default to caching_sha2_password for clients; without TLS, PyMySQL can only
-        # complete that with the `cryptography` package, which the function's package does not ship.
-        Auth=[{"AuthScheme": "SECRETS", "SecretArn": secret_arn, "IAMAuth": "DISABLED",
-               "ClientPasswordAuthType": "MYSQL_NATIVE_PASSWORD"}],
+        Auth=[_auth(secret_arn)],
         VpcSubnetIds=network.subnet_ids(lab, "rds"),
         VpcSecurityGroupIds=[network.security_group_id(lab, names.rds_sg)],
         # The module's function connects with PyMySQL's defaults, without TLS; a proxy that
@@ -80,7 +84,15 @@ def ensure_proxy(lab) -> dict[str, Any]:
     """Step 2.2-8: the proxy (and its IAM role), the DB instance as its target, then wait until both are ready."""
     secret = require(secrets.find_secret(lab), f"secret {lab.names.secret}")
     role = iam.ensure_proxy_role(lab, secret["arn"])
-    if _raw_proxy(lab) is None:
+    proxy = _raw_proxy(lab)
+    if proxy is not None and proxy["Auth"][0].get("SecretArn") != secret["arn"]:
+        # The secret was deleted and stored again: same name, new ARN, which the proxy does not know.
+        if lab.target == "aws":
+            _rds(lab).modify_db_proxy(DBProxyName=lab.names.proxy, Auth=[_auth(secret["arn"])])
+        else:  # the local control plane (moto) has no ModifyDBProxy: make the proxy again
+            delete_proxy(lab)
+            proxy = None
+    if proxy is None:
         _create(lab, secret["arn"], role["arn"])
     # AWS accepts targets only once the proxy itself is available.
     wait_until(lab, f"RDS Proxy {lab.names.proxy}", lambda: _raw_proxy(lab),
