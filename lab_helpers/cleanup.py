@@ -107,7 +107,7 @@ class _Resource:
     delete: Callable[[Lab], bool]  # False when it was already gone
 
 
-_MODULE2_CODE = _Resource("Lambda code (Module 3)", lambda lab: lab.names.function,
+_MODULE2_CODE = _Resource("Lambda code (Module 3; Module 2's put back)", lambda lab: lab.names.function,
                           _module3_code, _untagged, _put_module2_code_back)
 
 _MODULE3 = (

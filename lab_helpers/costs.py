@@ -11,10 +11,10 @@ https://aws.amazon.com/privatelink/pricing/, https://aws.amazon.com/secrets-mana
 """
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from .config import DEFAULT_REGION, NAMES, Names
+from .notebook import pad
 
 PRICING_REGION = "ap-northeast-2"
 HOURS_PER_MONTH = 730  # AWS's convention for turning a monthly price into an hourly one
@@ -65,12 +65,6 @@ def billable(names: Names = NAMES) -> tuple[Billable, ...]:
 BILLABLE = billable()  # the configured lab's billable resources
 
 
-def _pad(text: str, width: int) -> str:
-    """`text` padded to `width` terminal columns (Hangul takes two)."""
-    shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-    return text + " " * (width - shown)
-
-
 def describe(region: str = DEFAULT_REGION, names: Names = NAMES) -> str:
     """A short table of the billable resources with the total per hour and per day, and the way out (99_cleanup)."""
     items = billable(names)
@@ -78,8 +72,8 @@ def describe(region: str = DEFAULT_REGION, names: Names = NAMES) -> str:
     width = max(len(item.name) for item in items)
     where = PRICING_REGION if region == PRICING_REGION else f"{PRICING_REGION} 기준, {region} 에서는 다를 수 있음"
     lines = [f"AWS 에서 이 실습이 만드는 유료 리소스 (온디맨드 요금의 근사치, USD, {where}):",
-             f"  {_pad('USD/시간', 8)}  {_pad('이름', width)}  리소스: 과금 기준"]
-    lines += [f"  {_pad(f'{item.usd_per_hour:.4f}', 8)}  {_pad(item.name, width)}  {item.resource}: {item.basis}"
+             f"  {pad('USD/시간', 8)}  {pad('이름', width)}  리소스: 과금 기준"]
+    lines += [f"  {pad(f'{item.usd_per_hour:.4f}', 8)}  {pad(item.name, width)}  {item.resource}: {item.basis}"
               for item in items]
     lines += [f"  합계: 약 {total:.3f} USD/시간, 약 {total * 24:.2f} USD/일",
               "근사치이므로 정확한 요금은 AWS 요금 페이지(https://aws.amazon.com/pricing/)에서 확인하세요.",

@@ -6,6 +6,7 @@ secrets), so the notebooks' reference outputs stay stable.
 from __future__ import annotations
 
 import json
+import unicodedata
 import urllib.error
 import urllib.request
 from typing import Any, Iterable, Mapping
@@ -44,7 +45,8 @@ def connect(target: str = "local", region: str = DEFAULT_REGION) -> Lab:
 def table(rows: Mapping[str, Any] | Iterable[Mapping[str, Any]], columns: list[str] | None = None) -> None:
     """Print a dict (as key/value rows) or a list of dicts (as columns) as an aligned text table."""
     if isinstance(rows, Mapping):
-        data = [[str(k), _cell(v)] for k, v in rows.items() if columns is None or k in columns]
+        keys = [k for k in columns if k in rows] if columns else list(rows)
+        data = [[str(k), _cell(rows[k])] for k in keys]
         header = None
     else:
         rows = list(rows)
@@ -55,11 +57,20 @@ def table(rows: Mapping[str, Any] | Iterable[Mapping[str, Any]], columns: list[s
     if not lines:
         print("(없음)")
         return
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    widths = [max(width(line[i]) for line in lines) for i in range(len(lines[0]))]
     for n, line in enumerate(lines):
-        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+        print("  ".join(pad(cell, w) for cell, w in zip(line, widths)).rstrip())
         if header and n == 0:
             print("  ".join("-" * w for w in widths))
+
+
+def width(text: str) -> int:
+    """Columns the text takes on screen: Hangul and other wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, columns: int) -> str:
+    return text + " " * max(0, columns - width(text))
 
 
 def _cell(value: Any) -> str:

@@ -6,7 +6,7 @@ from lab_helpers.cleanup import cleanup, leftovers
 from lab_helpers.module3 import ensure_module3
 
 MODULE3_ROWS = [
-    ("Lambda code (Module 3)", "serverless-app-lambda"),
+    ("Lambda code (Module 3; Module 2's put back)", "serverless-app-lambda"),
     ("IAM policy attachment", "serverless-app-lambda-role/SecretsManagerReadWrite"),
     ("IAM inline policy", "serverless-app-lambda-role/serverless-app-lambda-secret-read"),
     ("RDS Proxy", "serverless-app-rds-proxy"),
