@@ -1,0 +1,95 @@
+"""The lesson run headless as `make lab` runs it: twice without cleanup, cleanup twice, and a broken step."""
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import nbformat
+import pytest
+
+from lab_helpers import run_lab, secrets
+from lab_helpers.config import Lab
+from lab_helpers.local import lifecycle
+from lab_helpers.local.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+SEQUENCE = [name for name in run_lab.LESSON if name != "99_cleanup"]
+
+
+def sanitizers() -> list[tuple[re.Pattern, str]]:
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "notebooks" / "sanitize.cfg")
+    return [(re.compile(cfg[s]["regex"]), cfg[s]["replace"]) for s in cfg.sections()]
+
+
+def outputs(path: Path) -> list[str]:
+    """Each code cell's text output, sanitized as nbval sanitizes it."""
+    rules, texts = sanitizers(), []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        text = "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+        for pattern, replacement in rules:
+            text = pattern.sub(replacement, text)
+        texts.append(text)
+    return texts
+
+
+@pytest.fixture(scope="module")
+def fresh_cloud(tmp_path_factory):
+    """A local cloud of its own; the notebooks' kernels find it through the environment."""
+    root = tmp_path_factory.mktemp("lesson-cloud")
+    saved = {k: os.environ.get(k) for k in ("LAB_STATE_DIR", "LAB_LOCAL_PORT")}
+    os.environ["LAB_STATE_DIR"], os.environ["LAB_LOCAL_PORT"] = str(root), str(free_port())
+    info = lifecycle.up(root)
+    yield info
+    lifecycle.down(root)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def lab_for(info) -> Lab:
+    session = boto3.Session(aws_access_key_id="lab", aws_secret_access_key="lab", region_name="ap-northeast-2")
+    return Lab(target="local", session=session, endpoint_url=info["endpoint"])
+
+
+def quiet(*args, **kwargs):
+    pass
+
+
+def test_the_sequence_twice_without_cleanup_gives_the_same_outputs(fresh_cloud, tmp_path):
+    run_lab.run(SEQUENCE, tmp_path / "first", echo=quiet)
+    run_lab.run(SEQUENCE, tmp_path / "second", echo=quiet)
+    for name in SEQUENCE:
+        first, second = outputs(tmp_path / "first" / f"{name}.ipynb"), outputs(tmp_path / "second" / f"{name}.ipynb")
+        assert first == second, name
+    assert '"statusCode": 200' in "".join(outputs(tmp_path / "second" / "05_test.ipynb"))
+
+
+def test_a_deleted_secret_makes_05_test_say_which_notebook_to_rerun(fresh_cloud, tmp_path):
+    run_lab.run(SEQUENCE, tmp_path / "setup", echo=quiet)
+    secrets.delete_secret(lab_for(fresh_cloud))
+    result = subprocess.run([sys.executable, "-m", "lab_helpers.run_lab", "--out", str(tmp_path / "broken"), "05_test"],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 1
+    assert "05_test" in result.stderr and "cell" in result.stderr
+    assert "01_secrets_manager" in result.stderr
+    run_lab.run(SEQUENCE[1:], tmp_path / "fixed", echo=quiet)  # the advice: re-run from 01 on
+
+
+def test_cleanup_twice(fresh_cloud, tmp_path):
+    run_lab.run(SEQUENCE, tmp_path / "setup", echo=quiet)
+    run_lab.run(["99_cleanup"], tmp_path / "first", echo=quiet)
+    run_lab.run(["99_cleanup"], tmp_path / "second", echo=quiet)
+    first = "".join(outputs(tmp_path / "first" / "99_cleanup.ipynb"))
+    second = "".join(outputs(tmp_path / "second" / "99_cleanup.ipynb"))
+    assert "deleted" in first
+    assert "deleted" not in second.replace("already gone", "") and "already gone" in second
