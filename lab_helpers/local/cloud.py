@@ -38,6 +38,7 @@ class LocalCloud:
         # moto reads these when its backends are first built
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         from .apigw_provider import ApiGatewayProvider
+        from .function_access import FunctionAccess
         from .gateway import Gateway, NoDelayRequestHandler
         from .lambda_provider import LambdaProvider
         from .lambda_runtime import LambdaService
@@ -49,15 +50,15 @@ class LocalCloud:
         self.mariadb.start(template=self.root / "mariadb-template")
         try:
             self.rds = RdsDataPlane(self.mariadb, self.root / "dns.json")
-            runtime_env = {
+            runtime_env = {  # the execution role's credentials come per function (function_access)
                 "AWS_ENDPOINT_URL": self.endpoint,
-                "AWS_ACCESS_KEY_ID": "lab", "AWS_SECRET_ACCESS_KEY": "lab",
                 "AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region,
                 "PYTHONPATH": str(LAMBDA_SITE),
                 "LAB_DNS_MAP": str(self.root / "dns.json"),
             }
             self.lambda_service = LambdaService(self.root / "lambda", runtime_env)
-            self.lambdas = LambdaProvider(self.lambda_service)
+            self.access = FunctionAccess()
+            self.lambdas = LambdaProvider(self.lambda_service, self.access)
             self.apigw = ApiGatewayProvider(self.lambdas)
             self.gateway = Gateway(self)
             try:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from typing import TYPE_CHECKING, Callable, Iterable
 from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
 from .apigw_provider import STAGE_PATH
+from .function_access import HANG_SECONDS
 from .lambda_provider import INVOKE_PATH
 from .state import HEALTH_PATH
 
@@ -73,6 +75,12 @@ class Gateway:
         if service == "lambda" and method == "POST" and invoke:
             return self._respond(start_response, *self.cloud.lambdas.handle_invoke(
                 region, invoke.group("name"), query, _headers(environ), body))
+        verdict = self.cloud.access.check(environ, service, body)
+        if verdict.hang:  # no network path from the function's VPC: nothing answers
+            time.sleep(HANG_SECONDS)
+            return self._respond(start_response, 504, {}, b"")
+        if verdict.denial:
+            return self._respond(start_response, *verdict.denial)
         status, headers, out = self._call_moto(environ)
         if 200 <= status < 300:
             self._after(service, region, method, path, body)

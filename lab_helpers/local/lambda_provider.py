@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote
 
 from moto.core import DEFAULT_ACCOUNT_ID
 
+from .function_access import FunctionAccess
 from .lambda_runtime import FunctionVersion, InvokeResult, LambdaService, TooManyRequests
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,9 @@ def _error(status: int, code: str, message: str) -> tuple[int, dict, bytes]:
 
 
 class LambdaProvider:
-    def __init__(self, service: LambdaService):
+    def __init__(self, service: LambdaService, access: FunctionAccess):
         self.service = service
+        self.access = access
 
     def version(self, region: str, name_or_arn: str, qualifier: str | None = None) -> FunctionVersion:
         """The function as deployed now (raises moto's UnknownFunctionException when missing)."""
@@ -54,7 +56,8 @@ class LambdaProvider:
         # any change of code or configuration means new execution environments, as on AWS
         key = hashlib.sha256(json.dumps([fn.code_sha_256, fn.role, settings], sort_keys=True).encode()).hexdigest()
         return FunctionVersion(name=fn.function_name, arn=fn.function_arn, code_sha256=fn.code_sha_256,
-                               code_zip=fn.code_bytes, config_key=key[:16], **settings)
+                               code_zip=fn.code_bytes, config_key=key[:16],
+                               credentials=self.access.credentials_for(region, fn), **settings)
 
     def invoke(self, region: str, name_or_arn: str, payload: bytes) -> InvokeResult:
         """Invoke synchronously (used by API Gateway too)."""

@@ -50,6 +50,7 @@ class FunctionVersion:
     memory_size: int  # MB
     environment: dict[str, str]  # the function's Environment.Variables
     config_key: str  # changes whenever code or configuration changes
+    credentials: dict[str, str] = field(default_factory=dict)  # the execution role's AWS_ACCESS_KEY_ID etc.
 
 
 @dataclass

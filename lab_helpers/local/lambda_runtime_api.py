@@ -60,6 +60,7 @@ def lambda_environment(fn: FunctionVersion, task_root: Path, runtime_api: str, l
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}",
         "LAMBDA_TASK_ROOT": str(task_root),
         "_HANDLER": fn.handler,
+        **fn.credentials,
     })
     paths = (str(task_root), fn.environment.get("PYTHONPATH"), runtime_env.get("PYTHONPATH"))
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)

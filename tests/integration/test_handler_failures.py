@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lab_helpers import baseline, iam, lambda_fn, module3, proxy, rds
+from lab_helpers import baseline, iam, lambda_fn, module3, network, proxy, rds
+from lab_helpers.config import SECRETS_MANAGER_READ_WRITE_POLICY
 from lab_helpers.local.ports import free_port
 from tests.integration.conftest import admin_query
 
@@ -16,19 +17,28 @@ WRONG_SECRET = "lab-test-wrong-password"
 WRONG_PASSWORD = "N0t-the-passw0rd"
 
 
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
 @pytest.fixture(scope="module")
 def failing(lab):
+    """Module 3's code in a function of its own, outside the VPC, with the module's broad
+    SecretsManagerReadWrite policy, so each test can point it at another secret or host."""
     baseline.ensure_baseline(lab)
     module3.ensure_module3(lab)
-    role = iam.ensure_lambda_role(lab)
-    lam, sm = lab.client("lambda"), lab.client("secretsmanager")
+    lam, sm, client_iam = lab.client("lambda"), lab.client("secretsmanager"), lab.client("iam")
+    role = client_iam.create_role(RoleName=NAME, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    client_iam.attach_role_policy(RoleName=NAME, PolicyArn=SECRETS_MANAGER_READ_WRITE_POLICY)
     sm.create_secret(Name=WRONG_SECRET, SecretString=json.dumps(
         {"username": lab.names.db_master_user, "password": WRONG_PASSWORD, "engine": "mysql"}))
-    lam.create_function(FunctionName=NAME, Runtime="python3.12", Role=role["arn"], Timeout=15,
+    lam.create_function(FunctionName=NAME, Runtime="python3.12", Role=role, Timeout=15,
                         Handler="lambda_function.lambda_handler", Code={"ZipFile": lambda_fn.build_package("module3")})
     yield
     lam.delete_function(FunctionName=NAME)
     sm.delete_secret(SecretId=WRONG_SECRET, ForceDeleteWithoutRecovery=True)
+    client_iam.detach_role_policy(RoleName=NAME, PolicyArn=SECRETS_MANAGER_READ_WRITE_POLICY)
+    client_iam.delete_role(RoleName=NAME)
 
 
 def run_with(lab, **variables) -> tuple[dict, str]:
@@ -110,3 +120,53 @@ def test_a_rotated_password_is_fetched_again_once(failing, lab, cloud):
     finally:
         sm.delete_secret(SecretId="lab-test-rotating", ForceDeleteWithoutRecovery=True)
         admin_query(cloud["root"], "DROP USER IF EXISTS 'rotator'@'%'")
+
+
+def in_the_vpc(lab, name: str, security_group: str, timeout: int = 3) -> dict:
+    """Module 3's code in the lab's Lambda subnets, with the lab's (least-privilege) role."""
+    lam = lab.client("lambda")
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=iam.find_lambda_role(lab)["arn"],
+                        Timeout=timeout, Handler="lambda_function.lambda_handler",
+                        Code={"ZipFile": lambda_fn.build_package("module3")},
+                        Environment={"Variables": module3.function_environment(lab)},
+                        VpcConfig={"SubnetIds": network.subnet_ids(lab, "lambda"), "SecurityGroupIds": [security_group]})
+    try:
+        r = lam.invoke(FunctionName=name)
+        return {"error": r.get("FunctionError"), **json.loads(r["Payload"].read())}
+    finally:
+        lam.delete_function(FunctionName=name)
+
+
+def test_the_lab_role_reads_only_its_own_secret(failing, lab):
+    """Step 3's least privilege is enforced: the same role, another secret, AccessDeniedException."""
+    lam = lab.client("lambda")
+    name = NAME + "-least-privilege"
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=iam.find_lambda_role(lab)["arn"], Timeout=15,
+                        Handler="lambda_function.lambda_handler", Code={"ZipFile": lambda_fn.build_package("module3")},
+                        Environment={"Variables": {"SECRET_NAME": WRONG_SECRET, "DB_HOST": proxy.proxy_endpoint(lab)}})
+    try:
+        result = json.loads(lam.invoke(FunctionName=name)["Payload"].read())
+    finally:
+        lam.delete_function(FunctionName=name)
+    error = error_of(result)
+    assert error["errorType"] == "AccessDeniedException"
+    assert f"assumed-role/{lab.names.lambda_role}/{name} is not authorized to perform: " \
+           "secretsmanager:GetSecretValue" in error["errorMessage"]
+
+
+def test_in_the_vpc_the_secret_is_reached_through_the_endpoint(failing, lab):
+    result = in_the_vpc(lab, NAME + "-in-vpc", network.security_group_id(lab, lab.names.lambda_sg))
+    assert result["error"] is None and result["statusCode"] == 200
+
+
+def test_in_the_vpc_without_a_way_to_secrets_manager_the_call_hangs_until_the_timeout(failing, lab):
+    """A security group that secret-sg does not admit: no path to the endpoint, as with no endpoint at all."""
+    ec2 = lab.client("ec2")
+    group = ec2.create_security_group(GroupName="lab-test-not-admitted", Description="not admitted by secret-sg",
+                                      VpcId=network.vpc_id(lab))["GroupId"]
+    try:
+        result = in_the_vpc(lab, NAME + "-no-path", group, timeout=2)
+    finally:
+        ec2.delete_security_group(GroupId=group)
+    assert result["error"] == "Unhandled"
+    assert result["errorType"] == "Sandbox.Timedout"
