@@ -116,9 +116,8 @@ class Lab:
         if target == "local":
             from .local import state
 
-            endpoint = state.running_endpoint()  # raises with what to do when the cloud is not up
-            session = boto3.Session(aws_access_key_id="lab", aws_secret_access_key="lab", region_name=region)
-            return cls(target="local", region=region, names=names, session=session, endpoint_url=endpoint)
+            # raises with what to do when the cloud is not up
+            return cls.local(state.running_endpoint(), region, names)
         if target == "aws":
             session = boto3.Session(region_name=region)
             if session.get_credentials() is None:
@@ -129,6 +128,12 @@ class Lab:
             return cls(target="aws", region=region, names=names, session=session,
                        poll_interval=5.0, poll_timeout=1800.0)
         raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
+
+    @classmethod
+    def local(cls, endpoint_url: str, region: str = DEFAULT_REGION, names: Names = NAMES) -> "Lab":
+        """A Lab on the local cloud at `endpoint_url` (its credentials are placeholders)."""
+        session = boto3.Session(aws_access_key_id="lab", aws_secret_access_key="lab", region_name=region)
+        return cls(target="local", region=region, names=names, session=session, endpoint_url=endpoint_url)
 
     def client(self, service: str):
         if service not in self._clients:

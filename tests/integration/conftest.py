@@ -1,7 +1,6 @@
 """Integration tests on the local cloud: one cloud for the session, in its own state folder and port."""
 from __future__ import annotations
 
-import boto3
 import pymysql
 import pytest
 
@@ -39,5 +38,4 @@ def cloud(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def lab(cloud) -> Lab:
-    session = boto3.Session(aws_access_key_id="lab", aws_secret_access_key="lab", region_name="ap-northeast-2")
-    return Lab(target="local", session=session, endpoint_url=cloud["endpoint"])
+    return Lab.local(cloud["endpoint"])
