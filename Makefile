@@ -3,6 +3,7 @@
 #   make lab        the whole lesson headless (TARGET=aws CONFIRM_COSTS=1 for a real AWS account)
 #   make jupyter    the local cloud and JupyterLab on notebooks/
 #   make notebooks  refresh the notebooks' reference outputs (after editing a notebook)
+#   make bench      measure it: Lambda Duration per variant, connection storm, start-up, lesson time
 #   make up/down/status   the local cloud by hand
 PYTHON ?= python3
 VENV   := .venv
@@ -14,7 +15,7 @@ TARGET ?= local
 CONFIRM_COSTS ?=
 NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
 
-.PHONY: test lab jupyter notebooks venv mariadb up down status clean
+.PHONY: test lab jupyter notebooks bench venv mariadb up down status clean
 
 test: venv mariadb
 	$(PY) -m pytest -q
@@ -24,10 +25,13 @@ lab: venv $(NEEDS_DB)
 
 jupyter: venv mariadb
 	$(PY) -m lab_helpers.local up
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root)
 
 notebooks: venv mariadb
 	$(PY) -m lab_helpers.run_lab --refresh
+
+bench: venv mariadb
+	$(PY) -m lab_helpers.bench
 
 venv: $(STAMP)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from . import api, iam, lambda_fn, network, proxy, rds, secrets
+from . import api, iam, lambda_fn, measure, network, proxy, rds, secrets
 from .config import PROJECT_TAG_KEY, PROJECT_TAG_VALUE, SECRETS_MANAGER_READ_WRITE_POLICY, Lab
 from .waiting import require
 
@@ -110,7 +110,22 @@ class _Resource:
 _MODULE2_CODE = _Resource("Lambda code (Module 3; Module 2's put back)", lambda lab: lab.names.function,
                           _module3_code, _untagged, _put_module2_code_back)
 
+def _measurement_function(key: str) -> _Resource:
+    return _Resource("Lambda function (measurement)", lambda lab: measure.function_name(lab, key),
+                     lambda lab: measure.find_measurement_function(lab, key), _function_tagged,
+                     lambda lab: measure.delete_measurement_function(lab, key))
+
+
+# What notebook 06 and `make bench` add next to the lab; they remove it themselves when they finish.
+# The parameter group goes by restoring the settings it lowered, before the proxy is deleted.
+_MEASUREMENTS = (
+    *(_measurement_function(key) for key in measure.FUNCTION_SUFFIXES),
+    _Resource("DB parameter group (measurement)", measure.parameter_group_name,
+              measure.find_measurement_parameter_group, _rds_tagged, measure.restore_settings),
+)
+
 _MODULE3 = (
+    *_MEASUREMENTS,
     _Resource("IAM policy attachment", lambda lab: f"{lab.names.lambda_role}/{READ_WRITE_POLICY_NAME}",
               _read_write_attachment, _untagged, iam.detach_secrets_manager_read_write),
     _Resource("IAM inline policy", lambda lab: f"{lab.names.lambda_role}/{lab.names.function_secret_policy}",

@@ -25,7 +25,7 @@ from .local import state
 NOTEBOOKS = state.REPO_ROOT / "notebooks"
 BUILD = state.REPO_ROOT / "build" / "notebooks"
 LESSON = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update",
-          "05_test", "99_cleanup"]
+          "05_test", "06_connection_lab", "99_cleanup"]
 
 
 class NotebookFailed(RuntimeError):

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import nbformat
 import pytest
 
@@ -19,6 +18,7 @@ from lab_helpers.local.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SEQUENCE = [name for name in run_lab.LESSON if name != "99_cleanup"]
+SETUP = [name for name in SEQUENCE if name != "06_connection_lab"]  # the module's steps, without the measurements
 
 
 def sanitizers() -> list[tuple[re.Pattern, str]]:
@@ -56,11 +56,6 @@ def fresh_cloud(tmp_path_factory):
             os.environ[key] = value
 
 
-def lab_for(info) -> Lab:
-    session = boto3.Session(aws_access_key_id="lab", aws_secret_access_key="lab", region_name="ap-northeast-2")
-    return Lab(target="local", session=session, endpoint_url=info["endpoint"])
-
-
 def quiet(*args, **kwargs):
     pass
 
@@ -75,18 +70,18 @@ def test_the_sequence_twice_without_cleanup_gives_the_same_outputs(fresh_cloud, 
 
 
 def test_a_deleted_secret_makes_05_test_say_which_notebook_to_rerun(fresh_cloud, tmp_path):
-    run_lab.run(SEQUENCE, tmp_path / "setup", echo=quiet)
-    secrets.delete_secret(lab_for(fresh_cloud))
+    run_lab.run(SETUP, tmp_path / "setup", echo=quiet)
+    secrets.delete_secret(Lab.local(fresh_cloud["endpoint"]))
     result = subprocess.run([sys.executable, "-m", "lab_helpers.run_lab", "--out", str(tmp_path / "broken"), "05_test"],
                             capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 1
     assert "05_test" in result.stderr and "cell" in result.stderr
     assert "01_secrets_manager" in result.stderr
-    run_lab.run(SEQUENCE[1:], tmp_path / "fixed", echo=quiet)  # the advice: re-run from 01 on
+    run_lab.run(SETUP[1:], tmp_path / "fixed", echo=quiet)  # the advice: re-run from 01 on
 
 
 def test_cleanup_twice(fresh_cloud, tmp_path):
-    run_lab.run(SEQUENCE, tmp_path / "setup", echo=quiet)
+    run_lab.run(SETUP, tmp_path / "setup", echo=quiet)
     run_lab.run(["99_cleanup"], tmp_path / "first", echo=quiet)
     run_lab.run(["99_cleanup"], tmp_path / "second", echo=quiet)
     first = "".join(outputs(tmp_path / "first" / "99_cleanup.ipynb"))

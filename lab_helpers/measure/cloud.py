@@ -1,0 +1,154 @@
+"""The measurements' names, their local-only guard, and the operator's view of the local cloud.
+
+Local target only: the measurements lower the database's connection limit, restart it, and
+start dozens of execution environments, which on AWS means minutes of downtime and real costs.
+What they read of the cloud: its record and health, the proxy's pool, and the database's own
+counters, as root over its unix socket (`ThreadsSampler` follows Threads_connected during a run).
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import pymysql
+
+from ..config import Lab
+from ..waiting import require
+
+# Suffixes of the functions the measurements deploy next to the lab's function.
+FUNCTION_SUFFIXES = {"module2": "m2", "module3_printed": "printed", "module3": "m3",
+                     "storm": "storm", "pinning": "pinning"}
+PARAMETER_GROUP_SUFFIX = "measure"
+
+
+class LocalOnly(RuntimeError):
+    """The measurements run on the local cloud only."""
+
+
+def function_name(lab: Lab, key: str) -> str:
+    """The name of a measurement function, e.g. function_name(lab, "storm") -> serverless-app-lambda-storm."""
+    return f"{lab.names.function}-{FUNCTION_SUFFIXES[key]}"
+
+
+def function_names(lab: Lab) -> list[str]:
+    """Every function the measurements may deploy (what cleanup removes)."""
+    return [function_name(lab, key) for key in FUNCTION_SUFFIXES]
+
+
+def parameter_group_name(lab: Lab) -> str:
+    return f"{lab.names.db_instance}-{PARAMETER_GROUP_SUFFIX}"
+
+
+def require_local(lab: Lab) -> None:
+    if lab.target != "local":
+        raise LocalOnly("the measurements run on the local cloud only: they lower the database's max_connections, "
+                        "restart it and start dozens of Lambda environments, which on AWS means downtime and costs.")
+
+
+def cloud_info(lab: Lab, cloud: dict | None = None) -> dict:
+    """The running local cloud's record (endpoint, MariaDB socket) that `lab` talks to.
+
+    `cloud` is what `lifecycle.up()` returned (tests and the benchmark pass it); by default the
+    record of the cloud in LAB_STATE_DIR, checked to be the lab's.
+    """
+    require_local(lab)
+    if cloud is None:
+        from ..local import state
+
+        cloud = state.read()
+    if not cloud or cloud.get("endpoint") != lab.endpoint_url or not cloud.get("mariadb", {}).get("socket"):
+        raise RuntimeError(f"no record of the local cloud at {lab.endpoint_url}: pass cloud=<what lifecycle.up() "
+                           "returned>, or set LAB_STATE_DIR to its state folder.")
+    return cloud
+
+
+def health(cloud: dict) -> dict:
+    """The local cloud's health: the database's max_connections and Threads_connected, each proxy's pool."""
+    from ..local import state
+
+    found = state.health(cloud["endpoint"], timeout=5)
+    if found is None:
+        raise RuntimeError(f"the local cloud at {cloud['endpoint']} does not answer")
+    return found
+
+
+def proxy_stats(lab: Lab, cloud: dict) -> dict:
+    """The lab's proxy's pool now: pool_size, backend_open, backend_in_use, peak_backend_open, borrow_timeouts, ..."""
+    found = [p for p in health(cloud)["proxies"] if p["name"] == lab.names.proxy]
+    return require(found[0] if found else None, f"RDS Proxy {lab.names.proxy} in the local cloud")
+
+
+def _admin(cloud: dict) -> pymysql.connections.Connection:
+    """root on the local MariaDB over its unix socket: the operator's view, not the lab's."""
+    return pymysql.connect(unix_socket=cloud["mariadb"]["socket"], user="root", autocommit=True, connect_timeout=5)
+
+
+def _admin_value(cloud: dict, sql: str) -> str:
+    conn = _admin(cloud)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchone()[-1]
+    finally:
+        conn.close()
+
+
+def db_threads_connected(cloud: dict) -> int:
+    """Client connections the database has now (not counting this one)."""
+    return int(_admin_value(cloud, "SHOW GLOBAL STATUS LIKE 'Threads_connected'")) - 1
+
+
+def db_max_connections(cloud: dict) -> int:
+    """The database server's max_connections now."""
+    return int(_admin_value(cloud, "SELECT @@GLOBAL.max_connections"))
+
+
+class ThreadsSampler:
+    """Samples the database's Threads_connected every `interval` s while in a `with` block.
+
+    It holds one root connection over the unix socket for the whole run: the health endpoint opens
+    a new admin connection per call, which a full server refuses exactly when it matters. That one
+    connection is not counted in the samples, but it does take one of the server's slots.
+    `samples` are (seconds since start, connections).
+    """
+
+    def __init__(self, cloud: dict, interval: float = 0.02):
+        self.cloud, self.interval = cloud, interval
+        self.samples: list[tuple[float, int]] = []
+        self.t0 = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._conn = None
+
+    def __enter__(self) -> "ThreadsSampler":
+        self._conn = _admin(self.cloud)
+        self.t0 = time.perf_counter()
+        self._sample()
+        self._thread = threading.Thread(target=self._run, name="threads-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
+            value = int(cur.fetchone()[1]) - 1
+        self.samples.append((round(time.perf_counter() - self.t0, 3), value))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self._sample()
+            except pymysql.MySQLError:  # the server went away (a restart): stop sampling
+                return
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        try:
+            self._conn.close()
+        except pymysql.MySQLError:
+            pass
+
+    @property
+    def peak(self) -> int:
+        return max((n for _, n in self.samples), default=0)

@@ -1,0 +1,233 @@
+"""The functions the measurements deploy next to the lab's: what they need, how they are deployed,
+found, deleted and invoked, and how their outcomes are counted.
+
+They are named `<function>-m2`, `-printed`, `-m3`, `-storm` and `-pinning`, configured like the
+lab's function (role, VPC, memory) and tagged like the rest. `invoke` reads each call's outcome
+and Lambda's REPORT figures; `invoke_concurrently` releases many calls at the same moment.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .. import baseline, iam, lambda_fn, module3, network, proxy, rds, secrets
+from ..config import Lab
+from ..waiting import or_none, require, waiter_config
+from .cloud import function_name, require_local
+
+FUNCTION_TIMEOUT_S = 30
+
+REPORT_DURATION = re.compile(r"REPORT RequestId: \S+\s+Duration: ([\d.]+) ms")
+REPORT_INIT = re.compile(r"Init Duration: ([\d.]+) ms")
+MYSQL_CODE = re.compile(r"^\((\d+),")
+
+
+# ---------------------------------------------------------------- prerequisites
+
+def prepare(lab: Lab) -> list[str]:
+    """The Module 2 baseline and Module 3, brought up or found (tests and the benchmark start here);
+    returns what is still missing (empty)."""
+    require_local(lab)
+    baseline.ensure_baseline(lab)
+    module3.ensure_module3(lab)
+    return missing_prerequisites(lab)
+
+
+def missing_prerequisites(lab: Lab) -> list[str]:
+    """What the measurements need that is not there (empty when ready): the notebooks 00-04 make all of it."""
+    missing = []
+    if rds.find_db_instance(lab) is None:
+        missing.append(f"DB instance {lab.names.db_instance} (00_prerequisites)")
+    if secrets.find_secret(lab) is None:
+        missing.append(f"secret {lab.names.secret} (01_secrets_manager)")
+    found = proxy.find_proxy(lab)
+    if found is None or found["state"] != "available":
+        missing.append(f"RDS Proxy {lab.names.proxy} (03_rds_proxy)")
+    if iam.find_function_secret_policy(lab) is None and not _has_read_write(lab):
+        missing.append("the function role's permission to read the secret (04_lambda_update)")
+    return missing
+
+
+def _has_read_write(lab: Lab) -> bool:
+    role = iam.find_lambda_role(lab)
+    return bool(role) and "SecretsManagerReadWrite" in role["managed_policies"]
+
+
+def _db_host(lab: Lab) -> str:
+    return require(rds.find_db_instance(lab), f"DB instance {lab.names.db_instance}")["host"]
+
+
+# ---------------------------------------------------------------- measurement functions
+
+def _configuration(lab: Lab, name: str) -> dict | None:
+    return or_none(lambda: lab.client("lambda").get_function_configuration(FunctionName=name),
+                   "ResourceNotFoundException")
+
+
+def _ensure_function(lab: Lab, key: str, package: bytes, environment: dict[str, str]) -> str:
+    """A measurement function with exactly this code and environment, configured like the lab's function
+    (role, VPC, memory) and tagged like the rest; an update retires its execution environments."""
+    name, client, names = function_name(lab, key), lab.client("lambda"), lab.names
+    current = _configuration(lab, name)
+    wait = {"FunctionName": name, "WaiterConfig": waiter_config(lab)}
+    if current is None:
+        request = dict(
+            FunctionName=name, Runtime=names.function_runtime, Handler=lambda_fn.HANDLER,
+            Role=require(iam.find_lambda_role(lab), f"IAM role {names.lambda_role}")["arn"],
+            Code={"ZipFile": package}, MemorySize=names.function_memory_mb, Timeout=FUNCTION_TIMEOUT_S,
+            VpcConfig={"SubnetIds": network.subnet_ids(lab, "lambda"),
+                       "SecurityGroupIds": [network.security_group_id(lab, names.lambda_sg)]},
+            Environment={"Variables": environment}, Tags=lab.tag_map(3))
+        iam.after_iam_propagation(lab, lambda: client.create_function(**request), "InvalidParameterValueException")
+        client.get_waiter("function_active").wait(**wait)
+        return name
+    if current["CodeSha256"] != lambda_fn.code_sha256(package):
+        client.update_function_code(FunctionName=name, ZipFile=package)
+        client.get_waiter("function_updated").wait(**wait)
+    if (current.get("Environment") or {}).get("Variables", {}) != environment:
+        client.update_function_configuration(FunctionName=name, Environment={"Variables": environment})
+        client.get_waiter("function_updated").wait(**wait)
+    return name
+
+
+def find_measurement_function(lab: Lab, key: str) -> dict[str, Any] | None:
+    """A measurement function's name and ARN, or None."""
+    found = _configuration(lab, function_name(lab, key))
+    return {"name": found["FunctionName"], "arn": found["FunctionArn"]} if found else None
+
+
+def delete_measurement_function(lab: Lab, key: str) -> bool:
+    """Delete it (its execution environments stop, and their connections close); False when already gone."""
+    if _configuration(lab, function_name(lab, key)) is None:
+        return False
+    lab.client("lambda").delete_function(FunctionName=function_name(lab, key))
+    return True
+
+
+def _deploy_variant(lab: Lab, key: str) -> str:
+    if key == "module2":
+        package = lambda_fn.build_package("module2", {lambda_fn.RDS_ENDPOINT_PLACEHOLDER: _db_host(lab)})
+        return _ensure_function(lab, key, package, {})
+    if key == "module3_printed":
+        package = lambda_fn.build_package("module3_printed",
+                                          {lambda_fn.PROXY_ENDPOINT_PLACEHOLDER: proxy.proxy_endpoint(lab)})
+        return _ensure_function(lab, key, package, {})
+    if key == "module3":
+        return _ensure_function(lab, key, lambda_fn.build_package("module3"), module3.function_environment(lab))
+    raise ValueError(f"unknown variant {key!r}")
+
+
+def _credentials_environment(lab: Lab, host: str) -> dict[str, str]:
+    return {"DB_HOST": host, "DB_USER": lab.names.db_master_user, "DB_PASSWORD": lab.names.db_master_password}
+
+
+def _deploy_storm(lab: Lab, host: str, hold_s: float) -> str:
+    return _ensure_function(lab, "storm", lambda_fn.build_package("storm"),
+                            {**_credentials_environment(lab, host), "HOLD_S": str(hold_s)})
+
+
+def _deploy_pinning(lab: Lab, fix: str) -> str:
+    return _ensure_function(lab, "pinning", lambda_fn.build_package("pinning"),
+                            {**_credentials_environment(lab, proxy.proxy_endpoint(lab)), "FIX": fix})
+
+
+# ---------------------------------------------------------------- invoking
+
+def _lambda_client(lab: Lab, concurrency: int = 1):
+    """A Lambda client for `concurrency` simultaneous calls, without retries (each call counts once)."""
+    config = Config(max_pool_connections=max(10, concurrency + 4), connect_timeout=5, read_timeout=120,
+                    retries={"max_attempts": 1, "mode": "standard"})
+    return lab.session.client("lambda", endpoint_url=lab.endpoint_url, config=config)
+
+
+def _error_code(message: str) -> int | None:
+    match = MYSQL_CODE.match(message or "")
+    return int(match.group(1)) if match else None
+
+
+def _outcome(function_error: str | None, payload: Any) -> tuple[str | None, int | None]:
+    """(error type, MySQL error code) of an invocation's result; (None, None) when it succeeded.
+
+    An unhandled error comes back as Lambda's {"errorType", "errorMessage"}; the project's handler
+    handles database errors and returns statusCode 500 with the same two fields in its body.
+    """
+    if function_error:
+        error = payload if isinstance(payload, dict) else {}
+        return str(error.get("errorType", function_error)), _error_code(str(error.get("errorMessage", "")))
+    if isinstance(payload, dict) and payload.get("statusCode") not in (None, 200):
+        try:
+            body = json.loads(payload.get("body") or "{}")
+        except ValueError:
+            body = {}
+        return str(body.get("errorType", f"status {payload.get('statusCode')}")), \
+            _error_code(str(body.get("errorMessage", "")))
+    return None, None
+
+
+def invoke(client, name: str, payload: dict | None = None, t0: float | None = None) -> dict[str, Any]:
+    """Invoke synchronously with LogType=Tail: the outcome and Lambda's REPORT figures.
+
+    {"ok", "error_type", "error_code", "duration_ms", "init_ms", "start_s", "end_s"}; the times are
+    seconds since `t0` (a time.perf_counter() value).
+    """
+    t0 = time.perf_counter() if t0 is None else t0
+    started = time.perf_counter()
+    duration = init = None
+    try:
+        response = client.invoke(FunctionName=name, Payload=json.dumps(payload or {}).encode(), LogType="Tail")
+        body = response["Payload"].read()
+        log = base64.b64decode(response.get("LogResult") or b"").decode(errors="replace")
+        if match := REPORT_DURATION.search(log):
+            duration = float(match.group(1))
+        if match := REPORT_INIT.search(log):
+            init = float(match.group(1))
+        try:
+            result = json.loads(body) if body else None
+        except ValueError:
+            result = None
+        error_type, code = _outcome(response.get("FunctionError"), result)
+    except ClientError as e:  # e.g. TooManyRequestsException: every environment busy
+        error_type, code = e.response.get("Error", {}).get("Code", "ClientError"), None
+    except BotoCoreError as e:
+        error_type, code = type(e).__name__, None
+    ended = time.perf_counter()
+    return {"ok": error_type is None, "error_type": error_type, "error_code": code, "duration_ms": duration,
+            "init_ms": init, "start_s": round(started - t0, 3), "end_s": round(ended - t0, 3)}
+
+
+def invoke_concurrently(lab: Lab, name: str, concurrency: int, payload: dict | None = None,
+                        t0: float | None = None) -> list[dict[str, Any]]:
+    """`concurrency` invocations released at the same moment (Lambda starts one environment for each)."""
+    client = _lambda_client(lab, concurrency)
+    barrier = threading.Barrier(concurrency)
+
+    def one(_):
+        barrier.wait()
+        return invoke(client, name, payload, t0)
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(one, range(concurrency)))
+
+
+def _tally(results: list[dict[str, Any]]) -> dict[str, Any]:
+    codes: dict[str, int] = {}
+    for r in results:
+        if not r["ok"]:
+            key = str(r["error_code"] or r["error_type"])
+            codes[key] = codes.get(key, 0) + 1
+    return {"invocations": len(results), "successes": sum(r["ok"] for r in results),
+            "errors": sum(not r["ok"] for r in results), "error_codes": dict(sorted(codes.items()))}
+
+
+def _checked(result: dict[str, Any], name: str) -> dict[str, Any]:
+    if not result["ok"] or result["duration_ms"] is None:
+        raise RuntimeError(f"function {name} failed: {result['error_type']} (MySQL error {result['error_code']})")
+    return result
