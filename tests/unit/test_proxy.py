@@ -56,3 +56,42 @@ def test_a_secret_stored_again_gets_a_proxy_that_uses_it(lab, secret_ready, call
     proxy.ensure_proxy(lab)
     assert calls.params("CreateDBProxy")[-1]["Auth"][0]["SecretArn"] == new_arn  # moto has no ModifyDBProxy
     assert iam.find_proxy_role(lab)["inline_policies"]  # and the role reads the new secret
+
+
+def test_on_aws_a_proxy_follows_a_new_secret_with_modify_db_proxy(lab, secret_ready):
+    """The AWS-only path: ModifyDBProxy with the new secret's ARN (botocore's Stubber stands in for RDS)."""
+    import dataclasses
+
+    from botocore.stub import Stubber
+
+    from lab_helpers import secrets
+
+    old_arn = secret_ready["arn"]
+    secrets.delete_secret(lab)
+    new_arn = secrets.ensure_secret(lab)["arn"]
+    on_aws = dataclasses.replace(lab, target="aws", _clients={})  # IAM and Secrets Manager on moto; RDS stubbed
+    names = on_aws.names
+    by_name = {"DBProxyName": names.proxy}
+
+    def described(arn):
+        return {"DBProxies": [{"DBProxyName": names.proxy, "DBProxyArn": "arn:aws:rds:ap-northeast-2:123456789012:db-proxy:prx-1",
+                               "Status": "available", "EngineFamily": "MYSQL", "RequireTLS": False,
+                               "Endpoint": f"{names.proxy}.proxy-x.ap-northeast-2.rds.amazonaws.com",
+                               "Auth": [{"AuthScheme": "SECRETS", "SecretArn": arn, "IAMAuth": "DISABLED"}]}]}
+
+    targets = {"Targets": [{"RdsResourceId": names.db_instance, "Type": "RDS_INSTANCE",
+                            "TargetHealth": {"State": "AVAILABLE"}}]}
+    stubber = Stubber(on_aws.client("rds"))
+    stubber.add_response("describe_db_proxies", described(old_arn), by_name)
+    stubber.add_response("modify_db_proxy", {"DBProxy": described(new_arn)["DBProxies"][0]},
+                         {"DBProxyName": names.proxy, "Auth": [{"AuthScheme": "SECRETS", "SecretArn": new_arn,
+                                                                "IAMAuth": "DISABLED",
+                                                                "ClientPasswordAuthType": "MYSQL_NATIVE_PASSWORD"}]})
+    stubber.add_response("describe_db_proxies", described(new_arn), by_name)  # available again
+    stubber.add_response("describe_db_proxy_targets", targets, by_name)  # the database is registered
+    stubber.add_response("describe_db_proxies", described(new_arn), by_name)  # wait_for_proxy
+    stubber.add_response("describe_db_proxy_targets", targets, by_name)
+    with stubber:
+        ready = proxy.ensure_proxy(on_aws)
+    stubber.assert_no_pending_responses()
+    assert ready["state"] == "available" and ready["targets"][0]["state"] == "AVAILABLE"
