@@ -40,7 +40,8 @@ $(STAMP): pyproject.toml
 	  echo "error: Python 3.11 or newer is needed (found $$($(PYTHON) --version 2>&1)); set PYTHON=/path/to/python3.11"; exit 1; }
 	@if ! $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
+	    echo "installing Python's venv (Debian package python3-venv)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; \
 	  else echo "error: Python's venv module is missing: run 'sudo apt-get install -y python3-venv', then try again."; exit 1; fi; \
 	fi
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
