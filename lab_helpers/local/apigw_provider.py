@@ -8,6 +8,8 @@ methods, integrations and the function's resource policy are read from moto and 
   the integration response whose selection pattern matches (the default one otherwise), so a
   handler's dict comes back whole, e.g. `{"statusCode": 200, "body": "\"…\""}`;
 - `AWS_PROXY` integration: the proxy event in, `statusCode`/`headers`/`body` out;
+- the stage serves what its deployment froze: a method or integration changed later needs a new
+  deployment (CreateDeployment), as on AWS;
 - API Gateway's own answers where it would give them: no such stage → 403 Forbidden, no such
   route → 403 "Missing Authentication Token", no permission to invoke the function or no
   integration response → 500 "Internal server error", malformed proxy response → 502.
@@ -21,6 +23,7 @@ import logging
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -46,16 +49,39 @@ def _find_api(api_id: str):
     return None, None
 
 
-def _match_resource(api, path: str):
-    """The resource whose path template matches, and the path parameters."""
-    path = "/" + path.strip("/")
+@dataclass(frozen=True)
+class Route:
+    """One method of one resource as a deployment froze it."""
+    path: str  # the resource's path template, e.g. "/" or "/items/{id}"
+    method: str
+    integration_type: str | None
+    uri: str | None
+    responses: tuple[tuple[str, str | None], ...]  # integration responses: (status code, selection pattern)
+
+
+def routes_of(api) -> tuple[Route, ...]:
+    """The API's methods as they are now (what a deployment freezes)."""
+    out = []
     for resource in api.resources.values():
-        template = resource.get_path()
-        pattern = re.sub(r"\{([^/}+]+)\+\}", r"(?P<\1>.+)", template)
-        pattern = re.sub(r"\{([^/}]+)\}", r"(?P<\1>[^/]+)", pattern)
-        m = re.fullmatch(pattern.rstrip("/") or "/", path)
-        if m:
-            return resource, m.groupdict()
+        for method, found in resource.resource_methods.items():
+            integration = found.method_integration
+            responses = tuple((str(r.status_code), r.selection_pattern)
+                              for r in ((integration.integration_responses or {}).values() if integration else []))
+            out.append(Route(resource.get_path(), method, integration.integration_type if integration else None,
+                             integration.uri if integration else None, responses))
+    return tuple(out)
+
+
+def _match(routes: tuple[Route, ...], method: str, path: str) -> tuple[Route | None, dict]:
+    """The route whose path template matches (method, then ANY), and the path parameters."""
+    path = "/" + path.strip("/")
+    for wanted in (method, "ANY"):
+        for route in routes:
+            pattern = re.sub(r"\{([^/}+]+)\+\}", r"(?P<\1>.+)", route.path)
+            pattern = re.sub(r"\{([^/}]+)\}", r"(?P<\1>[^/]+)", pattern)
+            m = re.fullmatch(pattern.rstrip("/") or "/", path)
+            if m and route.method == wanted:
+                return route, m.groupdict()
     return None, {}
 
 
@@ -83,49 +109,58 @@ def _allowed(region: str, fn_arn: str, source_arn: str) -> bool:
 class ApiGatewayProvider:
     def __init__(self, lambdas: LambdaProvider):
         self.lambdas = lambdas
+        self.deployments: dict[tuple[str, str], tuple[Route, ...]] = {}  # (api id, deployment id) -> routes
+
+    def after(self, method: str, path: str) -> None:
+        """After a successful control-plane call: a new deployment freezes the API's routes, as on AWS."""
+        m = re.match(r"^/restapis/(?P<api>[^/]+)/deployments/?$", path)
+        if method != "POST" or not m:
+            return
+        _, api = _find_api(m.group("api"))
+        for deployment_id in api.deployments if api else ():
+            self.deployments.setdefault((api.id, deployment_id), routes_of(api))
 
     def handle(self, method: str, path: str, query: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
         m = STAGE_PATH.match(path)
         region, api = _find_api(m.group("api")) if m else (None, None)
         if api is None:
             return _message(404, "Not Found")
-        stage = m.group("stage")
-        if stage not in api.stages:
+        stage = api.stages.get(m.group("stage"))
+        if stage is None:
             return _message(403, "Forbidden")
-        resource, params = _match_resource(api, m.group("path") or "/")
-        found = resource and (resource.resource_methods.get(method) or resource.resource_methods.get("ANY"))
-        if not found:
+        # what the stage's deployment froze; a change since then needs a new deployment, as on AWS
+        routes = self.deployments.get((api.id, stage.deployment_id), ())
+        route, params = _match(routes, method, m.group("path") or "/")
+        if route is None:
             return _message(403, "Missing Authentication Token")
-        integration = found.method_integration
-        target = LAMBDA_URI.search(integration.uri or "") if integration else None
-        if integration is None or integration.integration_type not in ("AWS", "AWS_PROXY") or target is None:
+        target = LAMBDA_URI.search(route.uri or "")
+        if route.integration_type not in ("AWS", "AWS_PROXY") or target is None:
             log.warning("Execution failed due to configuration error: no Lambda integration on %s %s", method, path)
             return _message(500, "Internal server error")
         fn_arn = target.group("fn")
-        source_arn = f"arn:aws:execute-api:{region}:{DEFAULT_ACCOUNT_ID}:{api.id}/{stage}/{method}{resource.get_path()}"
+        source_arn = f"arn:aws:execute-api:{region}:{DEFAULT_ACCOUNT_ID}:{api.id}/{stage.name}/{method}{route.path}"
         if not _allowed(region, fn_arn, source_arn):
             log.warning("Execution failed due to configuration error: Invalid permissions on Lambda function")
             return _message(500, "Internal server error")
-        if integration.integration_type == "AWS":
-            return self._aws(region, fn_arn, integration, body)
-        event = self._proxy_event(api.id, stage, method, m.group("path") or "/", resource.get_path(),
+        if route.integration_type == "AWS":
+            return self._aws(region, fn_arn, route, body)
+        event = self._proxy_event(api.id, stage.name, method, m.group("path") or "/", route.path,
                                   params, query, headers, body)
         return self._aws_proxy(region, fn_arn, event)
 
-    def _aws(self, region: str, fn_arn: str, integration, body: bytes) -> tuple[int, dict, bytes]:
+    def _aws(self, region: str, fn_arn: str, route: Route, body: bytes) -> tuple[int, dict, bytes]:
         result = self.lambdas.invoke(region, fn_arn, body or b"{}")
-        responses = integration.integration_responses or {}
         chosen = None
         if result.function_error:
             message = json.loads(result.payload or b"{}").get("errorMessage", "")
-            chosen = next((r for r in responses.values()
-                           if r.selection_pattern and re.fullmatch(r.selection_pattern, message, re.S)), None)
+            chosen = next((status for status, pattern in route.responses
+                           if pattern and re.fullmatch(pattern, message, re.S)), None)
         if chosen is None:
-            chosen = next((r for r in responses.values() if not r.selection_pattern), None)
+            chosen = next((status for status, pattern in route.responses if not pattern), None)
         if chosen is None:
             log.warning("Execution failed due to configuration error: No match for output mapping and no default")
             return _message(500, "Internal server error")
-        return int(chosen.status_code), {"Content-Type": "application/json"}, result.payload
+        return int(chosen), {"Content-Type": "application/json"}, result.payload
 
     def _aws_proxy(self, region: str, fn_arn: str, event: dict) -> tuple[int, dict, bytes]:
         result = self.lambdas.invoke(region, fn_arn, json.dumps(event).encode())

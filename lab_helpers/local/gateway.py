@@ -117,6 +117,8 @@ class Gateway:
                     self.cloud.rds.after(action)
             elif service == "lambda" and region:
                 self.cloud.lambdas.after(region, method, path)
+            elif service == "apigateway":
+                self.cloud.apigw.after(method, path)
         except Exception:  # the control-plane call succeeded; say what the data plane could not do
             log.exception("local data plane could not follow %s %s", service, path)
 

@@ -5,6 +5,7 @@ import base64
 import datetime as dt
 import json
 import re
+import urllib.error
 import urllib.request
 
 import pytest
@@ -78,3 +79,32 @@ def test_warm_invocations_reuse_the_environment(before_and_after, lab, cloud):
     assert all(re.search(r"REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms", rep) for rep in reports)
     (env,) = environments(cloud, lab.names.function)
     assert env["invocations"] >= 4  # the stage URL call, then these three
+
+
+def test_the_stage_serves_its_deployment_until_the_next_one(before_and_after, lab):
+    """A new method is not live until the API is deployed again, as on AWS."""
+    url, _, _ = before_and_after
+    client = lab.client("apigateway")
+    api_id = api.find_api(lab)["id"]
+    root = next(r["id"] for r in client.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    get_integration = client.get_integration(restApiId=api_id, resourceId=root, httpMethod="GET")
+    client.put_method(restApiId=api_id, resourceId=root, httpMethod="POST", authorizationType="NONE")
+    client.put_integration(restApiId=api_id, resourceId=root, httpMethod="POST", type="AWS",
+                           integrationHttpMethod="POST", uri=get_integration["uri"])
+    client.put_method_response(restApiId=api_id, resourceId=root, httpMethod="POST", statusCode="200")
+    client.put_integration_response(restApiId=api_id, resourceId=root, httpMethod="POST", statusCode="200",
+                                    selectionPattern="")
+    post = urllib.request.Request(url, method="POST", data=b"{}")
+    try:
+        with pytest.raises(urllib.error.HTTPError) as before_deploy:
+            urllib.request.urlopen(post, timeout=30)
+        assert before_deploy.value.code == 403  # not deployed yet: "Missing Authentication Token"
+        client.create_deployment(restApiId=api_id, stageName=lab.names.stage)
+        with pytest.raises(urllib.error.HTTPError) as after_deploy:
+            urllib.request.urlopen(post, timeout=30)
+        # deployed now, but the function's permission covers GET only (SourceArn .../*/GET/), as on AWS
+        assert after_deploy.value.code == 500
+        assert json.loads(after_deploy.value.read()) == {"message": "Internal server error"}
+    finally:
+        client.delete_method(restApiId=api_id, resourceId=root, httpMethod="POST")
+        client.create_deployment(restApiId=api_id, stageName=lab.names.stage)
