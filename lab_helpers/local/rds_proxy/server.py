@@ -1,0 +1,116 @@
+"""RdsProxy: one DB proxy's endpoint, serving clients from its own asyncio loop thread.
+
+Everything lives in one RdsProxy instance (its own asyncio loop thread and worker threads), so
+several proxies can run in one process.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable
+
+from mysql_mimic import MysqlServer
+
+from ..errors import LocalCloudError
+from .pool import _Backend, _Pool
+from .session import _ClientSession, _Control, _Identity
+from .settings import ProxySettings
+
+logger = logging.getLogger(__name__)
+
+WORKER_THREADS = 256  # blocking PyMySQL calls; threads start only when needed
+STOP_TIMEOUT = 10.0
+
+
+class RdsProxy:
+    """One DB proxy's endpoint: listens on host:port and pools connections to the target."""
+
+    def __init__(self, name: str, settings: Callable[[], ProxySettings], host: str = "127.0.0.1", port: int = 0):
+        if not ipaddress.ip_address(host).is_loopback:
+            raise LocalCloudError(f"RDS Proxy {name} must listen on a loopback address, not {host}.")
+        self.name = name
+        self.settings = settings  # called on the proxy's loop thread at each login and pool decision: keep it fast
+        self.host = host
+        self.port = port
+        self.pool = _Pool(self)
+        self.sessions: set[_ClientSession] = set()  # logged-in clients
+        self.pinned = 0
+        self._executor: ThreadPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+
+    def start(self) -> int:
+        """Listen (in a daemon thread running the proxy's asyncio loop); returns the port once listening."""
+        if self._thread:
+            return self.port
+        ready, failure = threading.Event(), []
+        self._executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix=f"rds-proxy-{self.name}")
+        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(ready, failure),),
+                                        name=f"rds-proxy-{self.name}", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = None
+            self._executor.shutdown()
+            raise LocalCloudError(f"RDS Proxy {self.name} cannot listen on {self.host}:{self.port}: {failure[0]}")
+        logger.info("RDS Proxy %s listening on %s:%d", self.name, self.host, self.port)
+        return self.port
+
+    def stop(self) -> None:
+        """Close the listener, the client sessions and every backend connection; the thread ends."""
+        if not self._thread:
+            return
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stopping.set)
+            self._thread.join(STOP_TIMEOUT)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._thread = None
+        logger.info("RDS Proxy %s stopped", self.name)
+
+    def stats(self) -> dict:
+        """Pool and client counters now ("pinned": clients pinned now; "peak_backend_open": since creation)."""
+        return {
+            "pool_size": self.settings().pool_size,
+            "backend_open": self.pool.opened,
+            "backend_in_use": self.pool.in_use,
+            "peak_backend_open": self.pool.peak,
+            "clients": len(self.sessions),
+            "borrow_timeouts": self.pool.borrow_timeouts,
+            "pinned": self.pinned,
+        }
+
+    def submit(self, work: Callable, *args, **kwargs) -> Future:
+        """Start a blocking call in one of the proxy's worker threads."""
+        return self._executor.submit(work, *args, **kwargs)
+
+    async def run(self, backend: _Backend, work: Callable, *args) -> Any:
+        """Run a blocking call on a backend connection in a worker thread."""
+        backend.job = self.submit(work, *args)
+        return await asyncio.wrap_future(backend.job)
+
+    async def _serve(self, ready: threading.Event, failure: list) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        server = MysqlServer(session_factory=lambda: _ClientSession(self), identity_provider=_Identity(self),
+                             control=_Control())
+        try:
+            await server.start_server(host=self.host, port=self.port)
+            self.port = server.sockets()[0].getsockname()[1]
+        except OSError as e:
+            failure.append(e)
+            return
+        finally:
+            ready.set()
+        await self._stopping.wait()
+        server.close()
+        sessions = list(self.sessions)
+        for session in sessions:
+            session.connection.kill()  # the client gets "Session was killed"; the session closes
+        if sessions:
+            await asyncio.wait([session.task for session in sessions], timeout=STOP_TIMEOUT / 2)
+        self.pool.close_all()
