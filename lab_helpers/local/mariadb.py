@@ -44,6 +44,23 @@ def find_install_db() -> str:
     return found
 
 
+def admin_connect(socket: str, connect_timeout: float = 2) -> pymysql.connections.Connection:
+    """root over the server's unix socket (socket authentication): no password, and no TCP
+    connection for the database to count against the clients'."""
+    return pymysql.connect(unix_socket=socket, user="root", autocommit=True, connect_timeout=connect_timeout)
+
+
+def admin_query(socket: str, sql: str, args=None) -> list[tuple]:
+    """One statement as root; its rows (empty for a statement without a result)."""
+    conn = admin_connect(socket)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall()) if cur.description else []
+    finally:
+        conn.close()
+
+
 class MariaDB:
     """One private mariadbd process. `root` is the folder that holds its datadir, socket and logs."""
 
@@ -147,16 +164,10 @@ class MariaDB:
 
     # -- administration (root over the unix socket) ------------------------------------------
     def admin(self) -> pymysql.connections.Connection:
-        return pymysql.connect(unix_socket=self.socket, user="root", autocommit=True, connect_timeout=2)
+        return admin_connect(self.socket)
 
     def execute(self, sql: str, args=None) -> list[tuple]:
-        conn = self.admin()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql, args)
-                return list(cur.fetchall()) if cur.description else []
-        finally:
-            conn.close()
+        return admin_query(self.socket, sql, args)
 
     def ensure_user(self, user: str, password: str) -> None:
         """The RDS master user: can log in over TCP from anywhere on loopback, with all privileges."""
@@ -168,9 +179,6 @@ class MariaDB:
                 cur.execute("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", (user,))
         finally:
             conn.close()
-
-    def drop_user(self, user: str) -> None:
-        self.execute("DROP USER IF EXISTS %s@'%%'", (user,))
 
     def set_max_connections(self, n: int) -> None:
         self.execute(f"SET GLOBAL max_connections = {int(n)}")

@@ -60,7 +60,7 @@ class RdsDataPlane:
         # a proxy login does not open an admin connection the database would count
         self.max_connections = mariadb.get_max_connections()
         self._lock = threading.RLock()
-        self._health_cache: dict[tuple, tuple[float, dict]] = {}
+        self._health_cache: dict[int, tuple[float, dict]] = {}  # id(target) -> (when, health)
         self._patched = False
         vpc_dns.write_map(dns_file, {})
 
@@ -152,7 +152,7 @@ class RdsDataPlane:
         if proxy is None or backend.databases.get(target.rds_resource_id) is None:
             return {"State": "UNAVAILABLE", "Reason": "CONNECTION_FAILED",
                     "Description": "The target DB instance does not exist."}
-        key = (id(target),)
+        key = id(target)
         cached = self._health_cache.get(key)
         if cached and time.monotonic() - cached[0] < 1.0:
             return cached[1]

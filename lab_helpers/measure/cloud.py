@@ -13,6 +13,7 @@ import time
 import pymysql
 
 from ..config import Lab
+from ..local.mariadb import admin_connect, admin_query
 from ..waiting import require
 
 # Suffixes of the functions the measurements deploy next to the lab's function.
@@ -80,17 +81,11 @@ def proxy_stats(lab: Lab, cloud: dict) -> dict:
 
 def _admin(cloud: dict) -> pymysql.connections.Connection:
     """root on the local MariaDB over its unix socket: the operator's view, not the lab's."""
-    return pymysql.connect(unix_socket=cloud["mariadb"]["socket"], user="root", autocommit=True, connect_timeout=5)
+    return admin_connect(cloud["mariadb"]["socket"], connect_timeout=5)
 
 
 def _admin_value(cloud: dict, sql: str) -> str:
-    conn = _admin(cloud)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchone()[-1]
-    finally:
-        conn.close()
+    return admin_query(cloud["mariadb"]["socket"], sql)[0][-1]
 
 
 def db_threads_connected(cloud: dict) -> int:

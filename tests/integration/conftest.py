@@ -1,29 +1,18 @@
 """Integration tests on the local cloud: one cloud for the session, in its own state folder and port."""
 from __future__ import annotations
 
-import pymysql
 import pytest
 
 from lab_helpers.config import Lab
-from lab_helpers.local import lifecycle, vpc_dns
+from lab_helpers.local import lifecycle, mariadb, vpc_dns
 from lab_helpers.local.ports import free_port
 
 DB_TIME_ZONE = "+05:45"  # a zone no machine here uses: a time in it can only come from the database
 
 
-def admin(root) -> pymysql.connections.Connection:
+def admin_query(root, sql: str) -> list[tuple]:
     """root on the local MariaDB, over its unix socket (what an operator, not the lab, would use)."""
-    return pymysql.connect(unix_socket=str(root / "mariadb" / "mysqld.sock"), user="root", autocommit=True)
-
-
-def admin_query(root, sql: str):
-    conn = admin(root)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-    finally:
-        conn.close()
+    return mariadb.admin_query(str(root / "mariadb" / "mysqld.sock"), sql)
 
 
 @pytest.fixture(scope="session")
