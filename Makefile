@@ -1,5 +1,6 @@
 # The lab's commands. Each one does all of its own set-up on a fresh Debian or Ubuntu machine.
-#   make test       every test: unit (moto in-process), local cloud, notebooks (nbval)
+#   make test       lint, then every test: unit (moto in-process), local cloud, notebooks (nbval)
+#   make lint       ruff, as configured in pyproject.toml
 #   make lab        the whole lesson headless (TARGET=aws CONFIRM_COSTS=1 for a real AWS account)
 #   make jupyter    the local cloud and JupyterLab on notebooks/
 #   make notebooks  refresh the notebooks' reference outputs (after editing a notebook)
@@ -9,16 +10,20 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 TARGET ?= local
 CONFIRM_COSTS ?=
 NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
 
-.PHONY: test lab jupyter notebooks bench venv mariadb up down status clean
+.PHONY: test lint lab jupyter notebooks bench venv venv-test mariadb up down status clean
 
-test: venv mariadb
+test: lint mariadb
 	$(PY) -m pytest -q
+
+lint: venv-test
+	$(PY) -m ruff check lab_helpers handler tests conftest.py
 
 lab: venv $(NEEDS_DB)
 	$(PY) -m lab_helpers.run_lab --target $(TARGET) $(if $(CONFIRM_COSTS),--confirm-costs)
@@ -34,6 +39,11 @@ bench: venv mariadb
 	$(PY) -m lab_helpers.bench
 
 venv: $(STAMP)
+venv-test: $(TEST_STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(TEST_STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \

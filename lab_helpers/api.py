@@ -9,8 +9,9 @@ proxy integration, the invoke URL returns the handler's whole dict as JSON, as i
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
+from .config import Lab
 from .lambda_fn import find_function
 from .waiting import or_none, require, retry_while
 
@@ -18,11 +19,23 @@ INVOCATION_URI = "arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{
 APIGATEWAY_SERVICE = "apigateway.amazonaws.com"
 
 
-def _apigw(lab):
+class ApiView(TypedDict):
+    """The REST API as `find_api` shows it."""
+    name: str
+    id: str
+    endpoint_type: str  # REGIONAL
+    method: str | None  # "GET /" once the method exists
+    integration_type: str | None  # AWS: a Lambda integration without proxy
+    stage: str | None  # dev once deployed
+    deployment: str | None  # the stage's deployment id
+    invoke_url: str | None  # None until the stage exists
+
+
+def _apigw(lab: Lab):
     return lab.client("apigateway")
 
 
-def _raw_api(lab) -> dict[str, Any] | None:
+def _raw_api(lab: Lab) -> dict[str, Any] | None:
     for page in _apigw(lab).get_paginator("get_rest_apis").paginate():
         for api in page["items"]:
             if api["name"] == lab.names.api:
@@ -30,13 +43,13 @@ def _raw_api(lab) -> dict[str, Any] | None:
     return None
 
 
-def _url(lab, api_id: str) -> str:
+def _url(lab: Lab, api_id: str) -> str:
     if lab.target == "aws":
         return f"https://{api_id}.execute-api.{lab.region}.amazonaws.com/{lab.names.stage}"
     return f"{lab.endpoint_url}/restapis/{api_id}/{lab.names.stage}/_user_request_/"
 
 
-def invoke_url(lab) -> str:
+def invoke_url(lab: Lab) -> str:
     """The stage's invoke URL (Module 3, the test step); on the local cloud, its local equivalent."""
     return _url(lab, require(_raw_api(lab), f"REST API {lab.names.api}")["id"])
 
@@ -45,21 +58,25 @@ def _root_get_method(api: dict[str, Any]) -> dict[str, str]:
     return {"restApiId": api["id"], "resourceId": api["rootResourceId"], "httpMethod": "GET"}
 
 
-def find_api(lab) -> dict[str, Any] | None:
+def find_api(lab: Lab) -> ApiView | None:
+    """The REST API (by name) with its GET / method, its stage and the stage's invoke URL, or None.
+
+        >>> api.find_api(lab)["invoke_url"]  # https://<id>.execute-api.ap-northeast-2.amazonaws.com/dev on AWS
+    """
     api = _raw_api(lab)
     if api is None:
         return None
     apigw = _apigw(lab)
     method = or_none(lambda: apigw.get_method(**_root_get_method(api)), "NotFoundException") or {}
     stage = or_none(lambda: apigw.get_stage(restApiId=api["id"], stageName=lab.names.stage), "NotFoundException")
-    return {"name": api["name"], "id": api["id"], "endpoint_type": api["endpointConfiguration"]["types"][0],
-            "method": "GET /" if method else None,
-            "integration_type": (method.get("methodIntegration") or {}).get("type"),
-            "stage": stage["stageName"] if stage else None, "deployment": stage["deploymentId"] if stage else None,
-            "invoke_url": _url(lab, api["id"]) if stage else None}
+    return ApiView(name=api["name"], id=api["id"], endpoint_type=api["endpointConfiguration"]["types"][0],
+                   method="GET /" if method else None,
+                   integration_type=(method.get("methodIntegration") or {}).get("type"),
+                   stage=stage["stageName"] if stage else None, deployment=stage["deploymentId"] if stage else None,
+                   invoke_url=_url(lab, api["id"]) if stage else None)
 
 
-def _ensure_get_method(lab, api: dict[str, Any], uri: str) -> bool:
+def _ensure_get_method(lab: Lab, api: dict[str, Any], uri: str) -> bool:
     """GET / with its Lambda integration and both 200 responses; True when anything was (re)written."""
     apigw, where = _apigw(lab), _root_get_method(api)
     method = or_none(lambda: apigw.get_method(**where), "NotFoundException")
@@ -81,11 +98,11 @@ def _ensure_get_method(lab, api: dict[str, Any], uri: str) -> bool:
     return changed
 
 
-def _permission_id(lab) -> str:
+def _permission_id(lab: Lab) -> str:
     return f"{lab.names.api}-invoke"
 
 
-def _ensure_permission(lab, api_id: str, function_arn: str) -> None:
+def _ensure_permission(lab: Lab, api_id: str, function_arn: str) -> None:
     """Let API Gateway invoke the function, for GET / of this API only (any stage)."""
     account = function_arn.split(":")[4]
     source_arn = f"arn:aws:execute-api:{lab.region}:{account}:{api_id}/*/GET/"
@@ -101,7 +118,7 @@ def _ensure_permission(lab, api_id: str, function_arn: str) -> None:
                        Principal=APIGATEWAY_SERVICE, SourceArn=source_arn)
 
 
-def _ensure_stage(lab, api_id: str, changed: bool) -> None:
+def _ensure_stage(lab: Lab, api_id: str, changed: bool) -> None:
     """Deploy to the stage when it is missing, or when the method or its integration changed."""
     apigw, stage = _apigw(lab), lab.names.stage
     if or_none(lambda: apigw.get_stage(restApiId=api_id, stageName=stage), "NotFoundException") is None:
@@ -111,7 +128,7 @@ def _ensure_stage(lab, api_id: str, changed: bool) -> None:
         apigw.create_deployment(restApiId=api_id, stageName=stage, description="serverless-app")
 
 
-def ensure_api(lab) -> dict[str, Any]:
+def ensure_api(lab: Lab) -> ApiView:
     """The Regional REST API with GET / -> the function (non-proxy), deployed to stage `dev`."""
     function = require(find_function(lab), f"Lambda function {lab.names.function}")
     api = _raw_api(lab) or _apigw(lab).create_rest_api(
@@ -121,10 +138,10 @@ def ensure_api(lab) -> dict[str, Any]:
     changed = _ensure_get_method(lab, api, uri)
     _ensure_permission(lab, api["id"], function["arn"])
     _ensure_stage(lab, api["id"], changed)
-    return find_api(lab)
+    return require(find_api(lab), f"REST API {lab.names.api}")
 
 
-def delete_api(lab) -> bool:
+def delete_api(lab: Lab) -> bool:
     """Delete the API (its stage and deployments go with it) and its permission on the function."""
     api = _raw_api(lab)
     if api is None:

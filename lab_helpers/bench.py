@@ -29,10 +29,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import measure, paths, run_lab
 from .config import Lab
-from .local import state
+from .local import lifecycle
+from .local.ports import free_port
 
-BUILD = state.REPO_ROOT / "build"
+BUILD = paths.build_dir()
 OUT = BUILD / "bench.json"
 CHARTS = BUILD / "bench"
 
@@ -41,18 +43,11 @@ TARGET_NOTEBOOKS_S = 60.0
 TARGET_RATIO = 10.0
 
 
-def _fresh_root(prefix: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=prefix))
-
-
 # ---------------------------------------------------------------- the parts
 
 def cloud_start(starts: int = 3, echo=print) -> dict[str, Any]:
     """`up()` `starts` times in one fresh state folder (down in between): each start's seconds and the median."""
-    from .local import lifecycle
-    from .local.ports import free_port
-
-    root, port, times = _fresh_root("lab-bench-start-"), free_port(), []
+    root, port, times = Path(tempfile.mkdtemp(prefix="lab-bench-start-")), free_port(), []
     try:
         for _ in range(starts):
             started = time.perf_counter()
@@ -68,13 +63,7 @@ def cloud_start(starts: int = 3, echo=print) -> dict[str, Any]:
 
 def measurements(repeats: int = 3, warm: int = 20, echo=print, charts: Path | None = CHARTS) -> dict[str, Any]:
     """Notebook 06's measurements on a fresh cloud of their own, then everything they changed put back."""
-    from . import measure
-    from .local import lifecycle
-    from .local.ports import free_port
-
-    root = _fresh_root("lab-bench-measure-")
-    info = lifecycle.up(root, free_port())
-    try:
+    with lifecycle.fresh("lab-bench-measure-") as info:
         lab = Lab.local(info["endpoint"])
         started = time.perf_counter()
         missing = measure.prepare(lab)
@@ -98,9 +87,6 @@ def measurements(repeats: int = 3, warm: int = 20, echo=print, charts: Path | No
         restored = measure.current_settings(lab, info)
         if charts is not None:
             _save_charts(charts, runs[len(runs) // 2], storm, pinning, failover)
-    finally:
-        lifecycle.down(root)
-        shutil.rmtree(root, ignore_errors=True)
     return {"durations": _durations_summary(runs, warm), "tls_attempt": tls, "storm": _storm_summary(storm),
             "pinning": _pinning_summary(pinning), "failover": _failover_summary(failover),
             "restored": {"settings": restored, "removed": removed}}
@@ -108,16 +94,8 @@ def measurements(repeats: int = 3, warm: int = 20, echo=print, charts: Path | No
 
 def lesson(echo=print) -> dict[str, Any]:
     """The lesson notebooks as `make lab` runs them (`run_lab.run()`), against a fresh cloud of their own."""
-    from . import run_lab
-    from .local import lifecycle
-    from .local.ports import free_port
-
-    root = _fresh_root("lab-bench-lesson-")
-    saved = {key: os.environ.get(key) for key in ("LAB_STATE_DIR", "LAB_LOCAL_PORT")}
-    os.environ["LAB_STATE_DIR"], os.environ["LAB_LOCAL_PORT"] = str(root), str(free_port())
-    try:
-        started = time.perf_counter()
-        lifecycle.up(root)
+    started = time.perf_counter()
+    with lifecycle.fresh("lab-bench-lesson-", export=True):
         up_s = time.perf_counter() - started
         started = time.perf_counter()
         try:
@@ -125,14 +103,6 @@ def lesson(echo=print) -> dict[str, Any]:
         except run_lab.NotebookFailed as e:
             times, failed = [], str(e)
         wall = time.perf_counter() - started
-    finally:
-        lifecycle.down(root)
-        shutil.rmtree(root, ignore_errors=True)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     return {"notebooks_s": round(wall, 2), "cloud_up_s": round(up_s, 2), "failed": failed,
             "per_notebook_s": {name: round(seconds, 2) for name, seconds in times}}
 
@@ -140,8 +110,6 @@ def lesson(echo=print) -> dict[str, Any]:
 # ---------------------------------------------------------------- summaries (what goes into bench.json)
 
 def _durations_summary(runs: list[list[dict]], warm: int) -> dict[str, Any]:
-    from . import measure
-
     variants = {}
     for key, _, description in measure.VARIANTS:
         rows = [next(r for r in run if r["variant"] == key) for run in runs]
@@ -186,8 +154,6 @@ def _save_charts(folder: Path, durations: list[dict], storm: dict, pinning: dict
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from . import measure
 
     folder.mkdir(parents=True, exist_ok=True)
     for name, figure in (("durations", measure.chart_durations(durations)), ("storm", measure.chart_storm(storm)),
@@ -286,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         print(*parts, **kwargs)
 
     report: dict[str, Any] = {
-        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     }
     started = time.perf_counter()
@@ -301,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     print()
     print(table(report))
-    where = args.out.relative_to(state.REPO_ROOT) if args.out.is_relative_to(state.REPO_ROOT) else args.out
+    where = paths.shown(args.out)
     print(f"\nwrote {where} ({report['bench_s']:.0f} s)")
     return 0
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import DEFAULT_REGION, NAMES, Names
-from .notebook import pad
+from .text import pad
 
 PRICING_REGION = "ap-northeast-2"
 HOURS_PER_MONTH = 730  # AWS's convention for turning a monthly price into an hourly one
@@ -77,7 +77,8 @@ def describe(region: str = DEFAULT_REGION, names: Names = NAMES) -> str:
               for item in items]
     lines += [f"  합계: 약 {total:.3f} USD/시간, 약 {total * 24:.2f} USD/일",
               "근사치이므로 정확한 요금은 AWS 요금 페이지(https://aws.amazon.com/pricing/)에서 확인하세요.",
-              "실습이 끝나면 99_cleanup 노트북을 실행해 만든 리소스를 모두 삭제하세요. 삭제할 때까지 요금이 계속 부과됩니다."]
+              "실습이 끝나면 99_cleanup 노트북을 실행해 만든 리소스를 모두 삭제하세요. "
+              "삭제할 때까지 요금이 계속 부과됩니다."]
     return "\n".join(lines)
 
 

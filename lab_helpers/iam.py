@@ -7,9 +7,10 @@ step, then replaces it with an inline policy that allows only GetSecretValue on 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypedDict, TypeVar
 
-from .config import LAMBDA_VPC_ACCESS_POLICY, SECRETS_MANAGER_READ_WRITE_POLICY
+from .config import LAMBDA_VPC_ACCESS_POLICY, SECRETS_MANAGER_READ_WRITE_POLICY, Lab
 from .waiting import or_none, require, retry_while
 
 T = TypeVar("T")
@@ -19,7 +20,24 @@ RDS_SERVICE = "rds.amazonaws.com"
 IAM_PROPAGATION_S = 120.0  # how long a new role or policy may take to reach every service on AWS
 
 
-def _iam(lab):
+class RoleView(TypedDict):
+    """A role as `find_lambda_role` and `find_proxy_role` show it."""
+    name: str
+    arn: str
+    trusted_service: list[str]  # who may assume it, one per trust statement, e.g. ['lambda.amazonaws.com']
+    managed_policies: list[str]  # the attached policies, by name
+    inline_policies: list[str]  # the role's own policies, by name
+
+
+class InlinePolicyView(TypedDict):
+    """A role's inline policy: what it allows, on what."""
+    role: str
+    name: str
+    actions: list[str]  # one per statement, e.g. ['secretsmanager:GetSecretValue']
+    resources: list[str]  # one per statement: the secret's ARN
+
+
+def _iam(lab: Lab):
     return lab.client("iam")
 
 
@@ -40,7 +58,7 @@ def _read_secret_policy(secret_arn: str) -> dict[str, Any]:
         {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn}]}
 
 
-def after_iam_propagation(lab, call: Callable[[], T], code: str) -> T:
+def after_iam_propagation(lab: Lab, call: Callable[[], T], code: str) -> T:
     """`call()`; on AWS, retried for a while when it fails with `code` about a role: a role or
     policy created seconds ago is not yet visible to every service (IAM is eventually consistent)."""
     if lab.target != "aws":
@@ -50,52 +68,53 @@ def after_iam_propagation(lab, call: Callable[[], T], code: str) -> T:
 
 # ---------------------------------------------------------------- shared role plumbing
 
-def _find_role(lab, name: str) -> dict[str, Any] | None:
+def _find_role(lab: Lab, name: str) -> RoleView | None:
     role = or_none(lambda: _iam(lab).get_role(RoleName=name)["Role"], "NoSuchEntity")
     if role is None:
         return None
     iam = _iam(lab)
     attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
-    return {"name": name, "arn": role["Arn"],
-            "trusted_service": [s["Principal"].get("Service") for s in role["AssumeRolePolicyDocument"]["Statement"]],
-            "managed_policies": [p["PolicyName"] for p in attached],
-            "inline_policies": iam.list_role_policies(RoleName=name)["PolicyNames"]}
+    return RoleView(name=name, arn=role["Arn"],
+                    trusted_service=[s["Principal"].get("Service")
+                                     for s in role["AssumeRolePolicyDocument"]["Statement"]],
+                    managed_policies=[p["PolicyName"] for p in attached],
+                    inline_policies=iam.list_role_policies(RoleName=name)["PolicyNames"])
 
 
-def _ensure_role(lab, name: str, service: str, module: int, description: str) -> None:
+def _ensure_role(lab: Lab, name: str, service: str, module: int, description: str) -> None:
     if _find_role(lab, name) is None:
         _iam(lab).create_role(RoleName=name, AssumeRolePolicyDocument=_trust_policy(service),
                               Description=description, Tags=lab.tags(module))
 
 
-def _attached(lab, role: str, policy_arn: str) -> bool:
+def _attached(lab: Lab, role: str, policy_arn: str) -> bool:
     attached = _iam(lab).list_attached_role_policies(RoleName=role)["AttachedPolicies"]
     return any(p["PolicyArn"] == policy_arn for p in attached)
 
 
-def _ensure_attached(lab, role: str, policy_arn: str) -> None:
+def _ensure_attached(lab: Lab, role: str, policy_arn: str) -> None:
     if not _attached(lab, role, policy_arn):
         _iam(lab).attach_role_policy(RoleName=role, PolicyArn=policy_arn)
 
 
-def _inline(lab, role: str, policy: str) -> dict[str, Any] | None:
+def _inline(lab: Lab, role: str, policy: str) -> dict[str, Any] | None:
     found = or_none(lambda: _iam(lab).get_role_policy(RoleName=role, PolicyName=policy), "NoSuchEntity")
     return found["PolicyDocument"] if found else None
 
 
-def _describe_inline(role: str, policy: str, document: dict[str, Any]) -> dict[str, Any]:
+def _describe_inline(role: str, policy: str, document: dict[str, Any]) -> InlinePolicyView:
     statements = document["Statement"]
-    return {"role": role, "name": policy, "actions": [s["Action"] for s in statements],
-            "resources": [s["Resource"] for s in statements]}
+    return InlinePolicyView(role=role, name=policy, actions=[s["Action"] for s in statements],
+                            resources=[s["Resource"] for s in statements])
 
 
-def _ensure_inline(lab, role: str, policy: str, document: dict[str, Any]) -> dict[str, Any]:
+def _ensure_inline(lab: Lab, role: str, policy: str, document: dict[str, Any]) -> InlinePolicyView:
     if _inline(lab, role, policy) != document:
         _iam(lab).put_role_policy(RoleName=role, PolicyName=policy, PolicyDocument=json.dumps(document))
     return _describe_inline(role, policy, document)
 
 
-def _delete_role(lab, name: str) -> bool:
+def _delete_role(lab: Lab, name: str) -> bool:
     """Detach its managed policies and delete its inline ones (IAM requires both), then the role."""
     role = _find_role(lab, name)
     if role is None:
@@ -111,30 +130,35 @@ def _delete_role(lab, name: str) -> bool:
 
 # ---------------------------------------------------------------- the function's role
 
-def find_lambda_role(lab) -> dict[str, Any] | None:
+def find_lambda_role(lab: Lab) -> RoleView | None:
+    """The function's role with its trusted service and policies, or None.
+
+        >>> iam.find_lambda_role(lab)["managed_policies"]  # ['AWSLambdaVPCAccessExecutionRole'] after Module 2
+    """
     return _find_role(lab, lab.names.lambda_role)
 
 
-def ensure_lambda_role(lab) -> dict[str, Any]:
+def ensure_lambda_role(lab: Lab) -> RoleView:
     """Module 2: the role Lambda assumes, with AWSLambdaVPCAccessExecutionRole (logs + VPC network interfaces)."""
     name = lab.names.lambda_role
     _ensure_role(lab, name, LAMBDA_SERVICE, 2, "Execution role of the serverless app's function")
     _ensure_attached(lab, name, LAMBDA_VPC_ACCESS_POLICY)
-    return find_lambda_role(lab)
+    return require(find_lambda_role(lab), f"IAM role {name}")
 
 
-def delete_lambda_role(lab) -> bool:
+def delete_lambda_role(lab: Lab) -> bool:
+    """Delete the function's role with its policies; False when it was already gone."""
     return _delete_role(lab, lab.names.lambda_role)
 
 
-def attach_secrets_manager_read_write(lab) -> dict[str, Any]:
+def attach_secrets_manager_read_write(lab: Lab) -> RoleView:
     """Module 3 Step 3.3 as printed: attach SecretsManagerReadWrite (far more than the function needs)."""
     name = require(find_lambda_role(lab), f"IAM role {lab.names.lambda_role}")["name"]
     _ensure_attached(lab, name, SECRETS_MANAGER_READ_WRITE_POLICY)
-    return find_lambda_role(lab)
+    return require(find_lambda_role(lab), f"IAM role {name}")
 
 
-def detach_secrets_manager_read_write(lab) -> bool:
+def detach_secrets_manager_read_write(lab: Lab) -> bool:
     """Remove SecretsManagerReadWrite again (once the least-privilege policy is in place)."""
     name = lab.names.lambda_role
     if find_lambda_role(lab) is None or not _attached(lab, name, SECRETS_MANAGER_READ_WRITE_POLICY):
@@ -143,18 +167,23 @@ def detach_secrets_manager_read_write(lab) -> bool:
     return True
 
 
-def find_function_secret_policy(lab) -> dict[str, Any] | None:
+def find_function_secret_policy(lab: Lab) -> InlinePolicyView | None:
+    """The least-privilege inline policy on the function's role, or None.
+
+        >>> iam.find_function_secret_policy(lab)["actions"]  # ['secretsmanager:GetSecretValue']
+    """
     document = _inline(lab, lab.names.lambda_role, lab.names.function_secret_policy) if find_lambda_role(lab) else None
     return _describe_inline(lab.names.lambda_role, lab.names.function_secret_policy, document) if document else None
 
 
-def ensure_function_secret_policy(lab, secret_arn: str) -> dict[str, Any]:
+def ensure_function_secret_policy(lab: Lab, secret_arn: str) -> InlinePolicyView:
     """The least-privilege replacement: an inline policy allowing only GetSecretValue on `secret_arn`."""
     role = require(find_lambda_role(lab), f"IAM role {lab.names.lambda_role}")["name"]
     return _ensure_inline(lab, role, lab.names.function_secret_policy, _read_secret_policy(secret_arn))
 
 
-def delete_function_secret_policy(lab) -> bool:
+def delete_function_secret_policy(lab: Lab) -> bool:
+    """Delete the least-privilege inline policy; False when it was already gone."""
     if find_function_secret_policy(lab) is None:
         return False
     _iam(lab).delete_role_policy(RoleName=lab.names.lambda_role, PolicyName=lab.names.function_secret_policy)
@@ -163,17 +192,19 @@ def delete_function_secret_policy(lab) -> bool:
 
 # ---------------------------------------------------------------- RDS Proxy's role
 
-def find_proxy_role(lab) -> dict[str, Any] | None:
+def find_proxy_role(lab: Lab) -> RoleView | None:
+    """RDS Proxy's role with its trusted service and policies, or None."""
     return _find_role(lab, lab.names.proxy_role)
 
 
-def ensure_proxy_role(lab, secret_arn: str) -> dict[str, Any]:
+def ensure_proxy_role(lab: Lab, secret_arn: str) -> RoleView:
     """The role RDS Proxy assumes to read the database secret (the console's "Create IAM role" in Step 2)."""
     name = lab.names.proxy_role
     _ensure_role(lab, name, RDS_SERVICE, 3, "RDS Proxy of the serverless app reads the database secret")
     _ensure_inline(lab, name, lab.names.proxy_role_policy, _read_secret_policy(secret_arn))
-    return find_proxy_role(lab)
+    return require(find_proxy_role(lab), f"IAM role {name}")
 
 
-def delete_proxy_role(lab) -> bool:
+def delete_proxy_role(lab: Lab) -> bool:
+    """Delete RDS Proxy's role with its policies; False when it was already gone."""
     return _delete_role(lab, lab.names.proxy_role)

@@ -14,13 +14,14 @@ import importlib.metadata
 import io
 import stat
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, TypedDict
 
-from . import iam, network
+from . import iam, network, paths
+from .config import Lab
 from .waiting import or_none, require, waiter_config
 
-HANDLER_ROOT = Path(__file__).resolve().parent.parent / "handler"
 HANDLER = "lambda_function.lambda_handler"
 # What the learner overwrites in the printed code: Module 2's RDS endpoint, Module 3 Step 3.5's proxy endpoint.
 RDS_ENDPOINT_PLACEHOLDER = "YOUR RDS ENDPOINT"
@@ -29,23 +30,15 @@ PLACEHOLDERS = (RDS_ENDPOINT_PLACEHOLDER, PROXY_ENDPOINT_PLACEHOLDER)
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # fixed, so the same code always gives the same CodeSha256
 
 
-def _lambda(lab):
+def _lambda(lab: Lab):
     return lab.client("lambda")
 
 
 # ---------------------------------------------------------------- package
 
-def _handler_file(variant: str) -> Path:
-    path = HANDLER_ROOT / variant / "lambda_function.py"
-    if not path.is_file():
-        known = sorted(p.parent.name for p in HANDLER_ROOT.glob("*/lambda_function.py"))
-        raise ValueError(f"unknown handler variant {variant!r}; expected one of {known}")
-    return path
-
-
 def show_code(variant: str) -> str:
     """The source of handler/<variant>/lambda_function.py, for a notebook to print."""
-    return _handler_file(variant).read_text(encoding="utf-8")
+    return paths.handler_file(variant).read_text(encoding="utf-8")
 
 
 def _source(variant: str, replacements: Mapping[str, str]) -> str:
@@ -93,67 +86,92 @@ def code_sha256(package: bytes) -> str:
 
 # ---------------------------------------------------------------- function
 
-def _configuration(lab) -> dict[str, Any] | None:
-    return or_none(lambda: _lambda(lab).get_function_configuration(FunctionName=lab.names.function),
-                   "ResourceNotFoundException")
+class FunctionView(TypedDict):
+    """A function as `find_function` shows it."""
+    name: str
+    arn: str
+    state: str | None  # Pending, Active, Failed
+    last_update_status: str | None  # InProgress, Successful, Failed
+    runtime: str
+    memory_mb: int
+    timeout_s: int
+    code_sha256: str
+    environment: dict[str, str]
+    subnets: list[str]
+    security_groups: list[str]
+
+
+def _configuration(lab: Lab, name: str) -> dict[str, Any] | None:
+    return or_none(lambda: _lambda(lab).get_function_configuration(FunctionName=name), "ResourceNotFoundException")
 
 
 def _variables(configuration: dict[str, Any]) -> dict[str, str]:
     return (configuration.get("Environment") or {}).get("Variables", {})
 
 
-def find_function(lab) -> dict[str, Any] | None:
-    c = _configuration(lab)
+def find_function(lab: Lab, name: str | None = None) -> FunctionView | None:
+    """The lab's function (or the function `name`), or None.
+
+        >>> lambda_fn.find_function(lab)["environment"]  # {'SECRET_NAME': ..., 'DB_HOST': ...} after Module 3
+    """
+    c = _configuration(lab, name or lab.names.function)
     if c is None:
         return None
     vpc = c.get("VpcConfig") or {}
-    return {"name": c["FunctionName"], "arn": c["FunctionArn"], "state": c.get("State"),
-            "last_update_status": c.get("LastUpdateStatus"), "runtime": c["Runtime"],
-            "memory_mb": c["MemorySize"], "timeout_s": c["Timeout"], "code_sha256": c["CodeSha256"],
-            "environment": _variables(c), "subnets": vpc.get("SubnetIds", []),
-            "security_groups": vpc.get("SecurityGroupIds", [])}
+    return FunctionView(name=c["FunctionName"], arn=c["FunctionArn"], state=c.get("State"),
+                        last_update_status=c.get("LastUpdateStatus"), runtime=c["Runtime"],
+                        memory_mb=c["MemorySize"], timeout_s=c["Timeout"], code_sha256=c["CodeSha256"],
+                        environment=_variables(c), subnets=vpc.get("SubnetIds", []),
+                        security_groups=vpc.get("SecurityGroupIds", []))
 
 
-def _wait(lab, waiter: str) -> None:
-    _lambda(lab).get_waiter(waiter).wait(FunctionName=lab.names.function, WaiterConfig=waiter_config(lab))
+def _wait(lab: Lab, name: str, waiter: str) -> None:
+    _lambda(lab).get_waiter(waiter).wait(FunctionName=name, WaiterConfig=waiter_config(lab))
 
 
-def _create(lab, package: bytes, variables: dict[str, str]) -> None:
+def _create(lab: Lab, name: str, package: bytes, variables: dict[str, str], timeout_s: int, module: int) -> None:
     names = lab.names
     request = dict(
-        FunctionName=names.function, Runtime=names.function_runtime, Handler=HANDLER,
+        FunctionName=name, Runtime=names.function_runtime, Handler=HANDLER,
         Role=require(iam.find_lambda_role(lab), f"IAM role {names.lambda_role}")["arn"],
-        Code={"ZipFile": package}, MemorySize=names.function_memory_mb, Timeout=names.function_timeout_s,
+        Code={"ZipFile": package}, MemorySize=names.function_memory_mb, Timeout=timeout_s,
         VpcConfig={"SubnetIds": network.subnet_ids(lab, "lambda"),
                    "SecurityGroupIds": [network.security_group_id(lab, names.lambda_sg)]},
-        Environment={"Variables": variables}, Tags=lab.tag_map(2))
+        Environment={"Variables": variables}, Tags=lab.tag_map(module))
     iam.after_iam_propagation(lab, lambda: _lambda(lab).create_function(**request), "InvalidParameterValueException")
-    _wait(lab, "function_active")  # in a VPC: Pending for a minute or two on AWS
+    _wait(lab, name, "function_active")  # in a VPC: Pending for a minute or two on AWS
 
 
-def ensure_function(lab, package: bytes, environment: Mapping[str, str] | None = None) -> dict[str, Any]:
+def ensure_function(lab: Lab, package: bytes, environment: Mapping[str, str] | None = None, *,
+                    name: str | None = None, timeout_s: int | None = None, module: int = 2) -> FunctionView:
     """The function with exactly this code and these environment variables (none when None).
 
-    Creates it when missing; otherwise updates only what differs (code by CodeSha256, then the
+    Creates it when missing (in the lambda subnets with lambda-sg and the lab's role, tagged as
+    Module `module`'s); otherwise updates only what differs (code by CodeSha256, then the
     environment), waiting until each update has finished, as the console's [Deploy] does.
+    `name` and `timeout_s` default to the lab's function; the measurements deploy others beside it.
+
+        >>> lambda_fn.ensure_function(lab, lambda_fn.build_package("module3"), {"SECRET_NAME": ..., "DB_HOST": ...})
     """
+    name = name or lab.names.function
     variables = dict(environment or {})
-    current = _configuration(lab)
+    current = _configuration(lab, name)
     if current is None:
-        _create(lab, package, variables)
-        return find_function(lab)
+        _create(lab, name, package, variables, timeout_s or lab.names.function_timeout_s, module)
+        return require(find_function(lab, name), f"Lambda function {name}")
     if current["CodeSha256"] != code_sha256(package):
-        _lambda(lab).update_function_code(FunctionName=lab.names.function, ZipFile=package)
-        _wait(lab, "function_updated")
+        _lambda(lab).update_function_code(FunctionName=name, ZipFile=package)
+        _wait(lab, name, "function_updated")
     if _variables(current) != variables:
-        _lambda(lab).update_function_configuration(FunctionName=lab.names.function,
-                                                   Environment={"Variables": variables})
-        _wait(lab, "function_updated")
-    return find_function(lab)
+        _lambda(lab).update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+        _wait(lab, name, "function_updated")
+    return require(find_function(lab, name), f"Lambda function {name}")
 
 
-def delete_function(lab) -> bool:
-    if _configuration(lab) is None:
+def delete_function(lab: Lab, name: str | None = None) -> bool:
+    """Delete the lab's function (or `name`); False when it was already gone."""
+    name = name or lab.names.function
+    if _configuration(lab, name) is None:
         return False
-    _lambda(lab).delete_function(FunctionName=lab.names.function)
+    _lambda(lab).delete_function(FunctionName=name)
     return True

@@ -5,32 +5,50 @@ to catch up use `ensure_module3(lab)`.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from . import iam, lambda_fn, network, proxy, secrets
+from .config import Lab
 
 
-def function_environment(lab) -> dict[str, str]:
+class Module3Summary(TypedDict):
+    """What `ensure_module3` found or created, one entry per step, in the module's order."""
+    secret: secrets.SecretView
+    dns_hostnames: network.DnsHostnamesView
+    secret_sg: network.SecurityGroupView
+    secrets_endpoint: network.VpcEndpointView
+    rds_sg_self: network.SecurityGroupView  # rds-sg, now also admitting MySQL from itself (the proxy)
+    proxy: proxy.ProxyView
+    function_policy: iam.InlinePolicyView
+    function: lambda_fn.FunctionView
+
+
+def function_environment(lab: Lab) -> dict[str, str]:
     """What Module 3's function is told: which secret to read, and the proxy's read/write endpoint."""
     return {"SECRET_NAME": lab.names.secret, "DB_HOST": proxy.proxy_endpoint(lab)}
 
 
-def deploy_function(lab) -> dict[str, Any]:
+def deploy_function(lab: Lab) -> lambda_fn.FunctionView:
     """Step 3.4-6: Module 3's code, with the secret name and proxy endpoint as environment variables."""
     return lambda_fn.ensure_function(lab, lambda_fn.build_package("module3"), function_environment(lab))
 
 
-def ensure_module3(lab) -> dict[str, Any]:
+def ensure_module3(lab: Lab) -> Module3Summary:
+    """Every step of Module 3, in order, on a lab whose Module 2 baseline is up; returns what each step gave.
+
+    SecretsManagerReadWrite (Step 3.3 as printed) ends up detached: the function's role keeps only
+    the least-privilege inline policy.
+
+        >>> module3.ensure_module3(lab)["function"]["environment"]  # {'SECRET_NAME': ..., 'DB_HOST': <proxy>}
+    """
     secret = secrets.ensure_secret(lab)  # Step 1.1-6
-    summary: dict[str, Any] = {
-        "secret": secret,
-        "dns_hostnames": network.enable_dns_hostnames(lab),  # Step 1.8-9
-        "secret_sg": network.ensure_secret_sg(lab),  # Step 1.10-12
-        "secrets_endpoint": network.ensure_secrets_endpoint(lab),  # Step 1.13-17
-        "rds_sg_self": network.allow_rds_sg_self(lab),  # Step 2.7: the rule the proxy needs
-        "proxy": proxy.ensure_proxy(lab),  # Step 2.2-9 (with its IAM role)
-        "function_policy": iam.ensure_function_secret_policy(lab, secret["arn"]),  # Step 3.2-3, least privilege
-    }
+    dns_hostnames = network.enable_dns_hostnames(lab)  # Step 1.8-9
+    secret_sg = network.ensure_secret_sg(lab)  # Step 1.10-12
+    secrets_endpoint = network.ensure_secrets_endpoint(lab)  # Step 1.13-17
+    rds_sg_self = network.allow_rds_sg_self(lab)  # Step 2.7: the rule the proxy needs
+    db_proxy = proxy.ensure_proxy(lab)  # Step 2.2-9 (with its IAM role)
+    function_policy = iam.ensure_function_secret_policy(lab, secret["arn"])  # Step 3.2-3, least privilege
     iam.detach_secrets_manager_read_write(lab)
-    summary["function"] = deploy_function(lab)
-    return summary
+    return Module3Summary(secret=secret, dns_hostnames=dns_hostnames, secret_sg=secret_sg,
+                          secrets_endpoint=secrets_endpoint, rds_sg_self=rds_sg_self, proxy=db_proxy,
+                          function_policy=function_policy, function=deploy_function(lab))

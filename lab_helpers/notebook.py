@@ -6,12 +6,14 @@ secrets), so the notebooks' reference outputs stay stable.
 from __future__ import annotations
 
 import json
-import unicodedata
 import urllib.error
 import urllib.request
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from . import costs, diagnose
 from .config import DEFAULT_REGION, Lab
+from .text import pad, width
 
 
 def start(target: str = "local", region: str = DEFAULT_REGION, confirm_costs: bool = False) -> Lab:
@@ -23,8 +25,6 @@ def start(target: str = "local", region: str = DEFAULT_REGION, confirm_costs: bo
         print(f"로컬 클라우드 실행 중: {info['endpoint']}")
         return Lab.connect("local", region)
     if target == "aws":
-        from . import costs
-
         costs.require_confirmation(confirm_costs, region)
         lab = Lab.connect("aws", region)
         print(f"AWS 계정 {lab.account_id} 의 {region} 리전을 사용합니다.")
@@ -39,7 +39,8 @@ def connect(target: str = "local", region: str = DEFAULT_REGION) -> Lab:
     try:
         return Lab.connect(target, region)
     except LocalCloudError as e:
-        raise RuntimeError(f"로컬 클라우드가 실행 중이 아닙니다. 00_prerequisites 노트북을 먼저 실행하세요. ({e})") from None
+        raise RuntimeError(f"로컬 클라우드가 실행 중이 아닙니다. 00_prerequisites 노트북을 먼저 "
+                           f"실행하세요. ({e})") from None
 
 
 def table(rows: Mapping[str, Any] | Iterable[Mapping[str, Any]], columns: list[str] | None = None) -> None:
@@ -59,18 +60,9 @@ def table(rows: Mapping[str, Any] | Iterable[Mapping[str, Any]], columns: list[s
         return
     widths = [max(width(line[i]) for line in lines) for i in range(len(lines[0]))]
     for n, line in enumerate(lines):
-        print("  ".join(pad(cell, w) for cell, w in zip(line, widths)).rstrip())
+        print("  ".join(pad(cell, w) for cell, w in zip(line, widths, strict=True)).rstrip())
         if header and n == 0:
             print("  ".join("-" * w for w in widths))
-
-
-def width(text: str) -> int:
-    """Columns the text takes on screen: Hangul and other wide characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def pad(text: str, columns: int) -> str:
-    return text + " " * max(0, columns - width(text))
 
 
 def _cell(value: Any) -> str:
@@ -86,6 +78,13 @@ def check(condition: bool, success: str, failure: str) -> None:
     if not condition:
         raise AssertionError(failure)
     print(f"✅ {success}")
+
+
+def check_step(lab: Lab, step: str, success: str) -> None:
+    """The closing check of notebooks 01–04: every condition of the step (the same ones 05 diagnoses),
+    a success line, or an error listing what is missing and which notebook to run again."""
+    rows = diagnose.step_checks(lab, step)
+    check(all(row["ok"] for row in rows), success, diagnose.explain(rows))
 
 
 def curl(url: str) -> tuple[int, str]:

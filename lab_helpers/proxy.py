@@ -6,22 +6,43 @@ for proxies, so `wait_for_proxy` polls until the proxy and every target are avai
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from . import iam, network, secrets
+from .config import Lab
 from .waiting import or_none, require, wait_until
 
 
-def _rds(lab):
+class ProxyTargetView(TypedDict):
+    """One target of the proxy, e.g. the DB instance and its health."""
+    db: str | None  # RdsResourceId: the DB instance's identifier
+    type: str | None  # RDS_INSTANCE, or TRACKED_CLUSTER for a cluster
+    state: str | None  # TargetHealth.State: REGISTERING, AVAILABLE, UNAVAILABLE, ...
+    reason: str | None  # TargetHealth.Reason when it is not AVAILABLE, e.g. AUTH_FAILURE
+
+
+class ProxyView(TypedDict):
+    """The proxy as `find_proxy` shows it."""
+    name: str
+    arn: str
+    state: str  # creating, available, modifying, deleting, ...
+    engine_family: str  # MYSQL
+    endpoint: str | None  # the default (read/write) endpoint's host name
+    require_tls: bool
+    auth: str  # e.g. "SECRETS (IAM auth DISABLED)"
+    targets: list[ProxyTargetView]
+
+
+def _rds(lab: Lab):
     return lab.client("rds")
 
 
-def _raw_proxy(lab) -> dict[str, Any] | None:
+def _raw_proxy(lab: Lab) -> dict[str, Any] | None:
     found = or_none(lambda: _rds(lab).describe_db_proxies(DBProxyName=lab.names.proxy), "DBProxyNotFoundFault")
     return found["DBProxies"][0] if found else None
 
 
-def _targets(lab) -> list[dict[str, Any]]:
+def _targets(lab: Lab) -> list[ProxyTargetView]:
     """Each target's database and health, e.g. {"db": "serverless-app-rds", "state": "AVAILABLE"}.
 
     Only called once the proxy is known to exist (moto answers a missing proxy with an internal error).
@@ -29,24 +50,33 @@ def _targets(lab) -> list[dict[str, Any]]:
     found = or_none(lambda: _rds(lab).describe_db_proxy_targets(DBProxyName=lab.names.proxy),
                     "DBProxyNotFoundFault", "DBProxyTargetGroupNotFoundFault")
     targets = found["Targets"] if found else []
-    return [{"db": t.get("RdsResourceId"), "type": t.get("Type"), "state": t.get("TargetHealth", {}).get("State"),
-             "reason": t.get("TargetHealth", {}).get("Reason")} for t in targets]
+    return [ProxyTargetView(db=t.get("RdsResourceId"), type=t.get("Type"),
+                            state=t.get("TargetHealth", {}).get("State"),
+                            reason=t.get("TargetHealth", {}).get("Reason")) for t in targets]
 
 
-def find_proxy(lab) -> dict[str, Any] | None:
+def find_proxy(lab: Lab) -> ProxyView | None:
+    """The proxy with its endpoint, authentication and targets (with their health), or None.
+
+        >>> proxy.find_proxy(lab)["targets"]  # [{'db': 'serverless-app-rds', ..., 'state': 'AVAILABLE', ...}]
+    """
     proxy = _raw_proxy(lab)
     if proxy is None:
         return None
     auth = proxy["Auth"][0] if proxy.get("Auth") else {}
-    return {"name": proxy["DBProxyName"], "arn": proxy["DBProxyArn"], "state": proxy["Status"],
-            "engine_family": proxy["EngineFamily"], "endpoint": proxy.get("Endpoint"),
-            "require_tls": proxy["RequireTLS"], "auth": f"{auth.get('AuthScheme')} (IAM auth {auth.get('IAMAuth')})",
-            "targets": _targets(lab)}
+    return ProxyView(name=proxy["DBProxyName"], arn=proxy["DBProxyArn"], state=proxy["Status"],
+                     engine_family=proxy["EngineFamily"], endpoint=proxy.get("Endpoint"),
+                     require_tls=proxy["RequireTLS"], auth=f"{auth.get('AuthScheme')} (IAM auth {auth.get('IAMAuth')})",
+                     targets=_targets(lab))
 
 
-def proxy_endpoint(lab) -> str:
-    """The proxy's default endpoint: the Read/write one the module copies into the function (Step 3.5)."""
-    return require(find_proxy(lab), f"RDS Proxy {lab.names.proxy}")["endpoint"]
+def proxy_endpoint(lab: Lab) -> str:
+    """The proxy's default endpoint: the Read/write one the module copies into the function (Step 3.5).
+
+        >>> proxy.proxy_endpoint(lab)  # serverless-app-rds-proxy.proxy-<id>.ap-northeast-2.rds.amazonaws.com
+    """
+    found = require(find_proxy(lab), f"RDS Proxy {lab.names.proxy}")
+    return require(found["endpoint"], f"endpoint of RDS Proxy {lab.names.proxy}")
 
 
 def _auth(secret_arn: str) -> dict[str, str]:
@@ -56,7 +86,7 @@ def _auth(secret_arn: str) -> dict[str, str]:
             "ClientPasswordAuthType": "MYSQL_NATIVE_PASSWORD"}
 
 
-def _create(lab, secret_arn: str, role_arn: str) -> None:
+def _create(lab: Lab, secret_arn: str, role_arn: str) -> None:
     names = lab.names
     request = dict(
         DBProxyName=names.proxy, EngineFamily="MYSQL", RoleArn=role_arn,
@@ -70,17 +100,18 @@ def _create(lab, secret_arn: str, role_arn: str) -> None:
     iam.after_iam_propagation(lab, lambda: _rds(lab).create_db_proxy(**request), "InvalidParameterValue")
 
 
-def _healthy(proxy: dict[str, Any] | None) -> bool:
+def _healthy(proxy: ProxyView | None) -> bool:
     return (proxy is not None and proxy["state"] == "available" and bool(proxy["targets"])
             and all(t["state"] == "AVAILABLE" for t in proxy["targets"]))
 
 
-def wait_for_proxy(lab) -> dict[str, Any]:
+def wait_for_proxy(lab: Lab) -> ProxyView:
     """Poll until the proxy is `available` and every target's health is `AVAILABLE` (minutes on AWS)."""
-    return wait_until(lab, f"RDS Proxy {lab.names.proxy}", lambda: find_proxy(lab), _healthy)
+    found = wait_until(lab, f"RDS Proxy {lab.names.proxy}", lambda: find_proxy(lab), _healthy)
+    return require(found, f"RDS Proxy {lab.names.proxy}")  # never None once healthy; typed as found
 
 
-def ensure_proxy(lab) -> dict[str, Any]:
+def ensure_proxy(lab: Lab) -> ProxyView:
     """Step 2.2-8: the proxy (and its IAM role), the DB instance as its target, then wait until both are ready."""
     secret = require(secrets.find_secret(lab), f"secret {lab.names.secret}")
     role = iam.ensure_proxy_role(lab, secret["arn"])
@@ -102,7 +133,7 @@ def ensure_proxy(lab) -> dict[str, Any]:
     return wait_for_proxy(lab)
 
 
-def delete_proxy(lab) -> bool:
+def delete_proxy(lab: Lab) -> bool:
     """Deregister the database, delete the proxy, and wait until it is gone."""
     proxy = _raw_proxy(lab)
     if proxy is None:

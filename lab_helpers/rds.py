@@ -4,39 +4,63 @@ The master password comes from config (the workshop's throwaway value) and is ne
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from . import network
-from .waiting import or_none, waiter_config
+from .config import Lab
+from .waiting import or_none, require, waiter_config
 
 
-def _rds(lab):
+class DbSubnetGroupView(TypedDict):
+    name: str
+    arn: str
+    state: str
+    vpc: str
+    subnets: list[str]
+
+
+class DbInstanceView(TypedDict):
+    """A DB instance as `find_db_instance` shows it (never its password)."""
+    name: str
+    arn: str
+    state: str  # creating, available, rebooting, ...
+    engine: str
+    engine_version: str
+    instance_class: str
+    host: str | None  # the endpoint's address; None while the instance is created
+    port: int | None
+    security_groups: list[str]
+    parameter_group: str | None
+
+
+def _rds(lab: Lab):
     return lab.client("rds")
 
 
 # ---------------------------------------------------------------- DB subnet group
 
-def find_db_subnet_group(lab) -> dict[str, Any] | None:
+def find_db_subnet_group(lab: Lab) -> DbSubnetGroupView | None:
     found = or_none(lambda: _rds(lab).describe_db_subnet_groups(DBSubnetGroupName=lab.names.db_subnet_group),
                     "DBSubnetGroupNotFoundFault")
     if found is None:
         return None
     group = found["DBSubnetGroups"][0]
-    return {"name": group["DBSubnetGroupName"], "arn": group["DBSubnetGroupArn"],
-            "state": group["SubnetGroupStatus"], "vpc": group["VpcId"],
-            "subnets": [s["SubnetIdentifier"] for s in group["Subnets"]]}
+    return DbSubnetGroupView(name=group["DBSubnetGroupName"], arn=group["DBSubnetGroupArn"],
+                             state=group["SubnetGroupStatus"], vpc=group["VpcId"],
+                             subnets=[s["SubnetIdentifier"] for s in group["Subnets"]])
 
 
-def ensure_db_subnet_group(lab) -> dict[str, Any]:
+def ensure_db_subnet_group(lab: Lab) -> DbSubnetGroupView:
     """The DB subnet group over the two rds subnets (one per AZ, as RDS requires)."""
     if find_db_subnet_group(lab) is None:
         _rds(lab).create_db_subnet_group(
             DBSubnetGroupName=lab.names.db_subnet_group, DBSubnetGroupDescription="rds-subnet-a and rds-subnet-c",
             SubnetIds=network.subnet_ids(lab, "rds"), Tags=lab.tags(2, lab.names.db_subnet_group))
-    return find_db_subnet_group(lab)
+    return require(find_db_subnet_group(lab), f"DB subnet group {lab.names.db_subnet_group}")
 
 
-def delete_db_subnet_group(lab) -> bool:
+def delete_db_subnet_group(lab: Lab) -> bool:
+    """Delete the DB subnet group; False when it was already gone."""
     if find_db_subnet_group(lab) is None:
         return False
     _rds(lab).delete_db_subnet_group(DBSubnetGroupName=lab.names.db_subnet_group)
@@ -45,25 +69,37 @@ def delete_db_subnet_group(lab) -> bool:
 
 # ---------------------------------------------------------------- DB instance
 
-def _raw_instance(lab) -> dict[str, Any] | None:
+def _raw_instance(lab: Lab) -> dict[str, Any] | None:
     found = or_none(lambda: _rds(lab).describe_db_instances(DBInstanceIdentifier=lab.names.db_instance),
                     "DBInstanceNotFound", "DBInstanceNotFoundFault")
     return found["DBInstances"][0] if found else None
 
 
-def find_db_instance(lab) -> dict[str, Any] | None:
-    """The instance: identifier, ARN, status, engine, class and endpoint (no endpoint while it is created)."""
+def find_db_instance(lab: Lab) -> DbInstanceView | None:
+    """The instance: identifier, ARN, status, engine, class, endpoint (none while it is created), parameter group.
+
+        >>> rds.find_db_instance(lab)["host"]  # serverless-app-rds.<id>.ap-northeast-2.rds.amazonaws.com
+    """
     db = _raw_instance(lab)
     if db is None:
         return None
     endpoint = db.get("Endpoint") or {}
-    return {"name": db["DBInstanceIdentifier"], "arn": db["DBInstanceArn"], "state": db["DBInstanceStatus"],
-            "engine": db["Engine"], "engine_version": db["EngineVersion"], "instance_class": db["DBInstanceClass"],
-            "host": endpoint.get("Address"), "port": endpoint.get("Port"),
-            "security_groups": [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]]}
+    groups = db.get("DBParameterGroups") or []
+    return DbInstanceView(name=db["DBInstanceIdentifier"], arn=db["DBInstanceArn"], state=db["DBInstanceStatus"],
+                          engine=db["Engine"], engine_version=db["EngineVersion"],
+                          instance_class=db["DBInstanceClass"], host=endpoint.get("Address"),
+                          port=endpoint.get("Port"),
+                          security_groups=[g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]],
+                          parameter_group=groups[0]["DBParameterGroupName"] if groups else None)
 
 
-def ensure_db_instance(lab) -> dict[str, Any]:
+def db_host(lab: Lab) -> str:
+    """The DB instance's endpoint address (Module 2's function connects to it directly)."""
+    db = require(find_db_instance(lab), f"DB instance {lab.names.db_instance}")
+    return require(db["host"], f"endpoint of DB instance {lab.names.db_instance}")
+
+
+def ensure_db_instance(lab: Lab) -> DbInstanceView:
     """The MySQL instance of Module 2, then wait until it is `available` (5-10 minutes on AWS).
 
     Small and cheap on purpose: single AZ, no public access, no automated backups
@@ -79,10 +115,10 @@ def ensure_db_instance(lab) -> dict[str, Any]:
             PubliclyAccessible=False, MultiAZ=False, BackupRetentionPeriod=0, Tags=lab.tags(2, names.db_instance))
     _rds(lab).get_waiter("db_instance_available").wait(DBInstanceIdentifier=names.db_instance,
                                                        WaiterConfig=waiter_config(lab))
-    return find_db_instance(lab)
+    return require(find_db_instance(lab), f"DB instance {names.db_instance}")
 
 
-def delete_db_instance(lab) -> bool:
+def delete_db_instance(lab: Lab) -> bool:
     """Delete without a final snapshot and wait until it is gone (its subnets and group are free then)."""
     db = _raw_instance(lab)
     if db is None:

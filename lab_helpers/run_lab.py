@@ -11,19 +11,19 @@ and on a failure names the notebook and the cell and exits non-zero.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 
+from . import local, paths
 from .config import DEFAULT_REGION
-from .local import state
+from .local import lifecycle
 
-NOTEBOOKS = state.REPO_ROOT / "notebooks"
-BUILD = state.REPO_ROOT / "build" / "notebooks"
+BUILD = paths.build_dir() / "notebooks"
 LESSON = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update",
           "05_test", "06_connection_lab", "99_cleanup"]
 
@@ -36,7 +36,7 @@ class NotebookFailed(RuntimeError):
 
 
 def lesson(names: list[str] | None = None) -> list[Path]:
-    return [NOTEBOOKS / f"{name}.ipynb" for name in (names or LESSON)]
+    return [paths.notebooks_dir() / f"{name}.ipynb" for name in (names or LESSON)]
 
 
 def scrub(path: Path) -> None:
@@ -112,29 +112,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.target != "local" or args.region != DEFAULT_REGION:
         parameters = {"target": args.target, "region": args.region, "confirm_costs": args.confirm_costs}
 
-    from . import local
-    from .local.ports import free_port
-
-    if args.refresh:  # reference outputs come from a fresh cloud of their own, whatever else is running
-        os.environ["LAB_STATE_DIR"] = tempfile.mkdtemp(prefix="lab-refresh-")
-        os.environ["LAB_LOCAL_PORT"] = str(free_port())
-    started_cloud = False
-    if args.target == "local":
-        started_cloud = local.status().get("running") is not True
-        info = local.up()
-        print(f"local cloud at {info['endpoint']}")
-    started = time.perf_counter()
-    try:
-        times = run(args.notebooks or None, args.out, parameters, args.refresh)
-    except NotebookFailed as e:
-        print(f"error: notebook {e.notebook} failed at cell {e.cell}: {e.error}", file=sys.stderr)
-        return 1
-    finally:
-        if started_cloud:
-            local.down()
-    where = "notebooks/ (reference outputs)" if args.refresh else str(args.out.relative_to(state.REPO_ROOT)
-                                                                        if args.out.is_relative_to(state.REPO_ROOT)
-                                                                        else args.out)
+    with contextlib.ExitStack() as cloud:
+        if args.refresh:  # reference outputs come from a fresh cloud of their own, whatever else is running
+            info = cloud.enter_context(lifecycle.fresh("lab-refresh-", export=True))
+        elif args.target == "local":
+            if local.status().get("running") is not True:  # stop at the end what was started here
+                cloud.callback(local.down)
+            info = local.up()
+        if args.refresh or args.target == "local":
+            print(f"local cloud at {info['endpoint']}")
+        started = time.perf_counter()
+        try:
+            times = run(args.notebooks or None, args.out, parameters, args.refresh)
+        except NotebookFailed as e:
+            print(f"error: notebook {e.notebook} failed at cell {e.cell}: {e.error}", file=sys.stderr)
+            return 1
+    where = "notebooks/ (reference outputs)" if args.refresh else paths.shown(args.out)
     print(f"all {len(times)} notebooks ran in {time.perf_counter() - started:.1f} s; executed copies in {where}")
     return 0
 

@@ -7,31 +7,44 @@ it. Rotation stays off, as in the module. Nothing here ever returns the secret's
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 from . import rds
+from .config import Lab
 from .waiting import or_none, require, wait_until
 
 
-def _sm(lab):
+class SecretView(TypedDict):
+    """The secret as `find_secret` shows it (never its value)."""
+    name: str
+    arn: str  # ends in a random suffix: a secret stored again under the same name gets a new ARN
+    description: str
+    rotation_enabled: bool
+
+
+def _sm(lab: Lab):
     return lab.client("secretsmanager")
 
 
-def _describe(lab) -> dict[str, Any] | None:
+def _describe(lab: Lab) -> dict[str, Any] | None:
     return or_none(lambda: _sm(lab).describe_secret(SecretId=lab.names.secret), "ResourceNotFoundException")
 
 
-def find_secret(lab) -> dict[str, Any] | None:
-    """Name, ARN and rotation state of the secret (never its value)."""
+def find_secret(lab: Lab) -> SecretView | None:
+    """Name, ARN and rotation state of the secret (never its value).
+
+        >>> secrets.find_secret(lab)["rotation_enabled"]  # False: rotation stays off, as in the module
+    """
     secret = _describe(lab)
     if secret is None:
         return None
-    return {"name": secret["Name"], "arn": secret["ARN"], "description": secret.get("Description", ""),
-            "rotation_enabled": bool(secret.get("RotationEnabled"))}
+    return SecretView(name=secret["Name"], arn=secret["ARN"], description=secret.get("Description", ""),
+                      rotation_enabled=bool(secret.get("RotationEnabled")))
 
 
-def _credentials(lab) -> str:
+def _credentials(lab: Lab) -> str:
     """The secret's JSON, from the database instance and its master credentials."""
+    # One DescribeDBInstances for the host and the rest (rds.db_host would describe the instance again).
     db = require(rds.find_db_instance(lab), f"DB instance {lab.names.db_instance}")
     host = require(db["host"], f"endpoint of DB instance {lab.names.db_instance}")
     names = lab.names
@@ -39,16 +52,16 @@ def _credentials(lab) -> str:
                        "engine": db["engine"], "host": host, "port": db["port"], "dbInstanceIdentifier": db["name"]})
 
 
-def ensure_secret(lab) -> dict[str, Any]:
+def ensure_secret(lab: Lab) -> SecretView:
     """Step 1.2-6: store the database's credentials (no rotation)."""
     if _describe(lab) is None:
         _sm(lab).create_secret(Name=lab.names.secret, SecretString=_credentials(lab),
                                Description=f"Credentials for RDS database {lab.names.db_instance}",
                                Tags=lab.tags(3))
-    return find_secret(lab)
+    return require(find_secret(lab), f"secret {lab.names.secret}")
 
 
-def delete_secret(lab) -> bool:
+def delete_secret(lab: Lab) -> bool:
     """Delete at once, without the recovery window, and wait until the name is free for a re-run."""
     if _describe(lab) is None:
         return False

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
+
+from .config import Lab
 
 T = TypeVar("T")
 
@@ -39,7 +42,7 @@ def require(found: T | None, what: str) -> T:
     return found
 
 
-def wait_until(lab, what: str, fetch: Callable[[], T], done: Callable[[T], bool]) -> T:
+def wait_until(lab: Lab, what: str, fetch: Callable[[], T], done: Callable[[T], bool]) -> T:
     """Call `fetch()` every `lab.poll_interval` s until `done(result)`; return that result.
 
     Raises TimeoutError after `lab.poll_timeout` s, with the last result in the message.
@@ -54,13 +57,13 @@ def wait_until(lab, what: str, fetch: Callable[[], T], done: Callable[[T], bool]
         time.sleep(lab.poll_interval)
 
 
-def waiter_config(lab) -> dict[str, Any]:
+def waiter_config(lab: Lab) -> dict[str, Any]:
     """WaiterConfig for a botocore waiter that polls at the lab's pace and gives up at its timeout."""
     attempts = math.ceil(lab.poll_timeout / lab.poll_interval) if lab.poll_interval > 0 else 100
     return {"Delay": lab.poll_interval, "MaxAttempts": max(1, attempts)}
 
 
-def retry_while(lab, call: Callable[[], T], code: str, message_part: str = "",
+def retry_while(lab: Lab, call: Callable[[], T], code: str, message_part: str = "",
                 timeout: float | None = None) -> T:
     """`call()`, repeated every `lab.poll_interval` s while it fails with `code` (and a message
     containing `message_part`), for at most `timeout` s (default `lab.poll_timeout`)."""

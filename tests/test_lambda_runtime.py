@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lab_helpers.local import lambda_runtime
-from lab_helpers.local.lambda_runtime import FunctionVersion, LambdaService, TooManyRequests
+from lab_helpers.local.awslambda import FunctionVersion, LambdaService, TooManyRequests, environments
 
 RUNTIME_ENV = {
     "AWS_REGION": "us-east-1",
@@ -104,6 +103,19 @@ def test_warm_invocations_reuse_the_environment_and_its_module_state(service):
     assert (env["pid"], env["state"], env["invocations"]) == (results[0][1]["pid"], "idle", 3)
 
 
+def test_duration_is_the_time_the_handler_ran(service):
+    """Duration (REPORT and InvokeResult alike) covers the handler's run: sleeping 0.5 s reports at
+    least 500 ms, and 400 ms more than the same warm handler without the sleep."""
+    fn = function(COUNTER)
+    call(service, fn)
+    quick, _ = call(service, fn)
+    slow, _ = call(service, fn, {"sleep": 0.5})
+    report = REPORT_RE.search(slow.log_tail)
+    assert float(report["duration"]) == slow.duration_ms >= 500
+    assert slow.duration_ms - quick.duration_ms >= 400
+    assert int(report["billed"]) == slow.billed_duration_ms == math.ceil(slow.duration_ms)
+
+
 def test_a_new_config_key_runs_the_new_code_in_a_new_environment(service):
     old, old_body = call(service, function(COUNTER, key="k1"))
     new, new_body = call(service, function(COUNTER.replace('"v1"', '"v2"'), key="k2"))
@@ -163,7 +175,7 @@ def test_init_error_is_reported_and_the_fixed_code_gets_a_fresh_environment(serv
 
 
 def test_init_past_its_time_limit_is_a_timeout(service, monkeypatch):
-    monkeypatch.setattr(lambda_runtime, "INIT_TIMEOUT", 0.3)  # Lambda's is 10 s
+    monkeypatch.setattr(environments, "INIT_TIMEOUT", 0.3)  # Lambda's is 10 s
     result, body = call(service, function("import time\ntime.sleep(30)\n", timeout=0.3))
     assert body == {"errorType": "Sandbox.Timedout",
                     "errorMessage": f"RequestId: {result.request_id} Error: Task timed out after 0.30 seconds"}

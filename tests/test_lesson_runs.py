@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import configparser
-import os
 import re
 import subprocess
 import sys
@@ -11,12 +10,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab_helpers import run_lab, secrets
+from lab_helpers import paths, run_lab, secrets
 from lab_helpers.config import Lab
-from lab_helpers.local import lifecycle
-from lab_helpers.local.ports import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.integration
+ROOT = paths.CHECKOUT
 SEQUENCE = [name for name in run_lab.LESSON if name != "99_cleanup"]
 SETUP = [name for name in SEQUENCE if name != "06_connection_lab"]  # the module's steps, without the measurements
 
@@ -38,22 +36,6 @@ def outputs(path: Path) -> list[str]:
             text = pattern.sub(replacement, text)
         texts.append(text)
     return texts
-
-
-@pytest.fixture(scope="module")
-def fresh_cloud(tmp_path_factory):
-    """A local cloud of its own; the notebooks' kernels find it through the environment."""
-    root = tmp_path_factory.mktemp("lesson-cloud")
-    saved = {k: os.environ.get(k) for k in ("LAB_STATE_DIR", "LAB_LOCAL_PORT")}
-    os.environ["LAB_STATE_DIR"], os.environ["LAB_LOCAL_PORT"] = str(root), str(free_port())
-    info = lifecycle.up(root)
-    yield info
-    lifecycle.down(root)
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 def quiet(*args, **kwargs):

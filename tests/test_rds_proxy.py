@@ -13,9 +13,9 @@ from decimal import Decimal
 import pymysql
 import pytest
 
-from lab_helpers.local.mariadb import MariaDB
 from lab_helpers.local.ports import free_port, is_free
-from lab_helpers.local.rds_proxy import ProxySettings, RdsProxy
+from lab_helpers.local.rds.mariadb import MariaDB
+from lab_helpers.local.rds.proxy import ProxySettings, RdsProxy
 
 pytestmark = pytest.mark.integration
 

@@ -13,15 +13,20 @@ def _print_status(st: dict) -> None:
     if not st.get("running") or "endpoint" not in st:
         print(st.get("message", "not running"))
         return
-    rows = [("endpoint (moto + providers)", st["endpoint"]["address"], st["endpoint"]["healthy"]),
-            ("database (MariaDB)", st["database"]["address"], st["database"]["healthy"])]
-    for p in st["proxies"]:
-        rows.append((f"RDS Proxy {p['name']}", f"127.0.0.1:{p['port']}", True))
-    envs = st["lambda"]["environments"]
-    rows.append((f"Lambda execution environments: {len(envs)}", "", True))
-    width = max(len(r[0]) for r in rows)
-    for name, address, healthy in rows:
-        print(f"{name:<{width}}  {address:<24}  {'healthy' if healthy else 'UNHEALTHY'}")
+    rows = [("endpoint (moto + providers)", st["endpoint"]), ("database (MariaDB)", st["database"]),
+            ("RDS data plane", st["rds"])]
+    rows += [(f"RDS Proxy {p['name']}", {"address": f"127.0.0.1:{p['port']}", **p}) for p in st["proxies"]]
+    if not st["proxies"]:
+        rows.append(("RDS Proxy: none yet", {}))
+    rows.append((f"Lambda execution environments: {len(st['lambda']['environments'])}", st["lambda"]))
+    rows.append(("API Gateway stage URLs", st["apigateway"]))
+    width = max(len(name) for name, _ in rows)
+    for name, component in rows:
+        health = "healthy" if component.get("healthy", True) else "UNHEALTHY"
+        print(f"{name:<{width}}  {component.get('address', ''):<24}  {health}")
+        for key in ("last_fault", "error"):
+            if component.get(key):
+                print(f"{'':<{width}}    {key.replace('_', ' ')}: {component[key]}")
 
 
 def main(argv: list[str] | None = None) -> int:

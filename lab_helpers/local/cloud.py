@@ -1,9 +1,9 @@
 """The local cloud: one process that serves the endpoint, plus a private MariaDB server.
 
 `LocalCloud.start()` brings up, in this order: MariaDB (the RDS instances' server), the RDS data
-plane (proxies and VPC DNS), the Lambda service (execution environments), and the endpoint
-(moto + providers) on 127.0.0.1. `python -m lab_helpers.local serve` runs one in the foreground;
-`lifecycle.up()` starts that in the background.
+plane (proxies and VPC DNS), the Lambda service (execution environments), the API Gateway stage
+URLs, and the endpoint (moto + providers) on 127.0.0.1. `python -m lab_helpers.local serve` runs
+one in the foreground; `lifecycle.up()` starts that in the background.
 """
 from __future__ import annotations
 
@@ -14,16 +14,24 @@ import threading
 import time
 from pathlib import Path
 
+import pymysql
 from werkzeug.serving import make_server
 
+from .. import paths
 from ..config import DEFAULT_REGION
-from . import state
+from . import moto_adapter, state
+from .apigateway import ApiGatewayProvider
+from .awslambda import LambdaProvider, LambdaService
 from .errors import LocalCloudError
-from .mariadb import MariaDB
+from .faults import Faults
+from .gateway import Gateway, NoDelayRequestHandler
 from .ports import HOST, ensure_free
+from .rds.mariadb import MariaDB
+from .rds.provider import RdsDataPlane
+from .vpc.function_access import FunctionAccess
 
 log = logging.getLogger(__name__)
-LAMBDA_SITE = Path(__file__).resolve().parent / "lambda_site"
+WARM_UP_SERVICES = ("iam", "ec2", "rds", "secretsmanager", "lambda", "apigateway")
 
 
 class LocalCloud:
@@ -33,46 +41,47 @@ class LocalCloud:
         self.region = region
         self.endpoint = f"http://{HOST}:{port}"
         self.started_at = time.time()
+        self.faults = Faults()
 
     def start(self) -> None:
-        # moto reads these when its backends are first built
-        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
-        from .apigw_provider import ApiGatewayProvider
-        from .function_access import FunctionAccess
-        from .gateway import Gateway, NoDelayRequestHandler
-        from .lambda_provider import LambdaProvider
-        from .lambda_runtime import LambdaService
-        from .rds_provider import RdsDataPlane
-
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # moto reads it when its IAM backend is built
         ensure_free(self.port, "the local cloud's endpoint", "LAB_LOCAL_PORT")
         self.root.mkdir(parents=True, exist_ok=True)
         self.mariadb = MariaDB(self.root / "mariadb")
         self.mariadb.start(template=self.root / "mariadb-template")
         try:
             self.rds = RdsDataPlane(self.mariadb, self.root / "dns.json")
-            runtime_env = {  # the execution role's credentials come per function (function_access)
+            runtime_env = {  # the execution role's credentials and the function's region come per function
                 "AWS_ENDPOINT_URL": self.endpoint,
                 "AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region,
-                "PYTHONPATH": str(LAMBDA_SITE),
+                "PYTHONPATH": str(paths.LAMBDA_SITE),
                 "LAB_DNS_MAP": str(self.root / "dns.json"),
             }
             self.lambda_service = LambdaService(self.root / "lambda", runtime_env)
-            self.access = FunctionAccess()
-            self.lambdas = LambdaProvider(self.lambda_service, self.access)
+            access = FunctionAccess()
+            self.lambdas = LambdaProvider(self.lambda_service, access)
             self.apigw = ApiGatewayProvider(self.lambdas)
-            self.gateway = Gateway(self)
+            gateway = Gateway(providers=[self.lambdas, self.apigw, self.rds], guards=[access], health=self.health,
+                              faults=self.faults)
             try:
-                self.server = make_server(HOST, self.port, self.gateway, threaded=True,
+                self.server = make_server(HOST, self.port, gateway, threaded=True,
                                           request_handler=NoDelayRequestHandler)
             except OSError as e:
                 raise LocalCloudError(f"cannot listen on {HOST}:{self.port} ({e.strerror}): stop the program using "
                                       "it or set LAB_LOCAL_PORT to another port, then try again.") from e
             self.thread = threading.Thread(target=self.server.serve_forever, name="endpoint", daemon=True)
             self.thread.start()
-            threading.Thread(target=_warm_up, args=(self.region,), name="warm-up", daemon=True).start()
+            threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
         except BaseException:
             self.mariadb.stop()
             raise
+
+    def _warm_up(self) -> None:
+        """Build moto's backends of the lab's services after start-up, so the first calls are not slow (~1 s each)."""
+        try:
+            moto_adapter.warm_up(WARM_UP_SERVICES, self.region)
+        except moto_adapter.MotoContractError as e:
+            self.faults.report("endpoint", "warming up moto's backends", e)
 
     def info(self) -> dict:
         return {"pid": os.getpid(), "endpoint": self.endpoint, "port": self.port, "region": self.region,
@@ -80,17 +89,20 @@ class LocalCloud:
                 "mariadb": {"pid": self.mariadb.pid, "port": self.mariadb.port, "socket": self.mariadb.socket}}
 
     def health(self) -> dict:
+        address = f"{HOST}:{self.mariadb.port}"
         try:
-            database = {"address": f"{HOST}:{self.mariadb.port}", "healthy": True,
-                        "max_connections": self.mariadb.get_max_connections(),
-                        "threads_connected": self.mariadb.threads_connected()}
-        except Exception as e:
-            database = {"address": f"{HOST}:{self.mariadb.port}", "healthy": False, "error": str(e)}
+            database = self.faults.health("database", address=address,
+                                          max_connections=self.mariadb.get_max_connections(),
+                                          threads_connected=self.mariadb.threads_connected())
+        except pymysql.MySQLError as e:  # the server does not answer
+            database = {"address": address, "healthy": False, "error": str(e)}
         return {
-            "endpoint": {"address": self.endpoint, "healthy": True},
+            "endpoint": self.faults.health("endpoint", address=self.endpoint),
             "database": database,
+            "rds": self.faults.health("rds"),
             "proxies": self.rds.status(),
-            "lambda": {"environments": self.lambda_service.environments()},
+            "lambda": self.faults.health("lambda", **self.lambdas.health()),
+            "apigateway": self.faults.health("apigateway"),
         }
 
     def stop(self) -> None:
@@ -100,21 +112,8 @@ class LocalCloud:
                 step()
             except AttributeError:
                 pass  # never started
-            except Exception:
+            except Exception:  # stopping goes on with the next part whatever this one did
                 log.exception("while stopping the local cloud")
-
-
-def _warm_up(region: str) -> None:
-    """Build moto's backends of the lab's services after start-up, so the first calls are not slow (~1 s each)."""
-    from moto.backends import get_backend
-    from moto.core import DEFAULT_ACCOUNT_ID
-
-    for service in ("iam", "ec2", "rds", "secretsmanager", "lambda", "apigateway"):
-        try:
-            backends = get_backend(service)[DEFAULT_ACCOUNT_ID]
-            backends["global" if service == "iam" else region]
-        except Exception:
-            log.exception("warming up moto's %s backend", service)
 
 
 def serve(root: Path, port: int, region: str = DEFAULT_REGION) -> None:

@@ -1,35 +1,65 @@
 """The local cloud's one endpoint: every boto3 client of the lab (and of its Lambda functions) talks to it.
 
-Requests whose behaviour needs the data plane go to the project's providers (Lambda Invoke, the
-API Gateway stage URL); everything else goes to moto, running in this process in server mode.
-After a successful mutating call, the provider of that service brings its data plane in line
-(RDS instances and proxies, Lambda environments). This is the pattern LocalStack uses: a provider
-per service, with moto as the fallback.
+Each request goes, in order, to:
+1. the health path (`status` reads it);
+2. the guards: checks AWS makes before a service sees the call (a function's network path from its
+   VPC and its role's permissions, `vpc/function_access.py`), which may answer instead;
+3. the providers: a request whose behaviour needs the data plane (Lambda Invoke, the API Gateway
+   stage URL) is answered by the provider of its service;
+4. moto, in this process in server mode, for everything else. After a successful mutating call,
+   every provider's `after()` brings its data plane in line (RDS instances and proxies, Lambda
+   environments, API deployments).
+This is the pattern LocalStack uses: a provider per service, with moto as the fallback.
 """
 from __future__ import annotations
 
 import io
 import json
 import logging
-import time
-from typing import TYPE_CHECKING, Callable, Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import parse_qs
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-
-from .apigw_provider import STAGE_PATH
-from .function_access import HANG_SECONDS
-from .lambda_provider import INVOKE_PATH
+from . import moto_adapter
+from .faults import Faults
 from .state import HEALTH_PATH
-
-if TYPE_CHECKING:
-    from .cloud import LocalCloud
 
 log = logging.getLogger(__name__)
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 
+Headers = dict[str, str]
+Response = tuple[int, Headers, bytes]
 
-class NoDelayRequestHandler(MotoRequestHandler):
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: str
+    headers: Headers  # lower-case names
+    body: bytes
+    service: str | None  # from the SigV4 signing scope; None for unsigned requests (the stage URL)
+    region: str | None
+    access_key: str | None
+
+
+class Provider(Protocol):
+    component: str  # its name in `status` ("lambda", "apigateway", "rds")
+
+    def route(self, request: Request) -> Response | None:
+        """The answer to a data-plane request of this service, or None to let moto answer."""
+
+    def after(self, request: Request) -> None:
+        """After moto answered a mutating call successfully: bring the data plane in line."""
+
+
+class Guard(Protocol):
+    def check(self, request: Request) -> Response | None:
+        """An answer that replaces the call (a denial, a timeout), or None to let it through."""
+
+
+class NoDelayRequestHandler(moto_adapter.RequestHandler):
     """Nagle's algorithm with delayed ACKs adds ~40 ms to small request/response exchanges."""
 
     disable_nagle_algorithm = True
@@ -38,60 +68,68 @@ class NoDelayRequestHandler(MotoRequestHandler):
         pass
 
 
-def signing_scope(environ: dict) -> tuple[str | None, str | None]:
-    """(service, region) from a SigV4 Authorization header."""
-    auth = environ.get("HTTP_AUTHORIZATION", "")
+def signing_scope(authorization: str) -> tuple[str | None, str | None, str | None]:
+    """(access key, service, region) from a SigV4 Authorization header."""
     try:
-        scope = auth.split("Credential=", 1)[1].split(",", 1)[0]
-        _, _, region, service, _ = scope.split("/")
-        return service, region
+        scope = authorization.split("Credential=", 1)[1].split(",", 1)[0]
+        key, _, region, service, _ = scope.split("/")
+        return key, service, region
     except (IndexError, ValueError):
-        return None, None
+        return None, None, None
 
 
-def _headers(environ: dict) -> dict[str, str]:
-    out = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
-    if environ.get("CONTENT_TYPE"):
-        out["content-type"] = environ["CONTENT_TYPE"]
-    return out
+def error_response(status: int, code: str, message: str) -> Response:
+    """An AWS-style JSON error answer."""
+    return status, {"Content-Type": "application/json", "x-amzn-ErrorType": code}, \
+        json.dumps({"__type": code, "message": message}).encode()
 
 
 class Gateway:
-    def __init__(self, cloud: "LocalCloud"):
-        self.cloud = cloud
-        self.moto = DomainDispatcherApplication(create_backend_app)
+    """The WSGI application of the endpoint."""
+
+    def __init__(self, providers: list[Provider], guards: list[Guard], health: Callable[[], dict], faults: Faults):
+        self.providers = providers
+        self.guards = guards
+        self.health = health
+        self.faults = faults
+        self.moto = moto_adapter.wsgi_app()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
-        query = environ.get("QUERY_STRING", "")
-        body = self._read_body(environ)
-        if path == HEALTH_PATH:
-            return self._respond(start_response, 200, {"Content-Type": "application/json"},
-                                 json.dumps(self.cloud.health()).encode())
-        if STAGE_PATH.match(path):
-            return self._respond(start_response, *self.cloud.apigw.handle(method, path, query, _headers(environ), body))
-        service, region = signing_scope(environ)
-        invoke = INVOKE_PATH.match(path)
-        if service == "lambda" and method == "POST" and invoke:
-            return self._respond(start_response, *self.cloud.lambdas.handle_invoke(
-                region, invoke.group("name"), query, _headers(environ), body))
-        verdict = self.cloud.access.check(environ, service, body)
-        if verdict.hang:  # no network path from the function's VPC: nothing answers
-            time.sleep(HANG_SECONDS)
-            return self._respond(start_response, 504, {}, b"")
-        if verdict.denial:
-            return self._respond(start_response, *verdict.denial)
-        status, headers, out = self._call_moto(environ)
-        if 200 <= status < 300:
-            self._after(service, region, method, path, body)
-        return self._respond(start_response, status, headers, out)
+        body = _read_body(environ)
+        key, service, region = signing_scope(environ.get("HTTP_AUTHORIZATION", ""))
+        request = Request(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
+                          _headers(environ), body, service, region, key)
+        try:
+            answer = self._answer(request)
+            if answer is None:
+                status, headers, out = self._call_moto(environ)
+                if 200 <= status < 300 and _mutating(request):
+                    self._after(request)
+                answer = status, headers, out
+        except Exception as e:  # a fault of the local cloud, not an answer AWS would give: shown in status
+            self.faults.report("endpoint", f"{request.method} {request.path}", e)
+            answer = error_response(500, "InternalFailure", "the local cloud failed on this request; "
+                                    "`python -m lab_helpers.local status` shows why")
+        return _respond(start_response, *answer)
 
-    @staticmethod
-    def _read_body(environ: dict) -> bytes:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)
-        return body
+    def _answer(self, request: Request) -> Response | None:
+        if request.path == HEALTH_PATH:
+            return 200, {"Content-Type": "application/json"}, json.dumps(self.health()).encode()
+        for guard in self.guards:
+            if (verdict := guard.check(request)) is not None:
+                return verdict
+        for provider in self.providers:
+            if (answer := provider.route(request)) is not None:
+                return answer
+        return None
+
+    def _after(self, request: Request) -> None:
+        for provider in self.providers:
+            try:
+                provider.after(request)
+            except Exception as e:  # the control-plane call succeeded; say what the data plane could not do
+                what = f"following {request.service} {request.method} {request.path}"
+                self.faults.report(provider.component, what, e)
 
     def _call_moto(self, environ: dict) -> tuple[int, list, bytes]:
         captured: dict = {}
@@ -109,28 +147,40 @@ class Gateway:
                 result.close()
         return int(captured["status"].split()[0]), captured["headers"], b"".join(chunks)
 
-    def _after(self, service: str | None, region: str | None, method: str, path: str, body: bytes) -> None:
-        try:
-            if service == "rds":
-                action = (parse_qs(body.decode(errors="replace")).get("Action") or [""])[0]
-                if action and not action.startswith(READ_ONLY_PREFIXES):
-                    self.cloud.rds.after(action)
-            elif service == "lambda" and region:
-                self.cloud.lambdas.after(region, method, path)
-            elif service == "apigateway":
-                self.cloud.apigw.after(method, path)
-        except Exception:  # the control-plane call succeeded; say what the data plane could not do
-            log.exception("local data plane could not follow %s %s", service, path)
 
-    @staticmethod
-    def _respond(start_response: Callable, status: int, headers, body: bytes) -> list[bytes]:
-        items = list(headers.items()) if isinstance(headers, dict) else [
-            (k, v) for k, v in headers if k.lower() != "content-length"]
-        items.append(("Content-Length", str(len(body))))
-        start_response(f"{status} {_REASONS.get(status, 'OK')}", items)
-        return [body]
+def _mutating(request: Request) -> bool:
+    """Whether a call may change state: by its operation's name for the query (Action=...) and JSON
+    (X-Amz-Target) protocols, by its HTTP method for REST ones."""
+    operation = request.headers.get("x-amz-target", "").rsplit(".", 1)[-1]
+    if not operation and request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        operation = (parse_qs(request.body.decode(errors="replace")).get("Action") or [""])[0]
+    if operation:
+        return not operation.startswith(READ_ONLY_PREFIXES)
+    return request.method not in ("GET", "HEAD")
+
+
+def _read_body(environ: dict) -> bytes:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def _headers(environ: dict) -> Headers:
+    out = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    if environ.get("CONTENT_TYPE"):
+        out["content-type"] = environ["CONTENT_TYPE"]
+    return out
+
+
+def _respond(start_response: Callable, status: int, headers, body: bytes) -> list[bytes]:
+    items = list(headers.items()) if isinstance(headers, dict) else [
+        (k, v) for k, v in headers if k.lower() != "content-length"]
+    items.append(("Content-Length", str(len(body))))
+    start_response(f"{status} {_REASONS.get(status, 'OK')}", items)
+    return [body]
 
 
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
-            404: "Not Found", 409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error",
-            502: "Bad Gateway", 504: "Gateway Timeout"}
+            404: "Not Found", 409: "Conflict", 413: "Request Entity Too Large", 429: "Too Many Requests",
+            500: "Internal Server Error", 502: "Bad Gateway", 504: "Gateway Timeout"}

@@ -8,16 +8,22 @@ environments) is stopped too, so its ports are free.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import state
 from .errors import LocalCloudError
-from .mariadb import find_mariadbd
-from .ports import ensure_free
+from .ports import ensure_free, free_port
+from .rds.mariadb import find_mariadbd
+
+EXPORTED = ("LAB_STATE_DIR", "LAB_LOCAL_PORT")  # what names a cloud for child processes (notebook kernels)
 
 
 def endpoint_port(port: int | None) -> int:
@@ -43,7 +49,7 @@ def up(root: Path | None = None, port: int | None = None, timeout: float = 60.0)
     log = open(root / "cloud.log", "ab")
     proc = subprocess.Popen([sys.executable, "-m", "lab_helpers.local", "serve", "--state-dir", str(root),
                              "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, cwd=str(state.REPO_ROOT))
+                            start_new_session=True, cwd=str(root))
     log.close()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -126,3 +132,30 @@ def status(root: Path | None = None) -> dict:
                 "message": f"the endpoint {info['endpoint']} does not answer"}
     return {"running": True, "healthy": all(c.get("healthy", True) for c in health.values() if isinstance(c, dict)),
             "pid": info["pid"], **health}
+
+
+@contextmanager
+def fresh(prefix: str = "lab-cloud-", export: bool = False) -> Iterator[dict]:
+    """A local cloud of its own, for tests, benchmarks and reference runs: a new state folder and a free
+    port; stopped, and its folder removed, at the end. With `export`, LAB_STATE_DIR and LAB_LOCAL_PORT
+    name it (for notebook kernels and `Lab.connect("local")`) while it runs, and are put back afterwards.
+
+        with lifecycle.fresh() as cloud:
+            lab = Lab.local(cloud["endpoint"])
+    """
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    port = free_port()
+    saved = {name: os.environ.get(name) for name in EXPORTED}
+    if export:
+        os.environ.update(LAB_STATE_DIR=str(root), LAB_LOCAL_PORT=str(port))
+    try:
+        yield up(root, port)
+    finally:
+        down(root)
+        if export:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        shutil.rmtree(root, ignore_errors=True)

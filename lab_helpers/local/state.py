@@ -1,7 +1,7 @@
 """The local cloud's state folder and the file that says whether (and where) it is running.
 
 Everything the local cloud keeps lives under one folder: `LAB_STATE_DIR`, by default `.lab/`
-at the root of the checkout. `cloud.json` there records the running cloud's process and
+at the root of the checkout (see `lab_helpers.paths`). `cloud.json` there records the running cloud's process and
 endpoint; it is written when the cloud is ready and removed when it stops.
 """
 from __future__ import annotations
@@ -12,15 +12,15 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from .. import paths
 from .errors import LocalCloudError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PORT = 45660  # the endpoint every boto3 client of the lab uses; LAB_LOCAL_PORT overrides it
 HEALTH_PATH = "/_lab/health"
 
 
 def state_dir() -> Path:
-    return Path(os.environ.get("LAB_STATE_DIR") or REPO_ROOT / ".lab").resolve()
+    return paths.state_dir()
 
 
 def cloud_file(root: Path | None = None) -> Path:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .pinning_pitfall import BORROW_TIMEOUT
 from .connection_storm import TOO_MANY_CONNECTIONS
-
+from .pinning_pitfall import BORROW_TIMEOUT
 
 # ---------------------------------------------------------------- tables for the notebook
 
@@ -53,7 +52,7 @@ def chart_durations(rows: list[dict[str, Any]]):
     medians = [r["median_ms"] for r in rows]
     errors = [[0] * len(rows), [max(0.0, r["p95_ms"] - r["median_ms"]) for r in rows]]
     bars = ax.barh(labels, medians, xerr=errors, color=["#ff7f0e", "#d62728", "#2ca02c"][:len(rows)], capsize=4)
-    for bar, row in zip(bars, rows):
+    for bar, row in zip(bars, rows, strict=True):
         ratio = row["x_faster_than_slowest"]
         ax.text(max(row["median_ms"], row["p95_ms"]), bar.get_y() + bar.get_height() / 2,
                 f"  {row['median_ms']:.2f} ms (p95 {row['p95_ms']:.2f}) "
@@ -69,7 +68,7 @@ def chart_storm(result: dict[str, Any]):
     """Left: the database's connected threads over time, direct and through the proxy. Right: successes and errors."""
     fig, (left, right) = _figure(10, 3.6, 2)
     for mode, run in result["runs"].items():
-        xs, ys = zip(*run["threads"]) if run["threads"] else ((), ())
+        xs, ys = zip(*run["threads"], strict=True) if run["threads"] else ((), ())
         left.step(xs, ys, where="post", color=COLORS[mode], label=f"{mode} (peak {run['peak_db_threads']})")
     left.axhline(result["max_connections"], color="black", linestyle="--", linewidth=1)
     left.text(0, result["max_connections"], " max_connections", va="bottom", fontsize=8)
@@ -86,7 +85,7 @@ def chart_storm(result: dict[str, Any]):
     right.bar(modes, ok, color=COLORS["ok"], label="succeeded")
     right.bar(modes, bad, bottom=ok, color=COLORS["error"],
               label=f"failed ({TOO_MANY_CONNECTIONS} Too many connections)")
-    for i, (o, b) in enumerate(zip(ok, bad)):
+    for i, (o, b) in enumerate(zip(ok, bad, strict=True)):
         right.text(i, o / 2, str(o), ha="center", color="white", fontsize=9)
         if b:
             right.text(i, o + b / 2, str(b), ha="center", color="white", fontsize=9)
@@ -123,7 +122,7 @@ def chart_failover(result: dict[str, Any]):
     """Every invocation of both clients over time (green: ok, red: error), the restart shaded."""
     fig, ax = _figure(9, 2.6)
     ax.axvspan(result["reboot_start_s"], result["reboot_end_s"], color="grey", alpha=0.3, label="RebootDBInstance")
-    for y, (mode, client) in enumerate(result["clients"].items()):
+    for y, client in enumerate(result["clients"].values()):
         for r in client["timeline"]:
             ax.plot([r["start_s"], r["end_s"]], [y, y], color=COLORS["ok" if r["ok"] else "error"], linewidth=8,
                     solid_capstyle="butt")

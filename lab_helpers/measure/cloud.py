@@ -1,4 +1,4 @@
-"""The measurements' names, their local-only guard, and the operator's view of the local cloud.
+"""The measurements' local-only guard, and the operator's view of the local cloud.
 
 Local target only: the measurements lower the database's connection limit, restart it, and
 start dozens of execution environments, which on AWS means minutes of downtime and real costs.
@@ -13,31 +13,13 @@ import time
 import pymysql
 
 from ..config import Lab
-from ..local.mariadb import admin_connect, admin_query
+from ..local import state
+from ..local.rds.mariadb import admin_connect, admin_query
 from ..waiting import require
-
-# Suffixes of the functions the measurements deploy next to the lab's function.
-FUNCTION_SUFFIXES = {"module2": "m2", "module3_printed": "printed", "module3": "m3",
-                     "storm": "storm", "pinning": "pinning"}
-PARAMETER_GROUP_SUFFIX = "measure"
 
 
 class LocalOnly(RuntimeError):
     """The measurements run on the local cloud only."""
-
-
-def function_name(lab: Lab, key: str) -> str:
-    """The name of a measurement function, e.g. function_name(lab, "storm") -> serverless-app-lambda-storm."""
-    return f"{lab.names.function}-{FUNCTION_SUFFIXES[key]}"
-
-
-def function_names(lab: Lab) -> list[str]:
-    """Every function the measurements may deploy (what cleanup removes)."""
-    return [function_name(lab, key) for key in FUNCTION_SUFFIXES]
-
-
-def parameter_group_name(lab: Lab) -> str:
-    return f"{lab.names.db_instance}-{PARAMETER_GROUP_SUFFIX}"
 
 
 def require_local(lab: Lab) -> None:
@@ -54,8 +36,6 @@ def cloud_info(lab: Lab, cloud: dict | None = None) -> dict:
     """
     require_local(lab)
     if cloud is None:
-        from ..local import state
-
         cloud = state.read()
     if not cloud or cloud.get("endpoint") != lab.endpoint_url or not cloud.get("mariadb", {}).get("socket"):
         raise RuntimeError(f"no record of the local cloud at {lab.endpoint_url}: pass cloud=<what lifecycle.up() "
@@ -65,8 +45,6 @@ def cloud_info(lab: Lab, cloud: dict | None = None) -> dict:
 
 def health(cloud: dict) -> dict:
     """The local cloud's health: the database's max_connections and Threads_connected, each proxy's pool."""
-    from ..local import state
-
     found = state.health(cloud["endpoint"], timeout=5)
     if found is None:
         raise RuntimeError(f"the local cloud at {cloud['endpoint']} does not answer")

@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .. import proxy
+from .. import proxy, rds
 from ..config import Lab
 from .cloud import ThreadsSampler, cloud_info, db_threads_connected, proxy_stats
-from .functions import (FUNCTION_TIMEOUT_S, _db_host, _deploy_storm, _tally, delete_measurement_function,
-                        invoke_concurrently)
+from .functions import FUNCTION_TIMEOUT_S, delete_measurement_function, deploy_storm, invoke_concurrently, tally
 from .settings import lower_connections
 
 TOO_MANY_CONNECTIONS = 1040  # MySQL's "Too many connections"
@@ -40,14 +39,14 @@ def storm(lab: Lab, cloud: dict | None = None, concurrency: int = 20, max_connec
     if delete_measurement_function(lab, "storm"):  # left by an interrupted run: its environments hold connections
         time.sleep(0.2)
     quiet = db_threads_connected(cloud)  # e.g. the proxy's idle connections
-    for mode, host in (("direct", _db_host(lab)), ("proxy", proxy.proxy_endpoint(lab))):
-        name = _deploy_storm(lab, host, hold_s)  # a new DB_HOST retires the previous run's environments
+    for mode, host in (("direct", rds.db_host(lab)), ("proxy", proxy.proxy_endpoint(lab))):
+        name = deploy_storm(lab, host, hold_s)  # a new DB_HOST retires the previous run's environments
         baseline_threads = _wait_for_threads(cloud, quiet)  # and their connections are closed
         stats_before = proxy_stats(lab, cloud)
         with ThreadsSampler(cloud) as sampler:
             results = invoke_concurrently(lab, name, concurrency, t0=sampler.t0)
             time.sleep(0.3)  # the connections stay: they belong to the environments, which stay warm
-        run = {"host": "database" if mode == "direct" else "proxy", **_tally(results),
+        run = {"host": "database" if mode == "direct" else "proxy", **tally(results),
                "threads_before": baseline_threads, "peak_db_threads": sampler.peak,
                "threads": sampler.samples, "invocations_detail": results}
         if mode == "proxy":

@@ -5,11 +5,12 @@ import threading
 import time
 from typing import Any
 
+from .. import rds
 from ..config import Lab
 from ..waiting import waiter_config
 from .cloud import cloud_info
-from .functions import (_checked, _db_host, _deploy_storm, _deploy_variant, _lambda_client, _tally,
-                        delete_measurement_function, invoke)
+from .functions import checked, delete_measurement_function, deploy_storm, deploy_variant, invoke, lambda_client, tally
+
 
 def failover(lab: Lab, cloud: dict | None = None, before_s: float = 1.0, after_s: float = 2.0,
              interval_s: float = 0.05) -> dict[str, Any]:
@@ -21,14 +22,14 @@ def failover(lab: Lab, cloud: dict | None = None, before_s: float = 1.0, after_s
     """
     cloud = cloud_info(lab, cloud)
     delete_measurement_function(lab, "storm")
-    names = {"direct": _deploy_storm(lab, _db_host(lab), 0.0), "proxy": _deploy_variant(lab, "module3")}
+    names = {"direct": deploy_storm(lab, rds.db_host(lab), 0.0), "proxy": deploy_variant(lab, "module3")}
     for name in names.values():
-        _checked(invoke(_lambda_client(lab), name), name)  # warm: each has its connection
+        checked(invoke(lambda_client(lab), name), name)  # warm: each has its connection
     stop, t0 = threading.Event(), time.perf_counter()
     timeline: dict[str, list[dict]] = {mode: [] for mode in names}
 
     def load(mode: str) -> None:
-        client = _lambda_client(lab)
+        client = lambda_client(lab)
         while not stop.is_set():
             timeline[mode].append(invoke(client, names[mode], t0=t0))
             stop.wait(interval_s)
@@ -49,7 +50,7 @@ def failover(lab: Lab, cloud: dict | None = None, before_s: float = 1.0, after_s
     delete_measurement_function(lab, "storm")
     clients = {}
     for mode, results in timeline.items():
-        clients[mode] = {"function": names[mode], **_tally(results), **_recovery(results, reboot_start),
+        clients[mode] = {"function": names[mode], **tally(results), **_recovery(results, reboot_start),
                          "timeline": results}
     return {"reboot_start_s": round(reboot_start, 3), "reboot_end_s": round(reboot_end, 3),
             "restart_s": round(reboot_end - reboot_start, 3), "clients": clients}

@@ -18,10 +18,10 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .. import baseline, iam, lambda_fn, module3, network, proxy, rds, secrets
+from .. import baseline, iam, lambda_fn, module3, proxy, rds, secrets
 from ..config import Lab
-from ..waiting import or_none, require, waiter_config
-from .cloud import function_name, require_local
+from .cloud import require_local
+from .names import function_name
 
 FUNCTION_TIMEOUT_S = 30
 
@@ -61,67 +61,36 @@ def _has_read_write(lab: Lab) -> bool:
     return bool(role) and "SecretsManagerReadWrite" in role["managed_policies"]
 
 
-def _db_host(lab: Lab) -> str:
-    return require(rds.find_db_instance(lab), f"DB instance {lab.names.db_instance}")["host"]
-
-
 # ---------------------------------------------------------------- measurement functions
 
-def _configuration(lab: Lab, name: str) -> dict | None:
-    return or_none(lambda: lab.client("lambda").get_function_configuration(FunctionName=name),
-                   "ResourceNotFoundException")
+def _deploy(lab: Lab, key: str, package: bytes, environment: dict[str, str]) -> str:
+    """A measurement function with exactly this code and environment, deployed like the lab's function
+    (role, VPC, memory) with the lesson's own helper; an update retires its execution environments."""
+    return lambda_fn.ensure_function(lab, package, environment, name=function_name(lab, key),
+                                     timeout_s=FUNCTION_TIMEOUT_S, module=3)["name"]
 
 
-def _ensure_function(lab: Lab, key: str, package: bytes, environment: dict[str, str]) -> str:
-    """A measurement function with exactly this code and environment, configured like the lab's function
-    (role, VPC, memory) and tagged like the rest; an update retires its execution environments."""
-    name, client, names = function_name(lab, key), lab.client("lambda"), lab.names
-    current = _configuration(lab, name)
-    wait = {"FunctionName": name, "WaiterConfig": waiter_config(lab)}
-    if current is None:
-        request = dict(
-            FunctionName=name, Runtime=names.function_runtime, Handler=lambda_fn.HANDLER,
-            Role=require(iam.find_lambda_role(lab), f"IAM role {names.lambda_role}")["arn"],
-            Code={"ZipFile": package}, MemorySize=names.function_memory_mb, Timeout=FUNCTION_TIMEOUT_S,
-            VpcConfig={"SubnetIds": network.subnet_ids(lab, "lambda"),
-                       "SecurityGroupIds": [network.security_group_id(lab, names.lambda_sg)]},
-            Environment={"Variables": environment}, Tags=lab.tag_map(3))
-        iam.after_iam_propagation(lab, lambda: client.create_function(**request), "InvalidParameterValueException")
-        client.get_waiter("function_active").wait(**wait)
-        return name
-    if current["CodeSha256"] != lambda_fn.code_sha256(package):
-        client.update_function_code(FunctionName=name, ZipFile=package)
-        client.get_waiter("function_updated").wait(**wait)
-    if (current.get("Environment") or {}).get("Variables", {}) != environment:
-        client.update_function_configuration(FunctionName=name, Environment={"Variables": environment})
-        client.get_waiter("function_updated").wait(**wait)
-    return name
-
-
-def find_measurement_function(lab: Lab, key: str) -> dict[str, Any] | None:
-    """A measurement function's name and ARN, or None."""
-    found = _configuration(lab, function_name(lab, key))
-    return {"name": found["FunctionName"], "arn": found["FunctionArn"]} if found else None
+def find_measurement_function(lab: Lab, key: str) -> lambda_fn.FunctionView | None:
+    """A measurement function, or None."""
+    return lambda_fn.find_function(lab, function_name(lab, key))
 
 
 def delete_measurement_function(lab: Lab, key: str) -> bool:
     """Delete it (its execution environments stop, and their connections close); False when already gone."""
-    if _configuration(lab, function_name(lab, key)) is None:
-        return False
-    lab.client("lambda").delete_function(FunctionName=function_name(lab, key))
-    return True
+    return lambda_fn.delete_function(lab, function_name(lab, key))
 
 
-def _deploy_variant(lab: Lab, key: str) -> str:
+def deploy_variant(lab: Lab, key: str) -> str:
+    """One of the three variants of the module's function as a measurement function; its name."""
     if key == "module2":
-        package = lambda_fn.build_package("module2", {lambda_fn.RDS_ENDPOINT_PLACEHOLDER: _db_host(lab)})
-        return _ensure_function(lab, key, package, {})
+        package = lambda_fn.build_package("module2", {lambda_fn.RDS_ENDPOINT_PLACEHOLDER: rds.db_host(lab)})
+        return _deploy(lab, key, package, {})
     if key == "module3_printed":
         package = lambda_fn.build_package("module3_printed",
                                           {lambda_fn.PROXY_ENDPOINT_PLACEHOLDER: proxy.proxy_endpoint(lab)})
-        return _ensure_function(lab, key, package, {})
+        return _deploy(lab, key, package, {})
     if key == "module3":
-        return _ensure_function(lab, key, lambda_fn.build_package("module3"), module3.function_environment(lab))
+        return _deploy(lab, key, lambda_fn.build_package("module3"), module3.function_environment(lab))
     raise ValueError(f"unknown variant {key!r}")
 
 
@@ -129,19 +98,21 @@ def _credentials_environment(lab: Lab, host: str) -> dict[str, str]:
     return {"DB_HOST": host, "DB_USER": lab.names.db_master_user, "DB_PASSWORD": lab.names.db_master_password}
 
 
-def _deploy_storm(lab: Lab, host: str, hold_s: float) -> str:
-    return _ensure_function(lab, "storm", lambda_fn.build_package("storm"),
-                            {**_credentials_environment(lab, host), "HOLD_S": str(hold_s)})
+def deploy_storm(lab: Lab, host: str, hold_s: float) -> str:
+    """handler/storm (a module-scope connection to `host`, held `hold_s` per call); its name."""
+    return _deploy(lab, "storm", lambda_fn.build_package("storm"),
+                   {**_credentials_environment(lab, host), "HOLD_S": str(hold_s)})
 
 
-def _deploy_pinning(lab: Lab, fix: str) -> str:
-    return _ensure_function(lab, "pinning", lambda_fn.build_package("pinning"),
-                            {**_credentials_environment(lab, proxy.proxy_endpoint(lab)), "FIX": fix})
+def deploy_pinning(lab: Lab, fix: str) -> str:
+    """handler/pinning through the proxy, with FIX=`fix` ("none", "commit" or "autocommit"); its name."""
+    return _deploy(lab, "pinning", lambda_fn.build_package("pinning"),
+                   {**_credentials_environment(lab, proxy.proxy_endpoint(lab)), "FIX": fix})
 
 
 # ---------------------------------------------------------------- invoking
 
-def _lambda_client(lab: Lab, concurrency: int = 1):
+def lambda_client(lab: Lab, concurrency: int = 1):
     """A Lambda client for `concurrency` simultaneous calls, without retries (each call counts once)."""
     config = Config(max_pool_connections=max(10, concurrency + 4), connect_timeout=5, read_timeout=120,
                     retries={"max_attempts": 1, "mode": "standard"})
@@ -206,7 +177,7 @@ def invoke(client, name: str, payload: dict | None = None, t0: float | None = No
 def invoke_concurrently(lab: Lab, name: str, concurrency: int, payload: dict | None = None,
                         t0: float | None = None) -> list[dict[str, Any]]:
     """`concurrency` invocations released at the same moment (Lambda starts one environment for each)."""
-    client = _lambda_client(lab, concurrency)
+    client = lambda_client(lab, concurrency)
     barrier = threading.Barrier(concurrency)
 
     def one(_):
@@ -217,7 +188,7 @@ def invoke_concurrently(lab: Lab, name: str, concurrency: int, payload: dict | N
         return list(pool.map(one, range(concurrency)))
 
 
-def _tally(results: list[dict[str, Any]]) -> dict[str, Any]:
+def tally(results: list[dict[str, Any]]) -> dict[str, Any]:
     codes: dict[str, int] = {}
     for r in results:
         if not r["ok"]:
@@ -227,7 +198,7 @@ def _tally(results: list[dict[str, Any]]) -> dict[str, Any]:
             "errors": sum(not r["ok"] for r in results), "error_codes": dict(sorted(codes.items()))}
 
 
-def _checked(result: dict[str, Any], name: str) -> dict[str, Any]:
+def checked(result: dict[str, Any], name: str) -> dict[str, Any]:
     if not result["ok"] or result["duration_ms"] is None:
         raise RuntimeError(f"function {name} failed: {result['error_type']} (MySQL error {result['error_code']})")
     return result

@@ -13,7 +13,7 @@ from pymysql.constants import CLIENT
 
 from ..config import Lab
 from .cloud import cloud_info, require_local
-from .functions import _checked, _deploy_variant, _lambda_client, delete_measurement_function, invoke
+from .functions import checked, delete_measurement_function, deploy_variant, invoke, lambda_client
 
 # The three variants of the function compared in part 1: (key, handler directory, what it does).
 VARIANTS = (
@@ -40,13 +40,13 @@ def durations(lab: Lab, warm: int = 20) -> list[dict[str, Any]]:
     require_local(lab)
     for key, _, _ in VARIANTS:  # new functions: the first invocation is a cold start, even on a re-run
         delete_measurement_function(lab, key)
-    names = {key: _deploy_variant(lab, key) for key, _, _ in VARIANTS}
-    client = _lambda_client(lab)
-    first = {key: _checked(invoke(client, names[key]), names[key]) for key in names}
+    names = {key: deploy_variant(lab, key) for key, _, _ in VARIANTS}
+    client = lambda_client(lab)
+    first = {key: checked(invoke(client, names[key]), names[key]) for key in names}
     warm_ms: dict[str, list[float]] = {key: [] for key in names}
     for _ in range(warm):
         for key in names:
-            warm_ms[key].append(_checked(invoke(client, names[key]), names[key])["duration_ms"])
+            warm_ms[key].append(checked(invoke(client, names[key]), names[key])["duration_ms"])
     rows = []
     for key, _, description in VARIANTS:
         values = warm_ms[key]

@@ -8,8 +8,15 @@ from typing import Any
 
 from ..config import Lab
 from .cloud import cloud_info, proxy_stats
-from .functions import (_deploy_pinning, _deploy_variant, _lambda_client, _tally, delete_measurement_function, invoke,
-                        invoke_concurrently)
+from .functions import (
+    delete_measurement_function,
+    deploy_pinning,
+    deploy_variant,
+    invoke,
+    invoke_concurrently,
+    lambda_client,
+    tally,
+)
 from .settings import lower_connections
 
 BORROW_TIMEOUT = 9501  # RDS Proxy's "Timed-out waiting to acquire database connection"
@@ -36,18 +43,18 @@ def pinning(lab: Lab, cloud: dict | None = None, borrow_timeout_s: int = 1, max_
     cloud = cloud_info(lab, cloud)
     settings = lower_connections(lab, cloud, max_connections, pool_percent, borrow_timeout_s)
     concurrency = settings["pool_size"] + 2
-    bystander = _deploy_variant(lab, "module3")
+    bystander = deploy_variant(lab, "module3")
     delete_measurement_function(lab, "pinning")  # left by an interrupted run: its environments hold connections
-    client = _lambda_client(lab)
+    client = lambda_client(lab)
     result: dict[str, Any] = {**settings, "concurrency": concurrency, "fix": fix, "runs": {}}
     for label, mode in (("no_commit", "none"), ("fixed", fix)):
-        name = _deploy_pinning(lab, mode)  # the fix retires the environments that hold connections
+        name = deploy_pinning(lab, mode)  # the fix retires the environments that hold connections
         _wait_for_pool_idle(lab, cloud)
         t0 = time.perf_counter()
         results = invoke_concurrently(lab, name, concurrency, t0=t0)
         held = proxy_stats(lab, cloud)["backend_in_use"]
         other = invoke(client, bystander, t0=t0)
-        result["runs"][label] = {"handler_fix": mode, **_tally(results), "backend_in_use_after": held,
+        result["runs"][label] = {"handler_fix": mode, **tally(results), "backend_in_use_after": held,
                                  "bystander": {"function": bystander, **other}, "invocations_detail": results}
     delete_measurement_function(lab, "pinning")
     return result

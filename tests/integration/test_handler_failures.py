@@ -111,8 +111,10 @@ def test_a_rotated_password_is_fetched_again_once(failing, lab, cloud):
         first, _ = run_with(lab, SECRET_NAME="lab-test-rotating", DB_HOST=db_host)
         assert first["statusCode"] == 200
         admin_query(cloud["root"], "ALTER USER 'rotator'@'%' IDENTIFIED BY 'second-Passw0rd'")
-        sm.put_secret_value(SecretId="lab-test-rotating", SecretString=json.dumps({**secret, "password": "second-Passw0rd"}))
-        for (conn_id,) in admin_query(cloud["root"], "SELECT id FROM information_schema.processlist WHERE user = 'rotator'"):
+        sm.put_secret_value(SecretId="lab-test-rotating",
+                            SecretString=json.dumps({**secret, "password": "second-Passw0rd"}))
+        rotators = "SELECT id FROM information_schema.processlist WHERE user = 'rotator'"
+        for (conn_id,) in admin_query(cloud["root"], rotators):
             admin_query(cloud["root"], f"KILL {conn_id}")
         r = lab.client("lambda").invoke(FunctionName=NAME)  # same environment: the cached password is stale
         second = json.loads(r["Payload"].read())
@@ -129,7 +131,8 @@ def in_the_vpc(lab, name: str, security_group: str, timeout: int = 3) -> dict:
                         Timeout=timeout, Handler="lambda_function.lambda_handler",
                         Code={"ZipFile": lambda_fn.build_package("module3")},
                         Environment={"Variables": module3.function_environment(lab)},
-                        VpcConfig={"SubnetIds": network.subnet_ids(lab, "lambda"), "SecurityGroupIds": [security_group]})
+                        VpcConfig={"SubnetIds": network.subnet_ids(lab, "lambda"),
+                                   "SecurityGroupIds": [security_group]})
     try:
         r = lam.invoke(FunctionName=name)
         return {"error": r.get("FunctionError"), **json.loads(r["Payload"].read())}

@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from lab_helpers import api, baseline, lambda_fn, module3, proxy
-from tests.integration.conftest import DB_TIME_ZONE, admin_query
+from tests.integration.conftest import DB_TIME_ZONE
 
 
 def get(url: str) -> tuple[int, dict]:
@@ -25,7 +25,7 @@ def database_time(body: dict) -> dt.datetime:
     returned = dt.datetime.fromisoformat(json.loads(body["body"]))
     sign, hours, minutes = DB_TIME_ZONE[0], int(DB_TIME_ZONE[1:3]), int(DB_TIME_ZONE[4:6])
     offset = dt.timedelta(hours=hours, minutes=minutes) * (1 if sign == "+" else -1)
-    expected = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + offset
+    expected = dt.datetime.now(dt.UTC).replace(tzinfo=None) + offset
     assert abs(returned - expected) < dt.timedelta(seconds=60), (returned, expected)
     return returned
 
@@ -55,10 +55,17 @@ def test_module3_answers_through_api_gateway_lambda_proxy_and_secret(before_and_
     # the function that answered is Module 3's, configured with the secret's name and the proxy's endpoint
     fn = lambda_fn.find_function(lab)
     assert fn["environment"] == {"SECRET_NAME": lab.names.secret, "DB_HOST": proxy.proxy_endpoint(lab)}
-    # and the database saw the function's query arrive through the proxy's pool
+    # and the function's query reached the database through the proxy: one more call, one more statement
+    assert get(url)[0] == 200
+    before = proxy_statements(cloud, lab)
+    assert get(url)[0] == 200
+    assert proxy_statements(cloud, lab) == before + 1  # `select now()`; the rest of the session is tracked state
+
+
+def proxy_statements(cloud, lab) -> int:
     health = json.loads(urllib.request.urlopen(cloud["endpoint"] + "/_lab/health").read())
     (pool,) = [p for p in health["proxies"] if p["name"] == lab.names.proxy]
-    assert pool["peak_backend_open"] >= 1
+    return pool["statements"]
 
 
 def environments(cloud, function: str) -> list[dict]:
@@ -76,7 +83,8 @@ def test_warm_invocations_reuse_the_environment(before_and_after, lab, cloud):
         reports.append(base64.b64decode(r["LogResult"]).decode())
     # warm: no Init Duration, one execution environment (module-scope secret and connection kept)
     assert all("Init Duration" not in rep for rep in reports), reports
-    assert all(re.search(r"REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms", rep) for rep in reports)
+    report = re.compile(r"REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms")
+    assert all(report.search(rep) for rep in reports)
     (env,) = environments(cloud, lab.names.function)
     assert env["invocations"] >= 4  # the stage URL call, then these three
 

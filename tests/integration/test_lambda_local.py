@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -20,6 +21,7 @@ def lambda_handler(event, context):
     return {"version": "VERSION", "marker": id(MARKER), "pid": os.getpid()}
 '''
 NAME = "lab-test-probe"
+REPORT_DURATION = re.compile(r"REPORT RequestId: \S+\tDuration: ([\d.]+) ms\tBilled Duration: (\d+) ms")
 
 
 def package(version: str) -> bytes:
@@ -50,6 +52,18 @@ def test_a_warm_invocation_reuses_the_environment_and_its_module_state(probe, la
     assert "Init Duration" in first_log  # cold start
     assert "Init Duration" not in second_log  # warm
     assert (second["pid"], second["marker"]) == (first["pid"], first["marker"])
+
+
+def test_report_duration_is_the_handlers_own_time(probe, lab):
+    """Lambda's Duration covers the handler's run: a handler that sleeps 0.6 s reports at least 600 ms,
+    and 500 ms more than the same warm handler without the sleep (never a constant)."""
+    invoke(lab)  # warm
+    _, quick_log, _ = invoke(lab)
+    _, slow_log, _ = invoke(lab, {"sleep": 0.6})
+    quick = float(REPORT_DURATION.search(quick_log).group(1))
+    slow, billed = REPORT_DURATION.search(slow_log).groups()
+    assert float(slow) >= 600 and float(slow) - quick >= 500
+    assert int(billed) >= 600
 
 
 def test_new_code_from_update_function_code_is_what_runs_next(probe, lab):

@@ -1,4 +1,5 @@
-"""`python -m lab_helpers.local up | down | status`: starts, reports, stops cleanly, and says what to do when it cannot."""
+"""`python -m lab_helpers.local up | down | status`: starts, reports, stops cleanly, and says what to do
+when it cannot."""
 from __future__ import annotations
 
 import json
@@ -8,8 +9,9 @@ import sys
 
 import pytest
 
-from lab_helpers.local import LocalCloudError, lifecycle, mariadb, state
+from lab_helpers.local import LocalCloudError, lifecycle, state
 from lab_helpers.local.ports import HOST, free_port, is_free
+from lab_helpers.local.rds import mariadb
 
 
 def cli(*args: str, root) -> subprocess.CompletedProcess:

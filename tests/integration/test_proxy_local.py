@@ -28,7 +28,8 @@ def low_connections(lab):
     client.modify_db_instance(DBInstanceIdentifier=lab.names.db_instance, DBParameterGroupName=PARAMETER_GROUP,
                               ApplyImmediately=True)
     client.modify_db_proxy_target_group(DBProxyName=lab.names.proxy, TargetGroupName="default",
-                                        ConnectionPoolConfig={"MaxConnectionsPercent": 50, "ConnectionBorrowTimeout": 30})
+                                        ConnectionPoolConfig={"MaxConnectionsPercent": 50,
+                                                              "ConnectionBorrowTimeout": 30})
     yield
     client.modify_db_parameter_group(DBParameterGroupName=PARAMETER_GROUP, Parameters=[
         {"ParameterName": "max_connections", "ParameterValue": "100", "ApplyMethod": "immediate"}])
@@ -116,7 +117,8 @@ def test_a_client_gone_inside_a_transaction_leaves_no_lock(low_connections, lab,
     holder._sock.close()
     deadline = time.monotonic() + 5
     # InnoDB refreshes innodb_trx only when it was not read for 100 ms: poll slower than that
-    while admin_query(cloud["root"], "SELECT COUNT(*) FROM information_schema.innodb_trx")[0][0] and time.monotonic() < deadline:
+    open_transactions = "SELECT COUNT(*) FROM information_schema.innodb_trx"
+    while admin_query(cloud["root"], open_transactions)[0][0] and time.monotonic() < deadline:
         time.sleep(0.15)
     time.sleep(0.15)
     assert admin_query(cloud["root"], "SELECT COUNT(*) FROM information_schema.innodb_trx")[0][0] == 0
@@ -129,7 +131,7 @@ def test_a_client_gone_inside_a_transaction_leaves_no_lock(low_connections, lab,
 
 
 def test_reboot_db_instance_restarts_the_database(low_connections, lab, cloud):
-    direct = pymysql.connect(host=rds.find_db_instance(lab)["host"], user="admin", password=lab.names.db_master_password)
+    direct = pymysql.connect(host=rds.db_host(lab), user="admin", password=lab.names.db_master_password)
     lab.client("rds").reboot_db_instance(DBInstanceIdentifier=lab.names.db_instance)
     with pytest.raises(pymysql.err.OperationalError):  # the old connection did not survive the restart
         with direct.cursor() as cur:

@@ -1,8 +1,10 @@
 """Unit tests on in-process moto: a fresh fake AWS per test, and a record of every call the lab makes."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -67,15 +69,22 @@ def calls() -> Calls:
     return Calls()
 
 
-@pytest.fixture
-def lab(calls):
-    with mock_aws(config=MOTO_CONFIG):
+@contextlib.contextmanager
+def moto_lab(calls: Calls, config: dict) -> Iterator[Lab]:
+    """A Lab on in-process moto with `config`, recording every call of its clients in `calls`."""
+    with mock_aws(config=config):
         core = botocore.session.Session()
         core.register_component("data_loader", SERVICE_MODELS)
         session = boto3.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing",
                                 botocore_session=core)
         session.events.register("before-parameter-build.*.*", calls.record)  # copied into every client
         yield Lab(target="local", endpoint_url=None, session=session, poll_interval=0)
+
+
+@pytest.fixture
+def lab(calls):
+    with moto_lab(calls, MOTO_CONFIG) as lab:
+        yield lab
 
 
 @pytest.fixture

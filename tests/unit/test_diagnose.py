@@ -5,7 +5,7 @@ from lab_helpers.baseline import ensure_baseline
 from lab_helpers.diagnose import check_module3, explain
 from lab_helpers.module3 import ensure_module3
 
-STEPS = ["01_secrets_manager"] + ["02_vpc_endpoint"] * 3 + ["03_rds_proxy"] * 3 + ["04_lambda_update"] * 4
+STEPS = ["01_secrets_manager"] * 2 + ["02_vpc_endpoint"] * 4 + ["03_rds_proxy"] * 3 + ["04_lambda_update"] * 6
 
 
 def failed(rows):
@@ -26,15 +26,31 @@ def test_everything_is_ready_after_module3(lab, calls):
 
 def test_an_empty_account_fails_every_check_without_an_error(lab):
     rows = check_module3(lab)
-    assert not any(row["ok"] for row in rows)
+    # what holds of nothing (rotation off, the endpoint's placement) is not asked twice
+    assert [n for n, row in enumerate(rows) if row["ok"]] == [1, 5]
+    rows = [row for row in rows if not row["ok"]]
     assert all(row["fix"] == f"{row['step']} 노트북을 다시 실행하세요." for row in rows)
     text = explain(rows)
     assert text.splitlines()[0] == f"준비되지 않은 항목이 {len(rows)}개 있습니다:"
-    assert text.splitlines()[-1].startswith("뒤 노트북은 앞 노트북이 만든 것을 사용하므로, 01_secrets_manager 노트북부터")
+    assert text.splitlines()[-1].startswith(
+        "뒤 노트북은 앞 노트북이 만든 것을 사용하므로, 01_secrets_manager 노트북부터")
 
 
 def turn_dns_hostnames_off(lab):
     lab.client("ec2").modify_vpc_attribute(VpcId=network.vpc_id(lab), EnableDnsHostnames={"Value": False})
+
+
+def turn_rotation_on(lab):
+    lab.client("secretsmanager").rotate_secret(
+        SecretId=lab.names.secret, RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False,
+        RotationLambdaARN=lambda_fn.find_function(lab)["arn"])
+
+
+def move_the_endpoint_to_the_lambda_subnets(lab):
+    endpoint = network.find_secrets_endpoint(lab)
+    lab.client("ec2").modify_vpc_endpoint(VpcEndpointId=endpoint["id"],
+                                          AddSubnetIds=network.subnet_ids(lab, "lambda"),
+                                          RemoveSubnetIds=network.subnet_ids(lab, "secret"))
 
 
 def put_module2_code_back(lab):
@@ -44,13 +60,16 @@ def put_module2_code_back(lab):
 
 BREAKAGES = [
     # the function's policy names the secret's ARN, so it no longer matches either
-    (secrets.delete_secret, [("01_secrets_manager", 0), ("04_lambda_update", 7)]),
-    (turn_dns_hostnames_off, [("02_vpc_endpoint", 1)]),
-    (network.delete_secrets_endpoint, [("02_vpc_endpoint", 3)]),
-    (network.revoke_rds_sg_self, [("03_rds_proxy", 4)]),
-    (proxy.delete_proxy, [("03_rds_proxy", 5), ("03_rds_proxy", 6), ("04_lambda_update", 9)]),
-    (iam.delete_function_secret_policy, [("04_lambda_update", 7)]),
-    (put_module2_code_back, [("04_lambda_update", 8), ("04_lambda_update", 9)]),
+    (secrets.delete_secret, [("01_secrets_manager", 0), ("04_lambda_update", 9)]),
+    (turn_rotation_on, [("01_secrets_manager", 1)]),
+    (turn_dns_hostnames_off, [("02_vpc_endpoint", 2)]),
+    (network.delete_secrets_endpoint, [("02_vpc_endpoint", 4)]),
+    (move_the_endpoint_to_the_lambda_subnets, [("02_vpc_endpoint", 5)]),
+    (network.revoke_rds_sg_self, [("03_rds_proxy", 6)]),
+    (proxy.delete_proxy, [("03_rds_proxy", 7), ("03_rds_proxy", 8), ("04_lambda_update", 12)]),
+    (iam.delete_function_secret_policy, [("04_lambda_update", 9)]),
+    (iam.attach_secrets_manager_read_write, [("04_lambda_update", 10)]),
+    (put_module2_code_back, [("04_lambda_update", 11), ("04_lambda_update", 12), ("04_lambda_update", 13)]),
 ]
 
 
@@ -73,4 +92,4 @@ def test_a_target_that_is_not_available_fails_its_check(lab, monkeypatch):
     ensure_module3(lab)
     monkeypatch.setattr(proxy, "_targets", lambda _: [{"db": "serverless-app-rds", "type": "RDS_INSTANCE",
                                                        "state": "UNAVAILABLE", "reason": "AUTH_FAILURE"}])
-    assert failed(check_module3(lab)) == [("03_rds_proxy", 6)]
+    assert failed(check_module3(lab)) == [("03_rds_proxy", 8)]

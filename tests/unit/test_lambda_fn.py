@@ -5,7 +5,7 @@ import zipfile
 
 import pytest
 
-from lab_helpers import iam, lambda_fn, network
+from lab_helpers import iam, lambda_fn, network, paths
 from lab_helpers.lambda_fn import PROXY_ENDPOINT_PLACEHOLDER, RDS_ENDPOINT_PLACEHOLDER
 
 PROXY_HOST = "serverless-app-rds-proxy.proxy-abc.ap-northeast-2.rds.amazonaws.com"
@@ -45,7 +45,7 @@ def test_package_refuses_a_placeholder_left_or_a_wrong_replacement():
 
 
 def test_show_code_is_the_handler_source():
-    assert lambda_fn.show_code("module3") == (lambda_fn.HANDLER_ROOT / "module3" / "lambda_function.py").read_text()
+    assert lambda_fn.show_code("module3") == paths.handler_file("module3").read_text()
     assert "YOUR RDS PROXY ENDPOINT" in lambda_fn.show_code("module3_printed")
 
 

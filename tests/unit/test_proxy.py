@@ -74,7 +74,8 @@ def test_on_aws_a_proxy_follows_a_new_secret_with_modify_db_proxy(lab, secret_re
     by_name = {"DBProxyName": names.proxy}
 
     def described(arn):
-        return {"DBProxies": [{"DBProxyName": names.proxy, "DBProxyArn": "arn:aws:rds:ap-northeast-2:123456789012:db-proxy:prx-1",
+        arn_of_proxy = "arn:aws:rds:ap-northeast-2:123456789012:db-proxy:prx-1"
+        return {"DBProxies": [{"DBProxyName": names.proxy, "DBProxyArn": arn_of_proxy,
                                "Status": "available", "EngineFamily": "MYSQL", "RequireTLS": False,
                                "Endpoint": f"{names.proxy}.proxy-x.ap-northeast-2.rds.amazonaws.com",
                                "Auth": [{"AuthScheme": "SECRETS", "SecretArn": arn, "IAMAuth": "DISABLED"}]}]}

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import pymysql
 from mysql_mimic import ColumnType, IdentityProvider, NativePasswordAuthPlugin, ResultColumn, ResultSet, User
@@ -24,22 +25,45 @@ from mysql_mimic.session import BaseSession
 from mysql_mimic.types import ServerStatus
 from mysql_mimic.variables import GlobalVariables, SessionVariables
 
-from .pool import _Backend, _code_and_message, _StaleConnection
-from .statements import (_DROP_DATABASE, _LEADING_COMMENTS, _SET, _TXN_BEGIN, _TXN_END, _USE, _boolean,
-                         _charset_changes, _classify, _pin_reason, _split_items, _unquote)
-
-if TYPE_CHECKING:
-    from .server import RdsProxy
+from .pool import Backend, Pool, StaleConnection, code_and_message
+from .settings import ProxySettings
+from .statements import (
+    DROP_DATABASE,
+    LEADING_COMMENTS,
+    SET,
+    TXN_BEGIN,
+    TXN_END,
+    USE,
+    boolean,
+    charset_changes,
+    classify,
+    pinning_reason,
+    split_items,
+    unquote,
+)
 
 logger = logging.getLogger(__name__)
 
 LOST_CONNECTION_ERROR = 2013  # MySQL's "Lost connection to MySQL server during query"
 
 
-class _Identity(IdentityProvider):
+class ProxyCore(Protocol):
+    """What a client session uses of its proxy (server.RdsProxy is one)."""
+    name: str
+    pool: Pool
+    sessions: set["ClientSession"]  # logged-in clients
+    pinned: int  # clients pinned now
+    statements: int  # client statements relayed to the database
+
+    def settings(self) -> ProxySettings: ...
+
+    async def run(self, backend: Backend, work: Callable, *args) -> Any: ...
+
+
+class Identity(IdentityProvider):
     """Clients log in with mysql_native_password against the proxy's secret(s), read at each login."""
 
-    def __init__(self, proxy: RdsProxy):
+    def __init__(self, proxy: ProxyCore):
         self.proxy = proxy
 
     async def get_user(self, username: str) -> User:
@@ -50,7 +74,7 @@ class _Identity(IdentityProvider):
                     auth_string=NativePasswordAuthPlugin.create_auth_string(password))
 
 
-class _Control(LocalControl):
+class Control(LocalControl):
     """mysql-mimic's connection registry; also opens each connection in autocommit mode, as MySQL does,
     so the handshake says so (PyMySQL then sends SET AUTOCOMMIT = 0, its default)."""
 
@@ -59,10 +83,10 @@ class _Control(LocalControl):
         return await super().add(connection)
 
 
-class _ClientSession(BaseSession):
+class ClientSession(BaseSession):
     """One client connection: its session state, and the backend connection it holds, if any."""
 
-    def __init__(self, proxy: RdsProxy):
+    def __init__(self, proxy: ProxyCore):
         self.proxy = proxy
         self.variables = SessionVariables(GlobalVariables())
         self.username: str | None = None
@@ -71,7 +95,7 @@ class _ClientSession(BaseSession):
         self.settings: dict[str, str] = {}  # tracked session variables: name -> SQL value
         self.in_transaction = False  # after BEGIN / START TRANSACTION, until COMMIT / ROLLBACK
         self.pinned = False
-        self.backend: _Backend | None = None
+        self.backend: Backend | None = None
         self.connection = None
         self.task: asyncio.Task | None = None
         self._ok_counts: dict[str, int] = {}
@@ -104,7 +128,7 @@ class _ClientSession(BaseSession):
             return
         try:
             await self.proxy.run(backend, backend.conn.rollback)  # the client left inside a transaction
-        except Exception:
+        except (pymysql.MySQLError, OSError):  # the connection is gone too: it is not reused
             self.proxy.pool.discard(backend)
         else:
             self.proxy.pool.release(backend)
@@ -119,25 +143,26 @@ class _ClientSession(BaseSession):
             raise
 
     async def handle_query(self, sql: str, attrs: dict[str, str]) -> ResultSet | None:
-        head = sql[_LEADING_COMMENTS.match(sql).end():]
-        if _TXN_END.match(head) and self.backend is None:
+        head = sql[LEADING_COMMENTS.match(sql).end():]
+        if TXN_END.match(head) and self.backend is None:
             return None  # nothing borrowed, so nothing to commit or roll back
-        if match := _USE.match(head):
-            await self.use(_unquote(match["name"]))
+        if match := USE.match(head):
+            await self.use(unquote(match["name"]))
             return None
-        if match := _SET.match(head):
-            items = [change for item in _split_items(match["items"]) for change in _classify(item)]
+        if match := SET.match(head):
+            items = [change for item in split_items(match["items"]) for change in classify(item)]
             if all(kind in ("charset", "autocommit", "tracked") for kind, _, _ in items):
                 await self._set_tracked(items)
                 return None
             pin_reason = "SET of session state" if any(kind == "session" for kind, _, _ in items) else None
         else:
-            pin_reason = _pin_reason(sql, head)
+            pin_reason = pinning_reason(sql, head)
         return await self._statement(sql, head, pin_reason)
 
     async def _statement(self, sql: str, head: str, pin_reason: str | None) -> ResultSet | None:
-        ends = bool(_TXN_END.match(head))
+        ends = bool(TXN_END.match(head))
         try:
+            self.proxy.statements += 1
             description, rows, affected, insert_id = await self._on_backend(_execute, sql)
         except MysqlError:
             self._settle(ends)
@@ -146,9 +171,9 @@ class _ClientSession(BaseSession):
             self.pinned = True
             self.proxy.pinned += 1
             logger.info("RDS Proxy %s pinned a session of %s (%s)", self.proxy.name, self.username, pin_reason)
-        if _TXN_BEGIN.match(head):
+        if TXN_BEGIN.match(head):
             self.in_transaction = True
-        if (match := _DROP_DATABASE.match(head)) and _unquote(match["name"]) == self.database:
+        if (match := DROP_DATABASE.match(head)) and unquote(match["name"]) == self.database:
             self.database = self.backend.database = None
         self._settle(ends)
         if description is None:
@@ -166,9 +191,9 @@ class _ClientSession(BaseSession):
         autocommit, settings, charsets = self.autocommit, dict(self.settings), {}
         for kind, name, value in items:
             if kind == "charset":
-                charsets.update(_charset_changes(name, value))
+                charsets.update(charset_changes(name, value))
             elif kind == "autocommit":
-                autocommit = _boolean(value)
+                autocommit = boolean(value)
             elif value.upper() == "DEFAULT":
                 settings.pop(name, None)
             else:
@@ -211,16 +236,16 @@ class _ClientSession(BaseSession):
             try:
                 return await self.proxy.run(backend, _with_state, backend,
                                             (self.database, self.autocommit, self.settings), work, *args)
-            except _StaleConnection:
+            except StaleConnection:
                 self._drop_backend()  # take another one
             except pymysql.MySQLError as e:
-                code, message = _code_and_message(e)
+                code, message = code_and_message(e)
                 if backend.conn.open and code and not 2000 <= code < 3000:  # the server's error on a sound connection
                     raise MysqlError(message, code) from None
                 self._drop_backend()
                 raise MysqlError(message or "Lost connection to MySQL server during query",
                                  code or LOST_CONNECTION_ERROR) from None
-            except Exception as e:  # the connection broke under PyMySQL
+            except (OSError, EOFError, AttributeError) as e:  # the socket broke under PyMySQL (AttributeError: closed)
                 self._drop_backend()
                 raise MysqlError(f"Lost connection to MySQL server during query ({e})", LOST_CONNECTION_ERROR) from None
 
@@ -243,7 +268,7 @@ class _ClientSession(BaseSession):
 
 # -- worker-thread calls --------------------------------------------------------------------------
 
-def _with_state(backend: _Backend, state: tuple, work: Callable, *args) -> Any:
+def _with_state(backend: Backend, state: tuple, work: Callable, *args) -> Any:
     backend.apply(*state)
     return work(backend.conn, *args)
 

@@ -1,6 +1,6 @@
 """Name resolution for the local cloud's endpoints, with no dependency beyond the standard library.
 
-Loaded both by `vpc_dns` and, by path, by `lambda_site/sitecustomize.py` inside Lambda execution
+Loaded both by `vpc.dns` and, by path, by `lambda_site/sitecustomize.py` inside Lambda execution
 environments (where the lab's package need not be importable).
 """
 import json

@@ -23,13 +23,13 @@ TRACKED_VARIABLES = frozenset({
     "net_write_timeout", "query_cache_type", "session_track_schema", "sql_mode", "time_zone",
     "transaction_isolation", "tx_isolation", "transaction_read_only", "tx_read_only", "wait_timeout",
 })
-_LEADING_COMMENTS = re.compile(r"(?:\s+|/\*(?!!).*?\*/|(?:--\s|#)[^\n]*)*", re.S)
+LEADING_COMMENTS = re.compile(r"(?:\s+|/\*(?!!).*?\*/|(?:--\s|#)[^\n]*)*", re.S)
 _NAME = r"(?P<name>`(?:[^`]|``)+`|[^\s;`]+)"
-_TXN_BEGIN = re.compile(r"(?:BEGIN(?:\s+WORK)?\s*;?\s*\Z|START\s+TRANSACTION\b)", re.I)
-_TXN_END = re.compile(r"(?:COMMIT|ROLLBACK)(?:\s+WORK)?\s*;?\s*\Z", re.I)
-_USE = re.compile(rf"USE\s+{_NAME}\s*;?\s*\Z", re.I)
-_DROP_DATABASE = re.compile(rf"DROP\s+(?:DATABASE|SCHEMA)\s+(?:IF\s+EXISTS\s+)?{_NAME}", re.I)
-_SET = re.compile(r"SET\s+(?P<items>.*?)\s*;?\s*\Z", re.I | re.S)
+TXN_BEGIN = re.compile(r"(?:BEGIN(?:\s+WORK)?\s*;?\s*\Z|START\s+TRANSACTION\b)", re.I)
+TXN_END = re.compile(r"(?:COMMIT|ROLLBACK)(?:\s+WORK)?\s*;?\s*\Z", re.I)
+USE = re.compile(rf"USE\s+{_NAME}\s*;?\s*\Z", re.I)
+DROP_DATABASE = re.compile(rf"DROP\s+(?:DATABASE|SCHEMA)\s+(?:IF\s+EXISTS\s+)?{_NAME}", re.I)
+SET = re.compile(r"SET\s+(?P<items>.*?)\s*;?\s*\Z", re.I | re.S)
 _SET_NAMES = re.compile(r"(?P<kind>NAMES|CHARACTER\s+SET|CHARSET)\s+(?P<charset>'[^']*'|\"[^\"]*\"|\w+)"
                         r"(?:\s+COLLATE\s+(?P<collation>'[^']*'|\"[^\"]*\"|\w+))?\Z", re.I)
 _SET_SESSION_STATE = re.compile(r"(?:(?:SESSION|LOCAL)\s+)?(?:TRANSACTION|ROLE)\b", re.I)
@@ -46,13 +46,13 @@ _PINNING = [
 _BOOLEANS = {"1": True, "on": True, "true": True, "0": False, "off": False, "false": False}
 
 
-def _pin_reason(sql: str, head: str) -> str | None:
+def pinning_reason(sql: str, head: str) -> str | None:
     if len(sql) > PINNING_STATEMENT_LENGTH:
         return "statement longer than 16 KB"
     return next((reason for pattern, reason in _PINNING if pattern.search(head)), None)
 
 
-def _split_items(text: str) -> list[str]:
+def split_items(text: str) -> list[str]:
     """A SET statement's assignments: split at commas outside quotes and parentheses."""
     items, start, depth, quote, i = [], 0, 0, None, 0
     while i < len(text):
@@ -76,7 +76,7 @@ def _split_items(text: str) -> list[str]:
     return items
 
 
-def _classify(item: str) -> list[tuple[str, str, str | None]]:
+def classify(item: str) -> list[tuple[str, str, str | None]]:
     """What one SET assignment changes, as (kind, name, value) tuples. Kinds: "charset", "autocommit"
     and "tracked" are tracked by the proxy; "session" is other session state (it pins); "other" is
     state outside the session (GLOBAL variables, passwords)."""
@@ -101,9 +101,9 @@ def _classify(item: str) -> list[tuple[str, str, str | None]]:
     return [("session", name, None)]
 
 
-def _charset_changes(name: str, value: str) -> dict[str, str]:
+def charset_changes(name: str, value: str) -> dict[str, str]:
     """The client character set variables a SET NAMES / CHARACTER SET / character_set_* changes."""
-    charset = _unquote(value).lower()
+    charset = unquote(value).lower()
     charset = "utf8" if charset == "utf8mb3" else charset
     if charset not in CharacterSet.__members__:
         raise MysqlError(f"Unknown character set: '{charset}'", 1115)
@@ -111,14 +111,14 @@ def _charset_changes(name: str, value: str) -> dict[str, str]:
     return dict.fromkeys(names, charset)
 
 
-def _boolean(value: str) -> bool:
+def boolean(value: str) -> bool:
     try:
-        return _BOOLEANS[_unquote(value).lower()]
+        return _BOOLEANS[unquote(value).lower()]
     except KeyError:
         raise MysqlError(f"Variable 'autocommit' can't be set to the value of '{value}'", 1231) from None
 
 
-def _unquote(text: str) -> str:
+def unquote(text: str) -> str:
     """An identifier or value without its quotes (`db`, 'utf8mb4')."""
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "`'\"":
         return text[1:-1].replace(text[0] * 2, text[0])

@@ -12,18 +12,15 @@ import asyncio
 import logging
 import socket
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import suppress
-from typing import TYPE_CHECKING
 
 import pymysql
 from mysql_mimic.errors import MysqlError
 from pymysql.converters import encoders
 
 from .settings import ProxySettings
-
-if TYPE_CHECKING:
-    from .server import RdsProxy
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +32,7 @@ BACKEND_CONNECT_TIMEOUT = 5
 TEXT_RESULTS = dict(encoders)
 
 
-class _Backend:
+class Backend:
     """One PyMySQL connection to the target, and the client session state last applied to it."""
 
     def __init__(self, conn: pymysql.connections.Connection, user: str, target: tuple[str, int], database: str | None):
@@ -54,7 +51,7 @@ class _Backend:
             try:
                 self.conn.ping()
             except pymysql.MySQLError as e:
-                raise _StaleConnection() from e
+                raise StaleConnection() from e
         if database and database != self.database:
             self.conn.select_db(database)
             self.database = database
@@ -80,27 +77,29 @@ class _Backend:
             self.conn.close()
 
 
-class _StaleConnection(Exception):
+class StaleConnection(Exception):
     """A pooled connection failed its ping: the database closed it while it sat idle."""
 
 
-class _Pool:
+class Pool:
     """The proxy's bounded pool of backend connections, shared by all its clients (loop thread only)."""
 
-    def __init__(self, proxy: RdsProxy):
-        self.proxy = proxy
-        self.backends: set[_Backend] = set()  # every open connection
-        self.idle: list[_Backend] = []  # most recently used last
+    def __init__(self, name: str, settings: Callable[[], ProxySettings], submit: Callable[..., Future]):
+        self.name = name  # the proxy's, for messages
+        self.settings = settings  # the proxy's settings now (read at each decision)
+        self.submit = submit  # starts a blocking call in one of the proxy's worker threads
+        self.backends: set[Backend] = set()  # every open connection
+        self.idle: list[Backend] = []  # most recently used last
         self.waiters: deque[asyncio.Future] = deque()  # clients waiting for a connection, first come first served
         self.opened = 0  # open or opening; never more than the pool size
         self.in_use = 0
         self.peak = 0
         self.borrow_timeouts = 0
 
-    async def acquire(self, user: str, database: str | None) -> _Backend:
-        settings = self.proxy.settings()
+    async def acquire(self, user: str, database: str | None) -> Backend:
+        settings = self.settings()
         if settings.target is None:
-            raise MysqlError(f"RDS Proxy {self.proxy.name} has no registered target: register the DB instance "
+            raise MysqlError(f"RDS Proxy {self.name} has no registered target: register the DB instance "
                              "with RegisterDBProxyTargets, then retry.", NO_TARGET_ERROR)
         for backend in [b for b in self.idle if b.target != settings.target]:
             self.idle.remove(backend)
@@ -125,19 +124,19 @@ class _Pool:
             return await self._open(settings, user, database)
         return backend
 
-    def release(self, backend: _Backend) -> None:
+    def release(self, backend: Backend) -> None:
         self.in_use -= 1
-        settings = self.proxy.settings()
+        settings = self.settings()
         if self.opened > settings.pool_size or backend.target != settings.target:
             self._close(backend)
             backend = None
         self._hand_off(backend, settings)
 
-    def discard(self, backend: _Backend) -> None:
+    def discard(self, backend: Backend) -> None:
         """Close a borrowed connection instead of returning it (broken, or holding a pinned session's state)."""
         self.in_use -= 1
         self._close(backend)
-        self._hand_off(None, self.proxy.settings())
+        self._hand_off(None, self.settings())
 
     def close_all(self) -> None:
         for backend in self.backends:
@@ -149,7 +148,7 @@ class _Pool:
         self.waiters.clear()
         self.opened = self.in_use = 0
 
-    def _take_idle(self, user: str, database: str | None) -> _Backend | None:
+    def _take_idle(self, user: str, database: str | None) -> Backend | None:
         mine = [b for b in self.idle if b.user == user]
         if not mine:
             return None
@@ -161,10 +160,10 @@ class _Pool:
         self.opened += 1
         self.peak = max(self.peak, self.opened)
 
-    async def _open(self, settings: ProxySettings, user: str, database: str | None) -> _Backend:
+    async def _open(self, settings: ProxySettings, user: str, database: str | None) -> Backend:
         """Open a connection in a slot already reserved."""
         host, port = settings.target
-        job = self.proxy.submit(
+        job = self.submit(
             pymysql.connect, host=host, port=port, user=user, password=settings.credentials.get(user, ""),
             database=database, autocommit=True, ssl_disabled=True, conv=TEXT_RESULTS,
             connect_timeout=BACKEND_CONNECT_TIMEOUT)
@@ -176,14 +175,14 @@ class _Pool:
         except pymysql.MySQLError as e:  # the database refused: the client gets its error
             self.opened -= 1
             self._hand_off(None, settings)
-            logger.warning("RDS Proxy %s could not connect to %s:%d as %s: %s", self.proxy.name, host, port, user, e)
-            raise MysqlError(*_code_and_message(e)[::-1]) from None
-        backend = _Backend(conn, user, settings.target, database)
+            logger.warning("RDS Proxy %s could not connect to %s:%d as %s: %s", self.name, host, port, user, e)
+            raise MysqlError(*code_and_message(e)[::-1]) from None
+        backend = Backend(conn, user, settings.target, database)
         self.backends.add(backend)
         self.in_use += 1
         return backend
 
-    async def _wait(self, timeout: float) -> _Backend | None:
+    async def _wait(self, timeout: float) -> Backend | None:
         waiter = asyncio.get_running_loop().create_future()
         self.waiters.append(waiter)
         try:
@@ -191,10 +190,10 @@ class _Pool:
         except TimeoutError:
             self.borrow_timeouts += 1
             logger.warning("RDS Proxy %s: a client waited %.0f s for a database connection (pool of %d busy)",
-                           self.proxy.name, timeout, self.opened)
+                           self.name, timeout, self.opened)
             raise MysqlError("Timed-out waiting to acquire database connection", BORROW_TIMEOUT_ERROR) from None
 
-    def _hand_off(self, backend: _Backend | None, settings: ProxySettings) -> None:
+    def _hand_off(self, backend: Backend | None, settings: ProxySettings) -> None:
         """Give a released connection, or a free slot (None), to the first waiting client; else keep it idle."""
         while self.waiters and self.waiters[0].done():  # timed out or cancelled
             self.waiters.popleft()
@@ -210,7 +209,7 @@ class _Pool:
             return
         self.waiters.popleft().set_result(backend)
 
-    def _close(self, backend: _Backend) -> None:
+    def _close(self, backend: Backend) -> None:
         self.backends.discard(backend)
         self.opened -= 1
         backend.close()
@@ -223,7 +222,7 @@ def _close_when_open(job: Future) -> None:
         job.result().close()
 
 
-def _code_and_message(error: pymysql.MySQLError) -> tuple[int, str]:
+def code_and_message(error: pymysql.MySQLError) -> tuple[int, str]:
     """PyMySQL's (code, message); code 0 when the error has none (a closed connection)."""
     if len(error.args) >= 2 and isinstance(error.args[0], int):
         return error.args[0], str(error.args[1])

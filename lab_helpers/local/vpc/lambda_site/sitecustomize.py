@@ -7,7 +7,7 @@ import socket
 
 _map = os.environ.get("LAB_DNS_MAP")
 if _map:
-    _path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_dns_map.py")
+    _path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "dns_map.py")
     _spec = importlib.util.spec_from_file_location("_lab_dns_map", _path)
     _module = importlib.util.module_from_spec(_spec)
     _spec.loader.exec_module(_module)

@@ -7,17 +7,19 @@ and password become a MariaDB account. The admin connection uses the unix socket
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import pymysql
 
-from .errors import LocalCloudError
-from .ports import ensure_free, free_port
+from ..errors import LocalCloudError
+from ..ports import ensure_free, free_port
 
 MARIADBD_CANDIDATES = ("/usr/sbin/mariadbd", "/usr/bin/mariadbd", "/usr/sbin/mysqld")
 INSTALL_HINT = (
@@ -25,6 +27,7 @@ INSTALL_HINT = (
     "`sudo apt-get install -y mariadb-server` (or run `make test`/`make lab` as root, which does it), then try again."
 )
 DEFAULT_MAX_CONNECTIONS = 100
+SOCKET_PATH_MAX = 100  # a unix socket's path must fit in sun_path (108 bytes on Linux), with room to spare
 
 
 def find_mariadbd() -> str:
@@ -76,7 +79,11 @@ class MariaDB:
 
     @property
     def socket(self) -> str:
-        return str(self.root / "mysqld.sock")
+        """mysqld.sock in its folder; in the temporary folder when that path is too long for a unix socket."""
+        path = str(self.root / "mysqld.sock")
+        if len(path.encode()) <= SOCKET_PATH_MAX:
+            return path
+        return os.path.join(tempfile.gettempdir(), f"lab-mysqld-{hashlib.sha256(path.encode()).hexdigest()[:16]}.sock")
 
     @property
     def pid_file(self) -> Path:
@@ -132,10 +139,11 @@ class MariaDB:
             try:
                 self.admin().close()
                 return
-            except pymysql.MySQLError:
+            except pymysql.MySQLError as e:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise LocalCloudError(f"mariadbd did not become ready in {timeout:.0f} s; see {self.error_log}")
+                    raise LocalCloudError(f"mariadbd did not become ready in {timeout:.0f} s; "
+                                          f"see {self.error_log}") from e
                 time.sleep(0.02)
 
     @property

@@ -23,56 +23,24 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from moto.core import DEFAULT_ACCOUNT_ID
-
-from .lambda_provider import LambdaProvider, function_name
+from .. import moto_adapter
+from ..awslambda import FunctionNotFound, LambdaProvider, TooManyRequests, function_name
+from ..gateway import Request, Response
+from ..moto_adapter import Route
 
 log = logging.getLogger(__name__)
 STAGE_PATH = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
 LAMBDA_URI = re.compile(r":lambda:path/2015-03-31/functions/(?P<fn>arn:[^/]+)/invocations")
 
 
-def _message(status: int, text: str) -> tuple[int, dict, bytes]:
-    return status, {"Content-Type": "application/json", "x-amzn-ErrorType": text}, json.dumps({"message": text}).encode()
+def _message(status: int, text: str) -> Response:
+    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": text}
+    return status, headers, json.dumps({"message": text}).encode()
 
 
-def _find_api(api_id: str):
-    from moto.apigateway.models import apigateway_backends  # loads on first use (~1 s)
-
-    for region, backend in list(apigateway_backends[DEFAULT_ACCOUNT_ID].items()):
-        api = backend.apis.get(api_id)
-        if api is not None:
-            return region, api
-    return None, None
-
-
-@dataclass(frozen=True)
-class Route:
-    """One method of one resource as a deployment froze it."""
-    path: str  # the resource's path template, e.g. "/" or "/items/{id}"
-    method: str
-    integration_type: str | None
-    uri: str | None
-    responses: tuple[tuple[str, str | None], ...]  # integration responses: (status code, selection pattern)
-
-
-def routes_of(api) -> tuple[Route, ...]:
-    """The API's methods as they are now (what a deployment freezes)."""
-    out = []
-    for resource in api.resources.values():
-        for method, found in resource.resource_methods.items():
-            integration = found.method_integration
-            responses = tuple((str(r.status_code), r.selection_pattern)
-                              for r in ((integration.integration_responses or {}).values() if integration else []))
-            out.append(Route(resource.get_path(), method, integration.integration_type if integration else None,
-                             integration.uri if integration else None, responses))
-    return tuple(out)
-
-
-def _match(routes: tuple[Route, ...], method: str, path: str) -> tuple[Route | None, dict]:
+def match(routes: tuple[Route, ...], method: str, path: str) -> tuple[Route | None, dict]:
     """The route whose path template matches (method, then ANY), and the path parameters."""
     path = "/" + path.strip("/")
     for wanted in (method, "ANY"):
@@ -85,15 +53,13 @@ def _match(routes: tuple[Route, ...], method: str, path: str) -> tuple[Route | N
     return None, {}
 
 
-def _allowed(region: str, fn_arn: str, source_arn: str) -> bool:
+def allowed(region: str, fn_arn: str, source_arn: str) -> bool:
     """Does the function's resource policy let API Gateway invoke it from this method?"""
-    from moto.awslambda.models import lambda_backends
-
     try:
-        fn = lambda_backends[DEFAULT_ACCOUNT_ID][region].get_function(function_name(fn_arn))
-    except Exception:
+        statements = moto_adapter.function_policy_statements(region, function_name(fn_arn))
+    except FunctionNotFound:
         return False
-    for st in fn.policy.statements:
+    for st in statements:
         principal = st.get("Principal", {})
         service = principal.get("Service") if isinstance(principal, dict) else principal
         if st.get("Effect") != "Allow" or service != "apigateway.amazonaws.com":
@@ -107,30 +73,37 @@ def _allowed(region: str, fn_arn: str, source_arn: str) -> bool:
 
 
 class ApiGatewayProvider:
+    component = "apigateway"
+
     def __init__(self, lambdas: LambdaProvider):
         self.lambdas = lambdas
         self.deployments: dict[tuple[str, str], tuple[Route, ...]] = {}  # (api id, deployment id) -> routes
 
-    def after(self, method: str, path: str) -> None:
+    def after(self, request: Request) -> None:
         """After a successful control-plane call: a new deployment freezes the API's routes, as on AWS."""
-        m = re.match(r"^/restapis/(?P<api>[^/]+)/deployments/?$", path)
-        if method != "POST" or not m:
+        m = re.match(r"^/restapis/(?P<api>[^/]+)/deployments/?$", request.path)
+        if request.service != "apigateway" or request.method != "POST" or not m:
             return
-        _, api = _find_api(m.group("api"))
-        for deployment_id in api.deployments if api else ():
-            self.deployments.setdefault((api.id, deployment_id), routes_of(api))
+        api = moto_adapter.find_rest_api(m.group("api"))
+        for deployment_id in api.deployment_ids if api else ():
+            self.deployments.setdefault((api.id, deployment_id), api.routes)
 
-    def handle(self, method: str, path: str, query: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+    def route(self, request: Request) -> Response | None:
+        if not STAGE_PATH.match(request.path):
+            return None
+        return self.handle(request.method, request.path, request.query, request.headers, request.body)
+
+    def handle(self, method: str, path: str, query: str, headers: dict, body: bytes) -> Response:
         m = STAGE_PATH.match(path)
-        region, api = _find_api(m.group("api")) if m else (None, None)
+        api = moto_adapter.find_rest_api(m.group("api")) if m else None
         if api is None:
             return _message(404, "Not Found")
-        stage = api.stages.get(m.group("stage"))
-        if stage is None:
+        stage = m.group("stage")
+        if stage not in api.stages:
             return _message(403, "Forbidden")
         # what the stage's deployment froze; a change since then needs a new deployment, as on AWS
-        routes = self.deployments.get((api.id, stage.deployment_id), ())
-        route, params = _match(routes, method, m.group("path") or "/")
+        routes = self.deployments.get((api.id, api.stages[stage]), ())
+        route, params = match(routes, method, m.group("path") or "/")
         if route is None:
             return _message(403, "Missing Authentication Token")
         target = LAMBDA_URI.search(route.uri or "")
@@ -138,17 +111,24 @@ class ApiGatewayProvider:
             log.warning("Execution failed due to configuration error: no Lambda integration on %s %s", method, path)
             return _message(500, "Internal server error")
         fn_arn = target.group("fn")
-        source_arn = f"arn:aws:execute-api:{region}:{DEFAULT_ACCOUNT_ID}:{api.id}/{stage.name}/{method}{route.path}"
-        if not _allowed(region, fn_arn, source_arn):
+        source_arn = f"arn:aws:execute-api:{api.region}:{moto_adapter.ACCOUNT}:{api.id}/{stage}/{method}{route.path}"
+        if not allowed(api.region, fn_arn, source_arn):
             log.warning("Execution failed due to configuration error: Invalid permissions on Lambda function")
             return _message(500, "Internal server error")
-        if route.integration_type == "AWS":
-            return self._aws(region, fn_arn, route, body)
-        event = self._proxy_event(api.id, stage.name, method, m.group("path") or "/", route.path,
-                                  params, query, headers, body)
-        return self._aws_proxy(region, fn_arn, event)
+        try:
+            if route.integration_type == "AWS":
+                return self._aws(api.region, fn_arn, route, body)
+            event = self._proxy_event(api.id, stage, method, m.group("path") or "/", route.path,
+                                      params, query, headers, body)
+            return self._aws_proxy(api.region, fn_arn, event)
+        except FunctionNotFound:
+            log.warning("Execution failed due to configuration error: the integration's function does not exist")
+            return _message(500, "Internal server error")
+        except TooManyRequests:
+            log.warning("Lambda throttled the integration's invocation: every execution environment is busy")
+            return _message(500, "Internal server error")
 
-    def _aws(self, region: str, fn_arn: str, route: Route, body: bytes) -> tuple[int, dict, bytes]:
+    def _aws(self, region: str, fn_arn: str, route: Route, body: bytes) -> Response:
         result = self.lambdas.invoke(region, fn_arn, body or b"{}")
         chosen = None
         if result.function_error:
@@ -162,7 +142,7 @@ class ApiGatewayProvider:
             return _message(500, "Internal server error")
         return int(chosen), {"Content-Type": "application/json"}, result.payload
 
-    def _aws_proxy(self, region: str, fn_arn: str, event: dict) -> tuple[int, dict, bytes]:
+    def _aws_proxy(self, region: str, fn_arn: str, event: dict) -> Response:
         result = self.lambdas.invoke(region, fn_arn, json.dumps(event).encode())
         try:
             if result.function_error:
@@ -191,7 +171,7 @@ class ApiGatewayProvider:
             "multiValueQueryStringParameters": multi or None,
             "pathParameters": params or None, "stageVariables": None,
             "requestContext": {"resourcePath": resource_path, "httpMethod": method, "path": f"/{stage}{path}",
-                               "stage": stage, "apiId": api_id, "accountId": DEFAULT_ACCOUNT_ID,
+                               "stage": stage, "apiId": api_id, "accountId": moto_adapter.ACCOUNT,
                                "requestId": str(uuid.uuid4()), "requestTimeEpoch": int(time.time() * 1000),
                                "identity": {"sourceIp": "127.0.0.1"}},
             "body": text or None, "isBase64Encoded": b64,

@@ -21,10 +21,8 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .lambda_runtime import FunctionVersion
+from .function import FunctionVersion
 
 PREFIX = "/2018-06-01/runtime"
 ACCEPTED = b'{"status":"OK"}'
@@ -47,7 +45,9 @@ def lambda_environment(fn: FunctionVersion, task_root: Path, runtime_api: str, l
            "LANG": "en_US.UTF-8", "TZ": ":UTC", "PYTHONUNBUFFERED": "1"}
     env.update(runtime_env)
     env.update({k: v for k, v in fn.environment.items() if k not in RESERVED})
-    if "AWS_REGION" in env:
+    if fn.region:  # the function's own region, as on AWS
+        env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = fn.region
+    elif "AWS_REGION" in env:
         env.setdefault("AWS_DEFAULT_REGION", env["AWS_REGION"])
     env.update({
         "AWS_LAMBDA_FUNCTION_NAME": fn.name,

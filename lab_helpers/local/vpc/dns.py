@@ -15,7 +15,7 @@ import os
 import socket
 from pathlib import Path
 
-from ._dns_map import DnsMap, patch_getaddrinfo
+from .dns_map import DnsMap, patch_getaddrinfo
 
 
 def write_map(path: Path, entries: dict[str, dict[str, int]]) -> None:

@@ -1,7 +1,7 @@
 """The local Lambda data plane: execution environments running the real runtime interface client.
 
 Each execution environment is one long-lived `python -m awslambdaric <handler>` process in the
-folder of the deployed code, polling its own Runtime API (lambda_runtime_api.py). As on AWS,
+folder of the deployed code, polling its own Runtime API (runtime_api.py). As on AWS,
 module-scope state survives warm invocations, a cold start happens when no idle environment
 of the function's current configuration is left, concurrency means more environments, a
 timeout or a crash discards the environment, and every invocation gets Lambda's START, END
@@ -24,50 +24,19 @@ import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
-from .errors import LocalCloudError
-from .lambda_runtime_api import RuntimeAPI, lambda_environment
+from ..errors import LocalCloudError
+from .function import FunctionVersion, InvokeResult, TooManyRequests
+from .runtime_api import RuntimeAPI, lambda_environment
 
 INIT_TIMEOUT = 10.0  # seconds Lambda allows the init phase
 TAIL_BYTES = 4096  # LogType=Tail returns the last 4 KB of the invocation's log
 STOP_GRACE = 0.5  # seconds between SIGTERM and SIGKILL when an environment is stopped
 EXIT_CHECK = 0.05  # seconds between checks that a runtime process is still alive
-
-
-@dataclass(frozen=True)
-class FunctionVersion:
-    name: str
-    arn: str
-    code_sha256: str
-    code_zip: bytes  # the deployed zip: the code that runs is the code deployed
-    handler: str  # "lambda_function.lambda_handler"
-    runtime: str  # e.g. "python3.12" (reported in AWS_EXECUTION_ENV; this venv's python runs it)
-    timeout: float  # seconds
-    memory_size: int  # MB
-    environment: dict[str, str]  # the function's Environment.Variables
-    config_key: str  # changes whenever code or configuration changes
-    credentials: dict[str, str] = field(default_factory=dict)  # the execution role's AWS_ACCESS_KEY_ID etc.
-
-
-@dataclass
-class InvokeResult:
-    payload: bytes
-    function_error: str | None  # None or "Unhandled" (Lambda's X-Amz-Function-Error)
-    log_tail: str  # the invocation's log, last 4 KB (what LogType=Tail returns)
-    request_id: str
-    duration_ms: float
-    billed_duration_ms: int
-    max_memory_used_mb: int
-    init_duration_ms: float | None  # set on a cold start whose init succeeded
-    environment_id: str
-
-
-class TooManyRequests(Exception):
-    """Every execution environment is busy and no more may be started (Lambda's 429)."""
 
 
 @dataclass
@@ -87,13 +56,13 @@ class LambdaService:
         self._state_dir = Path(state_dir)
         self._runtime_env = dict(runtime_env)
         self._max_environments = max_environments
-        self._envs: dict[str, _Environment] = {}
+        self._envs: dict[str, ExecutionEnvironment] = {}
         self._lock = threading.Lock()  # guards _envs, _closed and each environment's busy/retired
         self._code_lock = threading.Lock()
         self._closed = False
 
     def invoke(self, fn: FunctionVersion, payload: bytes) -> InvokeResult:
-        stale: list[_Environment] = []
+        stale: list[ExecutionEnvironment] = []
         try:
             env = self._acquire(fn, stale)
         finally:
@@ -128,7 +97,7 @@ class LambdaService:
             self._envs.clear()
         _stop_all(envs)
 
-    def _acquire(self, fn: FunctionVersion, stale: list[_Environment]) -> _Environment:
+    def _acquire(self, fn: FunctionVersion, stale: list[ExecutionEnvironment]) -> ExecutionEnvironment:
         """An idle environment of the function's current configuration, or a new one not yet
         started. Environments to stop go to `stale` (stopped by the caller, outside the lock)."""
         with self._lock:
@@ -150,11 +119,11 @@ class LambdaService:
                 evicted = min(idle, key=lambda e: e.last_used)  # make room, as Lambda reclaims idle ones
                 del self._envs[evicted.id]
                 stale.append(evicted)
-            env = _Environment(fn, self._state_dir / "logs")
+            env = ExecutionEnvironment(fn, self._state_dir / "logs")
             self._envs[env.id] = env
             return env
 
-    def _detach(self, name: str, keep_key: str | None) -> list[_Environment]:
+    def _detach(self, name: str, keep_key: str | None) -> list[ExecutionEnvironment]:
         """Under the lock: take the function's idle environments of other configurations out of
         service and return them; busy ones are marked to stop when their invocation ends."""
         idle = []
@@ -167,7 +136,7 @@ class LambdaService:
                     idle.append(env)
         return idle
 
-    def _release(self, env: _Environment, keep: bool) -> None:
+    def _release(self, env: ExecutionEnvironment, keep: bool) -> None:
         with self._lock:
             env.busy = False
             env.last_used = time.monotonic()
@@ -199,7 +168,7 @@ class LambdaService:
         return target
 
 
-class _Environment:
+class ExecutionEnvironment:
     """One execution environment: a runtime process, its Runtime API and its log stream.
     It serves one invocation at a time; the service's lock guards `busy` and `retired`."""
 
@@ -207,7 +176,7 @@ class _Environment:
         self.id = uuid.uuid4().hex
         self.function = fn.name
         self.config_key = fn.config_key
-        self.log_stream = f"{datetime.now(timezone.utc):%Y/%m/%d}/[$LATEST]{self.id}"
+        self.log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{self.id}"
         self.log_path = logs_dir / re.sub(r"[^A-Za-z0-9_-]", "_", fn.name) / f"{self.id}.log"
         self.proc: subprocess.Popen | None = None
         self.api: RuntimeAPI | None = None
@@ -350,7 +319,7 @@ class _Environment:
 
 
 def _timed_out(request_id: str, timeout: float, duration_ms: float) -> _Outcome:
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     what = f"Task timed out after {timeout:.2f} seconds"
     return _Outcome(_error_payload("Sandbox.Timedout", f"RequestId: {request_id} Error: {what}"), "Unhandled",
                     duration_ms, keep=False, log_lines=[f"{now} {request_id} {what}"], status="\tStatus: timeout")
@@ -399,6 +368,6 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         pass
 
 
-def _stop_all(envs: list[_Environment]) -> None:
+def _stop_all(envs: list[ExecutionEnvironment]) -> None:
     for env in envs:
         env.stop()

@@ -9,14 +9,15 @@ import asyncio
 import ipaddress
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from mysql_mimic import MysqlServer
 
-from ..errors import LocalCloudError
-from .pool import _Backend, _Pool
-from .session import _ClientSession, _Control, _Identity
+from ...errors import LocalCloudError
+from .pool import Backend, Pool
+from .session import ClientSession, Control, Identity
 from .settings import ProxySettings
 
 logger = logging.getLogger(__name__)
@@ -35,9 +36,10 @@ class RdsProxy:
         self.settings = settings  # called on the proxy's loop thread at each login and pool decision: keep it fast
         self.host = host
         self.port = port
-        self.pool = _Pool(self)
-        self.sessions: set[_ClientSession] = set()  # logged-in clients
+        self.pool = Pool(name, settings, self.submit)
+        self.sessions: set[ClientSession] = set()  # logged-in clients
         self.pinned = 0
+        self.statements = 0  # client statements relayed to the database since creation
         self._executor: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -73,7 +75,8 @@ class RdsProxy:
         logger.info("RDS Proxy %s stopped", self.name)
 
     def stats(self) -> dict:
-        """Pool and client counters now ("pinned": clients pinned now; "peak_backend_open": since creation)."""
+        """Pool and client counters now ("pinned": clients pinned now; "peak_backend_open" and "statements":
+        since creation)."""
         return {
             "pool_size": self.settings().pool_size,
             "backend_open": self.pool.opened,
@@ -82,13 +85,14 @@ class RdsProxy:
             "clients": len(self.sessions),
             "borrow_timeouts": self.pool.borrow_timeouts,
             "pinned": self.pinned,
+            "statements": self.statements,
         }
 
     def submit(self, work: Callable, *args, **kwargs) -> Future:
         """Start a blocking call in one of the proxy's worker threads."""
         return self._executor.submit(work, *args, **kwargs)
 
-    async def run(self, backend: _Backend, work: Callable, *args) -> Any:
+    async def run(self, backend: Backend, work: Callable, *args) -> Any:
         """Run a blocking call on a backend connection in a worker thread."""
         backend.job = self.submit(work, *args)
         return await asyncio.wrap_future(backend.job)
@@ -96,8 +100,8 @@ class RdsProxy:
     async def _serve(self, ready: threading.Event, failure: list) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        server = MysqlServer(session_factory=lambda: _ClientSession(self), identity_provider=_Identity(self),
-                             control=_Control())
+        server = MysqlServer(session_factory=lambda: ClientSession(self), identity_provider=Identity(self),
+                             control=Control())
         try:
             await server.start_server(host=self.host, port=self.port)
             self.port = server.sockets()[0].getsockname()[1]

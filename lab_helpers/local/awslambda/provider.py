@@ -2,7 +2,7 @@
 
 CreateFunction, UpdateFunctionCode and the rest go to moto, which keeps the deployed zip.
 Invoke comes here: the function's current code and configuration are read from moto and run
-in a real execution environment (`lambda_runtime.LambdaService`, awslambdaric underneath).
+in a real execution environment (`environments.LambdaService`, awslambdaric underneath).
 """
 from __future__ import annotations
 
@@ -15,14 +15,16 @@ import threading
 import uuid
 from urllib.parse import parse_qs, unquote
 
-from moto.core import DEFAULT_ACCOUNT_ID
-
-from .function_access import FunctionAccess
-from .lambda_runtime import FunctionVersion, InvokeResult, LambdaService, TooManyRequests
+from .. import moto_adapter
+from ..gateway import Request, Response
+from ..vpc.function_access import FunctionAccess
+from .environments import LambdaService
+from .function import FunctionVersion, InvokeResult, TooManyRequests
 
 log = logging.getLogger(__name__)
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 FUNCTION_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)(?P<rest>/.*)?$")
+FunctionNotFound = moto_adapter.FunctionNotFound
 
 
 def function_name(name_or_arn: str) -> str:
@@ -36,39 +38,45 @@ def function_name(name_or_arn: str) -> str:
     return name_or_arn
 
 
-def _error(status: int, code: str, message: str) -> tuple[int, dict, bytes]:
+def _error(status: int, code: str, message: str) -> Response:
     body = json.dumps({"Type": "User", "Message": message, "message": message}).encode()
     return status, {"Content-Type": "application/json", "x-amzn-ErrorType": code}, body
 
 
 class LambdaProvider:
+    component = "lambda"
+
     def __init__(self, service: LambdaService, access: FunctionAccess):
         self.service = service
         self.access = access
 
     def version(self, region: str, name_or_arn: str, qualifier: str | None = None) -> FunctionVersion:
-        """The function as deployed now (raises moto's UnknownFunctionException when missing)."""
-        from moto.awslambda.models import lambda_backends  # loads on first use
-
-        fn = lambda_backends[DEFAULT_ACCOUNT_ID][region].get_function(function_name(name_or_arn), qualifier)
-        settings = dict(handler=fn.handler, runtime=fn.run_time or "python3.12", timeout=float(fn.timeout),
-                        memory_size=int(fn.memory_size), environment=dict(fn.environment_vars or {}))
+        """The function as deployed now (FunctionNotFound when there is none)."""
+        fn = moto_adapter.deployed_function(region, function_name(name_or_arn), qualifier)
+        settings = dict(handler=fn.handler, runtime=fn.runtime, timeout=fn.timeout, memory_size=fn.memory_size,
+                        environment=fn.environment)
         # any change of code or configuration means new execution environments, as on AWS
-        key = hashlib.sha256(json.dumps([fn.code_sha_256, fn.role, settings], sort_keys=True).encode()).hexdigest()
-        return FunctionVersion(name=fn.function_name, arn=fn.function_arn, code_sha256=fn.code_sha_256,
-                               code_zip=fn.code_bytes, config_key=key[:16],
-                               credentials=self.access.credentials_for(region, fn), **settings)
+        key = hashlib.sha256(json.dumps([fn.code_sha256, fn.role, settings], sort_keys=True).encode()).hexdigest()
+        return FunctionVersion(name=fn.name, arn=fn.arn, code_sha256=fn.code_sha256, code_zip=fn.code_zip,
+                               config_key=key[:16], credentials=self.access.credentials_for(fn), region=region,
+                               **settings)
 
     def invoke(self, region: str, name_or_arn: str, payload: bytes) -> InvokeResult:
         """Invoke synchronously (used by API Gateway too)."""
         return self.service.invoke(self.version(region, name_or_arn), payload or b"{}")
 
-    def handle_invoke(self, region: str, name: str, query: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+    def route(self, request: Request) -> Response | None:
+        invoke = INVOKE_PATH.match(request.path)
+        if request.service != "lambda" or request.method != "POST" or not invoke or not request.region:
+            return None
+        return self.handle_invoke(request.region, invoke.group("name"), request.query, request.headers, request.body)
+
+    def handle_invoke(self, region: str, name: str, query: str, headers: dict, body: bytes) -> Response:
         qualifier = (parse_qs(query).get("Qualifier") or [None])[0]
         try:
             fn = self.version(region, name, qualifier)
-        except Exception:
-            arn = f"arn:aws:lambda:{region}:{DEFAULT_ACCOUNT_ID}:function:{function_name(name)}"
+        except FunctionNotFound:
+            arn = f"arn:aws:lambda:{region}:{moto_adapter.ACCOUNT}:function:{function_name(name)}"
             return _error(404, "ResourceNotFoundException", f"Function not found: {arn}")
         invocation_type = headers.get("x-amz-invocation-type", "RequestResponse")
         if invocation_type == "DryRun":
@@ -91,19 +99,23 @@ class LambdaProvider:
     def _invoke_quietly(self, fn: FunctionVersion, body: bytes) -> None:
         try:
             self.service.invoke(fn, body or b"{}")
-        except Exception:  # an asynchronous invocation's failure only shows in the function's log
-            log.exception("asynchronous invocation of %s failed", fn.name)
+        except TooManyRequests:  # an asynchronous invocation's throttling only shows in the function's log
+            log.warning("asynchronous invocation of %s throttled: every environment is busy", fn.name)
 
-    def after(self, region: str, method: str, path: str) -> None:
+    def after(self, request: Request) -> None:
         """After a successful control-plane call: retire environments that no longer match."""
-        m = FUNCTION_PATH.match(path)
-        if not m or method not in ("PUT", "DELETE"):
+        m = FUNCTION_PATH.match(request.path)
+        if request.service != "lambda" or not request.region or not m or request.method not in ("PUT", "DELETE"):
             return
         name = function_name(m.group("name"))
-        if method == "DELETE" and not m.group("rest"):
+        if request.method == "DELETE" and not m.group("rest"):
             self.service.retire(name)
             return
         try:
-            self.service.retire(name, keep_key=self.version(region, name).config_key)
-        except Exception:
-            log.debug("function %s not found after update", name)
+            self.service.retire(name, keep_key=self.version(request.region, name).config_key)
+        except FunctionNotFound:  # e.g. a permission removed from a function deleted meanwhile
+            self.service.retire(name)
+
+    def health(self) -> dict:
+        return {"environments": self.service.environments()}
+

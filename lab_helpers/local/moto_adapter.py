@@ -1,0 +1,436 @@
+"""The one module that reads (and, in three marked places, changes) moto's internals.
+
+The local cloud's control plane is moto in server mode, in the cloud's own process. Its data
+plane needs what moto keeps but its API does not return (a DB instance's master password, a
+function's deployed zip, a REST API's routes), and the network and IAM checks walk moto's EC2 and
+IAM backends. Everything of that kind happens here, and every other module gets plain, frozen
+views. Each assumption about moto is named where it is used; when a moto upgrade breaks one, the
+call raises `MotoContractError` naming it (and `tests/unit/test_moto_contract.py` fails first).
+
+The three places that change moto's state (marked CHANGES MOTO): proxy targets get the instance's
+endpoint, port and role, as RDS reports them; the proxy target health property is replaced by the
+real one; nothing else.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import moto
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+ACCOUNT = DEFAULT_ACCOUNT_ID  # the one account of the local cloud
+RequestHandler = MotoRequestHandler  # moto's werkzeug request handler, which the endpoint extends
+
+
+class MotoContractError(RuntimeError):
+    """moto no longer holds its state the way the local cloud reads it: the installed moto differs from the pin."""
+
+
+class FunctionNotFound(LookupError):
+    """No Lambda function (or version) of that name in that region."""
+
+
+@contextlib.contextmanager
+def assumption(what: str) -> Iterator[None]:
+    """Turn a broken assumption about moto's models into an error that names it."""
+    try:
+        yield
+    except (AttributeError, KeyError, TypeError, ImportError) as e:
+        raise MotoContractError(f"moto {moto.__version__} no longer matches the local cloud: {what} "
+                                f"({type(e).__name__}: {e}). The project pins moto; "
+                                "see lab_helpers/local/moto_adapter.py.") from e
+
+
+def wsgi_app() -> DomainDispatcherApplication:
+    """moto's server application: every service, dispatched by the request's signing scope or host."""
+    return DomainDispatcherApplication(create_backend_app)
+
+
+def warm_up(services: tuple[str, ...], region: str) -> None:
+    """Build moto's backends of these services now (the first call of each otherwise takes ~1 s)."""
+    from moto.backends import get_backend
+
+    for service in services:
+        with assumption(f"get_backend({service!r})[account][region] builds the {service} backend"):
+            backends = get_backend(service)[ACCOUNT]
+            backends["global" if service == "iam" else region]
+
+
+# ---------------------------------------------------------------- Lambda
+
+@dataclass(frozen=True)
+class DeployedFunction:
+    """A Lambda function as deployed now: its code and its configuration."""
+    region: str
+    name: str
+    arn: str
+    code_sha256: str  # base64 SHA-256 of the zip (CodeSha256)
+    code_zip: bytes
+    handler: str
+    runtime: str
+    timeout: float
+    memory_size: int
+    environment: dict[str, str]
+    role: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+
+def _lambda_backend(region: str):
+    from moto.awslambda.models import lambda_backends
+
+    with assumption("lambda_backends[account][region] is the region's Lambda backend"):
+        return lambda_backends[ACCOUNT][region]
+
+
+def deployed_function(region: str, name_or_arn: str, qualifier: str | None = None) -> DeployedFunction:
+    """The function as moto holds it, or FunctionNotFound."""
+    from moto.awslambda.exceptions import UnknownFunctionException
+
+    backend = _lambda_backend(region)
+    try:
+        fn = backend.get_function(name_or_arn, qualifier)
+    except UnknownFunctionException as e:
+        raise FunctionNotFound(name_or_arn) from e
+    with assumption("LambdaFunction keeps code_bytes, code_sha_256, run_time, environment_vars and _vpc_config"):
+        vpc = fn._vpc_config or {}
+        return DeployedFunction(
+            region=region, name=fn.function_name, arn=fn.function_arn, code_sha256=fn.code_sha_256,
+            code_zip=fn.code_bytes, handler=fn.handler, runtime=fn.run_time or "python3.12",
+            timeout=float(fn.timeout), memory_size=int(fn.memory_size), environment=dict(fn.environment_vars or {}),
+            role=fn.role, subnet_ids=tuple(vpc.get("SubnetIds") or ()),
+            security_group_ids=tuple(vpc.get("SecurityGroupIds") or ()))
+
+
+def function_policy_statements(region: str, name_or_arn: str) -> list[dict[str, Any]]:
+    """The function's resource-based policy statements (AddPermission), or FunctionNotFound."""
+    from moto.awslambda.exceptions import UnknownFunctionException
+
+    try:
+        fn = _lambda_backend(region).get_function(name_or_arn)
+    except UnknownFunctionException as e:
+        raise FunctionNotFound(name_or_arn) from e
+    with assumption("LambdaFunction.policy.statements lists the AddPermission statements as dicts"):
+        return [dict(statement) for statement in fn.policy.statements]
+
+
+# ---------------------------------------------------------------- API Gateway
+
+@dataclass(frozen=True)
+class Route:
+    """One method of one resource of a REST API."""
+    path: str  # the resource's path template, e.g. "/" or "/items/{id}"
+    method: str
+    integration_type: str | None
+    uri: str | None
+    responses: tuple[tuple[str, str | None], ...]  # integration responses: (status code, selection pattern)
+
+
+@dataclass(frozen=True)
+class RestApi:
+    region: str
+    id: str
+    routes: tuple[Route, ...]  # as they are now (what a new deployment freezes)
+    stages: dict[str, str]  # stage name -> deployment id
+    deployment_ids: tuple[str, ...]
+
+
+def find_rest_api(api_id: str) -> RestApi | None:
+    """The REST API of that id in whichever region has it, or None."""
+    from moto.apigateway.models import apigateway_backends
+
+    with assumption("apigateway_backends[account] maps regions to backends whose .apis maps ids to RestAPI"):
+        found = [(region, backend.apis.get(api_id)) for region, backend in list(apigateway_backends[ACCOUNT].items())]
+    region, api = next(((r, a) for r, a in found if a is not None), (None, None))
+    if api is None:
+        return None
+    with assumption("RestAPI.resources -> Resource.resource_methods -> Method.method_integration; stages, deployments"):
+        routes = []
+        for resource in api.resources.values():
+            for method, found_method in resource.resource_methods.items():
+                integration = found_method.method_integration
+                responses = tuple((str(r.status_code), r.selection_pattern)
+                                  for r in ((integration.integration_responses or {}).values() if integration else []))
+                routes.append(Route(resource.get_path(), method, integration.integration_type if integration else None,
+                                    integration.uri if integration else None, responses))
+        return RestApi(region=region, id=api.id, routes=tuple(routes),
+                       stages={name: stage.deployment_id for name, stage in api.stages.items()},
+                       deployment_ids=tuple(api.deployments))
+
+
+# ---------------------------------------------------------------- RDS
+
+@dataclass(frozen=True)
+class DbInstance:
+    account: str
+    region: str
+    identifier: str
+    engine: str
+    address: str
+    port: int
+    master_username: str
+    master_password: str  # moto keeps it but does not return it
+    parameter_group: str | None
+
+
+@dataclass(frozen=True)
+class DbProxy:
+    account: str
+    region: str
+    name: str
+    endpoint: str
+    secret_arns: tuple[str, ...]
+    require_tls: bool
+    idle_client_timeout: int
+    target_instances: tuple[str, ...]  # DB instance identifiers registered in the default target group
+    max_connections_percent: int
+    max_idle_connections_percent: int
+    connection_borrow_timeout: int
+    session_pinning_filters: tuple[str, ...]
+
+
+def _rds_backends() -> Iterator[tuple[str, str, Any]]:
+    """(account, region, backend) for every RDS backend moto has created so far."""
+    from moto.rds.models import rds_backends
+
+    with assumption("rds_backends maps account -> region -> RDSBackend"):
+        items = [(account, region, backend) for account, regions in list(rds_backends.items())
+                 for region, backend in list(regions.items())]
+    yield from items
+
+
+def db_instances() -> list[DbInstance]:
+    """Every DB instance of every region."""
+    out = []
+    for account, region, backend in _rds_backends():
+        with assumption("RDSBackend.databases holds DBInstance with address, port and _master_user_password"):
+            for db in list(backend.databases.values()):
+                out.append(DbInstance(account, region, db.db_instance_identifier, db.engine, db.address, int(db.port),
+                                      db.master_username or "", getattr(db, "_master_user_password", "") or "",
+                                      db.db_parameter_group_name))
+    return out
+
+
+def parameter_value(account: str, region: str, group: str | None, name: str) -> str | None:
+    """A DB parameter group's value for `name` (as modified), or None."""
+    from moto.rds.models import rds_backends
+
+    with assumption("RDSBackend.db_parameter_groups[name].parameters[param]['ParameterValue']"):
+        found = rds_backends[account][region].db_parameter_groups.get(group or "")
+        if found is None:
+            return None
+        return (found.parameters.get(name) or {}).get("ParameterValue")
+
+
+def _proxy_view(account: str, region: str, proxy) -> DbProxy:
+    with assumption("DBProxy has endpoint, auth, require_tls, idle_client_timeout and proxy_target_groups['default']"):
+        group = proxy.proxy_target_groups["default"]
+        return DbProxy(
+            account=account, region=region, name=proxy.db_proxy_name, endpoint=proxy.endpoint,
+            secret_arns=tuple(a.get("SecretArn", "") for a in proxy.auth or []),
+            require_tls=bool(proxy.require_tls), idle_client_timeout=int(proxy.idle_client_timeout),
+            target_instances=tuple(t.rds_resource_id for t in group.targets if t.type == "RDS_INSTANCE"),
+            max_connections_percent=int(group.max_connections),
+            max_idle_connections_percent=int(group.max_idle_connections),
+            connection_borrow_timeout=int(group.borrow_timeout),
+            session_pinning_filters=tuple(group.session_pinning_filters))
+
+
+def db_proxies() -> list[DbProxy]:
+    """Every DB proxy of every region."""
+    out = []
+    for account, region, backend in _rds_backends():
+        with assumption("RDSBackend.db_proxies maps names to DBProxy"):
+            proxies = list(backend.db_proxies.values())
+        out.extend(_proxy_view(account, region, p) for p in proxies)
+    return out
+
+
+def db_proxy(account: str, region: str, name: str) -> DbProxy | None:
+    from moto.rds.models import rds_backends
+
+    with assumption("RDSBackend.db_proxies maps names to DBProxy"):
+        proxy = rds_backends[account][region].db_proxies.get(name)
+    return _proxy_view(account, region, proxy) if proxy is not None else None
+
+
+def correct_proxy_targets() -> None:
+    """CHANGES MOTO: moto registers instance targets with port 5432, no endpoint and no role; give
+    them the instance's endpoint and port and the READ_WRITE role, as RDS reports them."""
+    for _, _, backend in _rds_backends():
+        with assumption("DBProxyTarget has rds_resource_id, type, endpoint, port and role"):
+            for proxy in list(backend.db_proxies.values()):
+                for group in proxy.proxy_target_groups.values():
+                    for target in group.targets:
+                        db = backend.databases.get(target.rds_resource_id)
+                        if target.type == "RDS_INSTANCE" and db is not None:
+                            target.endpoint, target.port, target.role = db.address, int(db.port), "READ_WRITE"
+
+
+@dataclass(frozen=True)
+class ProxyTarget:
+    account: str
+    region: str
+    proxy: str | None  # the proxy whose target group holds it (None if none does any more)
+    instance: str
+    instance_exists: bool
+
+
+def install_target_health(health: Callable[[ProxyTarget], dict[str, str]]) -> None:
+    """CHANGES MOTO: DescribeDBProxyTargets reports `health(target)` instead of moto's constant AVAILABLE
+    (after moto's one REGISTERING answer)."""
+    from moto.rds.models import DBProxyTarget
+
+    def target_health(target) -> dict[str, str]:
+        with assumption("DBProxyTarget.registering, .backend and .rds_resource_id"):
+            if target.registering:
+                return {"State": "REGISTERING"}
+            backend = target.backend
+            proxy = next((name for name, p in backend.db_proxies.items()
+                          if any(target in g.targets for g in p.proxy_target_groups.values())), None)
+            found = ProxyTarget(backend.account_id, backend.region_name, proxy, target.rds_resource_id,
+                                target.rds_resource_id in backend.databases)
+        return health(found)
+
+    with assumption("DBProxyTarget.target_health is a property"):
+        if not isinstance(DBProxyTarget.__dict__["target_health"], property):
+            raise TypeError("DBProxyTarget.target_health is not a property")
+    DBProxyTarget.target_health = property(target_health)
+
+
+# ---------------------------------------------------------------- Secrets Manager
+
+def secret_string(account: str, region: str, secret_id: str) -> str | None:
+    """The secret's current SecretString, or None when it is missing, deleted or has no string."""
+    from moto.secretsmanager.exceptions import SecretsManagerClientError
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    with assumption("secretsmanager_backends[account][region].get_secret_value(id, version, stage) -> dict"):
+        backend = secretsmanager_backends[account][region]
+    try:
+        with assumption("get_secret_value(secret_id, version_id, version_stage) returns {'SecretString': ...}"):
+            return backend.get_secret_value(secret_id, None, None).get("SecretString")
+    except SecretsManagerClientError:  # not found, deleted, no value
+        return None
+
+
+def secret_arn(region: str, secret_id: str) -> str:
+    """The ARN for a secret name or ARN (the name's would-be ARN when no such secret exists)."""
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    if secret_id.startswith("arn:"):
+        return secret_id
+    with assumption("SecretsManagerBackend.secrets maps names to secrets with .arn"):
+        secrets = secretsmanager_backends[ACCOUNT][region].secrets
+        if secret_id in secrets:
+            return secrets[secret_id].arn
+    return f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{secret_id}"
+
+
+# ---------------------------------------------------------------- EC2 (for a function's network path)
+
+@dataclass(frozen=True)
+class Subnet:
+    id: str
+    vpc_id: str
+    cidr: str
+
+
+@dataclass(frozen=True)
+class InterfaceEndpoint:
+    service_name: str
+    private_dns: bool
+    state: str
+    security_group_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IngressRule:
+    protocol: str  # "-1" for all
+    from_port: int | None
+    to_port: int | None
+    source_group_ids: tuple[str, ...]
+    cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    associated_subnets: tuple[str, ...]
+    main: bool
+    default_route_to_nat: bool  # 0.0.0.0/0 goes to a NAT gateway
+
+
+def _ec2(region: str):
+    from moto.ec2.models import ec2_backends
+
+    with assumption("ec2_backends[account][region] is the region's EC2 backend"):
+        return ec2_backends[ACCOUNT][region]
+
+
+def subnets(region: str, ids: tuple[str, ...]) -> list[Subnet]:
+    ec2 = _ec2(region)
+    with assumption("EC2Backend.subnets maps zones to {id: Subnet} with vpc_id and cidr_block"):
+        return [Subnet(s.id, s.vpc_id, s.cidr_block) for zone in ec2.subnets.values() for s in zone.values()
+                if s.id in ids]
+
+
+def interface_endpoints(region: str, vpc_id: str) -> list[InterfaceEndpoint]:
+    ec2 = _ec2(region)
+    with assumption("EC2Backend.vpc_end_points holds VPCEndPoint with vpc_id, service_name, private_dns_enabled, "
+                    "vpc_endpoint_type, state and security_group_ids"):
+        return [InterfaceEndpoint(e.service_name, bool(e.private_dns_enabled), e.state,
+                                  tuple(e.security_group_ids or ()))
+                for e in ec2.vpc_end_points.values()
+                if e.vpc_id == vpc_id and str(e.vpc_endpoint_type).lower() == "interface"]
+
+
+def ingress_rules(region: str, group_id: str) -> list[IngressRule]:
+    ec2 = _ec2(region)
+    with assumption("SecurityGroup.ingress_rules with ip_protocol, from_port, to_port, source_group, ip_range"):
+        group = ec2.get_security_group_from_id(group_id)
+        if group is None:
+            return []
+        return [IngressRule(str(r.ip_protocol), r.from_port, r.to_port,
+                            tuple(g for g in [(r.source_group or {}).get("GroupId")] if g),
+                            tuple(c for c in [(r.ip_range or {}).get("CidrIp")] if c))
+                for r in group.ingress_rules]
+
+
+def route_tables(region: str, vpc_id: str) -> list[RouteTable]:
+    ec2 = _ec2(region)
+    with assumption("EC2Backend.route_tables holds RouteTable with associations (dicts), main_association_id "
+                    "and routes (Route with destination_cidr_block and nat_gateway)"):
+        return [RouteTable(tuple(a["SubnetId"] for a in t.associations if a.get("SubnetId")),
+                           bool(t.main_association_id),
+                           any(r.destination_cidr_block == "0.0.0.0/0" and r.nat_gateway for r in t.routes))
+                for t in ec2.route_tables.values() if t.vpc_id == vpc_id]
+
+
+# ---------------------------------------------------------------- IAM
+
+def role_policies(role_arn: str) -> list[object] | None:
+    """The role's managed and inline policies (opaque, for `policies_allow`), or None when no such role exists."""
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.models import iam_backends
+
+    with assumption("iam_backends[account]['global'].get_role_by_arn(arn)"):
+        backend = iam_backends[ACCOUNT]["global"]
+    try:
+        role = backend.get_role_by_arn(role_arn)
+    except NotFoundException:
+        return None
+    with assumption("Role.managed_policies maps ARNs to ManagedPolicy, Role.policies maps names to JSON documents"):
+        return list(role.managed_policies.values()) + list(role.policies.values())
+
+
+def policies_allow(policies: list[object], action: str, resource: str) -> bool:
+    """Identity-based policies' verdict: an explicit Deny wins, else some Allow is needed (moto's evaluator)."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    with assumption("moto.iam.access_control.IAMPolicy(policy).is_action_permitted(action, resource)"):
+        results = [IAMPolicy(policy).is_action_permitted(action, resource) for policy in policies]
+        return PermissionResult.DENIED not in results and PermissionResult.PERMITTED in results

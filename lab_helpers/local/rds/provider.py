@@ -1,0 +1,163 @@
+"""RDS's data plane in the local cloud: what moto's RDS control plane describes, made real.
+
+After every successful mutating RDS call, `reconcile()` makes the data plane match moto's state:
+- each MySQL/MariaDB DB instance is served by the local MariaDB server, with the instance's master
+  user and password as an account there, and its endpoint name in the VPC DNS map;
+- `max_connections` from the instance's DB parameter group is applied to the server;
+- each DB proxy runs an `RdsProxy` listener, with its endpoint name in the VPC DNS map, reading its
+  secret(s), target and pool configuration from moto live (so a changed secret or target group
+  applies at once, as on AWS);
+- registered proxy targets report the real endpoint, port and health.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from functools import partial
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pymysql
+
+from .. import moto_adapter
+from ..gateway import Request, Response
+from ..vpc import dns
+from .mariadb import MariaDB
+from .proxy import ProxySettings, RdsProxy
+
+log = logging.getLogger(__name__)
+MYSQL_ENGINES = {"mysql", "mariadb", "aurora-mysql"}
+PROXY_PORT = 3306  # the port clients use on a MySQL proxy endpoint
+HEALTH_CACHE_S = 1.0  # DescribeDBProxyTargets polls: one login check per target per second is enough
+
+
+def secret_credentials(account: str, region: str, secret_arn: str) -> tuple[str, str] | None:
+    """(username, password) from a Secrets Manager secret of the RDS credentials shape, or None
+    when the secret is missing or deleted, is not JSON, or has no username or password."""
+    text = moto_adapter.secret_string(account, region, secret_arn)
+    try:
+        secret = json.loads(text or "")
+        return str(secret["username"]), str(secret["password"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+class RdsDataPlane:
+    component = "rds"
+
+    def __init__(self, mariadb: MariaDB, dns_file: Path):
+        self.mariadb = mariadb
+        self.dns_file = dns_file
+        self.proxies: dict[tuple[str, str, str], RdsProxy] = {}
+        self._users: dict[str, str] = {}  # master user -> password applied to MariaDB
+        # the server's max_connections, changed only through DB parameter groups (reconcile); kept here so
+        # a proxy login does not open an admin connection the database would count
+        self.max_connections = mariadb.get_max_connections()
+        self._lock = threading.RLock()
+        self._health_cache: dict[tuple[str, str, str | None, str], tuple[float, dict]] = {}
+        self._health_installed = False  # on the first reconcile: moto's RDS models load on first use (~1 s)
+        dns.write_map(dns_file, {})
+
+    # -- the gateway's hooks -----------------------------------------------------------------
+    def route(self, request: Request) -> Response | None:
+        return None  # every RDS API call is moto's; the data plane follows in after()
+
+    def after(self, request: Request) -> None:
+        """After a successful mutating RDS call."""
+        if request.service != "rds":
+            return
+        action = (parse_qs(request.body.decode(errors="replace")).get("Action") or [""])[0]
+        if action == "RebootDBInstance":  # the server really restarts: clients see their connections drop
+            with self._lock:
+                self.mariadb.restart()
+                self.max_connections = self.mariadb.get_max_connections()  # back to the server's default
+        self.reconcile()  # and the parameter group's value applied again
+
+    # -- reconcile ---------------------------------------------------------------------------
+    def reconcile(self) -> None:
+        with self._lock:
+            if not self._health_installed:
+                moto_adapter.install_target_health(self.target_health)
+                self._health_installed = True
+            entries: dict[str, dict[str, int]] = {}
+            for db in moto_adapter.db_instances():
+                if db.engine not in MYSQL_ENGINES:
+                    continue
+                self._apply_instance(db)
+                entries[db.address.lower()] = {"port": db.port, "local_port": self.mariadb.port}
+            live: set[tuple[str, str, str]] = set()
+            for proxy in moto_adapter.db_proxies():
+                key = (proxy.account, proxy.region, proxy.name)
+                live.add(key)
+                if key not in self.proxies:
+                    rp = RdsProxy(proxy.name, partial(self.proxy_settings, *key))
+                    rp.start()
+                    self.proxies[key] = rp
+                entries[proxy.endpoint.lower()] = {"port": PROXY_PORT, "local_port": self.proxies[key].port}
+            moto_adapter.correct_proxy_targets()
+            for key in set(self.proxies) - live:
+                self.proxies.pop(key).stop()
+            dns.write_map(self.dns_file, entries)
+
+    def _apply_instance(self, db: moto_adapter.DbInstance) -> None:
+        if db.master_username and self._users.get(db.master_username) != db.master_password:
+            self.mariadb.ensure_user(db.master_username, db.master_password)
+            self._users[db.master_username] = db.master_password
+        value = moto_adapter.parameter_value(db.account, db.region, db.parameter_group, "max_connections")
+        if value and str(value).isdigit() and int(value) != self.max_connections:
+            self.mariadb.set_max_connections(int(value))
+            self.max_connections = self.mariadb.get_max_connections()
+
+    # -- what a proxy reads ------------------------------------------------------------------
+    def proxy_settings(self, account: str, region: str, name: str) -> ProxySettings:
+        proxy = moto_adapter.db_proxy(account, region, name)
+        if proxy is None:
+            return ProxySettings(credentials={}, target=None, db_max_connections=self.max_connections)
+        credentials = dict(found for found in (secret_credentials(account, region, arn) for arn in proxy.secret_arns)
+                           if found)
+        instances = {db.identifier for db in moto_adapter.db_instances()
+                     if (db.account, db.region) == (account, region)}
+        target = ("127.0.0.1", self.mariadb.port) if set(proxy.target_instances) & instances else None
+        return ProxySettings(credentials=credentials, target=target, db_max_connections=self.max_connections,
+                             max_connections_percent=proxy.max_connections_percent,
+                             connection_borrow_timeout=float(proxy.connection_borrow_timeout))
+
+    def target_health(self, target: moto_adapter.ProxyTarget) -> dict[str, str]:
+        """Health as RDS Proxy reports it: can the proxy log in to the database with its secret?"""
+        proxy = moto_adapter.db_proxy(target.account, target.region, target.proxy) if target.proxy else None
+        if proxy is None or not target.instance_exists:
+            return {"State": "UNAVAILABLE", "Reason": "CONNECTION_FAILED",
+                    "Description": "The target DB instance does not exist."}
+        key = (target.account, target.region, target.proxy, target.instance)
+        cached = self._health_cache.get(key)
+        if cached and time.monotonic() - cached[0] < HEALTH_CACHE_S:
+            return cached[1]
+        logins = [c for c in (secret_credentials(target.account, target.region, arn) for arn in proxy.secret_arns)
+                  if c]
+        if not logins:
+            health = {"State": "UNAVAILABLE", "Reason": "AUTH_FAILURE",
+                      "Description": "The proxy could not read a username and password from its secret."}
+        else:
+            health = {"State": "AVAILABLE"}
+            try:
+                pymysql.connect(host="127.0.0.1", port=self.mariadb.port, user=logins[0][0], password=logins[0][1],
+                                connect_timeout=2).close()
+            except pymysql.err.OperationalError as e:
+                reason = "AUTH_FAILURE" if e.args and e.args[0] == 1045 else "CONNECTION_FAILED"
+                health = {"State": "UNAVAILABLE", "Reason": reason, "Description": str(e.args[-1])}
+        self._health_cache[key] = (time.monotonic(), health)
+        return health
+
+    # -- status / shutdown -------------------------------------------------------------------
+    def status(self) -> list[dict]:
+        with self._lock:
+            return [{"name": key[2], "region": key[1], "port": rp.port, **rp.stats()}
+                    for key, rp in sorted(self.proxies.items())]
+
+    def stop(self) -> None:
+        with self._lock:
+            for rp in self.proxies.values():
+                rp.stop()
+            self.proxies.clear()

@@ -1,0 +1,190 @@
+"""Contract tests of `lab_helpers.local.moto_adapter`: each names the moto behaviour the local cloud relies on.
+
+The local cloud reads moto's models directly (what its API does not return) in that one module.
+When a moto upgrade changes one of these, the test named after it fails here, before a learner's
+lab does (and the adapter raises MotoContractError naming the same assumption).
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lab_helpers import api, iam, lambda_fn, network, proxy, rds, secrets
+from lab_helpers.local import moto_adapter as moto
+from lab_helpers.module3 import ensure_module3
+from tests.unit.conftest import moto_lab
+
+REGION = "ap-northeast-2"
+
+
+@pytest.fixture
+def lab(calls):
+    """moto configured as the local cloud's server runs it (its full Lambda backend, not the
+    Docker-less simple one the other unit tests use), with the lab's clients on it."""
+    with moto_lab(calls, {"iam": {"load_aws_managed_policies": True}}) as lab:
+        yield lab
+
+
+def test_broken_assumptions_raise_an_error_that_names_them():
+    with pytest.raises(moto.MotoContractError, match=r"LambdaFunction keeps code_bytes .*AttributeError"):
+        with moto.assumption("LambdaFunction keeps code_bytes"):
+            raise AttributeError("'LambdaFunction' object has no attribute 'code_bytes'")
+
+
+def test_moto_keeps_the_deployed_zip_and_the_function_configuration(lab, function_ready, module2_package):
+    """LambdaFunction.code_bytes, code_sha_256 (base64), run_time, handler, timeout, memory_size,
+    environment_vars, role and _vpc_config hold what CreateFunction was given."""
+    found = moto.deployed_function(REGION, lab.names.function)
+    assert found.code_zip == module2_package
+    assert found.code_sha256 == lambda_fn.code_sha256(module2_package)  # base64, as Lambda reports CodeSha256
+    assert (found.runtime, found.handler, found.timeout, found.memory_size) == (
+        lab.names.function_runtime, lambda_fn.HANDLER, lab.names.function_timeout_s, lab.names.function_memory_mb)
+    assert found.role == iam.find_lambda_role(lab)["arn"]
+    assert found.subnet_ids == tuple(network.subnet_ids(lab, "lambda"))
+    assert found.security_group_ids == (network.security_group_id(lab, lab.names.lambda_sg),)
+    lambda_fn.ensure_function(lab, module2_package, {"A": "1"})
+    assert moto.deployed_function(REGION, found.arn).environment == {"A": "1"}  # by ARN too
+
+
+def test_a_missing_function_is_moto_s_unknown_function_exception(lab):
+    """LambdaBackend.get_function raises UnknownFunctionException for a name it does not know."""
+    with pytest.raises(moto.FunctionNotFound):
+        moto.deployed_function(REGION, "no-such-function")
+    with pytest.raises(moto.FunctionNotFound):
+        moto.function_policy_statements(REGION, "no-such-function")
+
+
+def test_rest_api_routes_stages_and_permissions(lab, function_ready):
+    """RestAPI.resources -> resource_methods -> method_integration (type, uri, integration_responses),
+    RestAPI.stages (deployment_id), RestAPI.deployments; LambdaFunction.policy.statements."""
+    found_api = api.ensure_api(lab)
+    rest = moto.find_rest_api(found_api["id"])
+    assert rest.region == REGION and rest.stages == {"dev": found_api["deployment"]}
+    assert found_api["deployment"] in rest.deployment_ids
+    (route,) = rest.routes
+    assert (route.path, route.method, route.integration_type, route.responses) == ("/", "GET", "AWS", (("200", None),))
+    assert route.uri.endswith(f"functions/{function_ready['arn']}/invocations")
+    (statement,) = moto.function_policy_statements(REGION, lab.names.function)
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert statement["Condition"]["ArnLike"]["AWS:SourceArn"].endswith(f"{found_api['id']}/*/GET/")
+    assert moto.find_rest_api("nope") is None
+
+
+def test_moto_keeps_the_master_password_and_the_parameter_groups(lab, db_ready):
+    """RDSDBInstance._master_user_password holds MasterUserPassword (its property does not return it);
+    db_parameter_groups[name].parameters[param]["ParameterValue"] holds ModifyDBParameterGroup's value."""
+    (db,) = moto.db_instances()
+    assert (db.identifier, db.engine, db.port) == (lab.names.db_instance, "mysql", 3306)
+    assert (db.master_username, db.master_password) == (lab.names.db_master_user, lab.names.db_master_password)
+    assert db.address == db_ready["host"]
+    client = lab.client("rds")
+    client.create_db_parameter_group(DBParameterGroupName="contract", DBParameterGroupFamily="mysql8.0",
+                                     Description="contract test")
+    client.modify_db_parameter_group(DBParameterGroupName="contract", Parameters=[
+        {"ParameterName": "max_connections", "ParameterValue": "42", "ApplyMethod": "immediate"}])
+    assert moto.parameter_value(db.account, REGION, "contract", "max_connections") == "42"
+    assert moto.parameter_value(db.account, REGION, "no-such-group", "max_connections") is None
+
+
+@pytest.fixture
+def module3(lab):
+    from lab_helpers.baseline import ensure_baseline
+
+    ensure_baseline(lab)
+    return ensure_module3(lab)
+
+
+def test_proxy_configuration_and_targets(lab, module3, monkeypatch):
+    """DBProxy (endpoint, auth, require_tls, idle_client_timeout) and its default target group
+    (targets, max_connections, max_idle_connections, borrow_timeout, session_pinning_filters)."""
+    (found,) = moto.db_proxies()
+    assert found.name == lab.names.proxy and found.endpoint == proxy.proxy_endpoint(lab)
+    assert found.secret_arns == (secrets.find_secret(lab)["arn"],)
+    assert found.target_instances == (lab.names.db_instance,)
+    assert (found.max_connections_percent, found.max_idle_connections_percent, found.connection_borrow_timeout) == (
+        100, 50, 120)
+    lab.client("rds").modify_db_proxy_target_group(DBProxyName=lab.names.proxy, TargetGroupName="default",
+                                                   ConnectionPoolConfig={"MaxConnectionsPercent": 40,
+                                                                         "ConnectionBorrowTimeout": 7})
+    again = moto.db_proxy(found.account, REGION, lab.names.proxy)
+    assert (again.max_connections_percent, again.connection_borrow_timeout) == (40, 7)
+    assert moto.db_proxy(found.account, REGION, "nope") is None
+
+
+def test_proxy_targets_are_corrected_and_their_health_replaced(lab, module3, monkeypatch):
+    """DBProxyTarget has endpoint, port (moto: 5432), role (moto: None) and a target_health property
+    answering REGISTERING once, then what the local cloud's health function says."""
+    from moto.rds.models import DBProxyTarget
+
+    monkeypatch.setattr(DBProxyTarget, "target_health", DBProxyTarget.__dict__["target_health"])  # put back after
+    seen = []
+    moto.install_target_health(lambda target: seen.append(target) or {"State": "UNAVAILABLE", "Reason": "TEST"})
+    moto.correct_proxy_targets()
+    client = lab.client("rds")
+    client.deregister_db_proxy_targets(DBProxyName=lab.names.proxy, DBInstanceIdentifiers=[lab.names.db_instance])
+    registered = client.register_db_proxy_targets(DBProxyName=lab.names.proxy,
+                                                  DBInstanceIdentifiers=[lab.names.db_instance])
+    moto.correct_proxy_targets()
+    second = client.describe_db_proxy_targets(DBProxyName=lab.names.proxy)["Targets"][0]
+    assert registered["DBProxyTargets"][0]["TargetHealth"] == {"State": "REGISTERING"}
+    assert second["TargetHealth"]["State"] == "UNAVAILABLE" and second["TargetHealth"]["Reason"] == "TEST"
+    assert (second["Endpoint"], second["Port"], second["Role"]) == (rds.db_host(lab), 3306, "READ_WRITE")
+    assert seen[-1].proxy == lab.names.proxy and seen[-1].instance == lab.names.db_instance
+    assert seen[-1].instance_exists
+
+
+def test_secret_strings_and_arns(lab, secret_ready):
+    """SecretsManagerBackend.get_secret_value(id, version, stage) returns {"SecretString": ...};
+    .secrets maps names to secrets with .arn; a deleted secret raises a SecretsManagerClientError."""
+    account = moto.ACCOUNT
+    text = moto.secret_string(account, REGION, secret_ready["arn"])
+    assert json.loads(text)["username"] == lab.names.db_master_user
+    assert moto.secret_arn(REGION, lab.names.secret) == secret_ready["arn"]
+    assert moto.secret_arn(REGION, secret_ready["arn"]) == secret_ready["arn"]
+    lab.client("secretsmanager").delete_secret(SecretId=lab.names.secret, RecoveryWindowInDays=7)
+    assert moto.secret_string(account, REGION, secret_ready["arn"]) is None  # scheduled for deletion
+    assert moto.secret_string(account, REGION, "no-such-secret") is None
+
+
+def test_vpc_subnets_endpoints_rules_and_routes(lab, network_ready):
+    """EC2Backend.subnets (by zone), vpc_end_points, get_security_group_from_id(...).ingress_rules
+    (ip_protocol, from_port, to_port, source_group, ip_range) and route_tables (associations as
+    dicts, main_association_id, routes with nat_gateway)."""
+    lambda_subnets = tuple(network.subnet_ids(lab, "lambda"))
+    found = moto.subnets(REGION, lambda_subnets)
+    vpc_id = network.vpc_id(lab)
+    assert {s.id for s in found} == set(lambda_subnets) and {s.vpc_id for s in found} == {vpc_id}
+    assert {s.cidr for s in found} == {"10.0.1.0/24", "10.0.2.0/24"}
+    network.ensure_secret_sg(lab)
+    network.ensure_secrets_endpoint(lab)
+    (endpoint,) = moto.interface_endpoints(REGION, vpc_id)
+    assert endpoint.service_name == f"com.amazonaws.{REGION}.secretsmanager" and endpoint.private_dns
+    assert endpoint.security_group_ids == (network.security_group_id(lab, lab.names.secret_sg),)
+    (rule,) = moto.ingress_rules(REGION, network.security_group_id(lab, lab.names.secret_sg))
+    assert (rule.protocol, rule.from_port, rule.to_port) == ("tcp", 443, 443)
+    assert rule.source_group_ids == (network.security_group_id(lab, lab.names.lambda_sg),)
+    tables = moto.route_tables(REGION, vpc_id)
+    assert any(t.main for t in tables) and not any(t.default_route_to_nat for t in tables)
+    public = network.subnet_ids(lab, "cloud9")[0]
+    assert any(public in t.associated_subnets for t in tables)
+
+
+def test_role_policies_are_evaluated_by_moto(lab, function_ready, secret_ready):
+    """IAMBackend.get_role_by_arn; Role.managed_policies and Role.policies; IAMPolicy(...).is_action_permitted."""
+    role = iam.find_lambda_role(lab)["arn"]
+    action, secret = "secretsmanager:GetSecretValue", secret_ready["arn"]
+    assert not moto.policies_allow(moto.role_policies(role), action, secret)
+    iam.ensure_function_secret_policy(lab, secret)  # inline
+    assert moto.policies_allow(moto.role_policies(role), action, secret)
+    assert not moto.policies_allow(moto.role_policies(role), action, secret + "-other")
+    iam.delete_function_secret_policy(lab)
+    iam.attach_secrets_manager_read_write(lab)  # AWS managed
+    assert moto.policies_allow(moto.role_policies(role), action, secret + "-other")
+    assert moto.role_policies("arn:aws:iam::123456789012:role/nope") is None
+
+
+def test_the_server_app_and_the_backends_warm_up():
+    """moto.moto_server.werkzeug_app.DomainDispatcherApplication(create_backend_app); moto.backends.get_backend."""
+    assert callable(moto.wsgi_app())
+    moto.warm_up(("iam", "ec2", "rds", "secretsmanager", "lambda", "apigateway"), REGION)
