@@ -193,6 +193,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def table(report: dict[str, Any]) -> str:
+    """The report as the terminal shows it: one line per figure, then each target met or NOT MET."""
     lines = []
 
     def row(label: str, value: str) -> None:
@@ -239,6 +240,7 @@ def table(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m lab_helpers.bench`: measure, write build/bench.json, print the table."""
     parser = argparse.ArgumentParser(prog="python -m lab_helpers.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--repeats", type=int, default=3, help="repetitions of the Duration measurement (median)")

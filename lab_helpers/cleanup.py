@@ -42,6 +42,7 @@ def _has_project_tag(tags: Mapping[str, str] | list[dict[str, str]]) -> bool:
 
 
 def ec2_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+    """Whether an EC2 resource (by its id) carries the lab's project tag."""
     tags = lab.client("ec2").describe_tags(Filters=[
         {"Name": "resource-id", "Values": [found["id"]]},
         {"Name": "key", "Values": [PROJECT_TAG_KEY]}, {"Name": "value", "Values": [PROJECT_TAG_VALUE]}])["Tags"]
@@ -49,22 +50,27 @@ def ec2_tagged(lab: Lab, found: dict[str, Any]) -> bool:
 
 
 def rds_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+    """Whether an RDS resource (by its ARN) carries the lab's project tag."""
     return _has_project_tag(lab.client("rds").list_tags_for_resource(ResourceName=found["arn"])["TagList"])
 
 
 def role_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+    """Whether an IAM role carries the lab's project tag."""
     return _has_project_tag(lab.client("iam").list_role_tags(RoleName=found["name"])["Tags"])
 
 
 def function_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+    """Whether a Lambda function (by its ARN) carries the lab's project tag."""
     return _has_project_tag(lab.client("lambda").list_tags(Resource=found["arn"])["Tags"])
 
 
 def api_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+    """Whether a REST API carries the lab's project tag."""
     return _has_project_tag(lab.client("apigateway").get_rest_api(restApiId=found["id"]).get("tags", {}))
 
 
 def secret_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+    """Whether a secret carries the lab's project tag."""
     return _has_project_tag(lab.client("secretsmanager").describe_secret(SecretId=found["arn"]).get("Tags", []))
 
 

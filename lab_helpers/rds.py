@@ -40,6 +40,7 @@ def _rds(lab: Lab):
 # ---------------------------------------------------------------- DB subnet group
 
 def find_db_subnet_group(lab: Lab) -> DbSubnetGroupView | None:
+    """The DB subnet group: name, ARN, state, VPC and subnets, or None."""
     found = or_none(lambda: _rds(lab).describe_db_subnet_groups(DBSubnetGroupName=lab.names.db_subnet_group),
                     "DBSubnetGroupNotFoundFault")
     if found is None:

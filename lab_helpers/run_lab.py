@@ -36,6 +36,7 @@ class NotebookFailed(RuntimeError):
 
 
 def lesson(names: list[str] | None = None) -> list[Path]:
+    """The lesson's notebooks (or those named), in order."""
     return [paths.notebooks_dir() / f"{name}.ipynb" for name in (names or LESSON)]
 
 
@@ -62,6 +63,7 @@ def _kernel_manager_class():
 
 
 def run_notebook(source: Path, output: Path, parameters: dict | None = None) -> float:
+    """Execute one notebook with papermill into `output`; its seconds, or NotebookFailed."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -97,6 +99,7 @@ def run(names: list[str] | None = None, out_dir: Path = BUILD, parameters: dict 
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m lab_helpers.run_lab`: `make lab` and `make notebooks`."""
     parser = argparse.ArgumentParser(prog="python -m lab_helpers.run_lab", description=__doc__.split("\n")[0])
     parser.add_argument("--target", choices=["local", "aws"], default=os.environ.get("LAB_TARGET", "local"))
     parser.add_argument("--region", default=DEFAULT_REGION)

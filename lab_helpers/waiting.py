@@ -22,6 +22,7 @@ T = TypeVar("T")
 
 
 def error_code(error: ClientError) -> str:
+    """AWS's error code of a ClientError, e.g. 'ResourceNotFoundException'."""
     return error.response.get("Error", {}).get("Code", "")
 
 

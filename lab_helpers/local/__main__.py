@@ -30,6 +30,7 @@ def _print_status(st: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m lab_helpers.local up | down | status | serve`; the exit code says how it went."""
     parser = argparse.ArgumentParser(prog="python -m lab_helpers.local", description="The lab's local cloud.")
     parser.add_argument("command", choices=["up", "down", "status", "serve"])
     parser.add_argument("--state-dir", type=Path, default=None, help="state folder (default: LAB_STATE_DIR or .lab)")

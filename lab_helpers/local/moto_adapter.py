@@ -251,6 +251,7 @@ def db_proxies() -> list[DbProxy]:
 
 
 def db_proxy(account: str, region: str, name: str) -> DbProxy | None:
+    """One DB proxy by name, or None."""
     from moto.rds.models import rds_backends
 
     with assumption("RDSBackend.db_proxies maps names to DBProxy"):
@@ -372,6 +373,7 @@ def _ec2(region: str):
 
 
 def subnets(region: str, ids: tuple[str, ...]) -> list[Subnet]:
+    """The subnets of these ids (those that exist)."""
     ec2 = _ec2(region)
     with assumption("EC2Backend.subnets maps zones to {id: Subnet} with vpc_id and cidr_block"):
         return [Subnet(s.id, s.vpc_id, s.cidr_block) for zone in ec2.subnets.values() for s in zone.values()
@@ -379,6 +381,7 @@ def subnets(region: str, ids: tuple[str, ...]) -> list[Subnet]:
 
 
 def interface_endpoints(region: str, vpc_id: str) -> list[InterfaceEndpoint]:
+    """The VPC's interface endpoints."""
     ec2 = _ec2(region)
     with assumption("EC2Backend.vpc_end_points holds VPCEndPoint with vpc_id, service_name, private_dns_enabled, "
                     "vpc_endpoint_type, state and security_group_ids"):
@@ -389,6 +392,7 @@ def interface_endpoints(region: str, vpc_id: str) -> list[InterfaceEndpoint]:
 
 
 def ingress_rules(region: str, group_id: str) -> list[IngressRule]:
+    """A security group's inbound rules (none when the group does not exist)."""
     ec2 = _ec2(region)
     with assumption("SecurityGroup.ingress_rules with ip_protocol, from_port, to_port, source_group, ip_range"):
         group = ec2.get_security_group_from_id(group_id)
@@ -401,6 +405,7 @@ def ingress_rules(region: str, group_id: str) -> list[IngressRule]:
 
 
 def route_tables(region: str, vpc_id: str) -> list[RouteTable]:
+    """The VPC's route tables: which subnets each serves, and whether 0.0.0.0/0 goes to a NAT gateway."""
     ec2 = _ec2(region)
     with assumption("EC2Backend.route_tables holds RouteTable with associations (dicts), main_association_id "
                     "and routes (Route with destination_cidr_block and nat_gateway)"):

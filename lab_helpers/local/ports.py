@@ -17,6 +17,7 @@ def free_port() -> int:
 
 
 def is_free(port: int) -> bool:
+    """Whether a TCP port on 127.0.0.1 can be bound now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -29,6 +30,7 @@ def is_free(port: int) -> bool:
 
 
 def ensure_free(port: int, what: str, env_var: str | None = None) -> None:
+    """A LocalCloudError that names the port and what to do, when it is in use."""
     if not is_free(port):
         hint = f", or set {env_var} to another port" if env_var else ""
         raise LocalCloudError(

@@ -20,14 +20,17 @@ HEALTH_PATH = "/_lab/health"
 
 
 def state_dir() -> Path:
+    """The state folder (see lab_helpers.paths.state_dir)."""
     return paths.state_dir()
 
 
 def cloud_file(root: Path | None = None) -> Path:
+    """cloud.json in the state folder."""
     return (root or state_dir()) / "cloud.json"
 
 
 def read(root: Path | None = None) -> dict | None:
+    """The running cloud's record, or None (no file, or not readable)."""
     try:
         return json.loads(cloud_file(root).read_text())
     except (OSError, ValueError):
@@ -35,6 +38,7 @@ def read(root: Path | None = None) -> dict | None:
 
 
 def write(info: dict, root: Path) -> None:
+    """Replace the record atomically (readers never see half a file)."""
     path = cloud_file(root)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(info, indent=1))
@@ -42,6 +46,7 @@ def write(info: dict, root: Path) -> None:
 
 
 def pid_alive(pid: int | None) -> bool:
+    """Whether a process of that id exists and is not a zombie."""
     if not pid:
         return False
     try:
@@ -59,6 +64,7 @@ def pid_alive(pid: int | None) -> bool:
 
 
 def health(endpoint: str, timeout: float = 2.0) -> dict | None:
+    """The endpoint's health answer, or None when it does not answer."""
     try:
         with urllib.request.urlopen(endpoint + HEALTH_PATH, timeout=timeout) as r:
             return json.loads(r.read())

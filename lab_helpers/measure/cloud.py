@@ -23,6 +23,7 @@ class LocalOnly(RuntimeError):
 
 
 def require_local(lab: Lab) -> None:
+    """LocalOnly unless `lab` is on the local cloud."""
     if lab.target != "local":
         raise LocalOnly("the measurements run on the local cloud only: they lower the database's max_connections, "
                         "restart it and start dozens of Lambda environments, which on AWS means downtime and costs.")

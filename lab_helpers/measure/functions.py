@@ -189,6 +189,7 @@ def invoke_concurrently(lab: Lab, name: str, concurrency: int, payload: dict | N
 
 
 def tally(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Invocations, successes, errors and errors by MySQL code (or error type)."""
     codes: dict[str, int] = {}
     for r in results:
         if not r["ok"]:
@@ -199,6 +200,7 @@ def tally(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def checked(result: dict[str, Any], name: str) -> dict[str, Any]:
+    """The invocation's result, or a RuntimeError naming the function and its error."""
     if not result["ok"] or result["duration_ms"] is None:
         raise RuntimeError(f"function {name} failed: {result['error_type']} (MySQL error {result['error_code']})")
     return result

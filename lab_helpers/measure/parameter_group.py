@@ -36,6 +36,7 @@ def raw_parameter_group(lab: Lab) -> dict[str, Any] | None:
 
 
 def find_measurement_parameter_group(lab: Lab) -> ParameterGroupView | None:
+    """The lab's measurement parameter group, or None."""
     group = raw_parameter_group(lab)
     return ParameterGroupView(name=group["DBParameterGroupName"], arn=group.get("DBParameterGroupArn")) \
         if group else None
@@ -58,6 +59,7 @@ def pool_config(lab: Lab) -> PoolConfig | None:
 
 
 def set_pool_config(lab: Lab, config: PoolConfig) -> None:
+    """The proxy's default target group's connection pool configuration."""
     lab.client("rds").modify_db_proxy_target_group(DBProxyName=lab.names.proxy, TargetGroupName="default",
                                                    ConnectionPoolConfig=dict(config))
 

@@ -31,6 +31,7 @@ SOCKET_PATH_MAX = 100  # a unix socket's path must fit in sun_path (108 bytes on
 
 
 def find_mariadbd() -> str:
+    """The MariaDB server binary, or an error that says how to install it."""
     for path in MARIADBD_CANDIDATES:
         if os.access(path, os.X_OK):
             return path
@@ -41,6 +42,7 @@ def find_mariadbd() -> str:
 
 
 def find_install_db() -> str:
+    """mariadb-install-db (which makes a new datadir), or an error that says how to install it."""
     found = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
     if not found:
         raise LocalCloudError(INSTALL_HINT)

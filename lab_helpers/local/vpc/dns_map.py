@@ -46,6 +46,7 @@ class DnsMap:
 
 
 def patch_getaddrinfo(socket_module, dns_map):
+    """Make socket.getaddrinfo resolve the map's names first (idempotent)."""
     original = socket_module.getaddrinfo
     if getattr(original, "_lab_dns", None) is not None:
         original = original._lab_original

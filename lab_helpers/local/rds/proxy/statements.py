@@ -47,6 +47,7 @@ _BOOLEANS = {"1": True, "on": True, "true": True, "0": False, "off": False, "fal
 
 
 def pinning_reason(sql: str, head: str) -> str | None:
+    """Why a statement pins the session (RDS Proxy's MySQL conditions), or None."""
     if len(sql) > PINNING_STATEMENT_LENGTH:
         return "statement longer than 16 KB"
     return next((reason for pattern, reason in _PINNING if pattern.search(head)), None)
@@ -112,6 +113,7 @@ def charset_changes(name: str, value: str) -> dict[str, str]:
 
 
 def boolean(value: str) -> bool:
+    """An autocommit value as MySQL reads it (1/0, ON/OFF, TRUE/FALSE), or MySQL's error 1231."""
     try:
         return _BOOLEANS[unquote(value).lower()]
     except KeyError:
