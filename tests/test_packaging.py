@@ -29,7 +29,7 @@ def test_environment_yml_matches_pyproject():
 def test_behaviour_critical_packages_are_pinned():
     deps = PYPROJECT["project"]["dependencies"]
     pinned = {_norm(d.split("==")[0]).split("[")[0] for d in deps if "==" in d}
-    assert {"boto3", "moto", "pymysql", "mysql-mimic", "awslambdaric"} <= pinned
+    assert {"boto3", "moto", "pymysql", "awslambdaric"} <= pinned
 
 
 def test_test_tools_are_an_extra_not_a_runtime_dependency():

@@ -8,6 +8,7 @@ Module 3 with the one-call API, and invokes the function, which answers with the
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -40,9 +41,12 @@ LAB = textwrap.dedent('''
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out),
-                    str(paths.CHECKOUT)], check=True, capture_output=True, timeout=300)
+    """The wheel, built from a copy of the checkout (a build writes build/ and *.egg-info where it runs)."""
+    source, out = tmp_path_factory.mktemp("source") / "lab", tmp_path_factory.mktemp("wheel")
+    shutil.copytree(paths.CHECKOUT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", ".lab", "build", "*.egg-info", "__pycache__", ".ipynb_checkpoints"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(source)],
+                   check=True, capture_output=True, timeout=300)
     (found,) = out.glob("lab_helpers-*.whl")
     return found
 

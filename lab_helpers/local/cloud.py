@@ -119,7 +119,6 @@ class LocalCloud:
 def serve(root: Path, port: int, region: str = DEFAULT_REGION) -> None:
     """Run the local cloud in the foreground until SIGTERM or SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("mysql_mimic").setLevel(logging.CRITICAL)  # it logs every client error and connection
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -170,6 +170,7 @@ class DbInstance:
     region: str
     identifier: str
     engine: str
+    engine_version: str
     address: str
     port: int
     master_username: str
@@ -209,7 +210,8 @@ def db_instances() -> list[DbInstance]:
     for account, region, backend in _rds_backends():
         with assumption("RDSBackend.databases holds DBInstance with address, port and _master_user_password"):
             for db in list(backend.databases.values()):
-                out.append(DbInstance(account, region, db.db_instance_identifier, db.engine, db.address, int(db.port),
+                out.append(DbInstance(account, region, db.db_instance_identifier, db.engine, db.engine_version,
+                                      db.address, int(db.port),
                                       db.master_username or "", getattr(db, "_master_user_password", "") or "",
                                       db.db_parameter_group_name))
     return out

@@ -30,6 +30,8 @@ from .proxy import ProxySettings, RdsProxy
 log = logging.getLogger(__name__)
 MYSQL_ENGINES = {"mysql", "mariadb", "aurora-mysql"}
 PROXY_PORT = 3306  # the port clients use on a MySQL proxy endpoint
+# The version a proxy announces for its target's EngineVersion (RDS picks the newest minor version).
+MINOR_VERSIONS = {"5.7": "5.7.44", "8.0": "8.0.40", "8.4": "8.4.3"}
 HEALTH_CACHE_S = 1.0  # DescribeDBProxyTargets polls: one login check per target per second is enough
 
 
@@ -117,12 +119,15 @@ class RdsDataPlane:
             return ProxySettings(credentials={}, target=None, db_max_connections=self.max_connections)
         credentials = dict(found for found in (secret_credentials(account, region, arn) for arn in proxy.secret_arns)
                            if found)
-        instances = {db.identifier for db in moto_adapter.db_instances()
-                     if (db.account, db.region) == (account, region)}
-        target = ("127.0.0.1", self.mariadb.port) if set(proxy.target_instances) & instances else None
+        targets = [db for db in moto_adapter.db_instances()
+                   if (db.account, db.region) == (account, region) and db.identifier in proxy.target_instances]
+        target = ("127.0.0.1", self.mariadb.port) if targets else None
+        version = MINOR_VERSIONS.get(targets[0].engine_version, targets[0].engine_version) if targets else "8.0.40"
         return ProxySettings(credentials=credentials, target=target, db_max_connections=self.max_connections,
                              max_connections_percent=proxy.max_connections_percent,
-                             connection_borrow_timeout=float(proxy.connection_borrow_timeout))
+                             max_idle_connections_percent=proxy.max_idle_connections_percent,
+                             connection_borrow_timeout=float(proxy.connection_borrow_timeout),
+                             server_version=version)
 
     def target_health(self, target: moto_adapter.ProxyTarget) -> dict[str, str]:
         """Health as RDS Proxy reports it: can the proxy log in to the database with its secret?"""

@@ -1,28 +1,24 @@
 """RdsProxy: one DB proxy's endpoint, serving clients from its own asyncio loop thread.
 
-Everything lives in one RdsProxy instance (its own asyncio loop thread and worker threads), so
-several proxies can run in one process.
+Everything of one proxy (listener, client sessions, backend connections) lives on that loop; no
+call blocks it: logins, relays and the pool are all asynchronous.
 """
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import itertools
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
-
-from mysql_mimic import MysqlServer
 
 from ...errors import LocalCloudError
-from .pool import Backend, Pool
-from .session import ClientSession, Control, Identity
+from .pool import Pool
+from .session import ClientSession
 from .settings import ProxySettings
 
 logger = logging.getLogger(__name__)
 
-WORKER_THREADS = 256  # blocking PyMySQL calls; threads start only when needed
 STOP_TIMEOUT = 10.0
 
 
@@ -33,14 +29,14 @@ class RdsProxy:
         if not ipaddress.ip_address(host).is_loopback:
             raise LocalCloudError(f"RDS Proxy {name} must listen on a loopback address, not {host}.")
         self.name = name
-        self.settings = settings  # called on the proxy's loop thread at each login and pool decision: keep it fast
+        self.settings = settings  # called on the proxy's loop at each login and pool decision: keep it fast
         self.host = host
         self.port = port
-        self.pool = Pool(name, settings, self.submit)
+        self.pool = Pool(name, settings)
         self.sessions: set[ClientSession] = set()  # logged-in clients
         self.pinned = 0
         self.statements = 0  # client statements relayed to the database since creation
-        self._executor: ThreadPoolExecutor | None = None
+        self._ids = itertools.count(1)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -50,7 +46,6 @@ class RdsProxy:
         if self._thread:
             return self.port
         ready, failure = threading.Event(), []
-        self._executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix=f"rds-proxy-{self.name}")
         self._thread = threading.Thread(target=asyncio.run, args=(self._serve(ready, failure),),
                                         name=f"rds-proxy-{self.name}", daemon=True)
         self._thread.start()
@@ -58,7 +53,6 @@ class RdsProxy:
         if failure:
             self._thread.join()
             self._thread = None
-            self._executor.shutdown()
             raise LocalCloudError(f"RDS Proxy {self.name} cannot listen on {self.host}:{self.port}: {failure[0]}")
         logger.info("RDS Proxy %s listening on %s:%d", self.name, self.host, self.port)
         return self.port
@@ -70,7 +64,6 @@ class RdsProxy:
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stopping.set)
             self._thread.join(STOP_TIMEOUT)
-        self._executor.shutdown(wait=False, cancel_futures=True)
         self._thread = None
         logger.info("RDS Proxy %s stopped", self.name)
 
@@ -88,23 +81,29 @@ class RdsProxy:
             "statements": self.statements,
         }
 
-    def submit(self, work: Callable, *args, **kwargs) -> Future:
-        """Start a blocking call in one of the proxy's worker threads."""
-        return self._executor.submit(work, *args, **kwargs)
-
-    async def run(self, backend: Backend, work: Callable, *args) -> Any:
-        """Run a blocking call on a backend connection in a worker thread."""
-        backend.job = self.submit(work, *args)
-        return await asyncio.wrap_future(backend.job)
+    def next_connection_id(self) -> int:
+        return next(self._ids)
 
     async def _serve(self, ready: threading.Event, failure: list) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        server = MysqlServer(session_factory=lambda: ClientSession(self), identity_provider=Identity(self),
-                             control=Control())
+        tasks: set[asyncio.Task] = set()
+        sessions: set[ClientSession] = set()
+
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            session = ClientSession(self, reader, writer)
+            sessions.add(session)
+            task = asyncio.current_task()
+            tasks.add(task)
+            try:
+                await session.run()
+            finally:
+                sessions.discard(session)
+                tasks.discard(task)
+
         try:
-            await server.start_server(host=self.host, port=self.port)
-            self.port = server.sockets()[0].getsockname()[1]
+            server = await asyncio.start_server(accept, self.host, self.port)
+            self.port = server.sockets[0].getsockname()[1]
         except OSError as e:
             failure.append(e)
             return
@@ -112,9 +111,8 @@ class RdsProxy:
             ready.set()
         await self._stopping.wait()
         server.close()
-        sessions = list(self.sessions)
-        for session in sessions:
-            session.connection.kill()  # the client gets "Session was killed"; the session closes
-        if sessions:
-            await asyncio.wait([session.task for session in sessions], timeout=STOP_TIMEOUT / 2)
+        for session in list(sessions):
+            session.close()  # its next read fails; it rolls back and gives its connection back
+        if tasks:
+            await asyncio.wait(list(tasks), timeout=STOP_TIMEOUT / 2)
         self.pool.close_all()

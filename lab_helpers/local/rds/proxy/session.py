@@ -1,287 +1,418 @@
-"""One client connection to the proxy (a mysql-mimic session), and how clients log in.
+"""One client connection to the proxy: its login, its session state, and the relay of its commands.
 
-- Connections are shared at transaction boundaries: with autocommit on, a client borrows one per
-  statement; with autocommit off or after BEGIN, from its first statement until COMMIT/ROLLBACK.
-- The tracked session state (default database, autocommit, character set, tracked variables) is
-  applied to whichever connection a client borrows.
-- A pinned client keeps its connection until it disconnects; that connection is then closed, so
-  its session state never reaches another client.
-- A client that leaves inside a transaction is rolled back before its connection is reused.
+- Clients log in with mysql_native_password against the proxy's secret(s), read at each login; a
+  client that asks for another plugin (MySQL 8's caching_sha2_password) is switched to it.
+- Connections are shared at transaction boundaries, known from the database's status flags: a
+  client borrows one per statement with autocommit on, and keeps it while the database says it is
+  in a transaction; with autocommit off, from its first statement until COMMIT or ROLLBACK.
+- The tracked session state (default database, character set and collation, autocommit, tracked
+  variables) is given to whichever connection a client borrows; a SET of only those is checked on
+  the database and recorded, not pinned. MySQL 8 collations the engine lacks map to its nearest.
+- A pinned client keeps its connection until it leaves; the connection is then closed, so its
+  session state never reaches another client. A client that leaves in a transaction is rolled back.
 """
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import secrets
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
-import pymysql
-from mysql_mimic import ColumnType, IdentityProvider, NativePasswordAuthPlugin, ResultColumn, ResultSet, User
-from mysql_mimic.charset import CharacterSet
-from mysql_mimic.control import LocalControl
-from mysql_mimic.errors import MysqlError
-from mysql_mimic.session import BaseSession
-from mysql_mimic.types import ServerStatus
-from mysql_mimic.variables import GlobalVariables, SessionVariables
+from pymysql.charset import charset_by_id
 
-from .pool import Backend, Pool, StaleConnection, code_and_message
+from . import protocol as p
+from .backend import ERR_STATUS, Backend, SessionState, relay
+from .pool import Pool
+from .protocol import Channel, MysqlError, ProtocolError
 from .settings import ProxySettings
-from .statements import (
-    DROP_DATABASE,
-    LEADING_COMMENTS,
-    SET,
-    TXN_BEGIN,
-    TXN_END,
-    USE,
-    boolean,
-    charset_changes,
-    classify,
-    pinning_reason,
-    split_items,
-    unquote,
-)
+from .statements import Assignment, boolean, classify, unquote
 
 logger = logging.getLogger(__name__)
 
-LOST_CONNECTION_ERROR = 2013  # MySQL's "Lost connection to MySQL server during query"
+LOST_CONNECTION = 2013  # MySQL's "Lost connection to MySQL server during query"
+ACCESS_DENIED = 1045
+STALE_ERRORS = {1927, 4031}  # "Connection was killed", "disconnected by the server because of inactivity"
+DEFAULT_NAMES = ("utf8mb4", "utf8mb4_general_ci")
+RELAY_BUFFER = 1 << 20  # bytes of a response held back at most before they are passed on
 
 
 class ProxyCore(Protocol):
     """What a client session uses of its proxy (server.RdsProxy is one)."""
     name: str
     pool: Pool
-    sessions: set["ClientSession"]  # logged-in clients
+    sessions: set[ClientSession]  # logged-in clients
     pinned: int  # clients pinned now
     statements: int  # client statements relayed to the database
 
     def settings(self) -> ProxySettings: ...
 
-    async def run(self, backend: Backend, work: Callable, *args) -> Any: ...
+    def next_connection_id(self) -> int: ...
 
 
-class Identity(IdentityProvider):
-    """Clients log in with mysql_native_password against the proxy's secret(s), read at each login."""
-
-    def __init__(self, proxy: ProxyCore):
-        self.proxy = proxy
-
-    async def get_user(self, username: str) -> User:
-        password = self.proxy.settings().credentials.get(username)
-        if password is None:  # a password nobody knows: the client gets "Access denied" (1045), as from MySQL
-            password = secrets.token_hex(16)
-        return User(name=username, auth_plugin=NativePasswordAuthPlugin.name,
-                    auth_string=NativePasswordAuthPlugin.create_auth_string(password))
+def engine_collation(name: str) -> str:
+    """A collation the engine has for one a client names: MySQL 8's *_0900_* ones map to the nearest."""
+    name = unquote(name).lower()
+    if "_0900_" not in name:
+        return name
+    if name.endswith(("_bin", "_as_cs")):
+        return "utf8mb4_bin"
+    return "utf8mb4_unicode_520_ci"
 
 
-class Control(LocalControl):
-    """mysql-mimic's connection registry; also opens each connection in autocommit mode, as MySQL does,
-    so the handshake says so (PyMySQL then sends SET AUTOCOMMIT = 0, its default)."""
-
-    async def add(self, connection) -> int:
-        connection.status_flags |= ServerStatus.SERVER_STATUS_AUTOCOMMIT
-        return await super().add(connection)
+def _charset_or_none(collation_id: int):
+    try:
+        return charset_by_id(collation_id)
+    except KeyError:
+        return None
 
 
-class ClientSession(BaseSession):
+def names_for(collation_id: int) -> tuple[str, str]:
+    """(character set, collation) for the collation id a client sends in its handshake."""
+    try:
+        found = charset_by_id(collation_id)
+    except KeyError:
+        return DEFAULT_NAMES
+    return found.name, engine_collation(found.collation)
+
+
+def _known_names(state: SessionState) -> bool:
+    """Whether the character set and collation are ones every MySQL server knows (no check needed)."""
+    charset, collation = state.names
+    known = {c.name for c in _CHARSETS} | {"utf8"}
+    return not state.charset_overrides and charset in known and (
+        collation is None or collation in {c.collation for c in _CHARSETS})
+
+
+_CHARSETS = [c for c in (_charset_or_none(i) for i in range(1, 256)) if c is not None]
+
+
+class _Response:
+    """A response on its way to the client: passed on as it comes, all but its last message, which
+    waits for `finish()`; an error saying the pooled connection was closed is noticed, not passed on."""
+
+    def __init__(self, client: Channel, watch_stale: bool):
+        self.client = client
+        self.watch_stale = watch_stale
+        self.pending: list[bytes] = []
+        self.size = 0
+        self.written = 0
+        self.stale = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.written and not self.pending
+
+    def add(self, message: bytes) -> None:
+        if self.empty and self.watch_stale and p.is_err(message) and p.err_of(message).code in STALE_ERRORS:
+            self.stale = True  # the database closed this pooled connection; the command never ran
+            return
+        self.pending.append(message)
+        self.size += len(message)
+        if self.size > RELAY_BUFFER:  # a long result goes on, all but its last message
+            self._write(self.pending[:-1])
+            del self.pending[:-1]
+            self.size = len(self.pending[0])
+
+    def finish(self) -> None:
+        self._write(self.pending)
+        self.pending = []
+
+    def _write(self, messages: list[bytes]) -> None:
+        for message in messages:
+            self.client.write(message)
+        self.written += len(messages)
+
+
+class ClientSession:
     """One client connection: its session state, and the backend connection it holds, if any."""
 
-    def __init__(self, proxy: ProxyCore):
+    def __init__(self, proxy: ProxyCore, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.proxy = proxy
-        self.variables = SessionVariables(GlobalVariables())
-        self.username: str | None = None
-        self.database: str | None = None
-        self.autocommit = True
-        self.settings: dict[str, str] = {}  # tracked session variables: name -> SQL value
-        self.in_transaction = False  # after BEGIN / START TRANSACTION, until COMMIT / ROLLBACK
-        self.pinned = False
+        self.client = Channel(reader, writer)
+        self.user: str | None = None
+        self.capabilities = 0
+        self.key: tuple = ()
+        self.state = SessionState()
+        self.initial_names = DEFAULT_NAMES
         self.backend: Backend | None = None
-        self.connection = None
-        self.task: asyncio.Task | None = None
-        self._ok_counts: dict[str, int] = {}
+        self.in_transaction = False
+        self.pinned: str | None = None  # why, once pinned
+        self.unchecked_database = False  # the login's database, until a backend connection accepted it
 
-    async def init(self, connection) -> None:
-        self.connection = connection
-        if self.username is None:  # failed login: mysql-mimic would go on reading commands
-            connection.stream.writer.close()
-            return
-        self.task = asyncio.current_task()
-        self.proxy.sessions.add(self)
-        # mysql-mimic (3.0.5) answers every result-less statement with affected_rows=0; forward the backend's.
-        plain_ok = connection.ok
-
-        def ok(**kwargs):
-            counts, self._ok_counts = self._ok_counts, {}
-            return plain_ok(**{**counts, **kwargs})
-
-        connection.ok = ok
-
-    async def close(self) -> None:
-        self.proxy.sessions.discard(self)
-        if self.pinned:
-            self.proxy.pinned -= 1
-        backend, self.backend = self.backend, None
-        if backend is None:
-            return
-        if self.pinned or backend.busy:
-            self.proxy.pool.discard(backend)
-            return
+    async def run(self) -> None:
         try:
-            await self.proxy.run(backend, backend.conn.rollback)  # the client left inside a transaction
-        except (pymysql.MySQLError, OSError):  # the connection is gone too: it is not reused
-            self.proxy.pool.discard(backend)
-        else:
-            self.proxy.pool.release(backend)
-
-    async def use(self, database: str) -> None:
-        """COM_INIT_DB and USE: checked on a backend connection now, then applied to each one borrowed."""
-        previous, self.database = self.database, database
-        try:
-            await self._apply_now()
-        except MysqlError:
-            self.database = previous
-            raise
-
-    async def handle_query(self, sql: str, attrs: dict[str, str]) -> ResultSet | None:
-        head = sql[LEADING_COMMENTS.match(sql).end():]
-        if TXN_END.match(head) and self.backend is None:
-            return None  # nothing borrowed, so nothing to commit or roll back
-        if match := USE.match(head):
-            await self.use(unquote(match["name"]))
-            return None
-        if match := SET.match(head):
-            items = [change for item in split_items(match["items"]) for change in classify(item)]
-            if all(kind in ("charset", "autocommit", "tracked") for kind, _, _ in items):
-                await self._set_tracked(items)
-                return None
-            pin_reason = "SET of session state" if any(kind == "session" for kind, _, _ in items) else None
-        else:
-            pin_reason = pinning_reason(sql, head)
-        return await self._statement(sql, head, pin_reason)
-
-    async def _statement(self, sql: str, head: str, pin_reason: str | None) -> ResultSet | None:
-        ends = bool(TXN_END.match(head))
-        try:
-            self.proxy.statements += 1
-            description, rows, affected, insert_id = await self._on_backend(_execute, sql)
-        except MysqlError:
-            self._settle(ends)
-            raise
-        if pin_reason and not self.pinned:
-            self.pinned = True
-            self.proxy.pinned += 1
-            logger.info("RDS Proxy %s pinned a session of %s (%s)", self.proxy.name, self.username, pin_reason)
-        if TXN_BEGIN.match(head):
-            self.in_transaction = True
-        if (match := DROP_DATABASE.match(head)) and unquote(match["name"]) == self.database:
-            self.database = self.backend.database = None
-        self._settle(ends)
-        if description is None:
-            self._ok_counts = {"affected_rows": affected, "last_insert_id": insert_id or 0}
-            return None
-        charset = CharacterSet[self.variables.get("character_set_results")]
-        columns = [ResultColumn(name=d[0], type=ColumnType(d[1]),
-                                character_set=CharacterSet.binary if any(isinstance(row[i], bytes) for row in rows)
-                                else charset)
-                   for i, d in enumerate(description)]
-        return ResultSet(rows, columns)
-
-    async def _set_tracked(self, items: list[tuple[str, str, str | None]]) -> None:
-        """A SET of only what the proxy tracks: record it; check backend variables on a connection now."""
-        autocommit, settings, charsets = self.autocommit, dict(self.settings), {}
-        for kind, name, value in items:
-            if kind == "charset":
-                charsets.update(charset_changes(name, value))
-            elif kind == "autocommit":
-                autocommit = boolean(value)
-            elif value.upper() == "DEFAULT":
-                settings.pop(name, None)
-            else:
-                settings[name] = value
-        previous = self.autocommit, self.settings
-        self.autocommit, self.settings = autocommit, settings
-        if settings != previous[1] or (self.backend and autocommit != previous[0]):
-            try:
-                await self._apply_now()
-            except MysqlError:
-                self.autocommit, self.settings = previous
-                raise
-        if autocommit and not previous[0]:
-            self.in_transaction = False  # turning autocommit on commits, as in MySQL
-        for name, charset in charsets.items():
-            self.variables.set(name, charset)
-        if autocommit:  # the status flags of the following OK packets tell the client
-            self.connection.status_flags |= ServerStatus.SERVER_STATUS_AUTOCOMMIT
-        else:
-            self.connection.status_flags &= ~ServerStatus.SERVER_STATUS_AUTOCOMMIT
-        self._settle(False)
-
-    async def _apply_now(self) -> None:
-        """Apply the session state to the connection it holds, or to one borrowed just for that."""
-        borrowed = self.backend is None
-        try:
-            await self._on_backend(_nothing)
+            if not await self._login():
+                return
+            self.proxy.sessions.add(self)
+            while True:
+                message = await self.client.read()
+                if not message or message[0] == p.COM_QUIT:
+                    return
+                try:
+                    await self._command(message)
+                except MysqlError as e:
+                    self.client.write(p.err_packet(e))
+                await self.client.flush()
+        except (ProtocolError, ConnectionError):
+            pass  # the client left (or broke the protocol): nothing to answer
         finally:
-            if borrowed and self.backend is not None:
-                self.proxy.pool.release(self.backend)
-                self.backend = None
+            await self._leave()
+            self.client.close()
 
-    async def _on_backend(self, work: Callable, *args) -> Any:
-        """Run work(connection, *args) in a worker thread on the backend connection this session holds,
-        or borrows now, after giving it the session's state."""
-        while True:
-            if self.backend is None:
-                self.backend = await self.proxy.pool.acquire(self.username, self.database)
-            backend = self.backend
+    def close(self) -> None:
+        """End the session from outside (the proxy stops): its next read fails and it cleans up."""
+        self.client.close()
+
+    # -- login -------------------------------------------------------------------------------------
+    async def _login(self) -> bool:
+        settings = self.proxy.settings()
+        seed = bytes(secrets.choice(range(1, 128)) for _ in range(20))
+        collation = 255 if settings.server_version.startswith("8.") else p.UTF8MB4_GENERAL_CI
+        self.client.write(p.handshake_v10(settings.server_version, self.proxy.next_connection_id(), seed,
+                                          p.PROXY_CAPABILITIES, collation, p.SERVER_STATUS_AUTOCOMMIT))
+        await self.client.flush()
+        try:
+            response = p.parse_handshake_response(await self.client.read())
+        except MysqlError as e:
+            self.client.write(p.err_packet(e))
+            await self.client.flush()
+            return False
+        auth = response.auth
+        if response.plugin and response.plugin != p.NATIVE_PASSWORD:
+            self.client.write(p.auth_switch_request(p.NATIVE_PASSWORD, seed))
+            await self.client.flush()
+            auth = await self.client.read()
+        password = self.proxy.settings().credentials.get(response.user)
+        if password is None or not hmac.compare_digest(auth, p.native_password_scramble(password, seed)):
+            host = (self.client.writer.get_extra_info("peername") or ("localhost",))[0]
+            self.client.write(p.err_packet(MysqlError(
+                ACCESS_DENIED, f"Access denied for user '{response.user}'@'{host}' "
+                               f"(using password: {'YES' if auth else 'NO'})", "28000")))
+            await self.client.flush()
+            return False
+        self.user = response.user
+        self.capabilities = response.capabilities & p.PROXY_CAPABILITIES
+        self.key = (self.user, self.capabilities & p.SESSION_CAPABILITIES)
+        self.initial_names = self.state.names = names_for(response.collation)
+        # The login needs no database connection (the pool may be busy): the database named here is
+        # checked on the first one the client borrows.
+        self.state.database = response.database
+        self.unchecked_database = response.database is not None
+        self.client.write(p.ok_packet(self._status()))
+        await self.client.flush()
+        return True
+
+    # -- commands ----------------------------------------------------------------------------------
+    async def _command(self, message: bytes) -> None:
+        command = message[0]
+        if command == p.COM_PING:
+            self.client.write(p.ok_packet(self._status()))
+        elif command == p.COM_INIT_DB:
+            await self._use(message[1:].decode())
+            self.client.write(p.ok_packet(self._status()))
+        elif command == p.COM_RESET_CONNECTION:
+            await self._reset()
+            self.client.write(p.ok_packet(self._status()))
+        elif command == p.COM_CHANGE_USER:
+            raise MysqlError(1047, "COM_CHANGE_USER is not supported by the proxy: connect again as the other user",
+                             "08S01")
+        elif command == p.COM_QUERY:
+            self.proxy.statements += 1
+            sql = message[1:].decode("utf-8", errors="replace")
+            found = classify(sql)
+            if found.use is not None:
+                await self._use(found.use)
+                self.client.write(p.ok_packet(self._status()))
+            elif found.sets and not found.pin_reason and all(
+                    a.kind in ("tracked", "charset", "autocommit") for a in found.sets):
+                await self._set_tracked(found.sets)
+                self.client.write(p.ok_packet(self._status()))
+            else:
+                ends = sql.lstrip().upper().startswith(("COMMIT", "ROLLBACK")) and "SAVEPOINT" not in sql.upper()
+                await self._forward(message, found.pin_reason, ends)
+        elif command == p.COM_STMT_PREPARE:
+            await self._forward(message, "prepared statement")
+        elif command == p.COM_SET_OPTION:
+            await self._forward(message, "COM_SET_OPTION")
+        else:
+            await self._forward(message, None)
+
+    async def _forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False) -> None:
+        """Relay one command to a backend connection and its response to the client.
+
+        The response's last message reaches the client only after the connection went back to the
+        pool (or stayed with the client): what the client does next sees the pool as it is.
+        """
+        for attempt in (1, 2):
+            borrowed = self.backend is None
+            backend = await self._borrow()
+            out = _Response(self.client, watch_stale=borrowed)
             try:
-                return await self.proxy.run(backend, _with_state, backend,
-                                            (self.database, self.autocommit, self.settings), work, *args)
-            except StaleConnection:
-                self._drop_backend()  # take another one
-            except pymysql.MySQLError as e:
-                code, message = code_and_message(e)
-                if backend.conn.open and code and not 2000 <= code < 3000:  # the server's error on a sound connection
-                    raise MysqlError(message, code) from None
+                backend.channel.seq = 0
+                backend.channel.write(message)
+                await backend.channel.flush()
+                status = await relay(backend.channel, out.add, message[0])
+            except (ProtocolError, ConnectionError) as e:
                 self._drop_backend()
-                raise MysqlError(message or "Lost connection to MySQL server during query",
-                                 code or LOST_CONNECTION_ERROR) from None
-            except (OSError, EOFError, AttributeError) as e:  # the socket broke under PyMySQL (AttributeError: closed)
+                if out.empty and borrowed and attempt == 1:
+                    continue  # a pooled connection the database had closed: take another one
+                if not out.empty:
+                    raise ProtocolError("the database connection broke in the middle of a response") from e
+                raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query") from None
+            if out.stale:
                 self._drop_backend()
-                raise MysqlError(f"Lost connection to MySQL server during query ({e})", LOST_CONNECTION_ERROR) from None
+                if attempt == 1:
+                    continue
+                raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query")
+            self._after(status, pin_reason, ends_transaction)
+            out.finish()
+            return
+
+    def _after(self, status: int, pin_reason: str | None, ends_transaction: bool) -> None:
+        """After a response: the session's transaction state from the database's status flags."""
+        if status >= 0:
+            self.state.autocommit = bool(status & p.SERVER_STATUS_AUTOCOMMIT)
+            if self.backend:
+                self.backend.state.autocommit = self.state.autocommit
+            self.in_transaction = bool(status & p.SERVER_STATUS_IN_TRANS) or (
+                not self.state.autocommit and not ends_transaction)
+        elif status == ERR_STATUS and not self.state.autocommit and not ends_transaction:
+            self.in_transaction = True  # an error inside an implicit transaction leaves it open
+        if pin_reason and not self.pinned:
+            self.pinned = pin_reason
+            self.proxy.pinned += 1
+            logger.info("RDS Proxy %s pinned a session of %s (%s)", self.proxy.name, self.user, pin_reason)
+        self._settle()
+
+    async def _borrow(self) -> Backend:
+        """The backend connection this session holds, or one borrowed now; either given the session's state."""
+        if self.backend is not None:
+            try:
+                await self.backend.align(self.state)
+            except (ProtocolError, ConnectionError):
+                self._drop_backend()
+                raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query") from None
+            return self.backend
+        for attempt in (1, 2):
+            backend = await self.proxy.pool.acquire(self.key, self.capabilities, self.state.database)
+            try:
+                await backend.align(self.state)
+            except (ProtocolError, ConnectionError):
+                self.proxy.pool.discard(backend)  # closed while idle: take another one
+                if attempt == 2:
+                    raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query") from None
+                continue
+            except MysqlError:
+                self.proxy.pool.discard(backend)  # half given: it cannot serve anyone
+                if self.unchecked_database:  # the login's database does not exist: the session has none
+                    self.state.database, self.unchecked_database = None, False
+                raise
+            self.backend, self.unchecked_database = backend, False
+            return backend
+        raise AssertionError("unreachable")
+
+    async def _use(self, database: str) -> None:
+        """COM_INIT_DB and USE: checked on a backend connection now, then given to each one borrowed."""
+        previous, self.state.database = self.state.database, database
+        try:
+            await self._borrow()
+        except MysqlError:
+            self.state.database = previous
+            raise
+        self._settle()
+
+    async def _set_tracked(self, assignments: tuple[Assignment, ...]) -> None:
+        """A SET of only what the proxy tracks: checked on a backend connection, then recorded."""
+        wanted, names_set = self.state.copy(), False
+        for a in assignments:
+            if a.kind == "autocommit":
+                wanted.autocommit = boolean(a.value or "")
+            elif a.kind == "tracked":
+                if (a.value or "").upper() == "DEFAULT":
+                    wanted.variables.pop(a.name, None)
+                else:
+                    wanted.variables[a.name] = a.value or ""
+            elif a.name == "names":
+                charset = unquote(a.value or "").lower()
+                if charset == "default":
+                    wanted.names = self.initial_names
+                else:
+                    wanted.names = (charset, None)
+                wanted.charset_overrides.clear()
+                names_set = True
+            elif a.name == "collation_connection" and names_set:
+                wanted.names = (wanted.names[0], engine_collation(a.value or ""))
+            else:
+                value = a.value or ""
+                wanted.charset_overrides[a.name] = engine_collation(value) if "0900" in value else value
+        previous, was_autocommit = self.state, self.state.autocommit
+        self.state = wanted
+        # Only what the database must check (variables' values, unknown character sets) needs a connection
+        # now; the rest is given to the next one borrowed.
+        checked = wanted.variables != previous.variables or (
+            (wanted.names, wanted.charset_overrides) != (previous.names, previous.charset_overrides)
+            and not _known_names(wanted))
+        if checked or self.backend is not None:
+            try:
+                await self._borrow()
+            except MysqlError:
+                self.state = previous
+                raise
+        if wanted.autocommit and not was_autocommit:
+            self.in_transaction = False  # turning autocommit on commits, as in MySQL
+        self._settle()
+
+    async def _reset(self) -> None:
+        """COM_RESET_CONNECTION: a fresh session (its connection, if pinned, is closed)."""
+        if self.backend is not None:
+            if self.pinned:
+                self._drop_backend()
+            else:
+                await self._rollback_and_release()
+        self._unpin()
+        self.state = SessionState(names=self.initial_names)
+        self.in_transaction = False
+
+    def _settle(self) -> None:
+        """Keep the backend connection while a transaction or pinning needs it; else give it back."""
+        if self.backend is not None and not self.pinned and not self.in_transaction:
+            self.proxy.pool.release(self.backend)
+            self.backend = None
 
     def _drop_backend(self) -> None:
         self.proxy.pool.discard(self.backend)
         self.backend = None
         self.in_transaction = False
-        if self.pinned:  # its session state went with the connection
-            self.pinned = False
+        self._unpin()  # its session state went with the connection
+
+    def _unpin(self) -> None:
+        if self.pinned:
+            self.pinned = None
             self.proxy.pinned -= 1
 
-    def _settle(self, transaction_ended: bool) -> None:
-        """After a statement: keep the backend connection while a transaction or pinning needs it."""
-        if transaction_ended:
-            self.in_transaction = False
-        if self.backend and not self.pinned and (transaction_ended or (self.autocommit and not self.in_transaction)):
-            self.proxy.pool.release(self.backend)
-            self.backend = None
+    def _status(self) -> int:
+        return (p.SERVER_STATUS_AUTOCOMMIT if self.state.autocommit else 0) | (
+            p.SERVER_STATUS_IN_TRANS if self.in_transaction else 0)
 
+    async def _rollback_and_release(self) -> None:
+        backend = self.backend
+        try:
+            if self.in_transaction:
+                status = await backend.command(bytes([p.COM_QUERY]) + b"ROLLBACK")
+                backend.in_transaction = status >= 0 and bool(status & p.SERVER_STATUS_IN_TRANS)
+        except (MysqlError, ProtocolError, ConnectionError):
+            self._drop_backend()  # it cannot be trusted with another client
+            return
+        self.backend, self.in_transaction = None, False
+        self.proxy.pool.release(backend)
 
-# -- worker-thread calls --------------------------------------------------------------------------
+    async def _leave(self) -> None:
+        self.proxy.sessions.discard(self)
+        if self.backend is not None:
+            if self.pinned:
+                self._drop_backend()
+            else:
+                await self._rollback_and_release()  # the client left inside a transaction
+        self._unpin()
 
-def _with_state(backend: Backend, state: tuple, work: Callable, *args) -> Any:
-    backend.apply(*state)
-    return work(backend.conn, *args)
-
-
-def _nothing(conn: pymysql.connections.Connection) -> None:
-    return None
-
-
-def _execute(conn: pymysql.connections.Connection, sql: str) -> tuple:
-    """(description, rows, affected rows, last insert id) of one statement."""
-    with conn.cursor() as cur:
-        affected = cur.execute(sql)
-        result = cur.description, cur.fetchall(), affected, cur.lastrowid
-        while cur.nextset():  # a CALL's further results: the client sees the first one
-            pass
-        return result

@@ -1,115 +1,247 @@
-"""How the proxy reads a client's SQL: transaction boundaries, USE, SET, and what pins.
+"""How the proxy reads a client's SQL: USE, SET, and what pins the session, in one linear pass.
 
-- The proxy tracks the default database (USE), autocommit, the character set and the session
-  variables RDS Proxy tracks for MySQL; a SET of only those is recorded, not pinned.
+The text is scanned once, character by character (no regular expression that could backtrack),
+into statements of tokens; strings, quoted names and comments are skipped as MySQL skips them
+(`/*! ... */` is code). A 1 MB statement is classified in milliseconds.
+
+- The proxy tracks the default database (USE), the character set and collation, autocommit, and
+  the session variables RDS Proxy tracks for MySQL; a SET of only those is recorded, not pinned.
 - Where RDS Proxy pins (other session variables, user variables, temporary tables, LOCK TABLES,
-  GET_LOCK, PREPARE, statements over 16 KB) the session is pinned.
+  FLUSH TABLES WITH READ LOCK, GET_LOCK, PREPARE, statements over 16 KB) the session is pinned.
 """
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass, field
 
-from mysql_mimic.charset import CharacterSet
-from mysql_mimic.errors import MysqlError
+from .protocol import MysqlError
 
 PINNING_STATEMENT_LENGTH = 16 * 1024  # RDS Proxy pins a session that sends a longer statement
 
-# Session variables RDS Proxy tracks for MySQL (it does not pin when they change). The client
-# character set is handled on the client side of the proxy; the others are set on the backend.
-CLIENT_CHARSET_VARIABLES = frozenset({"character_set_client", "character_set_connection", "character_set_results"})
+# Session variables RDS Proxy tracks for MySQL (setting them does not pin); replayed on whichever
+# backend connection the client borrows.
+CHARSET_VARIABLES = frozenset({"character_set_client", "character_set_connection", "character_set_results",
+                               "collation_connection"})
 TRACKED_VARIABLES = frozenset({
     "auto_increment_increment", "character_set_database", "character_set_filesystem", "character_set_server",
-    "collation_connection", "collation_database", "collation_server", "interactive_timeout",
-    "net_write_timeout", "query_cache_type", "session_track_schema", "sql_mode", "time_zone",
-    "transaction_isolation", "tx_isolation", "transaction_read_only", "tx_read_only", "wait_timeout",
+    "collation_database", "collation_server", "interactive_timeout", "net_write_timeout", "query_cache_type",
+    "session_track_schema", "sql_mode", "time_zone", "transaction_isolation", "tx_isolation",
+    "transaction_read_only", "tx_read_only", "wait_timeout",
 })
-LEADING_COMMENTS = re.compile(r"(?:\s+|/\*(?!!).*?\*/|(?:--\s|#)[^\n]*)*", re.S)
-_NAME = r"(?P<name>`(?:[^`]|``)+`|[^\s;`]+)"
-TXN_BEGIN = re.compile(r"(?:BEGIN(?:\s+WORK)?\s*;?\s*\Z|START\s+TRANSACTION\b)", re.I)
-TXN_END = re.compile(r"(?:COMMIT|ROLLBACK)(?:\s+WORK)?\s*;?\s*\Z", re.I)
-USE = re.compile(rf"USE\s+{_NAME}\s*;?\s*\Z", re.I)
-DROP_DATABASE = re.compile(rf"DROP\s+(?:DATABASE|SCHEMA)\s+(?:IF\s+EXISTS\s+)?{_NAME}", re.I)
-SET = re.compile(r"SET\s+(?P<items>.*?)\s*;?\s*\Z", re.I | re.S)
-_SET_NAMES = re.compile(r"(?P<kind>NAMES|CHARACTER\s+SET|CHARSET)\s+(?P<charset>'[^']*'|\"[^\"]*\"|\w+)"
-                        r"(?:\s+COLLATE\s+(?P<collation>'[^']*'|\"[^\"]*\"|\w+))?\Z", re.I)
-_SET_SESSION_STATE = re.compile(r"(?:(?:SESSION|LOCAL)\s+)?(?:TRANSACTION|ROLE)\b", re.I)
-_SET_VARIABLE = re.compile(r"(?:(?P<scope>GLOBAL|SESSION|LOCAL|PERSIST|PERSIST_ONLY)\s+"
-                           r"|@@(?:(?P<at_scope>GLOBAL|SESSION|LOCAL|PERSIST|PERSIST_ONLY)\.)?)?"
-                           r"(?P<name>[a-z_][a-z0-9_]*)\s*:?=\s*(?P<value>.+)\Z", re.I | re.S)
-_PINNING = [
-    (re.compile(r"\A(?:LOCK\s+TABLES?\b|FLUSH\s+TABLES?\b.*\bWITH\s+READ\s+LOCK\b)", re.I | re.S), "LOCK TABLES"),
-    (re.compile(r"\ACREATE\s+(?:OR\s+REPLACE\s+)?TEMPORARY\s+TABLE\b", re.I), "temporary table"),
-    (re.compile(r"\APREPARE\b", re.I), "prepared statement"),
-    (re.compile(r"\bGET_LOCK\s*\(", re.I), "GET_LOCK"),
-    (re.compile(r"(?<![@\w$])@(?:[\w$.]+|`[^`]*`|'[^']*'|\"[^\"]*\")\s*:=|\bINTO\s+@(?!@)", re.I), "user variable"),
-]
+SCOPES = {"GLOBAL", "SESSION", "LOCAL", "PERSIST", "PERSIST_ONLY"}
 _BOOLEANS = {"1": True, "on": True, "true": True, "0": False, "off": False, "false": False}
 
 
-def pinning_reason(sql: str, head: str) -> str | None:
-    """Why a statement pins the session (RDS Proxy's MySQL conditions), or None."""
-    if len(sql) > PINNING_STATEMENT_LENGTH:
-        return "statement longer than 16 KB"
-    return next((reason for pattern, reason in _PINNING if pattern.search(head)), None)
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "word" (upper-cased), "quoted" (`name`), "string" ('..' or ".."), "var" (@x or @@x), "op"
+    text: str
+    start: int
+    end: int
 
 
-def split_items(text: str) -> list[str]:
-    """A SET statement's assignments: split at commas outside quotes and parentheses."""
-    items, start, depth, quote, i = [], 0, 0, None, 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\" and quote != "`":
-                i += 1
-            elif ch == quote:
-                quote = None
+@dataclass
+class Statement:
+    sql: str
+    tokens: list[Token] = field(default_factory=list)
+
+    def words(self, n: int) -> list[str]:
+        return [t.text for t in self.tokens[:n]]
+
+
+def split(sql: str) -> list[Statement]:
+    """The statements of `sql` (split at `;` outside strings and comments), each with its tokens."""
+    statements, current, i, n = [], Statement(sql), 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch.isspace():
+            i += 1
         elif ch in "'\"`":
-            quote = ch
-        elif ch == "(":
+            j = i + 1
+            while j < n:
+                if sql[j] == "\\" and ch != "`":
+                    j += 2
+                elif sql[j] == ch and j + 1 < n and sql[j + 1] == ch:  # a doubled quote inside
+                    j += 2
+                elif sql[j] == ch:
+                    break
+                else:
+                    j += 1
+            kind = "quoted" if ch == "`" else "string"
+            current.tokens.append(Token(kind, sql[i + 1:j].replace(ch * 2, ch), i, min(j + 1, n)))
+            i = j + 1
+        elif sql.startswith("/*!", i):  # MySQL runs what is inside: scan it as code (its "*/" is skipped below)
+            i += 3
+            while i < n and sql[i].isdigit():
+                i += 1
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        elif sql.startswith("*/", i):
+            i += 2
+        elif ch == "#" or (sql.startswith("--", i) and (i + 2 >= n or sql[i + 2].isspace())):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif ch == ";":
+            if current.tokens:
+                statements.append(current)
+            current, i = Statement(sql), i + 1
+        elif ch == "@":
+            j = i + 1
+            if j < n and sql[j] == "@":
+                j += 1
+            while j < n and (sql[j].isalnum() or sql[j] in "_$."):
+                j += 1
+            if j < n and sql[j] in "'\"`" and j == i + 1:  # @'quoted name'
+                close = sql.find(sql[j], j + 1)
+                j = n if close < 0 else close + 1
+            current.tokens.append(Token("var", sql[i:j], i, j))
+            i = j
+        elif ch.isalnum() or ch in "_$":
+            j = i + 1
+            while j < n and (sql[j].isalnum() or sql[j] in "_$"):
+                j += 1
+            current.tokens.append(Token("word", sql[i:j].upper(), i, j))
+            i = j
+        else:
+            text = sql[i:i + 2] if sql.startswith(":=", i) else ch
+            current.tokens.append(Token("op", text, i, i + len(text)))
+            i += len(text)
+    if current.tokens:
+        statements.append(current)
+    for statement in statements:
+        statement.sql = sql
+    return statements
+
+
+# ---------------------------------------------------------------- what a statement does to the session
+
+@dataclass(frozen=True)
+class Assignment:
+    kind: str  # "tracked", "charset", "autocommit", "session" (pins), "other" (global state; not the session's)
+    name: str
+    value: str | None  # the value's SQL text
+
+
+@dataclass(frozen=True)
+class Classified:
+    use: str | None = None  # USE <database>
+    sets: tuple[Assignment, ...] = ()  # SET ...
+    pin_reason: str | None = None
+
+
+def classify(sql: str) -> Classified:
+    """What one COM_QUERY does to the client's session."""
+    if len(sql) > PINNING_STATEMENT_LENGTH:
+        return Classified(pin_reason="statement longer than 16 KB")
+    statements = split(sql)
+    if len(statements) > 1:
+        reasons = [classify_one(s) for s in statements]
+        if any(r.use or r.sets for r in reasons):
+            return Classified(pin_reason="USE or SET inside a multi-statement")
+        return Classified(pin_reason=next((r.pin_reason for r in reasons if r.pin_reason), None))
+    return classify_one(statements[0]) if statements else Classified()
+
+
+def classify_one(statement: Statement) -> Classified:
+    tokens = statement.tokens
+    first = tokens[0].text if tokens and tokens[0].kind == "word" else ""
+    if first == "USE" and len(tokens) == 2 and tokens[1].kind in ("word", "quoted"):
+        return Classified(use=tokens[1].text if tokens[1].kind == "quoted" else statement.sql[tokens[1].start:
+                                                                                               tokens[1].end])
+    if first == "SET":
+        sets = tuple(_assignments(statement))
+        pins = any(a.kind == "session" for a in sets)
+        return Classified(sets=sets, pin_reason="SET of session state" if pins else None)
+    return Classified(pin_reason=_pinning_reason(tokens))
+
+
+def _pinning_reason(tokens: list[Token]) -> str | None:
+    words = [t.text for t in tokens[:4] if t.kind == "word"]
+    if words[:1] == ["LOCK"] and words[1:2] in (["TABLE"], ["TABLES"]):
+        return "LOCK TABLES"
+    if words[:1] == ["FLUSH"] and _has_sequence(tokens, ("WITH", "READ", "LOCK")):
+        return "FLUSH TABLES WITH READ LOCK"
+    if words[:1] == ["CREATE"] and "TEMPORARY" in words[1:4]:
+        return "temporary table"
+    if words[:1] == ["PREPARE"]:
+        return "prepared statement"
+    for i, token in enumerate(tokens):
+        following = tokens[i + 1] if i + 1 < len(tokens) else None
+        if token.kind == "word" and token.text == "GET_LOCK" and following and following.text == "(":
+            return "GET_LOCK"
+        if token.kind == "var" and not token.text.startswith("@@"):
+            if following and following.text == ":=":
+                return "user variable"
+            previous = tokens[i - 1] if i else None
+            if previous and previous.kind == "word" and previous.text == "INTO":
+                return "user variable"
+    return None
+
+
+def _has_sequence(tokens: list[Token], words: tuple[str, ...]) -> bool:
+    texts = [t.text for t in tokens if t.kind == "word"]
+    return any(tuple(texts[i:i + len(words)]) == words for i in range(len(texts) - len(words) + 1))
+
+
+def _assignments(statement: Statement) -> list[Assignment]:
+    """The assignments of a SET statement (split at commas outside parentheses)."""
+    items, current, depth = [], [], 0
+    for token in statement.tokens[1:]:
+        if token.text == "(":
             depth += 1
-        elif ch == ")":
+        elif token.text == ")":
             depth -= 1
-        elif ch == "," and depth == 0:
-            items.append(text[start:i].strip())
-            start = i + 1
-        i += 1
-    items.append(text[start:].strip())
-    return items
+        if token.text == "," and depth == 0 and token.kind == "op":
+            items.append(current)
+            current = []
+        else:
+            current.append(token)
+    items.append(current)
+    return [a for item in items if item for a in _assignment(statement.sql, item)]
 
 
-def classify(item: str) -> list[tuple[str, str, str | None]]:
-    """What one SET assignment changes, as (kind, name, value) tuples. Kinds: "charset", "autocommit"
-    and "tracked" are tracked by the proxy; "session" is other session state (it pins); "other" is
-    state outside the session (GLOBAL variables, passwords)."""
-    if match := _SET_NAMES.match(item):
-        changes = [("charset", match["kind"].lower(), match["charset"])]
-        if match["collation"]:
-            changes.append(("tracked", "collation_connection", match["collation"]))
-        return changes
-    if (item.startswith("@") and not item.startswith("@@")) or _SET_SESSION_STATE.match(item):
-        return [("session", item, None)]  # a user variable, the transaction mode or the role
-    match = _SET_VARIABLE.match(item)
-    scope = (match["scope"] or match["at_scope"] or "SESSION").upper() if match else None
-    if not match or scope in ("GLOBAL", "PERSIST", "PERSIST_ONLY") or match["name"].lower() == "password":
-        return [("other", item, None)]
-    name, value = match["name"].lower(), match["value"].strip()
+def _value(sql: str, tokens: list[Token]) -> str:
+    return sql[tokens[0].start:tokens[-1].end] if tokens else ""
+
+
+def _assignment(sql: str, tokens: list[Token]) -> list[Assignment]:
+    head = tokens[0]
+    if head.kind == "word" and head.text == "NAMES" and len(tokens) >= 2:
+        out = [Assignment("charset", "names", tokens[1].text)]
+        if len(tokens) >= 4 and tokens[2].text == "COLLATE":
+            out.append(Assignment("charset", "collation_connection", tokens[3].text))
+        return out
+    if head.kind == "word" and (head.text == "CHARSET" or (head.text == "CHARACTER" and len(tokens) > 2
+                                                            and tokens[1].text == "SET")):
+        value = tokens[1] if head.text == "CHARSET" else tokens[2]
+        return [Assignment("charset", "names", value.text)]
+    if head.kind == "word" and head.text in ("TRANSACTION", "ROLE") or (
+            head.kind == "word" and head.text in SCOPES and len(tokens) > 1 and tokens[1].text == "TRANSACTION"):
+        return [Assignment("session", _value(sql, tokens), None)]
+    scope, rest = "SESSION", tokens
+    if head.kind == "var":
+        if not head.text.startswith("@@"):
+            return [Assignment("session", head.text, None)]  # a user variable
+        parts = head.text[2:].split(".", 1)
+        if len(parts) == 2:
+            scope, name_text = parts[0].upper(), parts[1]
+        else:
+            name_text = parts[0]
+        rest = [Token("word", name_text.upper(), head.start, head.end), *tokens[1:]]
+    elif head.kind == "word" and head.text in SCOPES:
+        scope, rest = head.text, tokens[1:]
+    if len(rest) < 3 or rest[1].text not in ("=", ":="):
+        return [Assignment("other", _value(sql, tokens), None)]
+    name, value = rest[0].text.lower(), _value(sql, rest[2:])
+    if scope in ("GLOBAL", "PERSIST", "PERSIST_ONLY") or name == "password":
+        return [Assignment("other", name, value)]
     if name == "autocommit":
-        return [("autocommit", name, value)]
-    if name in CLIENT_CHARSET_VARIABLES:
-        return [("charset", name, value)]
+        return [Assignment("autocommit", name, value)]
+    if name in CHARSET_VARIABLES:
+        return [Assignment("charset", name, value)]
     if name in TRACKED_VARIABLES:
-        return [("tracked", name, value)]
-    return [("session", name, None)]
-
-
-def charset_changes(name: str, value: str) -> dict[str, str]:
-    """The client character set variables a SET NAMES / CHARACTER SET / character_set_* changes."""
-    charset = unquote(value).lower()
-    charset = "utf8" if charset == "utf8mb3" else charset
-    if charset not in CharacterSet.__members__:
-        raise MysqlError(f"Unknown character set: '{charset}'", 1115)
-    names = (name,) if name in CLIENT_CHARSET_VARIABLES else CLIENT_CHARSET_VARIABLES
-    return dict.fromkeys(names, charset)
+        return [Assignment("tracked", name, value)]
+    return [Assignment("session", name, value)]
 
 
 def boolean(value: str) -> bool:
@@ -117,7 +249,7 @@ def boolean(value: str) -> bool:
     try:
         return _BOOLEANS[unquote(value).lower()]
     except KeyError:
-        raise MysqlError(f"Variable 'autocommit' can't be set to the value of '{value}'", 1231) from None
+        raise MysqlError(1231, f"Variable 'autocommit' can't be set to the value of '{value}'", "42000") from None
 
 
 def unquote(text: str) -> str:
