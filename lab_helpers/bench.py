@@ -33,6 +33,7 @@ from . import measure, paths, run_lab
 from .config import Lab
 from .local import lifecycle
 from .local.ports import free_port
+from .proxy_bench import proxy_speed
 
 BUILD = paths.build_dir()
 OUT = BUILD / "bench.json"
@@ -41,6 +42,8 @@ CHARTS = BUILD / "bench"
 TARGET_START_S = 3.0
 TARGET_NOTEBOOKS_S = 60.0
 TARGET_RATIO = 10.0
+TARGET_PROXY_ADDED_MS = 0.3  # SELECT 1 through the proxy, p50, over the database directly
+TARGET_PROXY_THROUGHPUT = 0.5  # the proxy's share of the database's throughput at 50 clients
 
 
 # ---------------------------------------------------------------- the parts
@@ -185,6 +188,12 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             f"{s['peak_backend_connections']} <= {s['pool_size']}", s["peak_backend_connections"] <= s["pool_size"])
         add("storm directly: errors > 0", f"{s['direct']['errors']} errors {s['direct']['error_codes']}",
             s["direct"]["errors"] > 0)
+    if "proxy" in report:
+        p = report["proxy"]
+        add(f"SELECT 1 through the proxy adds <= {TARGET_PROXY_ADDED_MS:g} ms (p50, one client)",
+            f"{p['added_p50_ms']:.3f} ms", p["added_p50_ms"] <= TARGET_PROXY_ADDED_MS)
+        add(f"at {p['clients']} clients the proxy keeps >= {TARGET_PROXY_THROUGHPUT:g}x the database's throughput",
+            f"{p['throughput_ratio']:g}x", p["throughput_ratio"] >= TARGET_PROXY_THROUGHPUT)
     if "lesson" in report:
         wall, failed = report["lesson"]["notebooks_s"], report["lesson"]["failed"]
         add(f"all notebooks run headless in <= {TARGET_NOTEBOOKS_S:g} s",
@@ -228,6 +237,12 @@ def table(report: dict[str, Any]) -> str:
         f = report["failover"]
         row(f"failover (restart {f['restart_s']:.2f} s)",
             f"direct outage {f['direct']['outage_s']} s, proxy outage {f['proxy']['outage_s']} s")
+    if "proxy" in report:
+        p = report["proxy"]
+        row("SELECT 1 p50 direct / via the proxy",
+            f"{p['select1_direct_p50_ms']:.3f} ms / {p['select1_proxy_p50_ms']:.3f} ms")
+        row(f"{p['clients']} clients direct / via the proxy", f"{p['direct_qps']:,} q/s / {p['proxy_qps']:,} q/s "
+                                                            f"({p['throughput_ratio']:g}x)")
     if "lesson" in report:
         n = report["lesson"]
         row(f"lesson notebooks ({len(n['per_notebook_s'])})",
@@ -260,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if not args.skip_start:
         report["cloud_start"] = cloud_start(echo=echo)
+    report["proxy"] = proxy_speed(echo=echo)
     report.update(measurements(args.repeats, args.warm, echo=echo))
     if not args.skip_notebooks:
         report["lesson"] = lesson(echo=echo)

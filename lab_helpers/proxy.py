@@ -79,9 +79,16 @@ def proxy_endpoint(lab: Lab) -> str:
     return require(found["endpoint"], f"endpoint of RDS Proxy {lab.names.proxy}")
 
 
+# AWS's recommendation: the proxy refuses clients that do not use TLS (error 3159). PyMySQL starts TLS
+# by itself when the server offers it, so the module's printed code connects unchanged; the lab's
+# Module 3 function also verifies the certificate and the host name. RDS Proxy's certificates chain
+# to Amazon's root CAs, which the Lambda runtime trusts already (locally: the local cloud's CA).
+REQUIRE_TLS = True
+
+
 def _auth(secret_arn: str) -> dict[str, str]:
-    # MySQL proxies default to caching_sha2_password for clients; without TLS, PyMySQL can only
-    # complete that with the `cryptography` package, which the function's package does not ship.
+    # MySQL proxies default to caching_sha2_password for clients; mysql_native_password is what every
+    # client library supports without extra packages (the function's package ships PyMySQL alone).
     return {"AuthScheme": "SECRETS", "SecretArn": secret_arn, "IAMAuth": "DISABLED",
             "ClientPasswordAuthType": "MYSQL_NATIVE_PASSWORD"}
 
@@ -93,9 +100,7 @@ def _create(lab: Lab, secret_arn: str, role_arn: str) -> None:
         Auth=[_auth(secret_arn)],
         VpcSubnetIds=network.subnet_ids(lab, "rds"),
         VpcSecurityGroupIds=[network.security_group_id(lab, names.rds_sg)],
-        # The module's function connects with PyMySQL's defaults, without TLS; a proxy that
-        # requires TLS would refuse it. The traffic stays inside the VPC.
-        RequireTLS=False,
+        RequireTLS=REQUIRE_TLS,
         Tags=lab.tags(3, names.proxy))
     iam.after_iam_propagation(lab, lambda: _rds(lab).create_db_proxy(**request), "InvalidParameterValue")
 
@@ -116,10 +121,13 @@ def ensure_proxy(lab: Lab) -> ProxyView:
     secret = require(secrets.find_secret(lab), f"secret {lab.names.secret}")
     role = iam.ensure_proxy_role(lab, secret["arn"])
     proxy = _raw_proxy(lab)
-    if proxy is not None and proxy["Auth"][0].get("SecretArn") != secret["arn"]:
-        # The secret was deleted and stored again: same name, new ARN, which the proxy does not know.
+    if proxy is not None and (proxy["Auth"][0].get("SecretArn") != secret["arn"]
+                              or proxy["RequireTLS"] != REQUIRE_TLS):
+        # The secret was deleted and stored again (same name, new ARN, which the proxy does not know),
+        # or the proxy was made by an earlier version of the lab without TLS required.
         if lab.target == "aws":
-            _rds(lab).modify_db_proxy(DBProxyName=lab.names.proxy, Auth=[_auth(secret["arn"])])
+            _rds(lab).modify_db_proxy(DBProxyName=lab.names.proxy, Auth=[_auth(secret["arn"])],
+                                      RequireTLS=REQUIRE_TLS)
         else:  # the local control plane (moto) has no ModifyDBProxy: make the proxy again
             delete_proxy(lab)
             proxy = None

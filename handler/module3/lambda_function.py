@@ -9,9 +9,10 @@ The secret and the database connection are kept at module scope: they are create
 execution environment (on a cold start) and reused by every warm invocation, so a warm
 invocation costs one query, not a Secrets Manager call plus a new connection.
 The connection uses autocommit, so RDS Proxy can hand its backend connection to another
-client as soon as each statement ends. If the connection is gone (idle timeout, proxy or
-database restart) it reconnects once; if the database refuses the password (the secret was
-rotated) it fetches the secret again once.
+client as soon as each statement ends, and TLS with the proxy's certificate and host name
+verified against the runtime's trusted CAs (RDS Proxy's certificates chain to Amazon's root
+CAs). If the connection is gone (idle timeout, proxy or database restart) it reconnects once;
+if the database refuses the password (the secret was rotated) it fetches the secret again once.
 """
 import json
 import os
@@ -52,7 +53,8 @@ def connect(creds):
     if not DB_HOST:
         raise ConfigurationError("environment variable DB_HOST (the RDS Proxy endpoint) is not set")
     return pymysql.connect(host=DB_HOST, port=DB_PORT, user=creds["username"], password=creds["password"],
-                           connect_timeout=CONNECT_TIMEOUT_S, autocommit=True)
+                           connect_timeout=CONNECT_TIMEOUT_S, autocommit=True,
+                           ssl_verify_cert=True, ssl_verify_identity=True)
 
 
 def get_connection():

@@ -50,12 +50,14 @@ class LocalCloud:
         self.mariadb = MariaDB(self.root / "mariadb")
         self.mariadb.start(template=self.root / "mariadb-template")
         try:
-            self.rds = RdsDataPlane(self.mariadb, self.root / "dns.json")
+            self.rds = RdsDataPlane(self.mariadb, self.root, self.faults)
             runtime_env = {  # the execution role's credentials and the function's region come per function
                 "AWS_ENDPOINT_URL": self.endpoint,
                 "AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region,
                 "PYTHONPATH": str(paths.LAMBDA_SITE),
                 "LAB_DNS_MAP": str(self.root / "dns.json"),
+                # the runtime's trust store: the system's CAs and the local CA (Amazon's roots, on AWS)
+                "SSL_CERT_FILE": str(self.rds.ca.bundle_path),
             }
             self.lambda_service = LambdaService(self.root / "lambda", runtime_env)
             access = FunctionAccess()
@@ -73,6 +75,8 @@ class LocalCloud:
             self.thread.start()
             threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
         except BaseException:
+            if hasattr(self, "rds"):
+                self.rds.stop()
             self.mariadb.stop()
             raise
 

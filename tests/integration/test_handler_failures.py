@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lab_helpers import baseline, iam, lambda_fn, module3, network, proxy, rds
+from lab_helpers import baseline, iam, lambda_fn, module3, network, proxy
 from lab_helpers.config import SECRETS_MANAGER_READ_WRITE_POLICY
 from lab_helpers.local.ports import free_port
 from tests.integration.conftest import admin_query
@@ -67,7 +67,7 @@ def function_logs(cloud) -> str:
 
 def test_the_working_configuration_answers(failing, lab):
     result, log = run_with(lab, SECRET_NAME=lab.names.secret, DB_HOST=proxy.proxy_endpoint(lab))
-    assert result["statusCode"] == 200
+    assert result["statusCode"] == 200, (result, log)
     assert_no_password(lab, json.dumps(result), log)
 
 
@@ -101,27 +101,46 @@ def test_no_db_host_configured(failing, lab):
 
 
 def test_a_rotated_password_is_fetched_again_once(failing, lab, cloud):
-    """Warm environment, cached secret; the password changes and the connection drops: one refetch, no error."""
-    sm = lab.client("secretsmanager")
-    admin_query(cloud["root"], "CREATE USER IF NOT EXISTS 'rotator'@'%' IDENTIFIED BY 'first-Passw0rd'")
-    secret = {"username": "rotator", "password": "first-Passw0rd", "engine": "mysql"}
-    sm.create_secret(Name="lab-test-rotating", SecretString=json.dumps(secret))
+    """Warm environment, cached secret; the password changes and the connection drops: one refetch, no error.
+
+    The connection goes through RDS Proxy (TLS verified): it drops when the proxy's process is
+    replaced, and the proxy then logs clients in with the rotated secret only."""
+    import os
+    import signal
+    import urllib.request
+
+    sm, endpoint = lab.client("secretsmanager"), proxy.proxy_endpoint(lab)
+    old = sm.get_secret_value(SecretId=lab.names.secret)["SecretString"]
+
+    def rotate(password: str, secret: str) -> None:
+        admin_query(cloud["root"], f"ALTER USER '{lab.names.db_master_user}'@'%' IDENTIFIED BY '{password}'")
+        sm.put_secret_value(SecretId=lab.names.secret, SecretString=secret)
+
+    def proxy_process() -> dict:
+        health = json.loads(urllib.request.urlopen(cloud["endpoint"] + "/_lab/health").read())
+        return next(p for p in health["proxies"] if p["name"] == lab.names.proxy)
+
+    first, _ = run_with(lab, SECRET_NAME=lab.names.secret, DB_HOST=endpoint)
+    assert first["statusCode"] == 200
     try:
-        db_host = rds.find_db_instance(lab)["host"]  # directly, so the test can drop the connection
-        first, _ = run_with(lab, SECRET_NAME="lab-test-rotating", DB_HOST=db_host)
-        assert first["statusCode"] == 200
-        admin_query(cloud["root"], "ALTER USER 'rotator'@'%' IDENTIFIED BY 'second-Passw0rd'")
-        sm.put_secret_value(SecretId="lab-test-rotating",
-                            SecretString=json.dumps({**secret, "password": "second-Passw0rd"}))
-        rotators = "SELECT id FROM information_schema.processlist WHERE user = 'rotator'"
-        for (conn_id,) in admin_query(cloud["root"], rotators):
-            admin_query(cloud["root"], f"KILL {conn_id}")
+        rotate("second-Passw0rd", json.dumps({**json.loads(old), "password": "second-Passw0rd"}))
+        before = proxy_process()
+        os.kill(before["pid"], signal.SIGKILL)  # every client connection of the proxy drops
+        wait_for(lambda: proxy_process()["restarts"] > before["restarts"] and proxy_process()["healthy"])
         r = lab.client("lambda").invoke(FunctionName=NAME)  # same environment: the cached password is stale
         second = json.loads(r["Payload"].read())
         assert second["statusCode"] == 200, second
     finally:
-        sm.delete_secret(SecretId="lab-test-rotating", ForceDeleteWithoutRecovery=True)
-        admin_query(cloud["root"], "DROP USER IF EXISTS 'rotator'@'%'")
+        rotate(lab.names.db_master_password, old)
+
+
+def wait_for(condition, timeout: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.1)
 
 
 def in_the_vpc(lab, name: str, security_group: str, timeout: int = 3) -> dict:

@@ -142,3 +142,43 @@ def test_reboot_db_instance_restarts_the_database(low_connections, lab, cloud):
         assert cur.fetchone()[0] == 10  # the parameter group still applies after the reboot
     again.close()
     admin_query(cloud["root"], f"SET GLOBAL time_zone = '{DB_TIME_ZONE}'")  # a test-only setting, lost on restart
+
+
+def proxy_status(cloud, lab) -> dict:
+    import json
+    import urllib.request
+
+    health = json.loads(urllib.request.urlopen(cloud["endpoint"] + "/_lab/health").read())
+    (found,) = [p for p in health["proxies"] if p["name"] == lab.names.proxy]
+    return found
+
+
+def test_the_proxy_requires_tls_with_a_certificate_for_its_endpoint_name(low_connections, lab, cloud):
+    endpoint, password = proxy.proxy_endpoint(lab), lab.names.db_master_password
+    bundle = str(cloud["root"] / "ca" / "local-root-ca.pem")
+    verified = pymysql.connect(host=endpoint, user="admin", password=password, ssl_ca=bundle,
+                               ssl_verify_cert=True, ssl_verify_identity=True)
+    assert verified._sock.version().startswith("TLSv1.")
+    verified.close()
+    with pytest.raises(pymysql.err.OperationalError) as raised:
+        pymysql.connect(host=endpoint, user="admin", password=password, ssl_disabled=True)
+    assert raised.value.args == (3159, "This RDS Proxy requires TLS connections.")
+
+
+def test_a_proxy_process_that_dies_is_started_again_on_its_port(low_connections, lab, cloud):
+    import os
+    import signal
+
+    before = proxy_status(cloud, lab)
+    assert before["healthy"] and before["address"] == f"127.0.0.1:{before['port']}"
+    os.kill(before["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while (now := proxy_status(cloud, lab))["restarts"] == before["restarts"] or not now["healthy"]:
+        assert time.monotonic() < deadline, now
+        time.sleep(0.1)
+    assert now["pid"] != before["pid"] and now["port"] == before["port"]
+    conn = pymysql.connect(host=proxy.proxy_endpoint(lab), user="admin", password=lab.names.db_master_password)
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+    conn.close()

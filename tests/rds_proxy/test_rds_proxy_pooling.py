@@ -317,7 +317,8 @@ def test_backend_refusals_reach_the_client_and_free_the_slot(lab, connect, case)
     target = ("127.0.0.1", free_port() if case == "database down" else lab.db.port)
     with pytest.raises(pymysql.err.OperationalError) as direct:
         pymysql.connect(host=target[0], port=target[1], user="ghost", password="Passw0rd")
-    settings = ProxySettings(credentials={"ghost": "Passw0rd"}, target=target, db_max_connections=10)
+    settings = ProxySettings(credentials={"ghost": "Passw0rd"}, target=target, db_max_connections=10,
+                             connection_borrow_timeout=1)  # a database that does not answer is retried this long
     proxy = RdsProxy("refused", lambda: settings)
     port = proxy.start()
     try:

@@ -6,7 +6,7 @@ from lab_helpers import iam, network, proxy
 def test_proxy_reads_the_secret_and_targets_the_database(lab, secret_ready, calls, rerun, has_lab_tags):
     created = proxy.ensure_proxy(lab)
     assert {key: created[key] for key in ("name", "state", "engine_family", "require_tls", "auth", "targets")} == {
-        "name": "serverless-app-rds-proxy", "state": "available", "engine_family": "MYSQL", "require_tls": False,
+        "name": "serverless-app-rds-proxy", "state": "available", "engine_family": "MYSQL", "require_tls": True,
         "auth": "SECRETS (IAM auth DISABLED)",
         "targets": [{"db": "serverless-app-rds", "type": "RDS_INSTANCE", "state": "AVAILABLE", "reason": None}]}
     create = calls.one("CreateDBProxy")
@@ -16,7 +16,7 @@ def test_proxy_reads_the_secret_and_targets_the_database(lab, secret_ready, call
     assert create["RoleArn"] == iam.find_proxy_role(lab)["arn"]
     assert create["VpcSubnetIds"] == network.subnet_ids(lab, "rds")
     assert create["VpcSecurityGroupIds"] == [network.security_group_id(lab, "rds-sg")]
-    assert create["RequireTLS"] is False
+    assert create["RequireTLS"] is True  # AWS's recommendation; the lesson explains it in 03
     assert has_lab_tags(create["Tags"], 3)
     assert calls.one("RegisterDBProxyTargets") == {"DBProxyName": "serverless-app-rds-proxy",
                                                     "DBInstanceIdentifiers": ["serverless-app-rds"]}
@@ -76,7 +76,7 @@ def test_on_aws_a_proxy_follows_a_new_secret_with_modify_db_proxy(lab, secret_re
     def described(arn):
         arn_of_proxy = "arn:aws:rds:ap-northeast-2:123456789012:db-proxy:prx-1"
         return {"DBProxies": [{"DBProxyName": names.proxy, "DBProxyArn": arn_of_proxy,
-                               "Status": "available", "EngineFamily": "MYSQL", "RequireTLS": False,
+                               "Status": "available", "EngineFamily": "MYSQL", "RequireTLS": True,
                                "Endpoint": f"{names.proxy}.proxy-x.ap-northeast-2.rds.amazonaws.com",
                                "Auth": [{"AuthScheme": "SECRETS", "SecretArn": arn, "IAMAuth": "DISABLED"}]}]}
 
@@ -87,7 +87,8 @@ def test_on_aws_a_proxy_follows_a_new_secret_with_modify_db_proxy(lab, secret_re
     stubber.add_response("modify_db_proxy", {"DBProxy": described(new_arn)["DBProxies"][0]},
                          {"DBProxyName": names.proxy, "Auth": [{"AuthScheme": "SECRETS", "SecretArn": new_arn,
                                                                 "IAMAuth": "DISABLED",
-                                                                "ClientPasswordAuthType": "MYSQL_NATIVE_PASSWORD"}]})
+                                                                "ClientPasswordAuthType": "MYSQL_NATIVE_PASSWORD"}],
+                          "RequireTLS": True})
     stubber.add_response("describe_db_proxies", described(new_arn), by_name)  # available again
     stubber.add_response("describe_db_proxy_targets", targets, by_name)  # the database is registered
     stubber.add_response("describe_db_proxies", described(new_arn), by_name)  # wait_for_proxy

@@ -4,9 +4,10 @@ After every successful mutating RDS call, `reconcile()` makes the data plane mat
 - each MySQL/MariaDB DB instance is served by the local MariaDB server, with the instance's master
   user and password as an account there, and its endpoint name in the VPC DNS map;
 - `max_connections` from the instance's DB parameter group is applied to the server;
-- each DB proxy runs an `RdsProxy` listener, with its endpoint name in the VPC DNS map, reading its
-  secret(s), target and pool configuration from moto live (so a changed secret or target group
-  applies at once, as on AWS);
+- each DB proxy runs in a process of its own (`proxy.process`), restarted when it dies, with its
+  endpoint name in the VPC DNS map and a certificate for it signed by the local CA; its secret(s),
+  target, pool configuration and TLS setting are written to its settings file after every RDS and
+  Secrets Manager change (so a changed secret or target group applies at once, as on AWS);
 - registered proxy targets report the real endpoint, port and health.
 """
 from __future__ import annotations
@@ -15,17 +16,20 @@ import json
 import logging
 import threading
 import time
-from functools import partial
 from pathlib import Path
 from urllib.parse import parse_qs
 
 import pymysql
 
 from .. import moto_adapter
+from ..errors import LocalCloudError
+from ..faults import Faults
 from ..gateway import Request, Response
 from ..vpc import dns
 from .mariadb import MariaDB
-from .proxy import ProxySettings, RdsProxy
+from .proxy import ProxySettings
+from .proxy.certificates import CertificateAuthority
+from .proxy.process import ProxyProcess
 
 log = logging.getLogger(__name__)
 MYSQL_ENGINES = {"mysql", "mariadb", "aurora-mysql"}
@@ -33,6 +37,8 @@ PROXY_PORT = 3306  # the port clients use on a MySQL proxy endpoint
 # The version a proxy announces for its target's EngineVersion (RDS picks the newest minor version).
 MINOR_VERSIONS = {"5.7": "5.7.44", "8.0": "8.0.40", "8.4": "8.4.3"}
 HEALTH_CACHE_S = 1.0  # DescribeDBProxyTargets polls: one login check per target per second is enough
+WATCH_INTERVAL = 0.5  # seconds between checks that every proxy process is alive
+FOLLOWED_SERVICES = ("rds", "secretsmanager")  # a change in either may change what a proxy reads
 
 
 def secret_credentials(account: str, region: str, secret_arn: str) -> tuple[str, str] | None:
@@ -49,10 +55,13 @@ def secret_credentials(account: str, region: str, secret_arn: str) -> tuple[str,
 class RdsDataPlane:
     component = "rds"
 
-    def __init__(self, mariadb: MariaDB, dns_file: Path):
+    def __init__(self, mariadb: MariaDB, root: Path, faults: Faults):
         self.mariadb = mariadb
-        self.dns_file = dns_file
-        self.proxies: dict[tuple[str, str, str], RdsProxy] = {}
+        self.dns_file = root / "dns.json"
+        self.proxy_folder = root / "proxies"
+        self.ca = CertificateAuthority(root / "ca").ensure()
+        self.faults = faults
+        self.proxies: dict[tuple[str, str, str], ProxyProcess] = {}
         self._users: dict[str, str] = {}  # master user -> password applied to MariaDB
         # the server's max_connections, changed only through DB parameter groups (reconcile); kept here so
         # a proxy login does not open an admin connection the database would count
@@ -60,15 +69,17 @@ class RdsDataPlane:
         self._lock = threading.RLock()
         self._health_cache: dict[tuple[str, str, str | None, str], tuple[float, dict]] = {}
         self._health_installed = False  # on the first reconcile: moto's RDS models load on first use (~1 s)
-        dns.write_map(dns_file, {})
+        self._stopping = threading.Event()
+        dns.write_map(self.dns_file, {})
+        threading.Thread(target=self._watch, name="rds-proxy-watchdog", daemon=True).start()
 
     # -- the gateway's hooks -----------------------------------------------------------------
     def route(self, request: Request) -> Response | None:
         return None  # every RDS API call is moto's; the data plane follows in after()
 
     def after(self, request: Request) -> None:
-        """After a successful mutating RDS call."""
-        if request.service != "rds":
+        """After a successful mutating RDS or Secrets Manager call."""
+        if request.service not in FOLLOWED_SERVICES:
             return
         action = (parse_qs(request.body.decode(errors="replace")).get("Action") or [""])[0]
         if action == "RebootDBInstance":  # the server really restarts: clients see their connections drop
@@ -93,11 +104,18 @@ class RdsDataPlane:
             for proxy in moto_adapter.db_proxies():
                 key = (proxy.account, proxy.region, proxy.name)
                 live.add(key)
-                if key not in self.proxies:
-                    rp = RdsProxy(proxy.name, partial(self.proxy_settings, *key))
-                    rp.start()
-                    self.proxies[key] = rp
-                entries[proxy.endpoint.lower()] = {"port": PROXY_PORT, "local_port": self.proxies[key].port}
+                process = self.proxies.get(key)
+                if process is None:
+                    process = ProxyProcess(proxy.name, self.proxy_folder / proxy.region)
+                    process.tls = self.ca.issue(proxy.name, [proxy.endpoint.lower()], process.folder / "tls")
+                    process.write(self.proxy_settings(*key, tls=process.tls))
+                    process.start()
+                    self.proxies[key] = process
+                    log.info("proxy %s listening on 127.0.0.1:%s (process %s)", proxy.name, process.port,
+                             process.proc.pid)
+                else:
+                    process.write(self.proxy_settings(*key, tls=process.tls))
+                entries[proxy.endpoint.lower()] = {"port": PROXY_PORT, "local_port": process.port}
             moto_adapter.correct_proxy_targets()
             for key in set(self.proxies) - live:
                 self.proxies.pop(key).stop()
@@ -113,7 +131,9 @@ class RdsDataPlane:
             self.max_connections = self.mariadb.get_max_connections()
 
     # -- what a proxy reads ------------------------------------------------------------------
-    def proxy_settings(self, account: str, region: str, name: str) -> ProxySettings:
+    def proxy_settings(self, account: str, region: str, name: str,
+                       tls: tuple[Path, Path] | None = None) -> ProxySettings:
+        """What one proxy reads: its secret(s)' logins, its target, its pool and client settings, TLS."""
         proxy = moto_adapter.db_proxy(account, region, name)
         if proxy is None:
             return ProxySettings(credentials={}, target=None, db_max_connections=self.max_connections)
@@ -127,7 +147,9 @@ class RdsDataPlane:
                              max_connections_percent=proxy.max_connections_percent,
                              max_idle_connections_percent=proxy.max_idle_connections_percent,
                              connection_borrow_timeout=float(proxy.connection_borrow_timeout),
-                             server_version=version)
+                             server_version=version, session_pinning_filters=proxy.session_pinning_filters,
+                             idle_client_timeout=float(proxy.idle_client_timeout), require_tls=proxy.require_tls,
+                             tls=(str(tls[0]), str(tls[1])) if tls else None)
 
     def target_health(self, target: moto_adapter.ProxyTarget) -> dict[str, str]:
         """Health as RDS Proxy reports it: can the proxy log in to the database with its secret?"""
@@ -157,12 +179,35 @@ class RdsDataPlane:
 
     # -- status / shutdown -------------------------------------------------------------------
     def status(self) -> list[dict]:
+        """Each proxy: name, region, address, process, restarts, health and its counters."""
         with self._lock:
-            return [{"name": key[2], "region": key[1], "port": rp.port, **rp.stats()}
-                    for key, rp in sorted(self.proxies.items())]
+            proxies = sorted(self.proxies.items())
+        out = []
+        for key, process in proxies:
+            stats = process.stats()
+            out.append({"name": key[2], "region": key[1], "port": process.port, "address": f"127.0.0.1:{process.port}",
+                        "pid": process.proc.pid if process.proc else None, "restarts": process.restarts,
+                        "healthy": stats is not None, **(stats or {})})
+        return out
+
+    def _watch(self) -> None:
+        """Start again, on the same port, a proxy process that died (RDS Proxy's fleet replaces a failed node)."""
+        while not self._stopping.wait(WATCH_INTERVAL):
+            with self._lock:
+                for key, process in list(self.proxies.items()):
+                    if process.alive():
+                        continue
+                    code = process.proc.returncode if process.proc else None
+                    try:
+                        process.start()
+                        process.restarts += 1
+                        log.warning("RDS Proxy %s had exited (code %s); started again", key[2], code)
+                    except LocalCloudError as e:
+                        self.faults.report("rds", f"restarting RDS Proxy {key[2]}", e)
 
     def stop(self) -> None:
+        self._stopping.set()
         with self._lock:
-            for rp in self.proxies.values():
-                rp.stop()
+            for process in self.proxies.values():
+                process.stop()
             self.proxies.clear()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 BORROW_TIMEOUT_ERROR = 9501  # RDS Proxy's code for "Timed-out waiting to acquire database connection"
 NO_TARGET_ERROR = 2003  # MySQL's "Can't connect to MySQL server": the proxy has nowhere to connect
 BACKEND_CONNECT_TIMEOUT = 5.0
+RECONNECT_INTERVAL = 0.1  # seconds between attempts to reach a database that is not answering
 
 
 class Pool:
@@ -112,11 +114,23 @@ class Pool:
         self.peak = max(self.peak, self.opened)
 
     async def _open(self, settings: ProxySettings, key: tuple, capabilities: int) -> Backend:
-        """Open a connection in a slot already reserved."""
+        """Open a connection in a slot already reserved. While the database cannot be reached (it
+        restarts, or fails over), keep trying until ConnectionBorrowTimeout, as RDS Proxy does."""
         user = key[0]
+        deadline = time.monotonic() + (settings.connection_borrow_timeout or BACKEND_CONNECT_TIMEOUT)
         try:
-            backend = await open_backend(settings.target, user, settings.credentials.get(user, ""), capabilities,
-                                         key, BACKEND_CONNECT_TIMEOUT)
+            while True:
+                try:
+                    backend = await open_backend(settings.target, user, settings.credentials.get(user, ""),
+                                                 capabilities, key, BACKEND_CONNECT_TIMEOUT)
+                    break
+                except MysqlError as e:
+                    if e.code != NO_TARGET_ERROR or time.monotonic() >= deadline:
+                        raise
+                await asyncio.sleep(RECONNECT_INTERVAL)
+                settings = self.settings()
+                if settings.target is None:
+                    raise MysqlError(NO_TARGET_ERROR, f"RDS Proxy {self.name} has no registered target any more.")
         except BaseException as e:  # refused, unreachable or cancelled: the slot is free again
             self.opened -= 1
             self._hand_off(None, self.settings())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ssl
 import struct
 from dataclasses import dataclass
 
@@ -94,22 +95,88 @@ class MysqlError(Exception):
 
 # ---------------------------------------------------------------- framing
 
+class _Tls:
+    """TLS over an established stream, in memory (ssl.MemoryBIO): what the client sent right after its
+    SSLRequest may already sit in the stream's buffer, where asyncio's start_tls would never see it."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, context: ssl.SSLContext):
+        self.reader, self.writer = reader, writer
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = context.wrap_bio(self.incoming, self.outgoing, server_side=True)
+        self.plain = bytearray()
+
+    async def handshake(self) -> None:
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                await self._receive()
+        self._send()
+        await self.writer.drain()
+
+    def version(self) -> str | None:
+        return self.tls.version()
+
+    async def readexactly(self, n: int) -> bytes:
+        while len(self.plain) < n:
+            try:
+                self.plain += self.tls.read(65536)
+            except ssl.SSLWantReadError:
+                await self._receive()
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError) as e:
+                raise ProtocolError("the client closed its TLS session") from e
+        out = bytes(self.plain[:n])
+        del self.plain[:n]
+        return out
+
+    def write(self, data: bytes) -> None:
+        self.tls.write(data)
+        self._send()
+
+    async def _receive(self) -> None:
+        self._send()
+        await self.writer.drain()
+        data = await self.reader.read(65536)
+        if not data:
+            raise ProtocolError("the connection closed during TLS")
+        self.incoming.write(data)
+
+    def _send(self) -> None:
+        if data := self.outgoing.read():
+            self.writer.write(data)
+
+
 class Channel:
     """One side of a MySQL connection: whole messages in and out, with the packet sequence numbers."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.reader, self.writer = reader, writer
         self.seq = 0
+        self._tls: _Tls | None = None
+
+    async def start_tls(self, context: ssl.SSLContext) -> None:
+        """From here on, everything in and out is encrypted (the server side of the TLS handshake)."""
+        tls = _Tls(self.reader, self.writer, context)
+        await tls.handshake()
+        self._tls = tls
+
+    @property
+    def tls_version(self) -> str | None:
+        return self._tls.version() if self._tls else None
+
+    async def _readexactly(self, n: int) -> bytes:
+        return await (self._tls.readexactly(n) if self._tls else self.reader.readexactly(n))
 
     async def read(self) -> bytes:
         """The next message; its sequence number is remembered (the answer continues from it)."""
         parts = []
         while True:
             try:
-                header = await self.reader.readexactly(4)
+                header = await self._readexactly(4)
                 length = int.from_bytes(header[:3], "little")
-                parts.append(await self.reader.readexactly(length))
-            except (asyncio.IncompleteReadError, ConnectionError) as e:
+                parts.append(await self._readexactly(length))
+            except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError) as e:
                 raise ProtocolError("the connection closed") from e
             self.seq = (header[3] + 1) & 0xFF
             if length < MAX_PAYLOAD:
@@ -126,7 +193,10 @@ class Channel:
             view = view[MAX_PAYLOAD:]
             if len(chunk) < MAX_PAYLOAD:
                 break
-        self.writer.write(out)
+        if self._tls:
+            self._tls.write(bytes(out))
+        else:
+            self.writer.write(out)
 
     async def flush(self) -> None:
         await self.writer.drain()

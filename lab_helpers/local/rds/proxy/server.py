@@ -9,10 +9,16 @@ import asyncio
 import ipaddress
 import itertools
 import logging
+import ssl
 import threading
 from collections.abc import Callable
+from pathlib import Path
+
+import uvloop
 
 from ...errors import LocalCloudError
+from . import protocol as p
+from .certificates import server_context
 from .pool import Pool
 from .session import ClientSession
 from .settings import ProxySettings
@@ -37,6 +43,8 @@ class RdsProxy:
         self.pinned = 0
         self.statements = 0  # client statements relayed to the database since creation
         self._ids = itertools.count(1)
+        self._tls: tuple[tuple[str, str], ssl.SSLContext] | None = None
+        self.refused_clients = 0  # past max_client_connections
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -46,7 +54,7 @@ class RdsProxy:
         if self._thread:
             return self.port
         ready, failure = threading.Event(), []
-        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(ready, failure),),
+        self._thread = threading.Thread(target=uvloop.run, args=(self._serve(ready, failure),),
                                         name=f"rds-proxy-{self.name}", daemon=True)
         self._thread.start()
         ready.wait()
@@ -79,10 +87,20 @@ class RdsProxy:
             "borrow_timeouts": self.pool.borrow_timeouts,
             "pinned": self.pinned,
             "statements": self.statements,
+            "refused_clients": self.refused_clients,
         }
 
     def next_connection_id(self) -> int:
         return next(self._ids)
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The TLS context for the certificate the settings name (made again when it changes)."""
+        files = self.settings().tls
+        if files is None:
+            return None
+        if self._tls is None or self._tls[0] != files:
+            self._tls = (files, server_context(Path(files[0]), Path(files[1])))
+        return self._tls[1]
 
     async def _serve(self, ready: threading.Event, failure: list) -> None:
         self._loop = asyncio.get_running_loop()
@@ -91,6 +109,13 @@ class RdsProxy:
         sessions: set[ClientSession] = set()
 
         async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            if len(sessions) >= self.settings().max_client_connections:  # before any handshake, as MySQL does
+                self.refused_clients += 1
+                channel = p.Channel(reader, writer)
+                channel.write(p.err_packet(p.MysqlError(1040, "Too many connections", "08004")))
+                await channel.flush()
+                channel.close()
+                return
             session = ClientSession(self, reader, writer)
             sessions.add(session)
             task = asyncio.current_task()

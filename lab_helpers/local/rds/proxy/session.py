@@ -17,6 +17,7 @@ import asyncio
 import hmac
 import logging
 import secrets
+import ssl
 from typing import Protocol
 
 from pymysql.charset import charset_by_id
@@ -26,11 +27,12 @@ from .backend import ERR_STATUS, Backend, SessionState, relay
 from .pool import Pool
 from .protocol import Channel, MysqlError, ProtocolError
 from .settings import ProxySettings
-from .statements import Assignment, boolean, classify, unquote
+from .statements import Assignment, Classified, boolean, classify, unquote
 
 logger = logging.getLogger(__name__)
 
 LOST_CONNECTION = 2013  # MySQL's "Lost connection to MySQL server during query"
+TLS_REQUIRED = 3159  # RDS Proxy's "This RDS Proxy requires TLS connections."
 ACCESS_DENIED = 1045
 STALE_ERRORS = {1927, 4031}  # "Connection was killed", "disconnected by the server because of inactivity"
 DEFAULT_NAMES = ("utf8mb4", "utf8mb4_general_ci")
@@ -48,6 +50,8 @@ class ProxyCore(Protocol):
     def settings(self) -> ProxySettings: ...
 
     def next_connection_id(self) -> int: ...
+
+    def tls_context(self) -> ssl.SSLContext | None: ...
 
 
 def engine_collation(name: str) -> str:
@@ -139,6 +143,7 @@ class ClientSession:
         self.in_transaction = False
         self.pinned: str | None = None  # why, once pinned
         self.unchecked_database = False  # the login's database, until a backend connection accepted it
+        self.tls = False  # the client started TLS
 
     async def run(self) -> None:
         try:
@@ -146,7 +151,12 @@ class ClientSession:
                 return
             self.proxy.sessions.add(self)
             while True:
-                message = await self.client.read()
+                try:  # IdleClientTimeout: an idle client's connection is closed
+                    message = await asyncio.wait_for(self.client.read(), self.proxy.settings().idle_client_timeout)
+                except TimeoutError:
+                    logger.info("RDS Proxy %s closed a client of %s idle for IdleClientTimeout", self.proxy.name,
+                                self.user)
+                    return
                 if not message or message[0] == p.COM_QUIT:
                     return
                 try:
@@ -166,17 +176,39 @@ class ClientSession:
 
     # -- login -------------------------------------------------------------------------------------
     async def _login(self) -> bool:
+        """The handshake (with TLS when the client starts it) within the handshake timeout."""
         settings = self.proxy.settings()
+        try:
+            return await asyncio.wait_for(self._handshake(settings), settings.handshake_timeout)
+        except TimeoutError:
+            logger.info("RDS Proxy %s closed a client that did not log in within %.0f s", self.proxy.name,
+                        settings.handshake_timeout)
+            return False
+
+    async def _handshake(self, settings: ProxySettings) -> bool:
         seed = bytes(secrets.choice(range(1, 128)) for _ in range(20))
         collation = 255 if settings.server_version.startswith("8.") else p.UTF8MB4_GENERAL_CI
+        context = self.proxy.tls_context()
+        offered = p.PROXY_CAPABILITIES | (p.CLIENT_SSL if context else 0)
         self.client.write(p.handshake_v10(settings.server_version, self.proxy.next_connection_id(), seed,
-                                          p.PROXY_CAPABILITIES, collation, p.SERVER_STATUS_AUTOCOMMIT))
+                                          offered, collation, p.SERVER_STATUS_AUTOCOMMIT))
         await self.client.flush()
         try:
             response = p.parse_handshake_response(await self.client.read())
+            if response.ssl_request:
+                if context is None:
+                    raise MysqlError(2026, "SSL connection error: the proxy has no certificate", "HY000")
+                await self.client.start_tls(context)
+                self.tls = True
+                response = p.parse_handshake_response(await self.client.read())
+            if settings.require_tls and not self.tls:
+                raise MysqlError(TLS_REQUIRED, "This RDS Proxy requires TLS connections.", "HY000")
         except MysqlError as e:
             self.client.write(p.err_packet(e))
             await self.client.flush()
+            return False
+        except (ssl.SSLError, OSError) as e:
+            logger.info("RDS Proxy %s: a client's TLS handshake failed: %s", self.proxy.name, e)
             return False
         auth = response.auth
         if response.plugin and response.plugin != p.NATIVE_PASSWORD:
@@ -221,6 +253,8 @@ class ClientSession:
             self.proxy.statements += 1
             sql = message[1:].decode("utf-8", errors="replace")
             found = classify(sql)
+            if found.sets and "EXCLUDE_VARIABLE_SETS" in self.proxy.settings().session_pinning_filters:
+                found = Classified(use=found.use, sets=found.sets)  # the filter: setting variables does not pin
             if found.use is not None:
                 await self._use(found.use)
                 self.client.write(p.ok_packet(self._status()))

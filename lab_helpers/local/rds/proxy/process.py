@@ -1,0 +1,122 @@
+"""One DB proxy in a process of its own, as RDS Proxy is a fleet apart from the database and the API.
+
+The cloud writes the proxy's settings (secret, target, pool configuration, TLS) to a file the proxy
+process reads again whenever it changes, starts the process (`python -m lab_helpers.local.rds.proxy`),
+asks it for its counters over a loopback control port, and starts it again on the same port when
+it dies. A slow or crashing proxy never stalls the control plane, Lambda or another proxy.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ...errors import LocalCloudError
+from ...ports import HOST, free_port
+from .settings import ProxySettings
+
+START_TIMEOUT = 15.0
+
+
+def write_settings(path: Path, settings: ProxySettings) -> None:
+    """The settings as JSON, replaced atomically, readable by this user only (they hold passwords)."""
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(dataclasses.asdict(settings), out)
+    os.replace(tmp, path)
+
+
+def read_settings(path: Path) -> ProxySettings:
+    data = json.loads(path.read_text())
+    for key in ("target", "tls"):
+        if data.get(key) is not None:
+            data[key] = tuple(data[key])
+    data["session_pinning_filters"] = tuple(data.get("session_pinning_filters") or ())
+    return ProxySettings(**data)
+
+
+class SettingsFile:
+    """The proxy's settings as the cloud last wrote them (read again when the file changes)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._stamp: int | None = None
+        self._settings: ProxySettings | None = None
+
+    def __call__(self) -> ProxySettings:
+        try:
+            stamp = self.path.stat().st_mtime_ns
+            if stamp != self._stamp:
+                self._settings, self._stamp = read_settings(self.path), stamp
+        except (OSError, ValueError, TypeError):
+            if self._settings is None:
+                raise
+        return self._settings
+
+
+class ProxyProcess:
+    """The cloud's handle on one proxy process: its files, its ports, start, stop, counters."""
+
+    def __init__(self, name: str, folder: Path, port: int | None = None):
+        self.name = name
+        self.folder = Path(folder)
+        self.port = port or free_port()
+        self.control_port = free_port()
+        self.settings_path = self.folder / f"{name}.json"
+        self.log_path = self.folder / f"{name}.log"
+        self.proc: subprocess.Popen | None = None
+        self.restarts = 0
+        self.tls: tuple[Path, Path] | None = None  # its certificate chain and key
+
+    def write(self, settings: ProxySettings) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_settings(self.settings_path, settings)
+
+    def start(self, timeout: float = START_TIMEOUT) -> None:
+        """Start the process; return once it answers on its control port (LocalCloudError otherwise)."""
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "lab_helpers.local.rds.proxy", "--name", self.name,
+                 "--settings", str(self.settings_path), "--port", str(self.port),
+                 "--control-port", str(self.control_port)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while self.stats() is None:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
+                raise LocalCloudError(f"RDS Proxy {self.name} did not start: {' | '.join(tail) or 'no output'}")
+            time.sleep(0.02)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stats(self) -> dict | None:
+        """The proxy's counters (pool, clients, pinned, ...), or None when it does not answer."""
+        try:
+            with socket.create_connection((HOST, self.control_port), timeout=2) as conn:
+                data = b""
+                while chunk := conn.recv(65536):
+                    data += chunk
+            return json.loads(data)
+        except (OSError, ValueError):
+            return None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None

@@ -1,0 +1,156 @@
+"""RDS Proxy's documented behaviour, each on its own: TLS and RequireTLS, the client limits and
+timeouts, SessionPinningFilters, and a database restart hidden from the proxy's clients."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import mysql.connector
+import pymysql
+import pytest
+
+from lab_helpers.local.rds.proxy.certificates import CertificateAuthority
+from tests.rds_proxy.conftest import PASSWORD, USER, query, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory):
+    return CertificateAuthority(tmp_path_factory.mktemp("ca")).ensure()
+
+
+@pytest.fixture
+def tls(lab, ca, tmp_path):
+    """The module's proxy with a certificate for 'localhost' signed by the local CA."""
+    cert, key = ca.issue("lab-proxy", ["lab-proxy.proxy-abc.ap-northeast-2.rds.amazonaws.com"], tmp_path)
+    lab.settings.tls = (str(cert), str(key))
+    yield ca
+    lab.settings.tls = None
+    lab.settings.require_tls = False
+
+
+@pytest.fixture
+def setting(lab):
+    """setting(name, value): change the proxy's settings for one test."""
+    saved = {}
+
+    def change(name: str, value) -> None:
+        saved.setdefault(name, getattr(lab.settings, name))
+        setattr(lab.settings, name, value)
+
+    yield change
+    for name, value in saved.items():
+        setattr(lab.settings, name, value)
+
+
+def test_a_client_verifying_the_certificate_and_host_name_connects(lab, tls, connect):
+    conn = connect(host="localhost", ssl_ca=str(tls.cert_path), ssl_verify_cert=True, ssl_verify_identity=True)
+    assert query(conn, "SELECT 1") == ((1,),)
+    assert conn._sock.version().startswith("TLSv1.")  # the connection to the proxy is encrypted
+    other = mysql.connector.connect(host="localhost", port=lab.proxy.port, user=USER, password=PASSWORD,
+                                    ssl_ca=str(tls.cert_path), ssl_verify_identity=True, use_pure=True)
+    try:
+        cur = other.cursor()
+        cur.execute("SELECT 2")
+        assert cur.fetchone() == (2,)
+    finally:
+        other.close()
+
+
+def test_a_certificate_for_another_host_name_is_refused(lab, tls, tmp_path):
+    cert, key = tls.issue("elsewhere", ["elsewhere.example"], tmp_path, loopback=False)
+    lab.settings.tls = (str(cert), str(key))
+    with pytest.raises(pymysql.err.OperationalError) as raised:
+        pymysql.connect(host="localhost", port=lab.proxy.port, user=USER, password=PASSWORD, connect_timeout=5,
+                        ssl_ca=str(tls.cert_path), ssl_verify_cert=True, ssl_verify_identity=True)
+    assert "certificate verify failed" in str(raised.value) and "localhost" in str(raised.value)
+
+
+def test_require_tls_refuses_plaintext_with_3159(lab, tls, connect):
+    lab.settings.require_tls = True
+    with pytest.raises(pymysql.err.OperationalError) as raised:
+        connect(ssl_disabled=True)
+    assert raised.value.args == (3159, "This RDS Proxy requires TLS connections.")
+    conn = connect()  # PyMySQL starts TLS by itself when the server offers it (without verifying)
+    assert query(conn, "SELECT 1") == ((1,),)
+
+
+def test_an_idle_client_is_disconnected_after_idle_client_timeout(connect, setting):
+    setting("idle_client_timeout", 0.3)
+    conn = connect(autocommit=True)
+    assert query(conn, "SELECT 1") == ((1,),)
+    time.sleep(0.8)
+    with pytest.raises(pymysql.err.OperationalError) as raised:
+        query(conn, "SELECT 1")
+    assert raised.value.args[0] in (2006, 2013)  # the server has gone away / lost connection
+
+
+def test_a_client_that_does_not_log_in_is_disconnected(lab, setting):
+    setting("handshake_timeout", 0.3)
+    with socket.create_connection(("127.0.0.1", lab.proxy.port), timeout=5) as raw:
+        assert raw.recv(4096)[4:5] == b"\x0a"  # the greeting
+        deadline = time.monotonic() + 5
+        while raw.recv(4096):  # nothing sent back: the proxy hangs up
+            assert time.monotonic() < deadline
+    wait_until(lambda: lab.proxy.stats()["clients"] == 0)
+
+
+def test_clients_past_the_limit_get_too_many_connections(lab, connect, setting):
+    setting("max_client_connections", 2)
+    first, second = connect(), connect()
+    with pytest.raises(pymysql.err.OperationalError) as raised:
+        connect()
+    assert raised.value.args == (1040, "Too many connections")
+    assert query(first, "SELECT 1") == query(second, "SELECT 1") == ((1,),)
+    assert lab.proxy.stats()["refused_clients"] >= 1
+
+
+def test_exclude_variable_sets_does_not_pin_on_set(lab, connect, setting):
+    setting("session_pinning_filters", ("EXCLUDE_VARIABLE_SETS",))
+    conn = connect(autocommit=True)
+    query(conn, "SET @x = 1")
+    query(conn, "SET SESSION max_join_size = 5")
+    assert lab.proxy.stats()["pinned"] == 0 and lab.proxy.stats()["backend_in_use"] == 0
+
+
+def test_a_database_restart_keeps_the_proxy_s_clients_connected(lab, connect, setting):
+    """Statements issued while the database restarts wait for it, then run; the client never reconnects."""
+    setting("connection_borrow_timeout", 30)
+    conn = connect(autocommit=True)
+    assert query(conn, "SELECT 1") == ((1,),)
+    direct = pymysql.connect(host="127.0.0.1", port=lab.db.port, user=USER, password=PASSWORD)
+    restart = threading.Thread(target=lab.db.restart)
+    restart.start()
+    try:
+        wait_until(lambda: not lab.db.alive() or not restart.is_alive(), timeout=10)
+        assert query(conn, "SELECT 2") == ((2,),)  # issued during the restart: waits for the database
+    finally:
+        restart.join()
+    assert query(conn, "SELECT 3") == ((3,),)
+    with pytest.raises(pymysql.err.OperationalError):  # a direct client lost its connection
+        query(direct, "SELECT 1")
+    assert lab.proxy.stats()["clients"] >= 1
+
+
+def test_the_proxy_process_serves_and_reports(tmp_path, lab):
+    """The cloud's proxy runs in a process of its own that reads its settings file again when it changes."""
+    from lab_helpers.local.rds.proxy.process import ProxyProcess
+
+    process = ProxyProcess("own-process", tmp_path)
+    process.write(lab.settings)
+    process.start()
+    try:
+        conn = pymysql.connect(host="127.0.0.1", port=process.port, user=USER, password=PASSWORD, database="lab")
+        assert query(conn, "SELECT 1") == ((1,),)
+        assert process.stats()["clients"] == 1 and process.stats()["pool_size"] == 5
+        from dataclasses import replace
+
+        process.write(replace(lab.settings, max_connections_percent=20))
+        wait_until(lambda: process.stats()["pool_size"] == 2)
+        conn.close()
+    finally:
+        process.stop()
+    assert process.stats() is None
+
