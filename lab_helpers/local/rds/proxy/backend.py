@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from . import protocol as p
 from .protocol import Channel, MysqlError, ProtocolError
 
+Sink = Callable[[bytes, bytes], None]  # (message, its packets as received)
+
 NO_STATUS = -1  # a response that carries no status flags (a prepared statement's, a row fetch's)
 # MySQL 8's names of variables MariaDB (before 11.1) knows by their older names.
 MARIADB_NAMES = {"transaction_isolation": "tx_isolation", "transaction_read_only": "tx_read_only"}
@@ -83,7 +85,7 @@ class Backend:
         await self.channel.flush()
         errors: list[MysqlError] = []
 
-        def keep_error(response: bytes) -> None:
+        def keep_error(response: bytes, raw: bytes) -> None:
             if p.is_err(response):
                 errors.append(p.err_of(response))
 
@@ -133,7 +135,7 @@ async def open_backend(target: tuple[str, int], user: str, password: str, capabi
         raise
 
 
-async def relay(backend: Channel, sink: Callable[[bytes], None], command: int) -> int:
+async def relay(backend: Channel, sink: Sink, command: int) -> int:
     """Read the database's whole response to `command`, handing each message to `sink`; the final
     status flags (NO_STATUS for a response without them, the status before for an ERR: -2)."""
     if command in (p.COM_STMT_CLOSE, p.COM_STMT_SEND_LONG_DATA):
@@ -145,11 +147,11 @@ async def relay(backend: Channel, sink: Callable[[bytes], None], command: int) -
     if command == p.COM_FIELD_LIST:
         return await _until_eof(backend, sink)
     if command == p.COM_STATISTICS:
-        sink(await backend.read())
+        await _pass(backend, sink)
         return NO_STATUS
     while True:  # COM_QUERY and COM_STMT_EXECUTE: one or more results; others: one OK, ERR or EOF
         first = await backend.read()
-        sink(first)
+        sink(first, backend.raw)
         if p.is_err(first):
             return ERR_STATUS
         if p.is_ok(first):
@@ -161,9 +163,9 @@ async def relay(backend: Channel, sink: Callable[[bytes], None], command: int) -
         else:  # a result set: column count, column definitions, EOF, rows, EOF
             count, _ = p.lenenc_int(first, 0)
             for _ in range(count):
-                sink(await backend.read())
+                await _pass(backend, sink)
             end_of_columns = await backend.read()
-            sink(end_of_columns)
+            sink(end_of_columns, backend.raw)
             status = p.eof_status(end_of_columns)
             if not (command == p.COM_STMT_EXECUTE and status & p.SERVER_STATUS_CURSOR_EXISTS):
                 status = await _rows(backend, sink)
@@ -176,29 +178,35 @@ async def relay(backend: Channel, sink: Callable[[bytes], None], command: int) -
 ERR_STATUS = -2
 
 
-async def _rows(backend: Channel, sink: Callable[[bytes], None]) -> int:
+async def _pass(backend: Channel, sink: Sink) -> bytes:
+    message = await backend.read()
+    sink(message, backend.raw)
+    return message
+
+
+async def _rows(backend: Channel, sink: Sink) -> int:
     while True:
         row = await backend.read()
-        sink(row)
+        sink(row, backend.raw)
         if p.is_eof(row):
             return p.eof_status(row)
         if p.is_err(row):
             return ERR_STATUS
 
 
-async def _until_eof(backend: Channel, sink: Callable[[bytes], None]) -> int:
+async def _until_eof(backend: Channel, sink: Sink) -> int:
     while True:
         message = await backend.read()
-        sink(message)
+        sink(message, backend.raw)
         if p.is_err(message):
             return ERR_STATUS
         if p.is_eof(message):
             return p.eof_status(message)
 
 
-async def _prepared(backend: Channel, sink: Callable[[bytes], None]) -> int:
+async def _prepared(backend: Channel, sink: Sink) -> int:
     first = await backend.read()
-    sink(first)
+    sink(first, backend.raw)
     if p.is_err(first):
         return ERR_STATUS
     columns = int.from_bytes(first[5:7], "little")
@@ -206,5 +214,5 @@ async def _prepared(backend: Channel, sink: Callable[[bytes], None]) -> int:
     for count in (params, columns):
         if count:
             for _ in range(count + 1):  # the definitions, then EOF
-                sink(await backend.read())
+                await _pass(backend, sink)
     return NO_STATUS

@@ -43,14 +43,22 @@ def read_settings(path: Path) -> ProxySettings:
 
 
 class SettingsFile:
-    """The proxy's settings as the cloud last wrote them (read again when the file changes)."""
+    """The proxy's settings as the cloud last wrote them (read again when the file changes; the file is
+    looked at no more often than every CHECK_INTERVAL seconds)."""
+
+    CHECK_INTERVAL = 0.05
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self._stamp: int | None = None
         self._settings: ProxySettings | None = None
+        self._checked = 0.0
 
     def __call__(self) -> ProxySettings:
+        now = time.monotonic()
+        if self._settings is not None and now - self._checked < self.CHECK_INTERVAL:
+            return self._settings
+        self._checked = now
         try:
             stamp = self.path.stat().st_mtime_ns
             if stamp != self._stamp:

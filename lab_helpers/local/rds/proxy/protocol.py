@@ -153,6 +153,7 @@ class Channel:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.reader, self.writer = reader, writer
         self.seq = 0
+        self.raw = b""  # the last message as it came: its packets, headers included (to pass on unchanged)
         self._tls: _Tls | None = None
 
     async def start_tls(self, context: ssl.SSLContext) -> None:
@@ -170,16 +171,22 @@ class Channel:
 
     async def read(self) -> bytes:
         """The next message; its sequence number is remembered (the answer continues from it)."""
-        parts = []
+        parts, frames = [], []
         while True:
             try:
                 header = await self._readexactly(4)
                 length = int.from_bytes(header[:3], "little")
-                parts.append(await self._readexactly(length))
+                payload = await self._readexactly(length)
             except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError) as e:
                 raise ProtocolError("the connection closed") from e
             self.seq = (header[3] + 1) & 0xFF
+            if length < MAX_PAYLOAD and not parts:  # the usual case: one packet
+                self.raw = header + payload
+                return payload
+            parts.append(payload)
+            frames.append(header + payload)
             if length < MAX_PAYLOAD:
+                self.raw = b"".join(frames)
                 return b"".join(parts)
 
     def write(self, payload: bytes) -> None:
@@ -197,6 +204,13 @@ class Channel:
             self._tls.write(bytes(out))
         else:
             self.writer.write(out)
+
+    def write_raw(self, frames: bytes) -> None:
+        """Pass on packets as another connection sent them (headers and sequence numbers included)."""
+        if self._tls:
+            self._tls.write(frames)
+        else:
+            self.writer.write(frames)
 
     async def flush(self) -> None:
         await self.writer.drain()

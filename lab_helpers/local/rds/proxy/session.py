@@ -92,40 +92,40 @@ _CHARSETS = [c for c in (_charset_or_none(i) for i in range(1, 256)) if c is not
 
 
 class _Response:
-    """A response on its way to the client: passed on as it comes, all but its last message, which
-    waits for `finish()`; an error saying the pooled connection was closed is noticed, not passed on."""
+    """A response on its way to the client, its packets passed on unchanged: collected, and written in
+    one go by `finish()` (a long one goes on in parts, all but its last packet); an error saying the
+    pooled connection was closed is noticed, not passed on."""
 
     def __init__(self, client: Channel, watch_stale: bool):
         self.client = client
         self.watch_stale = watch_stale
-        self.pending: list[bytes] = []
-        self.size = 0
+        self.pending = bytearray()
+        self.last = b""
         self.written = 0
         self.stale = False
 
     @property
     def empty(self) -> bool:
-        return not self.written and not self.pending
+        return not self.written and not self.last
 
-    def add(self, message: bytes) -> None:
+    def add(self, message: bytes, raw: bytes) -> None:
         if self.empty and self.watch_stale and p.is_err(message) and p.err_of(message).code in STALE_ERRORS:
             self.stale = True  # the database closed this pooled connection; the command never ran
             return
-        self.pending.append(message)
-        self.size += len(message)
-        if self.size > RELAY_BUFFER:  # a long result goes on, all but its last message
-            self._write(self.pending[:-1])
-            del self.pending[:-1]
-            self.size = len(self.pending[0])
+        self.pending += self.last
+        self.last = raw
+        if len(self.pending) > RELAY_BUFFER:  # a long result goes on, all but its last packet
+            self.client.write_raw(bytes(self.pending))
+            self.written += 1
+            self.pending.clear()
 
     def finish(self) -> None:
-        self._write(self.pending)
-        self.pending = []
-
-    def _write(self, messages: list[bytes]) -> None:
-        for message in messages:
-            self.client.write(message)
-        self.written += len(messages)
+        self.pending += self.last
+        if self.pending:
+            self.client.write_raw(bytes(self.pending))
+            self.written += 1
+        self.pending.clear()
+        self.last = b""
 
 
 class ClientSession:

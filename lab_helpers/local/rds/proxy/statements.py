@@ -129,10 +129,26 @@ class Classified:
     pin_reason: str | None = None
 
 
+# Statements that start with none of these words, and contain none of these texts, change nothing
+# the proxy tracks and never pin: most of what clients send (SELECT, INSERT, UPDATE, ...).
+_TRACKED_STARTS = ("SET", "USE", "LOCK", "FLUSH", "CREATE", "PREPARE", "/*", "--", "#", "(")
+_NEVER_IN_PLAIN = ("@", ";", "GET_LOCK")
+
+
+def _plain(sql: str) -> bool:
+    upper = sql.lstrip()[:8].upper()
+    if upper.startswith(_TRACKED_STARTS):
+        return False
+    text = sql.upper() if "get_lock" in sql.lower() else sql
+    return not any(marker in text for marker in _NEVER_IN_PLAIN)
+
+
 def classify(sql: str) -> Classified:
     """What one COM_QUERY does to the client's session."""
     if len(sql) > PINNING_STATEMENT_LENGTH:
         return Classified(pin_reason="statement longer than 16 KB")
+    if _plain(sql):
+        return Classified()
     statements = split(sql)
     if len(statements) > 1:
         reasons = [classify_one(s) for s in statements]
