@@ -15,7 +15,9 @@ def _print_status(st: dict) -> None:
         return
     rows = [("endpoint (moto + providers)", st["endpoint"]), ("database (MariaDB)", st["database"]),
             ("RDS data plane", st["rds"])]
-    rows += [(f"RDS Proxy {p['name']}", {"address": f"127.0.0.1:{p['port']}", **p}) for p in st["proxies"]]
+    rows += [(f"RDS Proxy {p['name']} (pool {p.get('backend_open', '?')}/{p.get('pool_size', '?')}, "
+              f"clients {p.get('clients', '?')}, pinned {p.get('pinned', '?')}, restarts {p.get('restarts', 0)})",
+              {"address": f"127.0.0.1:{p['port']}", **p}) for p in st["proxies"]]
     if not st["proxies"]:
         rows.append(("RDS Proxy: none yet", {}))
     rows.append((f"Lambda execution environments: {len(st['lambda']['environments'])}", st["lambda"]))

@@ -95,7 +95,7 @@ class LocalCloud:
     def health(self) -> dict:
         address = f"{HOST}:{self.mariadb.port}"
         try:
-            database = self.faults.health("database", address=address,
+            database = self.faults.health("database", address=address, restarts=self.rds.engine_restarts,
                                           max_connections=self.mariadb.get_max_connections(),
                                           threads_connected=self.mariadb.threads_connected())
         except pymysql.MySQLError as e:  # the server does not answer

@@ -7,9 +7,9 @@ IAM backends. Everything of that kind happens here, and every other module gets 
 views. Each assumption about moto is named where it is used; when a moto upgrade breaks one, the
 call raises `MotoContractError` naming it (and `tests/unit/test_moto_contract.py` fails first).
 
-The three places that change moto's state (marked CHANGES MOTO): proxy targets get the instance's
+The places that change moto's state (marked CHANGES MOTO): proxy targets get the instance's
 endpoint, port and role, as RDS reports them; the proxy target health property is replaced by the
-real one; nothing else.
+real one; a DB instance's status follows its engine (rebooting while it restarts); nothing else.
 """
 from __future__ import annotations
 
@@ -226,6 +226,19 @@ def parameter_value(account: str, region: str, group: str | None, name: str) -> 
         if found is None:
             return None
         return (found.parameters.get(name) or {}).get("ParameterValue")
+
+
+def set_db_instance_status(account: str, region: str, identifier: str, status: str) -> bool:
+    """CHANGES MOTO: the status DescribeDBInstances reports (e.g. "rebooting" while the engine restarts);
+    False when there is no such instance."""
+    from moto.rds.models import rds_backends
+
+    with assumption("RDSBackend.databases[identifier].status is the DBInstanceStatus moto reports"):
+        db = rds_backends[account][region].databases.get(identifier)
+        if db is None:
+            return False
+        db.status = status
+        return True
 
 
 def _proxy_view(account: str, region: str, proxy) -> DbProxy:

@@ -130,18 +130,92 @@ def test_a_client_gone_inside_a_transaction_leaves_no_lock(low_connections, lab,
     setup.close()
 
 
-def test_reboot_db_instance_restarts_the_database(low_connections, lab, cloud):
-    direct = pymysql.connect(host=rds.db_host(lab), user="admin", password=lab.names.db_master_password)
-    lab.client("rds").reboot_db_instance(DBInstanceIdentifier=lab.names.db_instance)
-    with pytest.raises(pymysql.err.OperationalError):  # the old connection did not survive the restart
-        with direct.cursor() as cur:
-            cur.execute("SELECT 1")
-    again = pymysql.connect(host=rds.find_db_instance(lab)["host"], user="admin", password=lab.names.db_master_password)
+def statuses(lab, until: str, timeout: float = 30.0) -> list[str]:
+    """DescribeDBInstances' status of the lab's instance, polled until it is `until`: the sequence seen."""
+    seen, deadline = [], time.monotonic() + timeout
+    while not seen or seen[-1] != until:
+        assert time.monotonic() < deadline, seen
+        state = rds.find_db_instance(lab)["state"]
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        time.sleep(0.02)
+    return seen
+
+
+def restart_under_load(lab, cloud, restart) -> tuple[list, list, list[str]]:
+    """`restart()` while a proxy client and a direct client each keep querying on one connection:
+    (the proxy client's failures, the direct client's failures, the statuses seen)."""
+    password = lab.names.db_master_password
+    through = pymysql.connect(host=proxy.proxy_endpoint(lab), user="admin", password=password, autocommit=True)
+    direct = pymysql.connect(host=rds.db_host(lab), user="admin", password=password, autocommit=True)
+    failures: dict[str, list] = {"proxy": [], "direct": []}
+    stop = threading.Event()
+
+    def load(name: str, conn) -> None:
+        while not stop.is_set():
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT 1")
+            except pymysql.MySQLError as e:
+                failures[name].append(e.args[0])
+                if name == "direct":
+                    return  # its connection is gone for good
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=load, args=pair) for pair in (("proxy", through), ("direct", direct))]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)
+    restart()
+    seen = statuses(lab, "available")
+    time.sleep(0.3)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    with through.cursor() as cur:  # the proxy's client is still connected, on the same connection
+        cur.execute("SELECT 1")
+    through.close()
+    admin_query(cloud["root"], f"SET GLOBAL time_zone = '{DB_TIME_ZONE}'")  # a test-only setting, lost on restart
+    return failures["proxy"], failures["direct"], seen
+
+
+def test_reboot_answers_rebooting_at_once_and_proxy_clients_stay_connected(low_connections, lab, cloud):
+    def reboot() -> None:
+        answer = lab.client("rds").reboot_db_instance(DBInstanceIdentifier=lab.names.db_instance)
+        assert answer["DBInstance"]["DBInstanceStatus"] == "rebooting"
+
+    through, direct, seen = restart_under_load(lab, cloud, reboot)
+    assert seen[-1] == "available" and (seen[0] == "rebooting" or len(seen) == 1)
+    assert len(through) <= 1 and set(through) <= {2013}  # at most the statement in flight at the restart
+    assert direct and direct[0] in (2006, 2013)  # the direct client lost its connection
+    again = pymysql.connect(host=rds.db_host(lab), user="admin", password=lab.names.db_master_password)
     with again.cursor() as cur:
         cur.execute("SELECT @@GLOBAL.max_connections")
         assert cur.fetchone()[0] == 10  # the parameter group still applies after the reboot
     again.close()
-    admin_query(cloud["root"], f"SET GLOBAL time_zone = '{DB_TIME_ZONE}'")  # a test-only setting, lost on restart
+
+
+def test_a_killed_engine_is_restarted_and_proxy_clients_stay_connected(low_connections, lab, cloud):
+    import os
+    import signal
+
+    def kill() -> None:
+        os.kill(int((cloud["root"] / "mariadb" / "mysqld.pid").read_text()), signal.SIGKILL)
+        statuses(lab, "rebooting")  # the cloud notices, and says so
+
+    restarts = proxy_health(cloud)["database"]["restarts"]
+    through, direct, seen = restart_under_load(lab, cloud, kill)
+    assert seen[-1] == "available"  # after "rebooting", which kill() waited for
+    assert len(through) <= 1 and set(through) <= {2013}
+    assert direct and direct[0] in (2006, 2013)
+    assert proxy_health(cloud)["database"]["restarts"] == restarts + 1
+
+
+def proxy_health(cloud) -> dict:
+    import json
+    import urllib.request
+
+    return json.loads(urllib.request.urlopen(cloud["endpoint"] + "/_lab/health").read())
 
 
 def proxy_status(cloud, lab) -> dict:

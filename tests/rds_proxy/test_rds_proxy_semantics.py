@@ -154,3 +154,16 @@ def test_the_proxy_process_serves_and_reports(tmp_path, lab):
         process.stop()
     assert process.stats() is None
 
+
+
+# -- the master user, as RDS has it ------------------------------------------------------------------
+
+def test_the_master_user_cannot_read_host_files_stop_the_server_or_change_globals(lab, connect):
+    conn = connect(autocommit=True)
+    assert query(conn, "SELECT LOAD_FILE('/etc/passwd')") == ((None,),)
+    for statement in ("SELECT 1 INTO OUTFILE '/tmp/lab-outfile-test'", "SHUTDOWN", "SET GLOBAL wait_timeout = 100"):
+        with pytest.raises(pymysql.MySQLError) as raised:
+            query(conn, statement)
+        assert raised.value.args[0] in (1045, 1227), statement  # access denied: no FILE, SHUTDOWN, SUPER
+    assert lab.db.alive() and lab.proxy.stats()["pinned"] == 0
+    assert query(conn, "SELECT @@GLOBAL.secure_file_priv") == ((str(lab.db.files_dir) + "/",),)

@@ -27,6 +27,11 @@ INSTALL_HINT = (
     "`sudo apt-get install -y mariadb-server` (or run `make test`/`make lab` as root, which does it), then try again."
 )
 DEFAULT_MAX_CONNECTIONS = 100
+# What RDS for MySQL grants its master user (no FILE, SHUTDOWN, SUPER, ...).
+MASTER_PRIVILEGES = ("SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, "
+                     "SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, "
+                     "BINLOG MONITOR, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, "
+                     "TRIGGER")
 SOCKET_PATH_MAX = 100  # a unix socket's path must fit in sun_path (108 bytes on Linux), with room to spare
 
 
@@ -74,6 +79,7 @@ class MariaDB:
         self.port = port
         self.max_connections = max_connections
         self.proc: subprocess.Popen | None = None
+        self.template: Path | None = None  # the datadir template it was first started from
 
     @property
     def datadir(self) -> Path:
@@ -86,6 +92,11 @@ class MariaDB:
         if len(path.encode()) <= SOCKET_PATH_MAX:
             return path
         return os.path.join(tempfile.gettempdir(), f"lab-mysqld-{hashlib.sha256(path.encode()).hexdigest()[:16]}.sock")
+
+    @property
+    def files_dir(self) -> Path:
+        """The only folder the server reads or writes files in (secure_file_priv), as on RDS."""
+        return self.root / "files"
 
     @property
     def pid_file(self) -> Path:
@@ -122,13 +133,15 @@ class MariaDB:
         else:
             ensure_free(self.port, "the local database")
         if template is not None:
+            self.template = template
             self._init_datadir(template)
         cmd = [binary, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
                f"--socket={self.socket}", f"--pid-file={self.pid_file}", "--bind-address=127.0.0.1",
                f"--max-connections={self.max_connections}", f"--log-error={self.error_log}",
                "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=8M", "--skip-log-bin",
                "--skip-name-resolve", "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
-               "--default-time-zone=+00:00"]
+               "--default-time-zone=+00:00", f"--secure-file-priv={self.files_dir}"]
+        self.files_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             cmd.append("--user=root")
         with open(self.root / "mysqld.out", "ab") as out:
@@ -155,6 +168,10 @@ class MariaDB:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode if self.proc else None
+
     def stop(self, timeout: float = 20.0) -> None:
         if not self.proc:
             return
@@ -172,6 +189,11 @@ class MariaDB:
         self.stop()
         self.start(template=None)
 
+    def reset(self) -> None:
+        """Stop, and start again on a fresh datadir (nothing of the old data or accounts is left)."""
+        self.stop()
+        self.start(template=self.template)
+
     # -- administration (root over the unix socket) ------------------------------------------
     def admin(self) -> pymysql.connections.Connection:
         return admin_connect(self.socket)
@@ -180,15 +202,21 @@ class MariaDB:
         return admin_query(self.socket, sql, args)
 
     def ensure_user(self, user: str, password: str) -> None:
-        """The RDS master user: can log in over TCP from anywhere on loopback, with all privileges."""
+        """The RDS master user: logs in over TCP from anywhere on loopback, with RDS's master privileges
+        and no more (no FILE, SHUTDOWN, SUPER: an RDS master user cannot read the host's files, stop
+        the server or change global settings; parameter groups do that)."""
         conn = self.admin()
         try:
             with conn.cursor() as cur:
                 cur.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (user, password))
                 cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
-                cur.execute("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", (user,))
+                cur.execute("REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@'%%'", (user,))
+                cur.execute(f"GRANT {MASTER_PRIVILEGES} ON *.* TO %s@'%%' WITH GRANT OPTION", (user,))
         finally:
             conn.close()
+
+    def drop_user(self, user: str) -> None:
+        self.execute("DROP USER IF EXISTS %s@'%%'", (user,))
 
     def set_max_connections(self, n: int) -> None:
         self.execute(f"SET GLOBAL max_connections = {int(n)}")

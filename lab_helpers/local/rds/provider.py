@@ -8,7 +8,10 @@ After every successful mutating RDS call, `reconcile()` makes the data plane mat
   endpoint name in the VPC DNS map and a certificate for it signed by the local CA; its secret(s),
   target, pool configuration and TLS setting are written to its settings file after every RDS and
   Secrets Manager change (so a changed secret or target group applies at once, as on AWS);
-- registered proxy targets report the real endpoint, port and health.
+- registered proxy targets report the real endpoint, port and health;
+- RebootDBInstance answers `rebooting` at once; the engine restarts meanwhile, and the instance is
+  `available` again when it is back. An engine that crashed is restarted the same way, as RDS
+  does. DeleteDBInstance removes the instance's account, and its data with the last instance.
 """
 from __future__ import annotations
 
@@ -70,23 +73,52 @@ class RdsDataPlane:
         self._health_cache: dict[tuple[str, str, str | None, str], tuple[float, dict]] = {}
         self._health_installed = False  # on the first reconcile: moto's RDS models load on first use (~1 s)
         self._stopping = threading.Event()
+        self.engine_restarts = 0
+        self._instances: set[tuple[str, str, str]] = set()  # the MySQL DB instances served now
         dns.write_map(self.dns_file, {})
         threading.Thread(target=self._watch, name="rds-proxy-watchdog", daemon=True).start()
 
     # -- the gateway's hooks -----------------------------------------------------------------
     def route(self, request: Request) -> Response | None:
-        return None  # every RDS API call is moto's; the data plane follows in after()
+        """Every RDS API call is moto's; a reboot first marks the instance `rebooting` (moto answers with it)
+        and restarts the engine in the background."""
+        if request.service == "rds" and request.region:
+            form = parse_qs(request.body.decode(errors="replace"))
+            if (form.get("Action") or [""])[0] == "RebootDBInstance":
+                identifier = (form.get("DBInstanceIdentifier") or [""])[0]
+                if moto_adapter.set_db_instance_status(moto_adapter.ACCOUNT, request.region, identifier,
+                                                       "rebooting"):
+                    threading.Thread(target=self._restart_engine, args=("RebootDBInstance",),
+                                     name="rds-reboot", daemon=True).start()
+        return None
 
     def after(self, request: Request) -> None:
         """After a successful mutating RDS or Secrets Manager call."""
-        if request.service not in FOLLOWED_SERVICES:
-            return
-        action = (parse_qs(request.body.decode(errors="replace")).get("Action") or [""])[0]
-        if action == "RebootDBInstance":  # the server really restarts: clients see their connections drop
-            with self._lock:
+        if request.service in FOLLOWED_SERVICES:
+            self.reconcile()
+
+    def _restart_engine(self, why: str) -> None:
+        """Restart the engine (the server really restarts: direct clients lose their connections), every
+        MySQL instance `rebooting` meanwhile and `available` again after; the parameter group applied again."""
+        with self._lock:
+            instances = [db for db in moto_adapter.db_instances() if db.engine in MYSQL_ENGINES]
+            for db in instances:
+                moto_adapter.set_db_instance_status(db.account, db.region, db.identifier, "rebooting")
+            try:
                 self.mariadb.restart()
-                self.max_connections = self.mariadb.get_max_connections()  # back to the server's default
-        self.reconcile()  # and the parameter group's value applied again
+                self.max_connections = self.mariadb.get_max_connections()  # the server's default, until...
+                self.engine_restarts += 1
+                log.info("database engine restarted (%s)", why)
+            except (LocalCloudError, pymysql.MySQLError) as e:
+                self.faults.report("database", f"restarting the database engine ({why})", e)
+                return
+            finally:
+                for db in instances:
+                    moto_adapter.set_db_instance_status(db.account, db.region, db.identifier, "available")
+        try:
+            self.reconcile()  # ...the parameter group's value is applied again
+        except (LocalCloudError, pymysql.MySQLError) as e:
+            self.faults.report("rds", "following the database engine's restart", e)
 
     # -- reconcile ---------------------------------------------------------------------------
     def reconcile(self) -> None:
@@ -95,9 +127,9 @@ class RdsDataPlane:
                 moto_adapter.install_target_health(self.target_health)
                 self._health_installed = True
             entries: dict[str, dict[str, int]] = {}
-            for db in moto_adapter.db_instances():
-                if db.engine not in MYSQL_ENGINES:
-                    continue
+            instances = [db for db in moto_adapter.db_instances() if db.engine in MYSQL_ENGINES]
+            self._forget_deleted(instances)
+            for db in instances:
                 self._apply_instance(db)
                 entries[db.address.lower()] = {"port": db.port, "local_port": self.mariadb.port}
             live: set[tuple[str, str, str]] = set()
@@ -120,6 +152,21 @@ class RdsDataPlane:
             for key in set(self.proxies) - live:
                 self.proxies.pop(key).stop()
             dns.write_map(self.dns_file, entries)
+
+    def _forget_deleted(self, instances: list[moto_adapter.DbInstance]) -> None:
+        """A deleted instance takes its account with it; the last one, all the data (a new instance of
+        the same name starts empty, as on RDS)."""
+        now = {(db.account, db.region, db.identifier) for db in instances}
+        if self._instances - now:
+            if not instances:
+                self.mariadb.reset()
+                self.max_connections = self.mariadb.get_max_connections()
+                self._users.clear()
+            else:
+                for user in set(self._users) - {db.master_username for db in instances}:
+                    self.mariadb.drop_user(user)
+                    self._users.pop(user)
+        self._instances = now
 
     def _apply_instance(self, db: moto_adapter.DbInstance) -> None:
         if db.master_username and self._users.get(db.master_username) != db.master_password:
@@ -191,8 +238,13 @@ class RdsDataPlane:
         return out
 
     def _watch(self) -> None:
-        """Start again, on the same port, a proxy process that died (RDS Proxy's fleet replaces a failed node)."""
+        """Start again, on the same port, a proxy process that died (RDS Proxy's fleet replaces a failed
+        node), and a database engine that crashed (RDS restarts it)."""
         while not self._stopping.wait(WATCH_INTERVAL):
+            with self._lock:  # (a reboot holds it while the engine is down on purpose)
+                if not self.mariadb.alive() and not self._stopping.is_set():
+                    log.warning("the database engine exited (code %s): restarting it", self.mariadb.returncode)
+                    self._restart_engine("the engine had exited")
             with self._lock:
                 for key, process in list(self.proxies.items()):
                     if process.alive():

@@ -291,7 +291,7 @@ class ClientSession:
                 self._drop_backend()
                 if out.empty and borrowed and attempt == 1:
                     continue  # a pooled connection the database had closed: take another one
-                if not out.empty:
+                if out.written:  # part of the response reached the client: it cannot be answered any more
                     raise ProtocolError("the database connection broke in the middle of a response") from e
                 raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query") from None
             if out.stale:
