@@ -96,6 +96,7 @@ class LocalCloud:
         address = f"{HOST}:{self.mariadb.port}"
         try:
             database = self.faults.health("database", address=address, restarts=self.rds.engine_restarts,
+                                          account=self.mariadb.account,
                                           max_connections=self.mariadb.get_max_connections(),
                                           threads_connected=self.mariadb.threads_connected())
         except pymysql.MySQLError as e:  # the server does not answer

@@ -145,6 +145,7 @@ def fresh(prefix: str = "lab-cloud-", export: bool = False) -> Iterator[dict]:
             lab = Lab.local(cloud["endpoint"])
     """
     root = Path(tempfile.mkdtemp(prefix=prefix))
+    root.chmod(0o755)  # as a state folder in a checkout: the database engine's own account can reach it
     port = free_port()
     saved = {name: os.environ.get(name) for name in EXPORTED}
     if export:

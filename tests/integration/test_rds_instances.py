@@ -34,3 +34,18 @@ def test_a_deleted_and_recreated_instance_starts_empty():
         with connect(info, lab).cursor() as cur:
             cur.execute("SHOW DATABASES LIKE 'orders'")
             assert cur.fetchall() == ()  # and its data
+
+
+def test_the_engine_runs_as_an_unprivileged_account(cloud):
+    import os
+    import pwd
+
+    if os.geteuid() != 0:
+        pytest.skip("started by an ordinary user, the engine runs as that user")
+    try:
+        mysql = pwd.getpwnam("mysql")
+    except KeyError:
+        pytest.skip("this machine has no 'mysql' account (Debian's mariadb-server package makes it)")
+    status = (cloud["root"] / "mariadb" / "mysqld.pid").read_text().strip()
+    uids = next(line for line in open(f"/proc/{status}/status") if line.startswith("Uid:")).split()[1:]
+    assert set(map(int, uids)) == {mysql.pw_uid}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -32,6 +33,7 @@ MASTER_PRIVILEGES = ("SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROC
                      "SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, "
                      "BINLOG MONITOR, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, "
                      "TRIGGER")
+ENGINE_ACCOUNT = "mysql"  # Debian's account for the server; as root, the engine runs as it where it can
 SOCKET_PATH_MAX = 100  # a unix socket's path must fit in sun_path (108 bytes on Linux), with room to spare
 
 
@@ -80,6 +82,7 @@ class MariaDB:
         self.max_connections = max_connections
         self.proc: subprocess.Popen | None = None
         self.template: Path | None = None  # the datadir template it was first started from
+        self.account = self._account()  # the system account the server runs as
 
     @property
     def datadir(self) -> Path:
@@ -124,6 +127,35 @@ class MariaDB:
         shutil.rmtree(self.datadir, ignore_errors=True)
         shutil.copytree(template, self.datadir, symlinks=True)
 
+    def _account(self) -> str:
+        """mysql (Debian's account for the server) when started as root and the state folder is reachable
+        by it; else the current user (root, when nothing else can be used)."""
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        if os.geteuid() != 0:
+            return me
+        try:
+            account = pwd.getpwnam(ENGINE_ACCOUNT)
+        except KeyError:
+            return me
+        folder = self.root.resolve()
+        for parent in [folder, *folder.parents]:
+            if not parent.exists():
+                continue
+            st = parent.stat()
+            if not (st.st_mode & 0o001 or (st.st_gid == account.pw_gid and st.st_mode & 0o010)
+                    or (st.st_uid == account.pw_uid and st.st_mode & 0o100)):
+                return me  # it could not reach its own files
+        return ENGINE_ACCOUNT
+
+    def _give_to_account(self) -> None:
+        if self.account == pwd.getpwuid(os.geteuid()).pw_name:
+            return
+        account = pwd.getpwnam(self.account)
+        for folder, _, files in os.walk(self.root):
+            os.chown(folder, account.pw_uid, account.pw_gid)
+            for name in files:
+                os.chown(os.path.join(folder, name), account.pw_uid, account.pw_gid, follow_symlinks=False)
+
     def start(self, template: Path | None, timeout: float = 30.0) -> None:
         """Start on a fresh datadir copied from `template`, or (template None) on the existing one."""
         binary = find_mariadbd()
@@ -143,7 +175,8 @@ class MariaDB:
                "--default-time-zone=+00:00", f"--secure-file-priv={self.files_dir}"]
         self.files_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
-            cmd.append("--user=root")
+            cmd.append(f"--user={self.account}")
+            self._give_to_account()
         with open(self.root / "mysqld.out", "ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
