@@ -9,7 +9,8 @@ call raises `MotoContractError` naming it (and `tests/unit/test_moto_contract.py
 
 The places that change moto's state (marked CHANGES MOTO): proxy targets get the instance's
 endpoint, port and role, as RDS reports them; the proxy target health property is replaced by the
-real one; a DB instance's status follows its engine (rebooting while it restarts); nothing else.
+real one; a DB instance's status follows its engine (rebooting while it restarts); a target group
+keeps the InitQuery moto drops, and reports it; nothing else.
 """
 from __future__ import annotations
 
@@ -192,6 +193,7 @@ class DbProxy:
     max_idle_connections_percent: int
     connection_borrow_timeout: int
     session_pinning_filters: tuple[str, ...]
+    init_query: str | None
 
 
 def _rds_backends() -> Iterator[tuple[str, str, Any]]:
@@ -252,7 +254,8 @@ def _proxy_view(account: str, region: str, proxy) -> DbProxy:
             max_connections_percent=int(group.max_connections),
             max_idle_connections_percent=int(group.max_idle_connections),
             connection_borrow_timeout=int(group.borrow_timeout),
-            session_pinning_filters=tuple(group.session_pinning_filters))
+            session_pinning_filters=tuple(group.session_pinning_filters),
+            init_query=getattr(group, "lab_init_query", None))
 
 
 def db_proxies() -> list[DbProxy]:
@@ -285,6 +288,35 @@ def correct_proxy_targets() -> None:
                         db = backend.databases.get(target.rds_resource_id)
                         if target.type == "RDS_INSTANCE" and db is not None:
                             target.endpoint, target.port, target.role = db.address, int(db.port), "READ_WRITE"
+
+
+def set_init_query(account: str, region: str, proxy: str, query: str | None) -> None:
+    """CHANGES MOTO: keep a target group's ConnectionPoolConfig.InitQuery (moto drops it), reported by
+    DescribeDBProxyTargetGroups once `install_init_query_reporting()` ran."""
+    from moto.rds.models import rds_backends
+
+    with assumption("DBProxy.proxy_target_groups['default'] is a DBProxyTargetGroup"):
+        group = rds_backends[account][region].db_proxies[proxy].proxy_target_groups["default"]
+        group.lab_init_query = query or None
+
+
+def install_init_query_reporting() -> None:
+    """CHANGES MOTO: DBProxyTargetGroup.connection_pool_config includes InitQuery when one was set."""
+    from moto.rds.models import DBProxyTargetGroup
+
+    with assumption("DBProxyTargetGroup.connection_pool_config is a property returning a dict"):
+        original = DBProxyTargetGroup.__dict__["connection_pool_config"]
+        if getattr(original.fget, "lab_init_query", False):
+            return
+
+        def connection_pool_config(group) -> dict[str, Any]:
+            config = original.fget(group)
+            if getattr(group, "lab_init_query", None):
+                config["InitQuery"] = group.lab_init_query
+            return config
+
+        connection_pool_config.lab_init_query = True
+        DBProxyTargetGroup.connection_pool_config = property(connection_pool_config)
 
 
 @dataclass(frozen=True)

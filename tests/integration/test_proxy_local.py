@@ -256,3 +256,51 @@ def test_a_proxy_process_that_dies_is_started_again_on_its_port(low_connections,
         cur.execute("SELECT 1")
         assert cur.fetchone() == (1,)
     conn.close()
+
+
+def test_init_query_set_through_the_rds_api(low_connections, lab, cloud):
+    client = lab.client("rds")
+    client.modify_db_proxy_target_group(DBProxyName=lab.names.proxy, TargetGroupName="default",
+                                        ConnectionPoolConfig={"InitQuery": "SET time_zone = '+07:00'"})
+    try:
+        groups = client.describe_db_proxy_target_groups(DBProxyName=lab.names.proxy)["TargetGroups"]
+        assert groups[0]["ConnectionPoolConfig"]["InitQuery"] == "SET time_zone = '+07:00'"
+        for (thread_id,) in admin_query(cloud["root"], "SELECT id FROM information_schema.processlist "
+                                                       "WHERE user = 'admin'"):
+            admin_query(cloud["root"], f"KILL CONNECTION {thread_id}")  # the pool's connections are opened anew
+        conn = pymysql.connect(host=proxy.proxy_endpoint(lab), user="admin", password=lab.names.db_master_password)
+        with conn.cursor() as cur:
+            cur.execute("SELECT @@time_zone")
+            assert cur.fetchone() == ("+07:00",)
+        conn.close()
+    finally:
+        client.modify_db_proxy_target_group(DBProxyName=lab.names.proxy, TargetGroupName="default",
+                                            ConnectionPoolConfig={"InitQuery": ""})
+
+
+def test_a_megabyte_statement_through_the_proxy_leaves_the_cloud_answering(low_connections, lab):
+    """The proxy runs in a process of its own: the control plane answers while it relays a 1 MB statement."""
+    answers, stop = [], threading.Event()
+
+    def api() -> None:
+        while not stop.is_set():
+            answers.append(rds.find_db_instance(lab)["state"])
+
+    thread = threading.Thread(target=api)
+    thread.start()
+    try:
+        conn = pymysql.connect(host=proxy.proxy_endpoint(lab), user="admin", password=lab.names.db_master_password,
+                               read_timeout=30)
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1" + " " * (1 << 20))
+            assert cur.fetchone() == (1,)
+        conn.close()
+        answered = len(answers)
+        deadline = time.monotonic() + 10
+        while len(answers) == answered:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join()
+    assert set(answers) == {"available"}

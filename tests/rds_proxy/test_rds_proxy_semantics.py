@@ -167,3 +167,28 @@ def test_the_master_user_cannot_read_host_files_stop_the_server_or_change_global
         assert raised.value.args[0] in (1045, 1227), statement  # access denied: no FILE, SHUTDOWN, SUPER
     assert lab.db.alive() and lab.proxy.stats()["pinned"] == 0
     assert query(conn, "SELECT @@GLOBAL.secure_file_priv") == ((str(lab.db.files_dir) + "/",),)
+
+
+def test_init_query_runs_on_every_new_database_connection(lab, connect):
+    from dataclasses import replace
+
+    from lab_helpers.local.rds.proxy import RdsProxy
+
+    settings = replace(lab.settings, init_query="SET time_zone = '+07:00', sql_mode = 'ANSI_QUOTES'")
+    own = RdsProxy("init-query", lambda: settings)
+    port = own.start()
+    try:
+        conn = connect(port=port, autocommit=True)
+        assert query(conn, "SELECT @@time_zone, @@sql_mode") == (("+07:00", "ANSI_QUOTES"),)
+        query(conn, "SET time_zone = '+01:00'")  # the client's own setting wins over the defaults
+        assert query(conn, "SELECT @@time_zone") == (("+01:00",),)
+        settings.init_query = "SET no_such_variable = 1"  # the database refuses it: the client is told
+        first = connect(port=port)
+        query(first, "SELECT 1")  # the idle connection, opened before: it keeps it (autocommit off)
+        second = connect(port=port)
+        with pytest.raises(pymysql.err.OperationalError) as raised:
+            query(second, "SELECT 1")  # a new connection, whose InitQuery the database refuses
+        assert raised.value.args[0] == 1193  # Unknown system variable
+        assert own.stats()["backend_open"] == 1
+    finally:
+        own.stop()

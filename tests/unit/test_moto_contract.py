@@ -188,3 +188,25 @@ def test_the_server_app_and_the_backends_warm_up():
     """moto.moto_server.werkzeug_app.DomainDispatcherApplication(create_backend_app); moto.backends.get_backend."""
     assert callable(moto.wsgi_app())
     moto.warm_up(("iam", "ec2", "rds", "secretsmanager", "lambda", "apigateway"), REGION)
+
+
+def test_instance_status_and_init_query_are_kept_where_moto_has_none(lab, module3, monkeypatch):
+    """DBInstance.status is a plain attribute moto reports as DBInstanceStatus; moto drops
+    ConnectionPoolConfig.InitQuery, and DBProxyTargetGroup.connection_pool_config is a property."""
+    from moto.rds.models import DBProxyTargetGroup
+
+    monkeypatch.setattr(DBProxyTargetGroup, "connection_pool_config",
+                        DBProxyTargetGroup.__dict__["connection_pool_config"])  # put back after
+    assert moto.set_db_instance_status(moto.ACCOUNT, REGION, lab.names.db_instance, "rebooting")
+    assert rds.find_db_instance(lab)["state"] == "rebooting"
+    assert not moto.set_db_instance_status(moto.ACCOUNT, REGION, "no-such-instance", "rebooting")
+    client = lab.client("rds")
+    client.modify_db_proxy_target_group(DBProxyName=lab.names.proxy, TargetGroupName="default",
+                                        ConnectionPoolConfig={"InitQuery": "SET time_zone = '+07:00'"})
+    (group,) = client.describe_db_proxy_target_groups(DBProxyName=lab.names.proxy)["TargetGroups"]
+    assert "InitQuery" not in group["ConnectionPoolConfig"]  # moto's own answer
+    moto.install_init_query_reporting()
+    moto.set_init_query(moto.ACCOUNT, REGION, lab.names.proxy, "SET time_zone = '+07:00'")
+    (group,) = client.describe_db_proxy_target_groups(DBProxyName=lab.names.proxy)["TargetGroups"]
+    assert group["ConnectionPoolConfig"]["InitQuery"] == "SET time_zone = '+07:00'"
+    assert moto.db_proxies()[0].init_query == "SET time_zone = '+07:00'"

@@ -94,8 +94,14 @@ class RdsDataPlane:
 
     def after(self, request: Request) -> None:
         """After a successful mutating RDS or Secrets Manager call."""
-        if request.service in FOLLOWED_SERVICES:
-            self.reconcile()
+        if request.service not in FOLLOWED_SERVICES:
+            return
+        form = parse_qs(request.body.decode(errors="replace")) if request.service == "rds" else {}
+        if (form.get("Action") or [""])[0] == "ModifyDBProxyTargetGroup" and request.region:
+            if "ConnectionPoolConfig.InitQuery" in form:  # moto drops it: the data plane keeps it
+                moto_adapter.set_init_query(moto_adapter.ACCOUNT, request.region, form["DBProxyName"][0],
+                                            form["ConnectionPoolConfig.InitQuery"][0])
+        self.reconcile()
 
     def _restart_engine(self, why: str) -> None:
         """Restart the engine (the server really restarts: direct clients lose their connections), every
@@ -125,6 +131,7 @@ class RdsDataPlane:
         with self._lock:
             if not self._health_installed:
                 moto_adapter.install_target_health(self.target_health)
+                moto_adapter.install_init_query_reporting()
                 self._health_installed = True
             entries: dict[str, dict[str, int]] = {}
             instances = [db for db in moto_adapter.db_instances() if db.engine in MYSQL_ENGINES]
@@ -196,7 +203,7 @@ class RdsDataPlane:
                              connection_borrow_timeout=float(proxy.connection_borrow_timeout),
                              server_version=version, session_pinning_filters=proxy.session_pinning_filters,
                              idle_client_timeout=float(proxy.idle_client_timeout), require_tls=proxy.require_tls,
-                             tls=(str(tls[0]), str(tls[1])) if tls else None)
+                             tls=(str(tls[0]), str(tls[1])) if tls else None, init_query=proxy.init_query)
 
     def target_health(self, target: moto_adapter.ProxyTarget) -> dict[str, str]:
         """Health as RDS Proxy reports it: can the proxy log in to the database with its secret?"""

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 
 from .backend import Backend, open_backend
-from .protocol import MysqlError
+from .protocol import COM_QUERY, MysqlError
 from .settings import ProxySettings
 
 logger = logging.getLogger(__name__)
@@ -138,6 +138,14 @@ class Pool:
                 logger.warning("RDS Proxy %s could not connect to %s:%d as %s: %s", self.name, *settings.target,
                                user, e)
             raise
+        if settings.init_query:  # the new connection's session defaults, before any client uses it
+            try:
+                await backend.command(bytes([COM_QUERY]) + settings.init_query.encode())
+            except BaseException:
+                backend.close()
+                self.opened -= 1
+                self._hand_off(None, self.settings())
+                raise
         self.backends.add(backend)
         self.in_use += 1
         return backend

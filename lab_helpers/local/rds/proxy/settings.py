@@ -19,6 +19,7 @@ class ProxySettings:
     tls: tuple[str, str] | None = None  # (certificate chain, key) files of the proxy's endpoints; None: no TLS
     max_client_connections: int = 1000  # clients at once; the next one gets "Too many connections" (1040)
     handshake_timeout: float = 10.0  # seconds a new client has to log in
+    init_query: str | None = None  # ConnectionPoolConfig.InitQuery: run on every new database connection
 
     @property
     def pool_size(self) -> int:
