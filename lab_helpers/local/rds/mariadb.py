@@ -11,7 +11,6 @@ import hashlib
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -21,6 +20,7 @@ import pymysql
 
 from ..errors import LocalCloudError
 from ..ports import ensure_free, free_port
+from ..processes import terminate
 
 MARIADBD_CANDIDATES = ("/usr/sbin/mariadbd", "/usr/bin/mariadbd", "/usr/sbin/mysqld")
 INSTALL_HINT = (
@@ -206,15 +206,8 @@ class MariaDB:
         return self.proc.returncode if self.proc else None
 
     def stop(self, timeout: float = 20.0) -> None:
-        if not self.proc:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            terminate(self.proc, timeout)
         self.proc = None
 
     def restart(self) -> None:

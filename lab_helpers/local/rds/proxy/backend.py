@@ -143,7 +143,7 @@ async def relay(backend: Channel, sink: Sink, command: int) -> int:
     if command == p.COM_STMT_PREPARE:
         return await _prepared(backend, sink)
     if command == p.COM_STMT_FETCH:
-        return await _rows(backend, sink)
+        return await _until_eof(backend, sink)
     if command == p.COM_FIELD_LIST:
         return await _until_eof(backend, sink)
     if command == p.COM_STATISTICS:
@@ -168,7 +168,7 @@ async def relay(backend: Channel, sink: Sink, command: int) -> int:
             sink(end_of_columns, backend.raw)
             status = p.eof_status(end_of_columns)
             if not (command == p.COM_STMT_EXECUTE and status & p.SERVER_STATUS_CURSOR_EXISTS):
-                status = await _rows(backend, sink)
+                status = await _until_eof(backend, sink)
                 if status == ERR_STATUS:
                     return ERR_STATUS
         if not status & p.SERVER_MORE_RESULTS_EXISTS:
@@ -184,17 +184,8 @@ async def _pass(backend: Channel, sink: Sink) -> bytes:
     return message
 
 
-async def _rows(backend: Channel, sink: Sink) -> int:
-    while True:
-        row = await backend.read()
-        sink(row, backend.raw)
-        if p.is_eof(row):
-            return p.eof_status(row)
-        if p.is_err(row):
-            return ERR_STATUS
-
-
 async def _until_eof(backend: Channel, sink: Sink) -> int:
+    """Messages (rows, definitions) up to the EOF that ends them, or an ERR; the EOF's status."""
     while True:
         message = await backend.read()
         sink(message, backend.raw)
