@@ -1,7 +1,8 @@
 # The lab's commands. Each one does all of its own set-up on a fresh Debian or Ubuntu machine.
 #   make test       lint, then every test: unit (moto in-process), local cloud, notebooks (nbval)
 #   make lint       ruff, as configured in pyproject.toml
-#   make lab        the whole lesson headless (TARGET=aws CONFIRM_COSTS=1 for a real AWS account)
+#   make lab        the whole lesson headless (REGION=us-east-1 for another region; TARGET=aws CONFIRM_COSTS=1
+#                   for a real AWS account)
 #   make jupyter    the local cloud and JupyterLab on notebooks/
 #   make notebooks  refresh the notebooks' reference outputs (after editing a notebook)
 #   make bench      measure it: Lambda Duration per variant, connection storm, start-up, lesson time
@@ -14,6 +15,7 @@ TEST_STAMP := $(VENV)/.installed-test
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 TARGET ?= local
+REGION ?=
 CONFIRM_COSTS ?=
 NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
 
@@ -26,7 +28,7 @@ lint: venv-test
 	$(PY) -m ruff check lab_helpers handler tests conftest.py
 
 lab: venv $(NEEDS_DB)
-	$(PY) -m lab_helpers.run_lab --target $(TARGET) $(if $(CONFIRM_COSTS),--confirm-costs)
+	$(PY) -m lab_helpers.run_lab --target $(TARGET) $(if $(REGION),--region $(REGION)) $(if $(CONFIRM_COSTS),--confirm-costs)
 
 jupyter: venv mariadb
 	$(PY) -m lab_helpers.local up

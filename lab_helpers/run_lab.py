@@ -68,6 +68,8 @@ def run_notebook(source: Path, output: Path, parameters: dict | None = None) -> 
     from papermill.exceptions import PapermillExecutionError
 
     output.parent.mkdir(parents=True, exist_ok=True)
+    accepted = papermill.inspect_notebook(str(source))  # each notebook gets the parameters its cell has
+    parameters = {name: value for name, value in (parameters or {}).items() if name in accepted}
     started = time.perf_counter()
     try:
         papermill.execute_notebook(str(source), str(output), parameters=parameters or None, kernel_name="python3",
