@@ -125,12 +125,7 @@ def ensure_proxy(lab: Lab) -> ProxyView:
                               or proxy["RequireTLS"] != REQUIRE_TLS):
         # The secret was deleted and stored again (same name, new ARN, which the proxy does not know),
         # or the proxy was made by an earlier version of the lab without TLS required.
-        if lab.target == "aws":
-            _rds(lab).modify_db_proxy(DBProxyName=lab.names.proxy, Auth=[_auth(secret["arn"])],
-                                      RequireTLS=REQUIRE_TLS)
-        else:  # the local control plane (moto) has no ModifyDBProxy: make the proxy again
-            delete_proxy(lab)
-            proxy = None
+        _rds(lab).modify_db_proxy(DBProxyName=lab.names.proxy, Auth=[_auth(secret["arn"])], RequireTLS=REQUIRE_TLS)
     if proxy is None:
         _create(lab, secret["arn"], role["arn"])
     # AWS accepts targets only once the proxy itself is available.

@@ -129,7 +129,11 @@ def serve(root: Path, port: int, region: str = DEFAULT_REGION) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     cloud = LocalCloud(root, port, region)
     try:
-        cloud.start()
+        try:
+            cloud.start()
+        except Exception as e:  # said in this start's log, for `up` to show
+            log.error("the local cloud could not start: %s", e, exc_info=not isinstance(e, LocalCloudError))
+            raise
         state.write(cloud.info(), cloud.root)
         log.info("local cloud ready at %s", cloud.endpoint)
         stop.wait()

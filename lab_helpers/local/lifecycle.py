@@ -48,6 +48,7 @@ def up(root: Path | None = None, port: int | None = None, timeout: float = 60.0)
     ensure_free(port, "the local cloud's endpoint", "LAB_LOCAL_PORT")
     root.mkdir(parents=True, exist_ok=True)
     log = open(root / "cloud.log", "ab")
+    log_start = log.seek(0, os.SEEK_END)  # what this start writes comes after
     proc = subprocess.Popen([sys.executable, "-m", "lab_helpers.local", "serve", "--state-dir", str(root),
                              "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True, cwd=str(root))
@@ -55,7 +56,7 @@ def up(root: Path | None = None, port: int | None = None, timeout: float = 60.0)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise LocalCloudError(f"the local cloud exited at start-up: {_last_error(root / 'cloud.log')}")
+            raise LocalCloudError(f"the local cloud exited at start-up: {_last_error(root / 'cloud.log', log_start)}")
         info = state.read(root)
         if info and info.get("pid") == proc.pid and state.health(info["endpoint"], timeout=1):
             return info
@@ -64,11 +65,14 @@ def up(root: Path | None = None, port: int | None = None, timeout: float = 60.0)
     raise LocalCloudError(f"the local cloud did not start within {timeout:.0f} s; see {root / 'cloud.log'}")
 
 
-def _last_error(log: Path) -> str:
-    lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+def _last_error(log: Path, start: int = 0) -> str:
+    """The line of this start's log (from byte `start`) that says why it failed: the last error one."""
+    with open(log, "rb") as f:
+        f.seek(start)
+        lines = [ln for ln in f.read().decode(errors="replace").splitlines() if ln.strip()]
     for line in reversed(lines):
-        if "Error:" in line or "error" in line.lower():
-            return line.split("Error: ", 1)[-1].strip()
+        if "Error:" in line or " ERROR " in line or line.startswith("error:"):
+            return line.split(" ERROR ", 1)[-1].split("Error: ", 1)[-1].strip()
     return lines[-1] if lines else f"no output; see {log}"
 
 

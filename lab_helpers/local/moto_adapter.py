@@ -46,6 +46,20 @@ def assumption(what: str) -> Iterator[None]:
                                 "see lab_helpers/local/moto_adapter.py.") from e
 
 
+def aws_response(service: str, operation: str, result: object) -> tuple[int, dict[str, str], bytes]:
+    """An answer to `operation` in its service's wire format (moto's model-driven serializer), from a
+    result shaped like the operation's output (dicts with AWS's keys, or moto's own model objects)."""
+    from moto.core import serialize
+    from moto.core.utils import get_service_model
+
+    with assumption("moto.core.serialize.get_serializer_class(service, protocol)(operation_model, value_picker)"):
+        model = get_service_model(service)
+        serializer = serialize.get_serializer_class(service, model.protocol)
+        answer = serializer(model.operation_model(operation),
+                            value_picker=serialize.XFormedAttributePicker()).serialize(result)
+        return int(answer["status_code"]), dict(answer["headers"]), answer["body"].encode()
+
+
 def wsgi_app() -> DomainDispatcherApplication:
     """moto's server application: every service, dispatched by the request's signing scope or host."""
     return DomainDispatcherApplication(create_backend_app)
@@ -194,6 +208,9 @@ class DbProxy:
     connection_borrow_timeout: int
     session_pinning_filters: tuple[str, ...]
     init_query: str | None
+    vpc_id: str
+    vpc_subnet_ids: tuple[str, ...]
+    vpc_security_group_ids: tuple[str, ...]
 
 
 def _rds_backends() -> Iterator[tuple[str, str, Any]]:
@@ -255,7 +272,8 @@ def _proxy_view(account: str, region: str, proxy) -> DbProxy:
             max_idle_connections_percent=int(group.max_idle_connections),
             connection_borrow_timeout=int(group.borrow_timeout),
             session_pinning_filters=tuple(group.session_pinning_filters),
-            init_query=getattr(group, "lab_init_query", None))
+            init_query=getattr(group, "lab_init_query", None), vpc_id=proxy.vpc_id,
+            vpc_subnet_ids=tuple(proxy.vpc_subnet_ids), vpc_security_group_ids=tuple(proxy.vpc_security_group_ids))
 
 
 def db_proxies() -> list[DbProxy]:
@@ -279,15 +297,44 @@ def db_proxy(account: str, region: str, name: str) -> DbProxy | None:
 
 def correct_proxy_targets() -> None:
     """CHANGES MOTO: moto registers instance targets with port 5432, no endpoint and no role; give
-    them the instance's endpoint and port and the READ_WRITE role, as RDS reports them."""
+    them the instance's endpoint and port and the READ_WRITE role, as RDS reports them. And a proxy's
+    endpoint has RDS's shape, <name>.proxy-<id>.<region>.rds.amazonaws.com (moto: .db-proxy-)."""
     for _, _, backend in _rds_backends():
-        with assumption("DBProxyTarget has rds_resource_id, type, endpoint, port and role"):
+        with assumption("DBProxyTarget has rds_resource_id, type, endpoint, port and role; DBProxy.endpoint"):
             for proxy in list(backend.db_proxies.values()):
+                proxy.endpoint = proxy.endpoint.replace(".db-proxy-", ".proxy-", 1)
                 for group in proxy.proxy_target_groups.values():
                     for target in group.targets:
                         db = backend.databases.get(target.rds_resource_id)
                         if target.type == "RDS_INSTANCE" and db is not None:
                             target.endpoint, target.port, target.role = db.address, int(db.port), "READ_WRITE"
+
+
+def modify_db_proxy(account: str, region: str, name: str, auth: list[dict[str, str]] | None = None,
+                    require_tls: bool | None = None, idle_client_timeout: int | None = None,
+                    debug_logging: bool | None = None, security_groups: list[str] | None = None) -> object | None:
+    """CHANGES MOTO: what ModifyDBProxy changes (moto has no ModifyDBProxy); moto's DBProxy, or None."""
+    from moto.rds.models import rds_backends
+
+    with assumption("RDSBackend.db_proxies[name] has auth, require_tls, idle_client_timeout, debug_logging, "
+                    "vpc_security_group_ids and updated_date"):
+        proxy = rds_backends[account][region].db_proxies.get(name)
+        if proxy is None:
+            return None
+        if auth is not None:
+            proxy.auth = auth
+        if require_tls is not None:
+            proxy.require_tls = require_tls
+        if idle_client_timeout is not None:
+            proxy.idle_client_timeout = max(1, min(28800, int(idle_client_timeout)))
+        if debug_logging is not None:
+            proxy.debug_logging = debug_logging
+        if security_groups is not None:
+            proxy.vpc_security_group_ids = list(security_groups)
+        from moto.core.utils import utcnow
+
+        proxy.updated_date = utcnow()
+        return proxy
 
 
 def set_init_query(account: str, region: str, proxy: str, query: str | None) -> None:

@@ -2,18 +2,41 @@
 from __future__ import annotations
 
 import errno
+import random
 import socket
 
 from .errors import LocalCloudError
 
 HOST = "127.0.0.1"
+LISTEN_RANGE_START = 20000  # listening ports come from below the kernel's ephemeral range
+
+
+def _ephemeral_start() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def free_port() -> int:
-    """A port the kernel says is free now (bind to port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A port free now, for a server of the local cloud to listen on.
+
+    It comes from below the kernel's ephemeral range: a port from bind(0) can be taken by any
+    outgoing connection before the server that was to listen on it binds it, which makes a
+    start-up fail now and then; ports below the range are never handed to outgoing connections.
+    """
+    end = _ephemeral_start()
+    if end - LISTEN_RANGE_START < 1000:  # an unusual range: fall back to what the kernel picks
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((HOST, 0))
+            return s.getsockname()[1]
+    for _ in range(200):
+        port = random.randrange(LISTEN_RANGE_START, end)
+        if is_free(port):
+            return port
+    raise LocalCloudError(f"no free port between {LISTEN_RANGE_START} and {end} on {HOST}: stop some programs "
+                          "listening there, then try again.")
 
 
 def is_free(port: int) -> bool:

@@ -304,3 +304,40 @@ def test_a_megabyte_statement_through_the_proxy_leaves_the_cloud_answering(low_c
         stop.set()
         thread.join()
     assert set(answers) == {"available"}
+
+
+def test_the_proxy_follows_a_secret_stored_again_through_modify_db_proxy(low_connections, lab):
+    """Re-running 01 then 03: the secret's new ARN reaches the same proxy (ModifyDBProxy), which logs in with it."""
+    from lab_helpers import secrets
+
+    before = proxy.find_proxy(lab)
+    secrets.delete_secret(lab)
+    new_arn = secrets.ensure_secret(lab)["arn"]
+    after = proxy.ensure_proxy(lab)
+    assert after["arn"] == before["arn"] and after["endpoint"] == before["endpoint"]  # the same proxy
+    (described,) = lab.client("rds").describe_db_proxies(DBProxyName=lab.names.proxy)["DBProxies"]
+    assert described["Auth"][0]["SecretArn"] == new_arn and described["RequireTLS"] is True
+    conn = pymysql.connect(host=after["endpoint"], user="admin", password=lab.names.db_master_password)
+    conn.close()
+
+
+def test_describe_db_proxy_endpoints_and_modify_db_proxy_answer_as_aws(low_connections, lab):
+    client = lab.client("rds")
+    (endpoint,) = client.describe_db_proxy_endpoints(DBProxyName=lab.names.proxy)["DBProxyEndpoints"]
+    assert (endpoint["DBProxyEndpointName"], endpoint["IsDefault"], endpoint["TargetRole"], endpoint["Status"]) == (
+        "default", True, "READ_WRITE", "available")
+    assert endpoint["Endpoint"] == proxy.proxy_endpoint(lab)
+    assert endpoint["VpcSubnetIds"] == proxy_subnets(lab)
+    with pytest.raises(client.exceptions.DBProxyNotFoundFault):
+        client.describe_db_proxy_endpoints(DBProxyName="no-such-proxy")
+    changed = client.modify_db_proxy(DBProxyName=lab.names.proxy, IdleClientTimeout=900)["DBProxy"]
+    assert changed["IdleClientTimeout"] == 900 and changed["RequireTLS"] is True
+    client.modify_db_proxy(DBProxyName=lab.names.proxy, IdleClientTimeout=1800)
+    with pytest.raises(client.exceptions.DBProxyNotFoundFault):
+        client.modify_db_proxy(DBProxyName="no-such-proxy", RequireTLS=True)
+
+
+def proxy_subnets(lab) -> list[str]:
+    from lab_helpers import network
+
+    return network.subnet_ids(lab, "rds")

@@ -44,20 +44,6 @@ def test_wait_for_proxy_reports_an_unhealthy_target(lab, secret_ready, monkeypat
         proxy.wait_for_proxy(lab)
 
 
-def test_a_secret_stored_again_gets_a_proxy_that_uses_it(lab, secret_ready, calls):
-    """Deleted and stored again, the secret has a new ARN: the proxy must follow it (re-running 01 then 03)."""
-    from lab_helpers import secrets
-
-    proxy.ensure_proxy(lab)
-    secrets.delete_secret(lab)
-    new_arn = secrets.ensure_secret(lab)["arn"]
-    assert new_arn != secret_ready["arn"]
-    calls.clear()
-    proxy.ensure_proxy(lab)
-    assert calls.params("CreateDBProxy")[-1]["Auth"][0]["SecretArn"] == new_arn  # moto has no ModifyDBProxy
-    assert iam.find_proxy_role(lab)["inline_policies"]  # and the role reads the new secret
-
-
 def test_on_aws_a_proxy_follows_a_new_secret_with_modify_db_proxy(lab, secret_ready):
     """The AWS-only path: ModifyDBProxy with the new secret's ARN (botocore's Stubber stands in for RDS)."""
     import dataclasses

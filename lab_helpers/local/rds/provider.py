@@ -29,6 +29,7 @@ from ..errors import LocalCloudError
 from ..faults import Faults
 from ..gateway import Request, Response
 from ..vpc import dns
+from . import control
 from .mariadb import MariaDB
 from .proxy import ProxySettings
 from .proxy.certificates import CertificateAuthority
@@ -84,7 +85,14 @@ class RdsDataPlane:
         and restarts the engine in the background."""
         if request.service == "rds" and request.region:
             form = parse_qs(request.body.decode(errors="replace"))
-            if (form.get("Action") or [""])[0] == "RebootDBInstance":
+            action = (form.get("Action") or [""])[0]
+            if action in control.HANDLED:  # what moto does not answer
+                handler, changes = control.HANDLED[action]
+                answer = handler(request.region, form)
+                if changes and 200 <= answer[0] < 300:
+                    self.reconcile()
+                return answer
+            if action == "RebootDBInstance":
                 identifier = (form.get("DBInstanceIdentifier") or [""])[0]
                 if moto_adapter.set_db_instance_status(moto_adapter.ACCOUNT, request.region, identifier,
                                                        "rebooting"):
@@ -133,6 +141,7 @@ class RdsDataPlane:
                 moto_adapter.install_target_health(self.target_health)
                 moto_adapter.install_init_query_reporting()
                 self._health_installed = True
+            moto_adapter.correct_proxy_targets()  # (and the endpoints' names, before certificates name them)
             entries: dict[str, dict[str, int]] = {}
             instances = [db for db in moto_adapter.db_instances() if db.engine in MYSQL_ENGINES]
             self._forget_deleted(instances)
@@ -155,7 +164,6 @@ class RdsDataPlane:
                 else:
                     process.write(self.proxy_settings(*key, tls=process.tls))
                 entries[proxy.endpoint.lower()] = {"port": PROXY_PORT, "local_port": process.port}
-            moto_adapter.correct_proxy_targets()
             for key in set(self.proxies) - live:
                 self.proxies.pop(key).stop()
             dns.write_map(self.dns_file, entries)

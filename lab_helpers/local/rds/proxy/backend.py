@@ -18,6 +18,7 @@ from .protocol import Channel, MysqlError, ProtocolError
 
 Sink = Callable[[bytes, bytes], None]  # (message, its packets as received)
 
+LOST_AT_LOGIN = 2013  # MySQL's "Lost connection to MySQL server at 'reading initial communication packet'"
 NO_STATUS = -1  # a response that carries no status flags (a prepared statement's, a row fetch's)
 # MySQL 8's names of variables MariaDB (before 11.1) knows by their older names.
 MARIADB_NAMES = {"transaction_isolation": "tx_isolation", "transaction_read_only": "tx_read_only"}
@@ -130,6 +131,10 @@ async def open_backend(target: tuple[str, int], user: str, password: str, capabi
                 await channel.flush()
             else:
                 raise ProtocolError(f"unexpected packet 0x{answer[0]:02x} in the database's login")
+    except (ProtocolError, ConnectionError, TimeoutError) as e:  # e.g. the engine stops or starts meanwhile
+        channel.close()
+        raise MysqlError(LOST_AT_LOGIN, "Lost connection to MySQL server at 'reading initial communication "
+                                        f"packet' ({e or type(e).__name__})") from None
     except BaseException:
         channel.close()
         raise

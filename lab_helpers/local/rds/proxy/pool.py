@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from .backend import Backend, open_backend
+from .backend import LOST_AT_LOGIN, Backend, open_backend
 from .protocol import COM_QUERY, MysqlError
 from .settings import ProxySettings
 
@@ -124,8 +124,8 @@ class Pool:
                     backend = await open_backend(settings.target, user, settings.credentials.get(user, ""),
                                                  capabilities, key, BACKEND_CONNECT_TIMEOUT)
                     break
-                except MysqlError as e:
-                    if e.code != NO_TARGET_ERROR or time.monotonic() >= deadline:
+                except MysqlError as e:  # unreachable, or gone during its login: it restarts; try again
+                    if e.code not in (NO_TARGET_ERROR, LOST_AT_LOGIN) or time.monotonic() >= deadline:
                         raise
                 await asyncio.sleep(RECONNECT_INTERVAL)
                 settings = self.settings()
