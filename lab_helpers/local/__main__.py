@@ -43,8 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             info = lifecycle.up(args.state_dir, args.port)
             print(f"local cloud up at {info['endpoint']} (state in {info['root']})")
         elif args.command == "down":
-            result = lifecycle.down(args.state_dir)
-            print("local cloud stopped" if result["stopped"] else "local cloud was not running; nothing left behind")
+            print(lifecycle.describe_down(lifecycle.down(args.state_dir)))
         elif args.command == "status":
             st = lifecycle.status(args.state_dir)
             _print_status(st)

@@ -88,7 +88,8 @@ class LocalCloud:
             self.faults.report("endpoint", "warming up moto's backends", e)
 
     def info(self) -> dict:
-        return {"pid": os.getpid(), "endpoint": self.endpoint, "port": self.port, "region": self.region,
+        return {"pid": os.getpid(), "identity": state.process_identity(os.getpid()),
+                "endpoint": self.endpoint, "port": self.port, "region": self.region,
                 "root": str(self.root), "started_at": self.started_at,
                 "mariadb": {"pid": self.mariadb.pid, "port": self.mariadb.port, "socket": self.mariadb.socket}}
 

@@ -35,7 +35,7 @@ def up(root: Path | None = None, port: int | None = None, timeout: float = 60.0)
     """Start the local cloud (or find it already running) and return its state record."""
     root = Path(root or state.state_dir()).resolve()
     info = state.read(root)
-    if info and state.pid_alive(info.get("pid")):
+    if info and state.is_same_process(info.get("pid"), info.get("identity")):
         if state.health(info["endpoint"]):
             return info
         raise LocalCloudError(f"the local cloud (pid {info['pid']}) is not answering at {info['endpoint']}: "
@@ -76,20 +76,32 @@ def _last_error(log: Path, start: int = 0) -> str:
     return lines[-1] if lines else f"no output; see {log}"
 
 
+def _inside(path: str, root: Path) -> bool:
+    """Whether `path` is the state folder or lies in it (a path, not text: .../cloud1 is not .../cloud10)."""
+    return path == str(root) or path.startswith(str(root) + os.sep)
+
+
+def _names_folder(args: list[str], root: Path) -> bool:
+    """Whether a command line names a path in the state folder (as an argument, or an --option=value)."""
+    return any(_inside(arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg, root) for arg in args)
+
+
 def _lab_processes(root: Path) -> list[int]:
-    """PIDs of the lab's processes for this state folder: its MariaDB and cloud server (by command
-    line) and its Lambda execution environments (by working directory)."""
-    me, found, marker = os.getpid(), [], str(root)
+    """PIDs of the lab's processes for this state folder: its cloud server, MariaDB and proxies (by a
+    command-line argument that is a path in the folder) and its Lambda execution environments (by
+    working directory)."""
+    me, found = os.getpid(), []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == me:
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            args = [a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0") if a]
             cwd = os.readlink(entry / "cwd")
         except OSError:
             continue
-        ours = marker in cmdline and ("mariadbd" in cmdline or "lab_helpers.local" in cmdline)
-        if ours or cwd.startswith(str(root / "lambda") + os.sep):
+        program = " ".join(args[:3])
+        ours = ("mariadbd" in program or "lab_helpers.local" in program) and _names_folder(args, root)
+        if ours or _inside(cwd, root / "lambda"):
             if state.pid_alive(int(entry.name)):
                 found.append(int(entry.name))
     return found
@@ -110,17 +122,37 @@ def _stop_pids(pids: list[int], timeout: float) -> None:
 
 
 def down(root: Path | None = None, timeout: float = 20.0) -> dict:
-    """Stop the local cloud and everything it started. Harmless when nothing is running."""
+    """Stop the local cloud and everything it started, and only that. Harmless when nothing is running.
+
+    The recorded PID is stopped only while it is still the recorded process (same start time and
+    command line); other processes only when their command line names a path in the state folder.
+    Returns what happened: {"stopped": the cloud was running and stopped, "stale_record": a record
+    whose process was gone (or whose PID another process has now), "leftover_processes_stopped": N}.
+    """
     root = Path(root or state.state_dir()).resolve()
     info = state.read(root)
-    stopped = False
-    if info and state.pid_alive(info.get("pid")):
-        _stop_pids([info["pid"]], timeout)
-        stopped = True
+    stopped = stale = False
+    if info:
+        if state.is_same_process(info.get("pid"), info.get("identity")):
+            _stop_pids([info["pid"]], timeout)
+            stopped = True
+        else:
+            stale = True  # the cloud is gone; its PID may belong to another program now: left alone
     leftovers = _lab_processes(root)
     _stop_pids(leftovers, 5.0)
     state.cloud_file(root).unlink(missing_ok=True)
-    return {"stopped": stopped, "leftover_processes_stopped": len(leftovers)}
+    return {"stopped": stopped, "stale_record": stale, "leftover_processes_stopped": len(leftovers)}
+
+
+def describe_down(result: dict) -> str:
+    """What `down` did, in one true sentence."""
+    left = result["leftover_processes_stopped"]
+    leftovers = f"; stopped {left} leftover process{'es' if left != 1 else ''} of it" if left else ""
+    if result["stopped"]:
+        return f"local cloud stopped{leftovers}"
+    if result.get("stale_record"):
+        return f"the local cloud had already stopped (its record was stale and is removed){leftovers}"
+    return f"the local cloud was not running{leftovers or '; nothing left behind'}"
 
 
 def status(root: Path | None = None) -> dict:
@@ -129,7 +161,7 @@ def status(root: Path | None = None) -> dict:
     info = state.read(root)
     if not info:
         return {"running": False, "message": state.NOT_RUNNING}
-    if not state.pid_alive(info.get("pid")):
+    if not state.is_same_process(info.get("pid"), info.get("identity")):
         return {"running": False, "message": f"stale state in {root}: run `python -m lab_helpers.local down`."}
     health = state.health(info["endpoint"])
     if health is None:

@@ -78,3 +78,57 @@ def test_the_lab_is_told_how_to_start_the_cloud_when_it_is_not_running(tmp_path,
     monkeypatch.setenv("LAB_STATE_DIR", str(tmp_path / "nothing"))
     with pytest.raises(LocalCloudError, match=r"python -m lab_helpers.local up"):
         Lab.connect("local")
+
+
+def bystander(*args: str) -> subprocess.Popen:
+    """A process that is not the cloud's, whose command line says `args`."""
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", *args])
+
+
+def test_down_leaves_alone_a_process_that_only_looks_like_a_neighbour_cloud(tmp_path):
+    root = tmp_path / "cloud1"
+    root.mkdir()
+    neighbour = bystander("-m", "lab_helpers.local", "serve", "--state-dir", str(tmp_path / "cloud10"),
+                          f"--datadir={tmp_path / 'cloud10' / 'mariadb' / 'data'}")
+    try:
+        result = lifecycle.down(root)
+        assert result == {"stopped": False, "stale_record": False, "leftover_processes_stopped": 0}
+        assert neighbour.poll() is None  # .../cloud1 is not .../cloud10
+        assert lifecycle.describe_down(result) == "the local cloud was not running; nothing left behind"
+    finally:
+        neighbour.kill()
+        neighbour.wait()
+
+
+def test_down_leaves_alone_a_process_that_got_the_recorded_pid(tmp_path):
+    root = tmp_path / "state"
+    root.mkdir()
+    other = bystander()
+    try:
+        # the cloud died, and its PID now belongs to another program (another start time, another command)
+        record = {"pid": other.pid, "endpoint": "http://127.0.0.1:1",
+                  "identity": {"start_time": 1, "cmdline": [sys.executable, "-m", "lab_helpers.local", "serve"]}}
+        (root / "cloud.json").write_text(json.dumps(record))
+        assert lifecycle.status(root)["running"] is False
+        result = lifecycle.down(root)
+        assert result["stopped"] is False and result["stale_record"] is True
+        assert other.poll() is None
+        assert "already stopped" in lifecycle.describe_down(result)
+        assert not (root / "cloud.json").exists()
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_down_says_when_it_stopped_leftovers(tmp_path):
+    root = tmp_path / "state"
+    (root / "lambda" / "code").mkdir(parents=True)
+    leftover = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], cwd=root / "lambda" / "code")
+    try:
+        result = lifecycle.down(root)
+        assert result["leftover_processes_stopped"] == 1 and leftover.wait(5) is not None
+        assert lifecycle.describe_down(result) == ("the local cloud was not running; stopped 1 leftover process "
+                                                   "of it")
+    finally:
+        if leftover.poll() is None:
+            leftover.kill()
