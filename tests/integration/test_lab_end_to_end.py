@@ -116,3 +116,13 @@ def test_the_stage_serves_its_deployment_until_the_next_one(before_and_after, la
     finally:
         client.delete_method(restApiId=api_id, resourceId=root, httpMethod="POST")
         client.create_deployment(restApiId=api_id, stageName=lab.names.stage)
+
+
+def test_the_stage_answers_with_api_gateway_s_headers_and_limits(before_and_after, lab):
+    url = before_and_after[0]
+    with urllib.request.urlopen(url, timeout=30) as r:
+        assert r.headers["x-amzn-RequestId"] and r.headers["x-amz-apigw-id"]
+    too_long = urllib.request.Request(url, data=b"x" * (10 * 1024 * 1024 + 1), method="POST")
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(too_long, timeout=30)
+    assert raised.value.code == 413

@@ -18,6 +18,8 @@ MARKER = object()  # made once per execution environment
 def lambda_handler(event, context):
     if event.get("sleep"):
         time.sleep(event["sleep"])
+    if event.get("big"):
+        return "x" * event["big"]
     return {"version": "VERSION", "marker": id(MARKER), "pid": os.getpid()}
 '''
 NAME = "lab-test-probe"
@@ -92,3 +94,14 @@ def test_invoking_a_missing_function_is_resource_not_found(lab):
     lam = lab.client("lambda")
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.invoke(FunctionName="no-such-function")
+
+
+def test_lambda_s_payload_and_environment_limits(probe, lab):
+    lam = lab.client("lambda")
+    with pytest.raises(lam.exceptions.RequestTooLargeException):
+        lam.invoke(FunctionName=NAME, Payload=json.dumps({"pad": "x" * (7 * 1024 * 1024)}))
+    payload, log, error = invoke(lab, {"big": 7 * 1024 * 1024})  # the function runs; its answer is too large
+    assert error == "Unhandled" and payload["errorType"] == "Function.ResponseSizeTooLarge"
+    with pytest.raises(lam.exceptions.InvalidParameterValueException, match="4KB"):
+        lam.update_function_configuration(FunctionName=NAME, Environment={"Variables": {"BIG": "x" * 5000}})
+    assert invoke(lab)[2] is None  # and the function is as it was

@@ -32,6 +32,7 @@ from ..moto_adapter import Route
 
 log = logging.getLogger(__name__)
 STAGE_PATH = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
+PAYLOAD_LIMIT = 10 * 1024 * 1024  # bytes: a REST API's largest request payload
 LAMBDA_URI = re.compile(r":lambda:path/2015-03-31/functions/(?P<fn>arn:[^/]+)/invocations")
 
 
@@ -91,7 +92,15 @@ class ApiGatewayProvider:
     def route(self, request: Request) -> Response | None:
         if not STAGE_PATH.match(request.path):
             return None
-        return self.handle(request.method, request.path, request.query, request.headers, request.body)
+        request_id = str(uuid.uuid4())
+        if len(request.body) > PAYLOAD_LIMIT:
+            status, headers, body = _message(413, "Request Too Long")
+        else:
+            status, headers, body = self.handle(request.method, request.path, request.query, request.headers,
+                                                request.body)
+        # API Gateway's own headers on every answer of a stage
+        return status, {**headers, "x-amzn-RequestId": request_id,
+                        "x-amz-apigw-id": base64.b32encode(uuid.uuid4().bytes).decode()[:16]}, body
 
     def handle(self, method: str, path: str, query: str, headers: dict, body: bytes) -> Response:
         m = STAGE_PATH.match(path)

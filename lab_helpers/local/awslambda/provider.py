@@ -7,6 +7,7 @@ in a real execution environment (`environments.LambdaService`, awslambdaric unde
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import logging
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 FUNCTION_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)(?P<rest>/.*)?$")
 FunctionNotFound = moto_adapter.FunctionNotFound
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024  # bytes, request and response of a synchronous invocation
+ASYNC_PAYLOAD_LIMIT = 256 * 1024  # bytes, an asynchronous (Event) invocation's request
+ENVIRONMENT_LIMIT = 4 * 1024  # bytes, a function's environment variables, keys and values together
 
 
 def function_name(name_or_arn: str) -> str:
@@ -41,6 +45,20 @@ def function_name(name_or_arn: str) -> str:
 def _error(status: int, code: str, message: str) -> Response:
     body = json.dumps({"Type": "User", "Message": message, "message": message}).encode()
     return status, {"Content-Type": "application/json", "x-amzn-ErrorType": code}, body
+
+
+def _environment_too_large(body: bytes) -> Response | None:
+    """Lambda's refusal of environment variables over 4 KB (keys and values together), or None."""
+    try:
+        variables = (json.loads(body or b"{}").get("Environment") or {}).get("Variables") or {}
+    except (ValueError, AttributeError):
+        return None
+    size = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in variables.items())
+    if size <= ENVIRONMENT_LIMIT:
+        return None
+    return _error(400, "InvalidParameterValueException",
+                  "Lambda was unable to configure your environment variables because the environment variables "
+                  f"you have provided exceeded the 4KB limit. String measured: {size} bytes")
 
 
 class LambdaProvider:
@@ -66,6 +84,10 @@ class LambdaProvider:
         return self.service.invoke(self.version(region, name_or_arn), payload or b"{}")
 
     def route(self, request: Request) -> Response | None:
+        if request.service == "lambda" and request.method in ("POST", "PUT") and FUNCTION_PATH.match(request.path):
+            refused = _environment_too_large(request.body)  # CreateFunction, UpdateFunctionConfiguration
+            if refused:
+                return refused
         invoke = INVOKE_PATH.match(request.path)
         if request.service != "lambda" or request.method != "POST" or not invoke or not request.region:
             return None
@@ -79,6 +101,11 @@ class LambdaProvider:
             arn = f"arn:aws:lambda:{region}:{moto_adapter.ACCOUNT}:function:{function_name(name)}"
             return _error(404, "ResourceNotFoundException", f"Function not found: {arn}")
         invocation_type = headers.get("x-amz-invocation-type", "RequestResponse")
+        limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
+        if len(body) > limit:
+            return _error(413, "RequestTooLargeException",
+                          f"{len(body)} byte payload is too large for the {invocation_type} invocation type "
+                          f"(limit {limit} bytes)")
         if invocation_type == "DryRun":
             return 204, {}, b""
         if invocation_type == "Event":
@@ -90,6 +117,11 @@ class LambdaProvider:
             return _error(429, "TooManyRequestsException", str(e) or "Rate Exceeded.")
         out = {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST",
                "x-amzn-RequestId": result.request_id}
+        if len(result.payload) > SYNC_PAYLOAD_LIMIT:  # the function ran; its answer cannot be returned
+            result = dataclasses.replace(result, function_error="Unhandled", payload=json.dumps({
+                "errorMessage": f"Response payload size ({len(result.payload)} bytes) exceeded maximum allowed "
+                                f"payload size ({SYNC_PAYLOAD_LIMIT} bytes).",
+                "errorType": "Function.ResponseSizeTooLarge"}).encode())
         if result.function_error:
             out["X-Amz-Function-Error"] = result.function_error
         if headers.get("x-amz-log-type", "None") == "Tail":
