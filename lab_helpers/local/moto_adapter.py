@@ -121,6 +121,41 @@ def deployed_function(region: str, name_or_arn: str, qualifier: str | None = Non
             security_group_ids=tuple(vpc.get("SecurityGroupIds") or ()))
 
 
+def function_updated(region: str, name: str) -> None:
+    """CHANGES MOTO: LastModified follows an update of the function's code or configuration (moto keeps
+    the creation time)."""
+    from moto.awslambda.exceptions import UnknownFunctionException
+    from moto.core.utils import iso_8601_datetime_with_nanoseconds
+
+    try:
+        fn = _lambda_backend(region).get_function(name)
+    except UnknownFunctionException:
+        return
+    with assumption("LambdaFunction.last_modified holds LastModified"):
+        fn.last_modified = iso_8601_datetime_with_nanoseconds()
+
+
+def install_function_vpc_ids() -> None:
+    """CHANGES MOTO: a function's VpcConfig.VpcId is its subnets' VPC (moto reports a placeholder)."""
+    from moto.awslambda.models import LambdaFunction
+
+    with assumption("LambdaFunction.vpc_config is a property over _vpc_config"):
+        original = LambdaFunction.__dict__["vpc_config"]
+        if getattr(original.fget, "lab_vpc_ids", False):
+            return
+
+        def vpc_config(fn) -> dict[str, Any] | None:
+            config = original.fget(fn)
+            if config and config.get("SubnetIds"):
+                found = subnets(fn.region, tuple(config["SubnetIds"]))
+                if found:
+                    config["VpcId"] = found[0].vpc_id
+            return config
+
+        vpc_config.lab_vpc_ids = True
+        LambdaFunction.vpc_config = property(vpc_config)
+
+
 def function_policy_statements(region: str, name_or_arn: str) -> list[dict[str, Any]]:
     """The function's resource-based policy statements (AddPermission), or FunctionNotFound."""
     from moto.awslambda.exceptions import UnknownFunctionException

@@ -105,3 +105,21 @@ def test_lambda_s_payload_and_environment_limits(probe, lab):
     with pytest.raises(lam.exceptions.InvalidParameterValueException, match="4KB"):
         lam.update_function_configuration(FunctionName=NAME, Environment={"Variables": {"BIG": "x" * 5000}})
     assert invoke(lab)[2] is None  # and the function is as it was
+
+
+def test_last_modified_follows_updates_and_the_vpc_id_is_the_subnets(lab):
+    import time
+
+    from lab_helpers import baseline, lambda_fn, network
+
+    baseline.ensure_baseline(lab)
+    lam, name = lab.client("lambda"), lab.names.function
+    before = lam.get_function_configuration(FunctionName=name)
+    assert before["VpcConfig"]["VpcId"] == network.vpc_id(lab)
+    time.sleep(0.01)
+    lam.update_function_configuration(FunctionName=name, Description="touched by a test")
+    lam.get_waiter("function_updated").wait(FunctionName=name)
+    after = lam.get_function_configuration(FunctionName=name)
+    assert after["LastModified"] > before["LastModified"]
+    lam.update_function_configuration(FunctionName=name, Description="")
+    assert lambda_fn.find_function(lab)["state"] == "Active"

@@ -210,3 +210,20 @@ def test_instance_status_and_init_query_are_kept_where_moto_has_none(lab, module
     (group,) = client.describe_db_proxy_target_groups(DBProxyName=lab.names.proxy)["TargetGroups"]
     assert group["ConnectionPoolConfig"]["InitQuery"] == "SET time_zone = '+07:00'"
     assert moto.db_proxies()[0].init_query == "SET time_zone = '+07:00'"
+
+
+def test_last_modified_and_vpc_id_of_a_function(lab, function_ready, monkeypatch):
+    """LambdaFunction.last_modified is what GetFunctionConfiguration reports as LastModified, and
+    LambdaFunction.vpc_config is a property (moto's VpcId: a placeholder)."""
+    from moto.awslambda.models import LambdaFunction
+
+    monkeypatch.setattr(LambdaFunction, "vpc_config", LambdaFunction.__dict__["vpc_config"])  # put back after
+    client = lab.client("lambda")
+    before = client.get_function_configuration(FunctionName=lab.names.function)
+    assert before["VpcConfig"]["VpcId"] != network.vpc_id(lab)  # moto's own answer
+    moto.install_function_vpc_ids()
+    moto.function_updated(REGION, lab.names.function)
+    moto.function_updated(REGION, "no-such-function")  # nothing to do
+    after = client.get_function_configuration(FunctionName=lab.names.function)
+    assert after["VpcConfig"]["VpcId"] == network.vpc_id(lab)
+    assert after["LastModified"] > before["LastModified"]

@@ -67,6 +67,7 @@ class LambdaProvider:
     def __init__(self, service: LambdaService, access: FunctionAccess):
         self.service = service
         self.access = access
+        self._reporting_vpc_ids = False
 
     def version(self, region: str, name_or_arn: str, qualifier: str | None = None) -> FunctionVersion:
         """The function as deployed now (FunctionNotFound when there is none)."""
@@ -84,6 +85,9 @@ class LambdaProvider:
         return self.service.invoke(self.version(region, name_or_arn), payload or b"{}")
 
     def route(self, request: Request) -> Response | None:
+        if request.service == "lambda" and not self._reporting_vpc_ids:  # before moto answers its first call
+            moto_adapter.install_function_vpc_ids()
+            self._reporting_vpc_ids = True
         if request.service == "lambda" and request.method in ("POST", "PUT") and FUNCTION_PATH.match(request.path):
             refused = _environment_too_large(request.body)  # CreateFunction, UpdateFunctionConfiguration
             if refused:
@@ -143,6 +147,8 @@ class LambdaProvider:
         if request.method == "DELETE" and not m.group("rest"):
             self.service.retire(name)
             return
+        if m.group("rest") in ("/code", "/configuration"):
+            moto_adapter.function_updated(request.region, name)
         try:
             self.service.retire(name, keep_key=self.version(request.region, name).config_key)
         except FunctionNotFound:  # e.g. a permission removed from a function deleted meanwhile
