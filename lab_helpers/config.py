@@ -4,7 +4,6 @@ Instructors change a name or a size here, and nowhere else.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,7 +163,3 @@ class Lab:
         """The lab's tags as a plain mapping (Lambda, API Gateway)."""
         return {PROJECT_TAG_KEY: PROJECT_TAG_VALUE, MODULE_TAG_KEY: str(module)}
 
-
-def default_target() -> str:
-    """LAB_TARGET from the environment, else local."""
-    return os.environ.get("LAB_TARGET", DEFAULT_TARGET)

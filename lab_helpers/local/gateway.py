@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 from urllib.parse import parse_qs
 
@@ -42,6 +43,19 @@ class Request:
     service: str | None  # from the SigV4 signing scope; None for unsigned requests (the stage URL)
     region: str | None
     access_key: str | None
+
+    @cached_property
+    def form(self) -> dict[str, list[str]]:
+        """A query-protocol call's parameters (Action=...&...); empty for other bodies."""
+        if not self.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            return {}
+        return parse_qs(self.body.decode(errors="replace"))
+
+    @cached_property
+    def operation(self) -> str:
+        """The API operation: Action (query protocol) or X-Amz-Target's (JSON protocol); "" for REST calls."""
+        return (self.headers.get("x-amz-target", "").rsplit(".", 1)[-1]
+                or (self.form.get("Action") or [""])[0])
 
 
 class Provider(Protocol):
@@ -151,11 +165,8 @@ class Gateway:
 def _mutating(request: Request) -> bool:
     """Whether a call may change state: by its operation's name for the query (Action=...) and JSON
     (X-Amz-Target) protocols, by its HTTP method for REST ones."""
-    operation = request.headers.get("x-amz-target", "").rsplit(".", 1)[-1]
-    if not operation and request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        operation = (parse_qs(request.body.decode(errors="replace")).get("Action") or [""])[0]
-    if operation:
-        return not operation.startswith(READ_ONLY_PREFIXES)
+    if request.operation:
+        return not request.operation.startswith(READ_ONLY_PREFIXES)
     return request.method not in ("GET", "HEAD")
 
 

@@ -20,7 +20,6 @@ import logging
 import threading
 import time
 from pathlib import Path
-from urllib.parse import parse_qs
 
 import pymysql
 
@@ -84,8 +83,7 @@ class RdsDataPlane:
         """Every RDS API call is moto's; a reboot first marks the instance `rebooting` (moto answers with it)
         and restarts the engine in the background."""
         if request.service == "rds" and request.region:
-            form = parse_qs(request.body.decode(errors="replace"))
-            action = (form.get("Action") or [""])[0]
+            form, action = request.form, request.operation
             if action in control.HANDLED:  # what moto does not answer
                 handler, changes = control.HANDLED[action]
                 answer = handler(request.region, form)
@@ -104,8 +102,8 @@ class RdsDataPlane:
         """After a successful mutating RDS or Secrets Manager call."""
         if request.service not in FOLLOWED_SERVICES:
             return
-        form = parse_qs(request.body.decode(errors="replace")) if request.service == "rds" else {}
-        if (form.get("Action") or [""])[0] == "ModifyDBProxyTargetGroup" and request.region:
+        form = request.form
+        if request.service == "rds" and request.operation == "ModifyDBProxyTargetGroup" and request.region:
             if "ConnectionPoolConfig.InitQuery" in form:  # moto drops it: the data plane keeps it
                 moto_adapter.set_init_query(moto_adapter.ACCOUNT, request.region, form["DBProxyName"][0],
                                             form["ConnectionPoolConfig.InitQuery"][0])

@@ -59,7 +59,7 @@ class FunctionAccess:
                      request.service)
             time.sleep(HANG_SECONDS)  # nothing answers: the function times out first
             return 504, {}, b""
-        operation = request.headers.get("x-amz-target", "").rsplit(".", 1)[-1]
+        operation = request.operation
         action = f"{request.service}:{operation}"
         resource = _secret_arn(caller, request.body)
         policies = moto_adapter.role_policies(caller.role_arn)
