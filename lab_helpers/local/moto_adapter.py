@@ -295,6 +295,17 @@ def set_db_instance_status(account: str, region: str, identifier: str, status: s
         return True
 
 
+def set_engine_version(account: str, region: str, identifier: str, version: str) -> None:
+    """CHANGES MOTO: the EngineVersion DescribeDBInstances reports (RDS resolves a major version such as
+    "8.0" to the minor version it created; moto echoes the request)."""
+    from moto.rds.models import rds_backends
+
+    with assumption("RDSBackend.databases[identifier].engine_version is the EngineVersion moto reports"):
+        db = rds_backends[account][region].databases.get(identifier)
+        if db is not None:
+            db.engine_version = version
+
+
 def _proxy_view(account: str, region: str, proxy) -> DbProxy:
     with assumption("DBProxy has endpoint, auth, require_tls, idle_client_timeout and proxy_target_groups['default']"):
         group = proxy.proxy_target_groups["default"]

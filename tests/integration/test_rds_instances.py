@@ -23,6 +23,9 @@ def test_a_deleted_and_recreated_instance_starts_empty():
         network.ensure_rds_sg(lab)
         rds.ensure_db_subnet_group(lab)
         rds.ensure_db_instance(lab)
+        # a major version asked for ("8.0") is created as RDS's minor version, which DescribeDBInstances shows
+        assert lab.names.db_engine_version.count(".") == 1
+        assert rds.find_db_instance(lab)["engine_version"].startswith(lab.names.db_engine_version + ".")
         with connect(info, lab).cursor() as cur:
             cur.execute("CREATE DATABASE orders")
             cur.execute("CREATE TABLE orders.o (id INT)")

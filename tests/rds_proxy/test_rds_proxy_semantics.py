@@ -169,6 +169,28 @@ def test_the_master_user_cannot_read_host_files_stop_the_server_or_change_global
     assert query(conn, "SELECT @@GLOBAL.secure_file_priv") == ((str(lab.db.files_dir) + "/",),)
 
 
+def test_the_master_user_reads_but_cannot_write_the_grant_tables(lab, connect):
+    conn = connect(autocommit=True)
+    assert query(conn, f"SELECT COUNT(*) FROM mysql.user WHERE User = '{USER}'") == ((1,),)
+    for statement in ("INSERT INTO mysql.db (Host, Db, User) VALUES ('%', 'lab', 'intruder')",
+                      f"UPDATE mysql.global_priv SET Priv = '{{}}' WHERE User = '{USER}'",
+                      "DELETE FROM mysql.user", "CREATE TABLE mysql.extra (x INT)", "DROP TABLE mysql.db"):
+        with pytest.raises(pymysql.MySQLError) as raised:
+            query(conn, statement)
+        assert raised.value.args[0] == 1142, statement  # command denied for that table
+    # ...while its own databases, users and grants work as on RDS
+    query(conn, "CREATE DATABASE master_user_check")
+    try:
+        query(conn, "CREATE TABLE master_user_check.t (x INT)")
+        query(conn, "INSERT INTO master_user_check.t VALUES (1)")
+        query(conn, "CREATE USER IF NOT EXISTS 'reader'@'%' IDENTIFIED BY 'reader-password-1'")
+        query(conn, "GRANT SELECT ON master_user_check.* TO 'reader'@'%'")
+        assert query(conn, "SELECT x FROM master_user_check.t") == ((1,),)
+    finally:
+        query(conn, "DROP USER IF EXISTS 'reader'@'%'")
+        query(conn, "DROP DATABASE master_user_check")
+
+
 def test_init_query_runs_on_every_new_database_connection(lab, connect):
     from dataclasses import replace
 

@@ -191,7 +191,7 @@ def test_the_server_app_and_the_backends_warm_up():
 
 
 def test_instance_status_and_init_query_are_kept_where_moto_has_none(lab, module3, monkeypatch):
-    """DBInstance.status is a plain attribute moto reports as DBInstanceStatus; moto drops
+    """DBInstance.status and engine_version are plain attributes moto reports; moto drops
     ConnectionPoolConfig.InitQuery, and DBProxyTargetGroup.connection_pool_config is a property."""
     from moto.rds.models import DBProxyTargetGroup
 
@@ -200,6 +200,8 @@ def test_instance_status_and_init_query_are_kept_where_moto_has_none(lab, module
     assert moto.set_db_instance_status(moto.ACCOUNT, REGION, lab.names.db_instance, "rebooting")
     assert rds.find_db_instance(lab)["state"] == "rebooting"
     assert not moto.set_db_instance_status(moto.ACCOUNT, REGION, "no-such-instance", "rebooting")
+    moto.set_engine_version(moto.ACCOUNT, REGION, lab.names.db_instance, "8.0.40")
+    assert rds.find_db_instance(lab)["engine_version"] == "8.0.40"
     client = lab.client("rds")
     client.modify_db_proxy_target_group(DBProxyName=lab.names.proxy, TargetGroupName="default",
                                         ConnectionPoolConfig={"InitQuery": "SET time_zone = '+07:00'"})

@@ -28,11 +28,15 @@ INSTALL_HINT = (
     "`sudo apt-get install -y mariadb-server` (or run `make test`/`make lab` as root, which does it), then try again."
 )
 DEFAULT_MAX_CONNECTIONS = 100
-# What RDS for MySQL grants its master user (no FILE, SHUTDOWN, SUPER, ...).
-MASTER_PRIVILEGES = ("SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, "
-                     "SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, "
-                     "BINLOG MONITOR, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, "
-                     "TRIGGER")
+# What RDS for MySQL grants its master user (no FILE, SHUTDOWN, SUPER, ...), in two parts, because MariaDB has
+# no partial revokes: the server-wide ones on *.*, the ones on tables and routines on every database (`%`),
+# and read-only on `mysql` (a database grant names one database exactly, so it wins over `%` there): the
+# master user cannot write the grant tables directly, only through CREATE USER, GRANT and the like.
+MASTER_GLOBAL_PRIVILEGES = "SELECT, RELOAD, PROCESS, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR, CREATE USER"
+MASTER_DATABASE_PRIVILEGES = ("SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, REFERENCES, INDEX, ALTER, "
+                              "CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, "
+                              "CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER")
+MASTER_SYSTEM_SCHEMA_PRIVILEGES = "SELECT, SHOW VIEW"
 ENGINE_ACCOUNT = "mysql"  # Debian's account for the server; as root, the engine runs as it where it can
 SOCKET_PATH_MAX = 100  # a unix socket's path must fit in sun_path (108 bytes on Linux), with room to spare
 
@@ -229,15 +233,17 @@ class MariaDB:
 
     def ensure_user(self, user: str, password: str) -> None:
         """The RDS master user: logs in over TCP from anywhere on loopback, with RDS's master privileges
-        and no more (no FILE, SHUTDOWN, SUPER: an RDS master user cannot read the host's files, stop
-        the server or change global settings; parameter groups do that)."""
+        and no more (no FILE, SHUTDOWN, SUPER, no writes to `mysql.*`: an RDS master user cannot read the
+        host's files, stop the server, change global settings (parameter groups do that) or edit grant tables)."""
         conn = self.admin()
         try:
             with conn.cursor() as cur:
                 cur.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (user, password))
                 cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
                 cur.execute("REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@'%%'", (user,))
-                cur.execute(f"GRANT {MASTER_PRIVILEGES} ON *.* TO %s@'%%' WITH GRANT OPTION", (user,))
+                cur.execute(f"GRANT {MASTER_GLOBAL_PRIVILEGES} ON *.* TO %s@'%%' WITH GRANT OPTION", (user,))
+                cur.execute(f"GRANT {MASTER_DATABASE_PRIVILEGES} ON `%%`.* TO %s@'%%' WITH GRANT OPTION", (user,))
+                cur.execute(f"GRANT {MASTER_SYSTEM_SCHEMA_PRIVILEGES} ON `mysql`.* TO %s@'%%'", (user,))
         finally:
             conn.close()
 

@@ -182,6 +182,8 @@ class RdsDataPlane:
         self._instances = now
 
     def _apply_instance(self, db: moto_adapter.DbInstance) -> None:
+        if db.engine_version in MINOR_VERSIONS:  # a major version asked for: RDS creates its newest minor one
+            moto_adapter.set_engine_version(db.account, db.region, db.identifier, MINOR_VERSIONS[db.engine_version])
         if db.master_username and self._users.get(db.master_username) != db.master_password:
             self.mariadb.ensure_user(db.master_username, db.master_password)
             self._users[db.master_username] = db.master_password
