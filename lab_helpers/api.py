@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, TypedDict
+from urllib.parse import urlsplit
 
 from .config import Lab
 from .lambda_fn import find_function
@@ -46,11 +47,14 @@ def _raw_api(lab: Lab) -> dict[str, Any] | None:
 def _url(lab: Lab, api_id: str) -> str:
     if lab.target == "aws":
         return f"https://{api_id}.execute-api.{lab.region}.amazonaws.com/{lab.names.stage}"
-    return f"{lab.endpoint_url}/restapis/{api_id}/{lab.names.stage}/_user_request_/"
+    port = urlsplit(lab.endpoint_url).port
+    return f"http://{api_id}.execute-api.localhost:{port}/{lab.names.stage}"
 
 
 def invoke_url(lab: Lab) -> str:
-    """The stage's invoke URL (Module 3, the test step); on the local cloud, its local equivalent."""
+    """The stage's invoke URL (Module 3, the test step): `https://<id>.execute-api.<region>.amazonaws.com/dev`
+    on AWS, `http://<id>.execute-api.localhost:<port>/dev` on the local cloud (curl and browsers send
+    names under .localhost to the loopback; `web.get` does too)."""
     return _url(lab, require(_raw_api(lab), f"REST API {lab.names.api}")["id"])
 
 

@@ -2,6 +2,8 @@
 
     python -m lab_helpers.bench                    # everything; writes build/bench.json
     python -m lab_helpers.bench --skip-notebooks   # without the (slowest) lesson run
+    python -m lab_helpers.bench --skip-stage       # without the stage URL figures and the soak
+    python -m lab_helpers.bench --soak-s 30        # a shorter soak
 
 Every figure is measured on this run, on clouds of its own (temporary state folders, free
 ports), so it never touches a cloud the learner has running:
@@ -10,6 +12,10 @@ ports), so it never touches a cloud the learner has running:
 - notebook 06's measurements on a fresh cloud with the lab set up: warm Duration of the three
   variants (repeated, median of the medians), the connection storm, the pinning pitfall and
   the failover;
+- the stage URL (`lab_helpers.stage_bench`) on a fresh cloud with the lab set up: warm latency
+  (p50, one client), 20 concurrent users for 30 s (failures, p50/p95, requests/s), and a soak of
+  `--soak-s` seconds with memory, threads and open files of every process of the cloud at its
+  start and end (flat or not, by `stage_bench.FLAT`);
 - the lesson notebooks run headless with `run_lab.run()` against another fresh cloud, timed.
 It prints a short table, writes build/bench.json (and the charts to build/bench/), and says
 which targets are met. It exits 0 either way: the numbers are the product.
@@ -29,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import measure, paths, run_lab
+from . import measure, paths, run_lab, stage_bench
 from .config import Lab
 from .local import lifecycle
 from .local.ports import free_port
@@ -194,6 +200,9 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             f"{p['added_p50_ms']:.3f} ms", p["added_p50_ms"] <= TARGET_PROXY_ADDED_MS)
         add(f"at {p['clients']} clients the proxy keeps >= {TARGET_PROXY_THROUGHPUT:g}x the database's throughput",
             f"{p['throughput_ratio']:g}x", p["throughput_ratio"] >= TARGET_PROXY_THROUGHPUT)
+    if "stage" in report:
+        for name, value, met in stage_bench.targets(report["stage"]):
+            add(name, value, met)
     if "lesson" in report:
         wall, failed = report["lesson"]["notebooks_s"], report["lesson"]["failed"]
         add(f"all notebooks run headless in <= {TARGET_NOTEBOOKS_S:g} s",
@@ -243,6 +252,9 @@ def table(report: dict[str, Any]) -> str:
             f"{p['select1_direct_p50_ms']:.3f} ms / {p['select1_proxy_p50_ms']:.3f} ms")
         row(f"{p['clients']} clients direct / via the proxy", f"{p['direct_qps']:,} q/s / {p['proxy_qps']:,} q/s "
                                                             f"({p['throughput_ratio']:g}x)")
+    if "stage" in report:
+        for label, value in stage_bench.table_rows(report["stage"]):
+            row(label, value)
     if "lesson" in report:
         n = report["lesson"]
         row(f"lesson notebooks ({len(n['per_notebook_s'])})",
@@ -262,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm", type=int, default=20, help="warm invocations per variant and repetition")
     parser.add_argument("--skip-start", action="store_true", help="do not time the local cloud's start")
     parser.add_argument("--skip-notebooks", action="store_true", help="do not run the lesson notebooks")
+    parser.add_argument("--skip-stage", action="store_true", help="do not measure the stage URL (nor soak)")
+    parser.add_argument("--soak-s", type=float, default=stage_bench.SOAK_S,
+                        help="seconds of the stage URL soak (0: no soak)")
     args = parser.parse_args(argv)
 
     def echo(*parts, **kwargs):
@@ -277,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         report["cloud_start"] = cloud_start(echo=echo)
     report["proxy"] = proxy_speed(echo=echo)
     report.update(measurements(args.repeats, args.warm, echo=echo))
+    if not args.skip_stage:
+        report["stage"] = stage_bench.stage(soak_s=args.soak_s, echo=echo)
     if not args.skip_notebooks:
         report["lesson"] = lesson(echo=echo)
     report["bench_s"] = round(time.perf_counter() - started, 1)

@@ -6,12 +6,10 @@ secrets), so the notebooks' reference outputs stay stable.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import costs, diagnose
+from . import costs, diagnose, web
 from .config import DEFAULT_REGION, Lab
 from .text import pad, width
 
@@ -90,10 +88,7 @@ def check_step(lab: Lab, step: str, success: str) -> None:
 def curl(url: str) -> tuple[int, str]:
     """GET `url` as the module's `curl` does, and print the command and the answer."""
     print(f"$ curl {url}")
-    try:
-        with urllib.request.urlopen(url, timeout=30) as r:
-            status, body = r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        status, body = e.code, e.read().decode()
+    status, _, data = web.get(url)
+    body = data.decode(errors="replace")
     print(body)
     return status, body

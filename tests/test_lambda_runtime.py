@@ -6,6 +6,7 @@ import json
 import math
 import os
 import re
+import sys
 import threading
 import time
 import zipfile
@@ -55,11 +56,12 @@ def zip_of(files: dict[str, str]) -> bytes:
 
 
 def function(code: str, key: str = "k1", name: str = "fn", timeout: float = 3.0,
-             environment: dict[str, str] | None = None) -> FunctionVersion:
+             environment: dict[str, str] | None = None, memory_size: int = 128) -> FunctionVersion:
     return FunctionVersion(
         name=name, arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}", code_sha256=key,
         code_zip=zip_of({"lambda_function.py": code}), handler="lambda_function.lambda_handler",
-        runtime="python3.12", timeout=timeout, memory_size=128, environment=environment or {}, config_key=key)
+        runtime="python3.12", timeout=timeout, memory_size=memory_size, environment=environment or {},
+        config_key=key)
 
 
 def call(service: LambdaService, fn: FunctionVersion, event: dict | None = None):
@@ -225,6 +227,8 @@ def test_log_tail_has_the_handlers_output_between_lambdas_lines(service, tmp_pat
     for result, count in ((cold, 1), (warm, 2)):
         rid = result.request_id
         lines = result.log_tail.splitlines()
+        if result is cold:  # a cold start's stream begins with the runtime it runs on
+            assert lines.pop(0).startswith("INIT_START Runtime Version: python:")
         assert lines[0] == f"START RequestId: {rid} Version: $LATEST"
         assert f"handler says hello {count}" in lines
         assert lines[-2] == f"END RequestId: {rid}"
@@ -251,7 +255,8 @@ def lambda_handler(event, context):
     env = body["env"]
     root = env["LAMBDA_TASK_ROOT"]
     assert body["cwd"] == root and (Path(root) / "lambda_function.py").is_file()
-    assert env["PYTHONPATH"].split(os.pathsep) == [root, "/opt/lab-extra"]
+    # the deployment package, then the runtime's own packages (boto3, awslambdaric): nothing of the host's
+    assert env["PYTHONPATH"].split(os.pathsep) == [root, "/opt/lab-extra", env["LAMBDA_RUNTIME_DIR"]]
     assert env["DB_HOST"] == "proxy.local"
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"  # reserved: not overridable
     assert env["_HANDLER"] == "lambda_function.lambda_handler"
@@ -309,3 +314,61 @@ def lambda_handler(event, context):
         assert not Path(f"/proc/{pid}").exists()  # stopped and reaped: no zombie
     assert not running(body["child"])  # what the handler started went with it
     assert not [t for t in threading.enumerate() if t.name.startswith("lambda-runtime-api")]
+
+
+# -- the managed runtime's Python environment, and its memory size ------------------------------------
+
+def test_the_function_sees_its_package_the_runtime_s_sdk_and_nothing_else(service):
+    code = '''
+import importlib.util, sys
+def lambda_handler(event, context):
+    import boto3, botocore
+    return {"found": {name: importlib.util.find_spec(name) is not None
+                      for name in ("boto3", "botocore", "awslambdaric", "moto", "pymysql", "lab_helpers", "pytest")},
+            "site_packages": [p for p in sys.path if "site-packages" in p], "boto3": boto3.__version__}
+'''
+    result, body = call(service, function(code))
+    assert result.function_error is None, body
+    assert body["found"] == {"boto3": True, "botocore": True, "awslambdaric": True, "moto": False,
+                             "pymysql": False, "lab_helpers": False, "pytest": False}
+    assert body["site_packages"] == []
+    import boto3
+
+    assert body["boto3"] == boto3.__version__  # the runtime's own SDK
+
+
+def test_a_dependency_missing_from_the_zip_fails_with_runtime_import_module_error(service):
+    result, body = call(service, function("import pymysql\ndef lambda_handler(event, context):\n    return 1\n"))
+    assert result.function_error == "Unhandled"
+    assert body["errorType"] == "Runtime.ImportModuleError"
+    assert body["errorMessage"] == "Unable to import module 'lambda_function': No module named 'pymysql'"
+    assert "Error Type: Runtime.ImportModuleError" in result.log_tail
+
+
+def test_the_declared_runtime_and_the_python_that_runs_it_are_both_in_the_log(service):
+    result, _ = call(service, function(COUNTER))
+    first = result.log_tail.splitlines()[0]
+    here = f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
+    assert first.startswith(f"INIT_START Runtime Version: python:{here}.local")
+    if not here.startswith("3.12."):
+        assert f"the function declares python3.12; this machine's Python {here} runs it" in first
+
+
+@pytest.mark.parametrize("phase", ["handler", "init"])
+def test_memory_past_the_function_s_size_ends_with_lambda_s_out_of_memory_error(service, phase):
+    grab = "held = b'x' * (200 * 1024 * 1024)  # 200 MB, every page written"
+    code = (f"{grab}\ndef lambda_handler(event, context):\n    return 1\n" if phase == "init" else
+            f"def lambda_handler(event, context):\n    {grab}\n    return len(held)\n")
+    fn = function(code, memory_size=128)
+    result, body = call(service, fn)
+    assert result.function_error == "Unhandled"
+    assert body == {"errorType": "Runtime.OutOfMemory",
+                    "errorMessage": f"RequestId: {result.request_id} Error: Runtime exited with error: signal: killed"}
+    report = REPORT_RE.search(result.log_tail)
+    assert report["status"] == "\tStatus: error\tError Type: Runtime.OutOfMemory"
+    assert int(report["used"]) >= 128
+    assert service.environments() == []  # the environment is gone; the next call starts a new one
+    # the same code with room for it works
+    roomy = function(code, key="k2", memory_size=512)
+    result, body = call(service, roomy)
+    assert result.function_error is None and (body == 1 or body == 200 * 1024 * 1024)

@@ -20,12 +20,20 @@ def _print_status(st: dict) -> None:
               {"address": f"127.0.0.1:{p['port']}", **p}) for p in st["proxies"]]
     if not st["proxies"]:
         rows.append(("RDS Proxy: none yet", {}))
-    rows.append((f"Lambda execution environments: {len(st['lambda']['environments'])}", st["lambda"]))
-    rows.append(("API Gateway stage URLs", st["apigateway"]))
+    environments = st["lambda"]["environments"]
+    rows.append((f"Lambda execution environments: {len(environments) or 'none yet'}", st["lambda"]))
+    for env in environments:
+        rows.append((f"  {env['function']} ({env['state']}, {env['invocations']} invocations)",
+                     {"address": f"pid {env['pid']}" if env.get("pid") else "not started"}))
+    stages = st["apigateway"].get("stages", [])
+    rows.append((f"API Gateway stage URLs: {len(stages) or 'none yet'}", st["apigateway"]))
+    for stage in stages:
+        rows.append((f"  {stage['api']} ({stage['stage']}, {stage['region']})",
+                     {"address": stage["address"], "healthy": st["apigateway"].get("healthy", True)}))
     width = max(len(name) for name, _ in rows)
     for name, component in rows:
         health = "healthy" if component.get("healthy", True) else "UNHEALTHY"
-        print(f"{name:<{width}}  {component.get('address', ''):<24}  {health}")
+        print(f"{name:<{width}}  {component.get('address', ''):<44}  {health}")
         for key in ("last_fault", "error"):
             if component.get(key):
                 print(f"{'':<{width}}    {key.replace('_', ' ')}: {component[key]}")

@@ -15,16 +15,15 @@ import time
 from pathlib import Path
 
 import pymysql
-from werkzeug.serving import make_server
 
 from .. import paths
 from ..config import DEFAULT_REGION
-from . import moto_adapter, state
+from . import logs, moto_adapter, state
 from .apigateway import ApiGatewayProvider
 from .awslambda import LambdaProvider, LambdaService
 from .errors import LocalCloudError
 from .faults import Faults
-from .gateway import Gateway, NoDelayRequestHandler
+from .gateway import EndpointServer, Gateway
 from .ports import HOST, ensure_free
 from .rds.mariadb import MariaDB
 from .rds.provider import RdsDataPlane
@@ -66,8 +65,7 @@ class LocalCloud:
             gateway = Gateway(providers=[self.lambdas, self.apigw, self.rds], guards=[access], health=self.health,
                               faults=self.faults)
             try:
-                self.server = make_server(HOST, self.port, gateway, threaded=True,
-                                          request_handler=NoDelayRequestHandler)
+                self.server = EndpointServer(HOST, self.port, gateway)
             except OSError as e:
                 raise LocalCloudError(f"cannot listen on {HOST}:{self.port} ({e.strerror}): stop the program using "
                                       "it or set LAB_LOCAL_PORT to another port, then try again.") from e
@@ -103,12 +101,14 @@ class LocalCloud:
         except pymysql.MySQLError as e:  # the server does not answer
             database = {"address": address, "healthy": False, "error": str(e)}
         return {
-            "endpoint": self.faults.health("endpoint", address=self.endpoint),
+            "endpoint": self.faults.health("endpoint", address=self.endpoint, connections=self.server.connections,
+                                           max_connections=self.server.max_connections,
+                                           refused_connections=self.server.refused),
             "database": database,
             "rds": self.faults.health("rds"),
             "proxies": self.rds.status(),
             "lambda": self.faults.health("lambda", **self.lambdas.health()),
-            "apigateway": self.faults.health("apigateway"),
+            "apigateway": self.faults.health("apigateway", stages=self.apigw.stages(self.port)),
         }
 
     def stop(self) -> None:
@@ -124,7 +124,9 @@ class LocalCloud:
 
 def serve(root: Path, port: int, region: str = DEFAULT_REGION) -> None:
     """Run the local cloud in the foreground until SIGTERM or SIGINT."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    output = logs.RotatingOutput(root / "cloud.log")  # `up` points fds 1 and 2 at it
+    output.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[output])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

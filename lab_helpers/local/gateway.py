@@ -16,11 +16,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
 from urllib.parse import parse_qs
+
+from werkzeug.serving import ThreadedWSGIServer
 
 from . import moto_adapter
 from .faults import Faults
@@ -28,6 +31,9 @@ from .state import HEALTH_PATH
 
 log = logging.getLogger(__name__)
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
+REQUEST_TIMEOUT_S = 30.0  # seconds the endpoint waits for a client's next bytes (headers, body, keep-alive)
+MAX_CONNECTIONS = 128  # connections served at once (a thread each); beyond, 503 and close
+MAX_BODY_BYTES = 80 * 1024 * 1024  # the largest request body (a 50 MB zip upload, base64 in JSON)
 
 Headers = dict[str, str]
 Response = tuple[int, Headers, bytes]
@@ -74,9 +80,12 @@ class Guard(Protocol):
 
 
 class NoDelayRequestHandler(moto_adapter.RequestHandler):
-    """Nagle's algorithm with delayed ACKs adds ~40 ms to small request/response exchanges."""
+    """Nagle's algorithm with delayed ACKs adds ~40 ms to small request/response exchanges. `timeout`
+    bounds every wait for the client (its request line, headers and body, and an idle keep-alive
+    connection): a half-sent request is dropped, not kept forever."""
 
     disable_nagle_algorithm = True
+    timeout = REQUEST_TIMEOUT_S
 
     def log_request(self, *args, **kwargs) -> None:  # one line per AWS call is noise here
         pass
@@ -109,7 +118,10 @@ class Gateway:
         self.moto = moto_adapter.wsgi_app()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        body = _read_body(environ)
+        try:
+            body = _read_body(environ)
+        except BadRequest as e:
+            return _respond(start_response, *e.answer, close=True)
         key, service, region = signing_scope(environ.get("HTTP_AUTHORIZATION", ""))
         request = Request(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
                           _headers(environ), body, service, region, key)
@@ -170,11 +182,80 @@ def _mutating(request: Request) -> bool:
     return request.method not in ("GET", "HEAD")
 
 
+class BadRequest(Exception):
+    """A request the endpoint cannot read: answered with `status` and no traceback."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.answer = error_response(status, code, message)
+
+
 def _read_body(environ: dict) -> bytes:
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
+    """The whole body; BadRequest for a malformed or too large Content-Length or a client too slow to send it."""
+    raw = (environ.get("CONTENT_LENGTH") or "").strip()
+    chunked = environ.get("wsgi.input_terminated", False)
+    if raw and not (raw.isascii() and raw.isdigit()):
+        raise BadRequest(400, "BadRequest", f"malformed Content-Length header: {raw[:40]!r}")
+    length = int(raw) if raw else 0
+    if length > MAX_BODY_BYTES:
+        raise BadRequest(413, "RequestEntityTooLarge", f"request body of {length} bytes is over the endpoint's "
+                         f"limit of {MAX_BODY_BYTES} bytes")
+    try:
+        if chunked:
+            body = environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
+            if len(body) > MAX_BODY_BYTES:
+                raise BadRequest(413, "RequestEntityTooLarge", "chunked request body over the endpoint's limit")
+        else:
+            body = environ["wsgi.input"].read(length) if length else b""
+    except (TimeoutError, ConnectionError) as e:
+        raise BadRequest(408, "RequestTimeout", f"the request body did not arrive ({e.__class__.__name__})") from e
+    if len(body) < length:
+        raise BadRequest(400, "IncompleteBody", f"the body ended after {len(body)} of {length} bytes")
     environ["wsgi.input"] = io.BytesIO(body)
     return body
+
+
+class EndpointServer(ThreadedWSGIServer):
+    """werkzeug's threaded server with a bound: at most `max_connections` connections are served (one
+    thread each); one more is answered 503 SlowDown at once and closed."""
+
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int, app: Callable, max_connections: int = MAX_CONNECTIONS,
+                 handler: type = NoDelayRequestHandler):
+        super().__init__(host, port, app, handler=handler)
+        self.max_connections = max_connections
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self.refused = 0  # connections answered 503 because every slot was taken
+
+    def process_request(self, request, client_address) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.refused += 1
+            body = json.dumps({"__type": "SlowDown", "message": "the local cloud's endpoint has "
+                               f"{self.max_connections} connections open; try again"}).encode()
+            try:
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    @property
+    def connections(self) -> int:
+        """Connections being served now."""
+        return self.max_connections - self._slots._value
 
 
 def _headers(environ: dict) -> Headers:
@@ -184,14 +265,16 @@ def _headers(environ: dict) -> Headers:
     return out
 
 
-def _respond(start_response: Callable, status: int, headers, body: bytes) -> list[bytes]:
+def _respond(start_response: Callable, status: int, headers, body: bytes, close: bool = False) -> list[bytes]:
     items = list(headers.items()) if isinstance(headers, dict) else [
         (k, v) for k, v in headers if k.lower() != "content-length"]
     items.append(("Content-Length", str(len(body))))
+    if close:  # what is left of the request on the connection cannot be read as the next one
+        items.append(("Connection", "close"))
     start_response(f"{status} {_REASONS.get(status, 'OK')}", items)
     return [body]
 
 
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
-            404: "Not Found", 409: "Conflict", 413: "Request Entity Too Large", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 504: "Gateway Timeout"}
+            404: "Not Found", 408: "Request Timeout", 409: "Conflict", 413: "Request Entity Too Large",
+            429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 504: "Gateway Timeout"}

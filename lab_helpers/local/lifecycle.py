@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import state
+from . import logs, state
 from .errors import LocalCloudError
 from .ports import ensure_free, free_port
 from .rds.mariadb import find_mariadbd
@@ -43,10 +43,13 @@ def up(root: Path | None = None, port: int | None = None, timeout: float = 60.0)
     if info:
         raise LocalCloudError(f"stale state in {root} from a local cloud that is no longer running: "
                               "run `python -m lab_helpers.local down` to clear it, then `up` again.")
+    if orphan := _unrecorded_server(root):
+        raise LocalCloudError(orphan)
     find_mariadbd()  # says how to install MariaDB when it is missing
     port = endpoint_port(port)
     ensure_free(port, "the local cloud's endpoint", "LAB_LOCAL_PORT")
     root.mkdir(parents=True, exist_ok=True)
+    logs.rotate_if_large(root / "cloud.log")
     log = open(root / "cloud.log", "ab")
     log_start = log.seek(0, os.SEEK_END)  # what this start writes comes after
     proc = subprocess.Popen([sys.executable, "-m", "lab_helpers.local", "serve", "--state-dir", str(root),
@@ -86,25 +89,39 @@ def _names_folder(args: list[str], root: Path) -> bool:
     return any(_inside(arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg, root) for arg in args)
 
 
-def _lab_processes(root: Path) -> list[int]:
+def _lab_processes(root: Path, servers_only: bool = False) -> list[int]:
     """PIDs of the lab's processes for this state folder: its cloud server, MariaDB and proxies (by a
     command-line argument that is a path in the folder) and its Lambda execution environments (by
-    working directory)."""
+    working directory; " (deleted)" follows a folder that was removed). `servers_only`: the cloud server."""
     me, found = os.getpid(), []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == me:
             continue
         try:
             args = [a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0") if a]
-            cwd = os.readlink(entry / "cwd")
+            cwd = os.readlink(entry / "cwd").removesuffix(" (deleted)")
         except OSError:
             continue
         program = " ".join(args[:3])
-        ours = ("mariadbd" in program or "lab_helpers.local" in program) and _names_folder(args, root)
-        if ours or _inside(cwd, root / "lambda"):
-            if state.pid_alive(int(entry.name)):
-                found.append(int(entry.name))
+        if servers_only:
+            ours = "lab_helpers.local" in program and "serve" in args and _names_folder(args, root)
+        else:
+            ours = ((("mariadbd" in program or "lab_helpers.local" in program) and _names_folder(args, root))
+                    or _inside(cwd, root / "lambda"))
+        if ours and state.pid_alive(int(entry.name)):
+            found.append(int(entry.name))
     return found
+
+
+def _unrecorded_server(root: Path) -> str | None:
+    """What to say when a cloud of this state folder runs but its record is gone (the folder was deleted
+    while it ran, or cloud.json was); None when there is no such cloud."""
+    pids = _lab_processes(root, servers_only=True)
+    if not pids:
+        return None
+    what = "its state folder was deleted" if not root.exists() else "its record (cloud.json) was deleted"
+    return (f"a local cloud of {root} is still running (pid {pids[0]}) but {what}: run "
+            "`python -m lab_helpers.local down` to stop it, then `up` again.")
 
 
 def _stop_pids(pids: list[int], timeout: float) -> None:
@@ -127,11 +144,13 @@ def down(root: Path | None = None, timeout: float = 20.0) -> dict:
     The recorded PID is stopped only while it is still the recorded process (same start time and
     command line); other processes only when their command line names a path in the state folder.
     Returns what happened: {"stopped": the cloud was running and stopped, "stale_record": a record
-    whose process was gone (or whose PID another process has now), "leftover_processes_stopped": N}.
+    whose process was gone (or whose PID another process has now), "unrecorded": the cloud ran without
+    its record (its state folder was deleted), "leftover_processes_stopped": N (not counting the cloud)}.
     """
     root = Path(root or state.state_dir()).resolve()
     info = state.read(root)
     stopped = stale = False
+    unrecorded = not info and bool(_lab_processes(root, servers_only=True))
     if info:
         if state.is_same_process(info.get("pid"), info.get("identity")):
             _stop_pids([info["pid"]], timeout)
@@ -141,13 +160,16 @@ def down(root: Path | None = None, timeout: float = 20.0) -> dict:
     leftovers = _lab_processes(root)
     _stop_pids(leftovers, 5.0)
     state.cloud_file(root).unlink(missing_ok=True)
-    return {"stopped": stopped, "stale_record": stale, "leftover_processes_stopped": len(leftovers)}
+    return {"stopped": stopped or unrecorded, "stale_record": stale, "unrecorded": unrecorded,
+            "leftover_processes_stopped": len(leftovers) - unrecorded}
 
 
 def describe_down(result: dict) -> str:
     """What `down` did, in one true sentence."""
     left = result["leftover_processes_stopped"]
     leftovers = f"; stopped {left} leftover process{'es' if left != 1 else ''} of it" if left else ""
+    if result.get("unrecorded"):
+        return f"local cloud stopped (it ran without its record: its state folder had been deleted){leftovers}"
     if result["stopped"]:
         return f"local cloud stopped{leftovers}"
     if result.get("stale_record"):
@@ -160,7 +182,9 @@ def status(root: Path | None = None) -> dict:
     root = Path(root or state.state_dir()).resolve()
     info = state.read(root)
     if not info:
-        return {"running": False, "message": state.NOT_RUNNING}
+        orphan = _unrecorded_server(root)
+        return {"running": bool(orphan), "healthy": False, "message": orphan} if orphan else \
+            {"running": False, "message": state.NOT_RUNNING}
     if not state.is_same_process(info.get("pid"), info.get("identity")):
         return {"running": False, "message": f"stale state in {root}: run `python -m lab_helpers.local down`."}
     health = state.health(info["endpoint"])

@@ -212,6 +212,17 @@ def find_rest_api(api_id: str) -> RestApi | None:
                        deployment_ids=tuple(api.deployments))
 
 
+def rest_api_stages() -> list[tuple[str, str, str, str]]:
+    """(region, api id, api name, stage name) of every stage of every REST API."""
+    from moto.apigateway.models import apigateway_backends
+
+    with assumption("apigateway_backends[account] maps regions to backends whose .apis maps ids to RestAPI "
+                    "with name and stages"):
+        return sorted((region, api.id, api.name, stage)
+                      for region, backend in list(apigateway_backends[ACCOUNT].items())
+                      for api in list(backend.apis.values()) for stage in list(api.stages))
+
+
 # ---------------------------------------------------------------- RDS
 
 @dataclass(frozen=True)

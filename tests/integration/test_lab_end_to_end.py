@@ -10,13 +10,13 @@ import urllib.request
 
 import pytest
 
-from lab_helpers import api, baseline, lambda_fn, module3, proxy
+from lab_helpers import api, baseline, lambda_fn, module3, proxy, web
 from tests.integration.conftest import DB_TIME_ZONE
 
 
 def get(url: str) -> tuple[int, dict]:
-    with urllib.request.urlopen(url, timeout=30) as r:
-        return r.status, json.loads(r.read())
+    answer = web.get(url)
+    return answer.status, json.loads(answer.body)
 
 
 def database_time(body: dict) -> dt.datetime:
@@ -102,17 +102,14 @@ def test_the_stage_serves_its_deployment_until_the_next_one(before_and_after, la
     client.put_method_response(restApiId=api_id, resourceId=root, httpMethod="POST", statusCode="200")
     client.put_integration_response(restApiId=api_id, resourceId=root, httpMethod="POST", statusCode="200",
                                     selectionPattern="")
-    post = urllib.request.Request(url, method="POST", data=b"{}")
     try:
-        with pytest.raises(urllib.error.HTTPError) as before_deploy:
-            urllib.request.urlopen(post, timeout=30)
-        assert before_deploy.value.code == 403  # not deployed yet: "Missing Authentication Token"
+        before_deploy = web.request("POST", url, b"{}")
+        assert before_deploy.status == 403  # not deployed yet: "Missing Authentication Token"
         client.create_deployment(restApiId=api_id, stageName=lab.names.stage)
-        with pytest.raises(urllib.error.HTTPError) as after_deploy:
-            urllib.request.urlopen(post, timeout=30)
+        after_deploy = web.request("POST", url, b"{}")
         # deployed now, but the function's permission covers GET only (SourceArn .../*/GET/), as on AWS
-        assert after_deploy.value.code == 500
-        assert json.loads(after_deploy.value.read()) == {"message": "Internal server error"}
+        assert after_deploy.status == 500
+        assert json.loads(after_deploy.body) == {"message": "Internal server error"}
     finally:
         client.delete_method(restApiId=api_id, resourceId=root, httpMethod="POST")
         client.create_deployment(restApiId=api_id, stageName=lab.names.stage)
@@ -120,9 +117,29 @@ def test_the_stage_serves_its_deployment_until_the_next_one(before_and_after, la
 
 def test_the_stage_answers_with_api_gateway_s_headers_and_limits(before_and_after, lab):
     url = before_and_after[0]
-    with urllib.request.urlopen(url, timeout=30) as r:
-        assert r.headers["x-amzn-RequestId"] and r.headers["x-amz-apigw-id"]
-    too_long = urllib.request.Request(url, data=b"x" * (10 * 1024 * 1024 + 1), method="POST")
-    with pytest.raises(urllib.error.HTTPError) as raised:
-        urllib.request.urlopen(too_long, timeout=30)
-    assert raised.value.code == 413
+    answer = web.get(url)
+    assert answer.headers["x-amzn-requestid"] and answer.headers["x-amz-apigw-id"]
+    assert web.request("POST", url, b"x" * (10 * 1024 * 1024 + 1)).status == 413
+
+
+def test_the_invoke_url_has_aws_s_shape_and_answers_curl(before_and_after, lab, cloud):
+    """`http://<api-id>.execute-api.localhost:<port>/dev` with curl itself (which sends names under .localhost
+    to the loopback), and a request naming AWS's own host for the API reaches the same stage."""
+    import shutil
+    import subprocess
+
+    url = before_and_after[0]
+    api_id = api.find_api(lab)["id"]
+    assert url == f"http://{api_id}.execute-api.localhost:{cloud['port']}/{lab.names.stage}"
+    if shutil.which("curl"):
+        out = subprocess.run(["curl", "-sS", "-i", url], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        head, _, body = out.stdout.replace("\r\n", "\n").partition("\n\n")
+        assert head.startswith("HTTP/1.1 200") and "x-amzn-RequestId" in head
+        assert set(json.loads(body)) == {"statusCode", "body"}
+    aws_host = f"{api_id}.execute-api.{lab.region}.amazonaws.com"
+    answer = web.request("GET", f"{cloud['endpoint']}/{lab.names.stage}", headers={"Host": aws_host})
+    assert answer.status == 200 and set(json.loads(answer.body)) == {"statusCode", "body"}
+    # the API's host with no stage, or another stage: API Gateway's 403
+    assert web.get(url.rsplit("/", 1)[0] + "/").status == 403
+    assert web.get(url.rsplit("/", 1)[0] + "/prod").status == 403

@@ -92,7 +92,8 @@ def test_down_leaves_alone_a_process_that_only_looks_like_a_neighbour_cloud(tmp_
                           f"--datadir={tmp_path / 'cloud10' / 'mariadb' / 'data'}")
     try:
         result = lifecycle.down(root)
-        assert result == {"stopped": False, "stale_record": False, "leftover_processes_stopped": 0}
+        assert result == {"stopped": False, "stale_record": False, "unrecorded": False,
+                          "leftover_processes_stopped": 0}
         assert neighbour.poll() is None  # .../cloud1 is not .../cloud10
         assert lifecycle.describe_down(result) == "the local cloud was not running; nothing left behind"
     finally:
@@ -132,3 +133,25 @@ def test_down_says_when_it_stopped_leftovers(tmp_path):
     finally:
         if leftover.poll() is None:
             leftover.kill()
+
+
+def test_a_state_folder_deleted_while_the_cloud_runs_is_named_as_such(tmp_path):
+    import shutil
+
+    root = tmp_path / "state"
+    info = lifecycle.up(root, free_port())
+    try:
+        shutil.rmtree(root)
+        st = cli("status", root=root)
+        assert st.returncode == 1
+        assert f"still running (pid {info['pid']}) but its state folder was deleted" in st.stdout
+        with pytest.raises(LocalCloudError, match=r"state folder was deleted: run `python -m lab_helpers.local down`"):
+            lifecycle.up(root, free_port())
+        down = cli("down", root=root)
+        assert down.returncode == 0
+        assert down.stdout.startswith("local cloud stopped (it ran without its record: its state folder had been "
+                                      "deleted)")
+        assert not state.pid_alive(info["pid"]) and not state.pid_alive(info["mariadb"]["pid"])
+        assert lifecycle._lab_processes(root) == []
+    finally:
+        lifecycle.down(root)

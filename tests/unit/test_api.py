@@ -56,7 +56,7 @@ def test_invoke_url_on_aws_and_on_the_local_cloud(lab, function_ready):
     on_aws = dataclasses.replace(lab, target="aws")
     assert api.invoke_url(on_aws) == f"https://{api_id}.execute-api.ap-northeast-2.amazonaws.com/dev"
     local = dataclasses.replace(lab, endpoint_url="http://127.0.0.1:4566")
-    assert api.invoke_url(local) == f"http://127.0.0.1:4566/restapis/{api_id}/dev/_user_request_/"
+    assert api.invoke_url(local) == f"http://{api_id}.execute-api.localhost:4566/dev"
     assert api.find_api(local)["invoke_url"] == api.invoke_url(local)
 
 

@@ -1,7 +1,10 @@
 """API Gateway's data plane in the local cloud: a REST API's stage URL, served.
 
 On AWS the invoke URL is `https://<api-id>.execute-api.<region>.amazonaws.com/<stage>/<path>`;
-locally it is `<endpoint>/restapis/<api-id>/<stage>/_user_request_/<path>`. The API's resources,
+locally it is `http://<api-id>.execute-api.localhost:<port>/<stage>/<path>` (names under
+`.localhost` reach the loopback in curl and browsers), served by the endpoint by its Host header;
+a request with AWS's own host name in its Host header, and moto's path form
+`<endpoint>/restapis/<api-id>/<stage>/_user_request_/<path>`, reach the same stage. The API's resources,
 methods, integrations and the function's resource policy are read from moto and honoured:
 - `AWS` integration (the console's "Lambda Function", non-proxy, as in the module): the request
   body (or `{}`) is the event; the function's result is the response body, with the status of
@@ -32,6 +35,10 @@ from ..moto_adapter import Route
 
 log = logging.getLogger(__name__)
 STAGE_PATH = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
+# <api-id>.execute-api.localhost[:port] locally; <api-id>.execute-api.<region>.amazonaws.com as on AWS
+STAGE_HOST = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.(?:localhost|[a-z0-9-]+\.amazonaws\.com(?:\.cn)?)\.?"
+                        r"(?::\d+)?$", re.IGNORECASE)
+HOST_STAGE_PATH = re.compile(r"^/(?P<stage>[^/]+)(?P<path>/.*)?$")
 PAYLOAD_LIMIT = 10 * 1024 * 1024  # bytes: a REST API's largest request payload
 LAMBDA_URI = re.compile(r":lambda:path/2015-03-31/functions/(?P<fn>arn:[^/]+)/invocations")
 
@@ -52,6 +59,17 @@ def match(routes: tuple[Route, ...], method: str, path: str) -> tuple[Route | No
             if m and route.method == wanted:
                 return route, m.groupdict()
     return None, {}
+
+
+def stage_target(request: Request) -> tuple[str, str | None, str] | None:
+    """(api id, stage or None, path after the stage) when the request is for a stage URL, else None."""
+    host = STAGE_HOST.match(request.headers.get("host", ""))
+    if host:
+        m = HOST_STAGE_PATH.match(request.path)
+        return (host.group("api").lower(), m.group("stage"), m.group("path") or "/") if m else \
+            (host.group("api").lower(), None, "/")
+    m = STAGE_PATH.match(request.path)
+    return (m.group("api"), m.group("stage"), m.group("path") or "/") if m else None
 
 
 def allowed(region: str, fn_arn: str, source_arn: str) -> bool:
@@ -80,6 +98,12 @@ class ApiGatewayProvider:
         self.lambdas = lambdas
         self.deployments: dict[tuple[str, str], tuple[Route, ...]] = {}  # (api id, deployment id) -> routes
 
+    def stages(self, port: int) -> list[dict]:
+        """Every stage of every REST API with its invoke URL (on the endpoint's `port`)."""
+        return [{"api": name, "api_id": api_id, "stage": stage, "region": region,
+                 "address": f"http://{api_id}.execute-api.localhost:{port}/{stage}"}
+                for region, api_id, name, stage in moto_adapter.rest_api_stages()]
+
     def after(self, request: Request) -> None:
         """After a successful control-plane call: a new deployment freezes the API's routes, as on AWS."""
         m = re.match(r"^/restapis/(?P<api>[^/]+)/deployments/?$", request.path)
@@ -90,29 +114,32 @@ class ApiGatewayProvider:
             self.deployments.setdefault((api.id, deployment_id), api.routes)
 
     def route(self, request: Request) -> Response | None:
-        if not STAGE_PATH.match(request.path):
+        target = stage_target(request)
+        if target is None:
             return None
         request_id = str(uuid.uuid4())
         if len(request.body) > PAYLOAD_LIMIT:
             status, headers, body = _message(413, "Request Too Long")
+        elif target[1] is None:  # the API's host with no stage in the path
+            status, headers, body = _message(403, "Forbidden")
         else:
-            status, headers, body = self.handle(request.method, request.path, request.query, request.headers,
+            status, headers, body = self.handle(request.method, *target, request.query, request.headers,
                                                 request.body)
         # API Gateway's own headers on every answer of a stage
         return status, {**headers, "x-amzn-RequestId": request_id,
                         "x-amz-apigw-id": base64.b32encode(uuid.uuid4().bytes).decode()[:16]}, body
 
-    def handle(self, method: str, path: str, query: str, headers: dict, body: bytes) -> Response:
-        m = STAGE_PATH.match(path)
-        api = moto_adapter.find_rest_api(m.group("api")) if m else None
+    def handle(self, method: str, api_id: str, stage: str, path: str, query: str, headers: dict,
+               body: bytes) -> Response:
+        """One request to a stage: `path` is the part after the stage's name ("/" for the API's root)."""
+        api = moto_adapter.find_rest_api(api_id)
         if api is None:
             return _message(404, "Not Found")
-        stage = m.group("stage")
         if stage not in api.stages:
             return _message(403, "Forbidden")
         # what the stage's deployment froze; a change since then needs a new deployment, as on AWS
         routes = self.deployments.get((api.id, api.stages[stage]), ())
-        route, params = match(routes, method, m.group("path") or "/")
+        route, params = match(routes, method, path)
         if route is None:
             return _message(403, "Missing Authentication Token")
         target = LAMBDA_URI.search(route.uri or "")
@@ -127,7 +154,7 @@ class ApiGatewayProvider:
         try:
             if route.integration_type == "AWS":
                 return self._aws(api.region, fn_arn, route, body)
-            event = self._proxy_event(api.id, stage, method, m.group("path") or "/", route.path,
+            event = self._proxy_event(api.id, stage, method, path, route.path,
                                       params, query, headers, body)
             return self._aws_proxy(api.region, fn_arn, event)
         except FunctionNotFound:

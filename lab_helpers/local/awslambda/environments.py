@@ -18,7 +18,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -29,7 +28,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .. import logs
 from ..errors import LocalCloudError
+from . import runtime_layer
 from .function import FunctionVersion, InvokeResult, TooManyRequests
 from .runtime_api import RuntimeAPI, lambda_environment
 
@@ -54,7 +55,10 @@ class LambdaService:
 
     def __init__(self, state_dir: Path, runtime_env: dict[str, str], max_environments: int = 32):
         self._state_dir = Path(state_dir)
-        self._runtime_env = dict(runtime_env)
+        runtime_dir = runtime_layer.build(self._state_dir / "runtime")  # boto3 and awslambdaric, nothing else
+        self._runtime_env = {**runtime_env, "LAMBDA_RUNTIME_DIR": str(runtime_dir),
+                             "PYTHONPATH": os.pathsep.join(p for p in (runtime_env.get("PYTHONPATH"),
+                                                                       str(runtime_dir)) if p)}
         self._max_environments = max_environments
         self._envs: dict[str, ExecutionEnvironment] = {}
         self._lock = threading.Lock()  # guards _envs, _closed and each environment's busy/retired
@@ -120,6 +124,8 @@ class LambdaService:
                 del self._envs[evicted.id]
                 stale.append(evicted)
             env = ExecutionEnvironment(fn, self._state_dir / "logs")
+            # the function's log streams: those of its newest environments are kept, as a retention period
+            logs.prune(env.log_path.parent, busy={e.log_path for e in self._envs.values()})
             self._envs[env.id] = env
             return env
 
@@ -186,6 +192,7 @@ class ExecutionEnvironment:
         self.invocations = 0
         self.init_ms: float | None = None
         self.peak_mb = 0
+        self.memory_mb = fn.memory_size  # the function's memory size: past it, Lambda ends the environment
         self._spawned_at = 0.0
         self._stopped = False
         self._lock = threading.Lock()  # orders spawn() and stop()
@@ -204,11 +211,13 @@ class ExecutionEnvironment:
             self.api = RuntimeAPI(fn.arn)
             env = lambda_environment(fn, task_root, self.api.address, self.log_stream, runtime_env)
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self.memory_mb = fn.memory_size
+            self._log(init_start_line(fn.runtime))
             with open(self.log_path, "ab") as log:
                 self._spawned_at = time.perf_counter()
                 # Its own session, so that stopping it also stops whatever the handler started.
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "awslambdaric", fn.handler], cwd=task_root, env=env,
+                    runtime_layer.command(fn.handler), cwd=task_root, env=env,
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def invoke(self, fn: FunctionVersion, payload: bytes) -> tuple[InvokeResult, bool]:
@@ -226,10 +235,14 @@ class ExecutionEnvironment:
         invocation = self.api.submit(request_id, payload, fn.timeout)
         # The function's timeout runs from the moment the runtime receives the event.
         ended = self._wait(invocation.done, lambda: (invocation.handed_out_at or submitted_at) + fn.timeout)
-        if ended == "done":
+        if ended == "done" and not self._out_of_memory(invocation.body if invocation.outcome == "error" else None):
             duration = (invocation.finished_at - invocation.handed_out_at) * 1000
             error = "Unhandled" if invocation.outcome == "error" else None
             outcome = _Outcome(invocation.body, error, duration)
+        elif ended in ("done", "oom"):  # Lambda ends an environment whose memory went past its size
+            self.stop(grace=0)
+            outcome = _out_of_memory(request_id, _ms_since(invocation.handed_out_at))
+            self.peak_mb = max(self.peak_mb, self.memory_mb)
         elif ended == "timeout":
             self.stop(grace=0)  # Lambda discards the whole environment
             outcome = _timed_out(request_id, fn.timeout, _ms_since(invocation.handed_out_at))
@@ -252,11 +265,15 @@ class ExecutionEnvironment:
         """Wait for the end of the init phase (the first poll for an event); None if it succeeded.
         Lambda allows 10 s of init, then retries init within the invocation's own timeout."""
         ended = self._wait(self.api.init_done, lambda: self._spawned_at + INIT_TIMEOUT + fn.timeout)
-        if ended == "done" and self.api.init_error is None:
+        if ended == "done" and self.api.init_error is None and not self._out_of_memory(None):
             self.init_ms = (self.api.first_poll_at - self._spawned_at) * 1000
             return None
         init_ms = _ms_since(self._spawned_at)
-        if ended == "done":  # the runtime reported the error (and exits): pass its payload on
+        if ended == "oom" or (ended == "done" and self._out_of_memory(self.api.init_error)):
+            self.stop(grace=0)
+            outcome = _out_of_memory(request_id, init_ms)
+            self.peak_mb = max(self.peak_mb, self.memory_mb)
+        elif ended == "done":  # the runtime reported the error (and exits): pass its payload on
             error_type = _error_type(self.api.init_error)
             outcome = _Outcome(self.api.init_error, "Unhandled", init_ms, keep=False,
                                status=f"\tStatus: error\tError Type: {error_type}")
@@ -271,15 +288,23 @@ class ExecutionEnvironment:
         return outcome
 
     def _wait(self, event: threading.Event, deadline: Callable[[], float]) -> str:
-        """'done' once the event is set, 'exited' if the runtime dies first, else 'timeout'."""
+        """'done' once the event is set, 'oom' when the runtime's memory goes past the function's memory
+        size first, 'exited' if the runtime dies first, else 'timeout'."""
         while not event.wait(max(0.0, min(EXIT_CHECK, deadline() - time.perf_counter()))):
             self._measure_memory()
+            if self.peak_mb > self.memory_mb:
+                return "oom"
             if self.proc.poll() is not None:
                 return "done" if event.is_set() else "exited"
             if time.perf_counter() >= deadline():
                 return "timeout"
         self._measure_memory()
         return "done"
+
+    def _out_of_memory(self, error: bytes | None) -> bool:
+        """Whether the runtime's peak resident memory went past the memory size (the platform would have
+        ended it), or an allocation was refused under the environment's limit (a MemoryError)."""
+        return self.peak_mb > self.memory_mb or (error is not None and _error_type(error) == "MemoryError")
 
     def _measure_memory(self) -> None:
         """Max Memory Used: the process's peak resident set (VmHWM), in MB rounded up."""
@@ -301,8 +326,10 @@ class ExecutionEnvironment:
         if init_ms is not None:
             report += f"\tInit Duration: {init_ms:.2f} ms"
         self._log(*outcome.log_lines, f"END RequestId: {request_id}", report + outcome.status)
+        tail = self._tail(log_from)
+        logs.trim(self.log_path)  # a long-lived environment's stream keeps its newest lines
         return InvokeResult(
-            payload=outcome.payload, function_error=outcome.function_error, log_tail=self._tail(log_from),
+            payload=outcome.payload, function_error=outcome.function_error, log_tail=tail,
             request_id=request_id, duration_ms=round(duration, 2), billed_duration_ms=billed,
             max_memory_used_mb=self.peak_mb, init_duration_ms=init_ms, environment_id=self.id)
 
@@ -332,6 +359,24 @@ def _exited(request_id: str, returncode: int, duration_ms: float) -> _Outcome:
     message = f"RequestId: {request_id} Error: Runtime exited with error: {how}"
     return _Outcome(_error_payload("Runtime.ExitError", message), "Unhandled", duration_ms, keep=False,
                     log_lines=[message, "Runtime.ExitError"], status="\tStatus: error\tError Type: Runtime.ExitError")
+
+
+def _out_of_memory(request_id: str, duration_ms: float) -> _Outcome:
+    """The environment went past its memory size: Lambda ends it (SIGKILL) and says so."""
+    message = f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+    return _Outcome(_error_payload("Runtime.OutOfMemory", message), "Unhandled", duration_ms, keep=False,
+                    log_lines=[message], status="\tStatus: error\tError Type: Runtime.OutOfMemory")
+
+
+def init_start_line(runtime: str) -> str:
+    """Lambda's first line of an environment's log stream, with the Python that really runs the function
+    when it is not the runtime's declared one."""
+    local = runtime_layer.interpreter_version()
+    declared = runtime.removeprefix("python")
+    if local.startswith(declared + "."):
+        return f"INIT_START Runtime Version: python:{local}.local"
+    return (f"INIT_START Runtime Version: python:{local}.local\t(the function declares {runtime}; "
+            f"this machine's Python {local} runs it)")
 
 
 def _error_payload(error_type: str, message: str) -> bytes:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pymysql
 
 from ..errors import LocalCloudError
+from ..logs import rotate_if_large
 from ..ports import ensure_free, free_port
 from ..processes import terminate
 
@@ -181,6 +182,8 @@ class MariaDB:
         if os.geteuid() == 0:
             cmd.append(f"--user={self.account}")
             self._give_to_account()
+        for log in (self.error_log, self.root / "mysqld.out"):
+            rotate_if_large(log)
         with open(self.root / "mysqld.out", "ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout

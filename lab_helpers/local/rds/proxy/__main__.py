@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 from ...errors import LocalCloudError
+from ...logs import RotatingOutput
 from ...ports import HOST
 from .process import SettingsFile
 from .server import RdsProxy
@@ -28,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--control-port", type=int, required=True)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s rds-proxy {args.name} %(levelname)s %(message)s")
+    output = RotatingOutput(Path(args.settings).with_suffix(".log"))  # where ProxyProcess points fds 1 and 2
+    output.setFormatter(logging.Formatter(f"%(asctime)s rds-proxy {args.name} %(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[output])
     proxy = RdsProxy(args.name, SettingsFile(args.settings), port=args.port)
 
     class Control(socketserver.BaseRequestHandler):

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from ...errors import LocalCloudError
+from ...logs import rotate_if_large
 from ...ports import HOST, free_port
 from ...processes import terminate
 from .settings import ProxySettings
@@ -89,6 +90,7 @@ class ProxyProcess:
 
     def start(self, timeout: float = START_TIMEOUT) -> None:
         """Start the process; return once it answers on its control port (LocalCloudError otherwise)."""
+        rotate_if_large(self.log_path)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "lab_helpers.local.rds.proxy", "--name", self.name,

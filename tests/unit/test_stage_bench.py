@@ -1,0 +1,264 @@
+"""`make bench`'s stage URL part: what counts as a failure, the summaries, the "flat" verdict, the table."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from lab_helpers import bench, stage_bench
+from lab_helpers.local.ports import free_port
+from lab_helpers.stage_bench import FLAT, FlatLimits, Outcome
+
+OK_BODY = json.dumps({"statusCode": 200, "body": json.dumps("2024-01-01T00:00:00")}).encode()
+MB = 1024  # kB
+
+
+def sample(pid: int = 10, rss_mb: float = 100.0, threads: int = 5, fds: int = 20) -> dict[str, int]:
+    return {"pid": pid, "rss_kb": int(rss_mb * MB), "threads": threads, "fds": fds}
+
+
+# ---------------------------------------------------------------- what counts as a failure
+
+def test_only_http_200_with_the_handlers_status_code_200_is_a_success():
+    assert stage_bench.classify(200, OK_BODY) is None
+    assert stage_bench.classify(502, b'{"message": "Internal server error"}') == "HTTP 502"
+    assert stage_bench.classify(200, b"<html>") == "HTTP 200, body not JSON"
+    error = {"statusCode": 500, "body": json.dumps({"errorType": "OperationalError", "errorMessage": "x"})}
+    assert stage_bench.classify(200, json.dumps(error).encode()) == "statusCode 500 OperationalError"
+    unhandled = {"errorType": "Runtime.ImportModuleError", "errorMessage": "no module"}
+    assert stage_bench.classify(200, json.dumps(unhandled).encode()) == \
+        "HTTP 200, function error Runtime.ImportModuleError"
+
+
+# ---------------------------------------------------------------- summaries
+
+def test_percentiles_interpolate_between_ranks_and_are_none_without_data():
+    assert stage_bench.percentile(range(1, 101), 50) == pytest.approx(50.5)
+    assert stage_bench.percentile(range(1, 101), 95) == pytest.approx(95.05)
+    assert stage_bench.percentile([7.0], 95) == 7.0
+    assert stage_bench.percentile([], 50) is None
+
+
+def test_latency_summary_counts_failures_by_kind_and_times_only_successes():
+    outcomes = [Outcome(float(ms), None) for ms in range(1, 101)]
+    outcomes += [Outcome(9000.0, "HTTP 502"), Outcome(0.1, "ConnectionResetError"), Outcome(9000.0, "HTTP 502")]
+    summary = stage_bench.latency_summary(outcomes)
+    assert summary["requests"] == 103
+    assert summary["failures"] == 3
+    assert summary["failure_kinds"] == {"HTTP 502": 2, "ConnectionResetError": 1}
+    assert (summary["p50_ms"], summary["p95_ms"], summary["mean_ms"], summary["max_ms"]) == (50.5, 95.05, 50.5, 100)
+
+
+def test_load_summary_gives_requests_per_second_and_survives_all_failures():
+    summary = stage_bench.load_summary([Outcome(2.0, None)] * 300, users=20, elapsed_s=30.0)
+    assert (summary["users"], summary["requests"], summary["failures"], summary["rps"]) == (20, 300, 0, 10.0)
+    assert summary["p50_ms"] == summary["p95_ms"] == 2.0
+    failed = stage_bench.load_summary([Outcome(1.0, "ConnectionRefusedError")] * 4, users=2, elapsed_s=2.0)
+    assert failed["failures"] == 4
+    assert failed["p50_ms"] is None
+
+
+# ---------------------------------------------------------------- processes and the "flat" verdict
+
+def fake_proc(root, pid: int, rss_kb: int, threads: int, fds: int, state: str = "S (sleeping)") -> None:
+    folder = root / str(pid)
+    (folder / "fd").mkdir(parents=True)
+    (folder / "status").write_text(f"Name:\tpython\nState:\t{state}\nVmRSS:\t {rss_kb} kB\nThreads:\t{threads}\n")
+    for n in range(fds):
+        (folder / "fd" / str(n)).write_text("")
+
+
+def test_read_process_reads_rss_threads_and_open_files(tmp_path):
+    fake_proc(tmp_path, 42, rss_kb=51200, threads=3, fds=4)
+    assert stage_bench.read_process(42, tmp_path) == {"pid": 42, "rss_kb": 51200, "threads": 3, "fds": 4}
+
+
+def test_read_process_gives_none_for_a_missing_or_zombie_process(tmp_path):
+    fake_proc(tmp_path, 43, rss_kb=0, threads=1, fds=0, state="Z (zombie)")
+    assert stage_bench.read_process(43, tmp_path) is None
+    assert stage_bench.read_process(44, tmp_path) is None
+
+
+def test_read_process_on_this_process():
+    me = stage_bench.read_process(os.getpid())
+    assert me is not None
+    assert me["rss_kb"] > 1000 and me["threads"] >= 1 and me["fds"] >= 3
+
+
+def test_every_process_of_the_cloud_is_named_from_its_record_and_health():
+    info = {"pid": 100, "endpoint": "http://127.0.0.1:1", "mariadb": {"pid": 101}}
+    health = {"proxies": [{"name": "serverless-app-rds-proxy", "pid": 102}, {"name": "starting", "pid": None}],
+              "lambda": {"environments": [{"id": "0123456789abcdef", "function": "fn", "pid": 103}]}}
+    assert stage_bench.cloud_processes(info, health) == {
+        "cloud server (moto + providers)": 100, "MariaDB": 101, "RDS Proxy serverless-app-rds-proxy": 102,
+        "Lambda fn env 01234567": 103}
+
+
+def test_snapshot_says_when_the_cloud_does_not_answer():
+    with pytest.raises(RuntimeError, match="does not answer"):
+        stage_bench.snapshot({"pid": 1, "endpoint": "http://127.0.0.1:1"}, None)
+
+
+def test_growth_within_the_limits_is_flat_and_just_beyond_is_not():
+    limits = FlatLimits(rss_pct=10, rss_mb=8, threads=2, fds=4)
+    start = sample(rss_mb=100, threads=5, fds=20)
+    at_limit = sample(rss_mb=100 + 10 + 8, threads=7, fds=24)
+    assert stage_bench.compare_process("MariaDB", start, at_limit, limits)["verdict"] == "flat"
+    for grown in (sample(rss_mb=118.1), sample(threads=8), sample(fds=25)):
+        row = stage_bench.compare_process("MariaDB", start, grown, limits)
+        assert row["verdict"] == "GREW", grown
+    shrunk = stage_bench.compare_process("MariaDB", start, sample(rss_mb=50, threads=1, fds=3), limits)
+    assert shrunk["verdict"] == "flat"
+    assert shrunk["growth"] == {"rss_kb": -50 * MB, "threads": -4, "fds": -17}
+
+
+def test_a_new_pid_is_a_restart_and_missing_ends_are_appeared_or_gone():
+    assert stage_bench.compare_process("RDS Proxy p", sample(pid=1), sample(pid=2))["verdict"] == "restarted"
+    assert stage_bench.compare_process("Lambda fn env 1", None, sample())["verdict"] == "appeared"
+    assert stage_bench.compare_process("Lambda fn env 1", sample(), None)["verdict"] == "gone"
+
+
+def test_lambda_environments_may_come_and_go_but_other_processes_may_not():
+    flat = {"process": "MariaDB", "verdict": "flat"}
+    assert stage_bench.soak_verdict([flat, {"process": "Lambda fn env 1", "verdict": "appeared"},
+                                     {"process": "Lambda fn env 2", "verdict": "gone"}])
+    assert not stage_bench.soak_verdict([flat, {"process": "RDS Proxy p", "verdict": "gone"}])
+    assert not stage_bench.soak_verdict([flat, {"process": "Lambda fn env 1", "verdict": "GREW"}])
+    assert not stage_bench.soak_verdict([flat, {"process": "RDS Proxy p", "verdict": "restarted"}])
+
+
+def soak_part(end_server: dict[str, int]) -> dict:
+    start = {"cloud server (moto + providers)": sample(pid=1, rss_mb=300, threads=40, fds=50),
+             "Lambda fn env aaaaaaaa": sample(pid=2, rss_mb=55),
+             "Lambda fn env bbbbbbbb": sample(pid=3, rss_mb=55)}
+    end = {"cloud server (moto + providers)": end_server, "Lambda fn env aaaaaaaa": sample(pid=2, rss_mb=56),
+           "Lambda fn env cccccccc": sample(pid=4, rss_mb=55)}
+    samples = [{"t_s": 0.0, "processes": start}, {"t_s": 180.0, "processes": end}]
+    return stage_bench.soak_summary(samples, [Outcome(5.0, None)] * 1000, users=4, elapsed_s=185.0)
+
+
+def test_soak_summary_lists_each_process_once_in_order_with_its_verdict():
+    soak = soak_part(end_server=sample(pid=1, rss_mb=301, threads=40, fds=50))
+    assert [(r["process"], r["verdict"]) for r in soak["processes"]] == [
+        ("cloud server (moto + providers)", "flat"), ("Lambda fn env aaaaaaaa", "flat"),
+        ("Lambda fn env bbbbbbbb", "gone"), ("Lambda fn env cccccccc", "appeared")]
+    assert soak["flat"] is True
+    assert soak["flat_rule"] == FLAT.describe()
+    assert soak["sampled_s"] == 180.0
+    assert soak["load"]["rps"] == pytest.approx(5.4, abs=0.1)
+
+
+# ---------------------------------------------------------------- the table and the targets
+
+def stage_part(p50_ms: float, failures: int, end_server: dict[str, int]) -> dict:
+    warm = stage_bench.latency_summary([Outcome(p50_ms, None)] * 300)
+    load = [Outcome(30.0, None)] * 3000 + [Outcome(30.0, "HTTP 502")] * failures
+    return {"url": "http://x.execute-api.localhost:1/dev", "warm": {**warm, "warmup": 10},
+            "load": stage_bench.load_summary(load, users=20, elapsed_s=30.0), "soak": soak_part(end_server)}
+
+
+def test_targets_met_when_fast_without_failures_and_flat():
+    part = stage_part(p50_ms=4.9, failures=0, end_server=sample(pid=1, rss_mb=300, threads=40, fds=50))
+    rows = stage_bench.targets(part)
+    assert [met for _, _, met in rows] == [True, True, True]
+    assert rows[0] == ("stage URL warm latency <= 5 ms (p50, one client)", "4.90 ms", True)
+    assert rows[1][0] == "stage URL, 20 concurrent users for 30 s: 0 failures"
+    assert rows[1][1] == "0 failures of 3000"
+    assert rows[2][1] == "4 processes: 2 flat, 1 gone, 1 appeared"
+    assert FLAT.describe() in rows[2][0]
+
+
+def test_targets_not_met_when_slow_failing_or_growing():
+    part = stage_part(p50_ms=5.1, failures=2, end_server=sample(pid=1, rss_mb=340, threads=40, fds=50))
+    rows = stage_bench.targets(part)
+    assert [met for _, _, met in rows] == [False, False, False]
+    assert rows[1][1] == "2 failures of 3002 {'HTTP 502': 2}"
+    assert "1 GREW" in rows[2][1]
+
+
+def test_table_shows_each_process_start_and_end_and_groups_flat_lambda_environments():
+    part = stage_part(p50_ms=2.0, failures=0, end_server=sample(pid=1, rss_mb=340, threads=41, fds=52))
+    lines = dict(stage_bench.table_rows(part))
+    assert lines["stage URL warm latency (300 GETs, 1 client)"] == "p50 2.0 ms   p95 2.0 ms   mean 2.0 ms"
+    assert lines["stage URL, 20 users x 30 s"] == \
+        "3000 requests, 0 failures, p50 30.0 ms, p95 30.0 ms, 100 req/s"
+    assert lines["soak: 4 users, sampled over 180 s"].endswith("NOT flat")
+    assert lines["  flat means"] == "RSS growth <= 10% + 8 MB, threads growth <= 2, open files growth <= 4"
+    assert lines["  cloud server (moto + providers)"] == \
+        "RSS 300.0 -> 340.0 MB, threads 40 -> 41, files 50 -> 52  GREW"
+    assert lines["  Lambda fn env bbbbbbbb"] == "gone (pid 3): RSS 55.0 MB, threads 5, files 20"
+    assert lines["  Lambda fn env cccccccc"].startswith("appeared (pid 4)")
+    assert lines["  Lambda environments, the 1 flat ones"] == \
+        "RSS 55.0 -> 56.0 MB in all (largest growth 1.0 MB), threads 5 -> 5, files 20 -> 20"
+
+
+def test_bench_report_includes_the_stage_targets_and_lines():
+    report = {"stage": stage_part(p50_ms=7.5, failures=0, end_server=sample(pid=1, rss_mb=300, threads=40,
+                                                                           fds=50))}
+    report["targets"] = bench.targets(report)
+    assert [t["met"] for t in report["targets"]] == [False, True, True]
+    shown = bench.table(report)
+    assert "[NOT MET] stage URL warm latency <= 5 ms (p50, one client): 7.50 ms" in shown
+    assert "[    met] stage URL, 20 concurrent users for 30 s: 0 failures: 0 failures of 3000" in shown
+    assert "cloud server (moto + providers)" in shown
+
+
+# ---------------------------------------------------------------- the simulated users, on a tiny server
+
+class _Stage(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the local cloud's endpoint
+    connections: set[int] = set()
+    fail_every = 0
+    count = 0
+    lock = threading.Lock()
+
+    def do_GET(self):
+        with self.lock:
+            type(self).count += 1
+            failing = self.fail_every and self.count % self.fail_every == 0
+            type(self).connections.add(id(self.connection))
+        body = b'{"message": "Internal server error"}' if failing else OK_BODY
+        self.send_response(502 if failing else 200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stage_server():
+    _Stage.connections, _Stage.count, _Stage.fail_every = set(), 0, 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://abc123.execute-api.localhost:{server.server_address[1]}/dev"
+    server.shutdown()
+    server.server_close()
+
+
+def test_users_keep_one_connection_each_and_count_non_200_answers_as_failures(stage_server):
+    _Stage.fail_every = 5
+    load = stage_bench.Load(stage_server, users=3).start()
+    threading.Event().wait(0.3)
+    elapsed = load.stop()
+    summary = stage_bench.load_summary(load.all_outcomes(), 3, elapsed)
+    assert summary["requests"] > 10
+    assert summary["failure_kinds"] == {"HTTP 502": summary["failures"]}
+    assert summary["failures"] == pytest.approx(summary["requests"] / 5, abs=3)
+    assert len(_Stage.connections) == 3  # keep-alive: one connection per user
+
+
+def test_a_refused_connection_is_a_failure_by_its_exception_and_the_client_tries_again():
+    client = stage_bench.Client(f"http://127.0.0.1:{free_port()}/dev", timeout=2)
+    assert [client.get().failure for _ in range(2)] == ["ConnectionRefusedError"] * 2
+
+
+def test_warm_latency_measures_after_the_warm_up(stage_server):
+    warm = stage_bench.warm_latency(stage_server, requests=20, warmup=3)
+    assert (warm["requests"], warm["failures"], warm["warmup"], warm["warmup_failures"]) == (20, 0, 3, 0)
+    assert 0 < warm["p50_ms"] <= warm["p95_ms"] <= warm["max_ms"]
