@@ -1,8 +1,8 @@
 # The lab's commands. Each one does all of its own set-up on a fresh Debian or Ubuntu machine.
 #   make test       lint, then every test: unit (moto in-process), local cloud, notebooks (nbval)
 #   make lint       ruff, as configured in pyproject.toml
-#   make lab        the whole lesson headless (REGION=us-east-1 for another region; TARGET=aws CONFIRM_COSTS=1
-#                   for a real AWS account)
+#   make lab        the whole lesson headless (REGION=us-east-1 for another region; LEARNER=kim01 to prefix
+#                   every name; TARGET=aws CONFIRM_COSTS=1 for a real AWS account; LEVEL=all for 99_cleanup)
 #   make jupyter    the local cloud and JupyterLab on notebooks/
 #   make notebooks  refresh the notebooks' reference outputs (after editing a notebook)
 #   make bench      measure it: Lambda Duration per variant, connection storm, start-up, lesson time
@@ -16,6 +16,8 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 TARGET ?= local
 REGION ?=
+LEARNER ?=
+LEVEL ?=
 CONFIRM_COSTS ?=
 NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
 
@@ -28,7 +30,8 @@ lint: venv-test
 	$(PY) -m ruff check lab_helpers handler tests conftest.py
 
 lab: venv $(NEEDS_DB)
-	$(PY) -m lab_helpers.run_lab --target $(TARGET) $(if $(REGION),--region $(REGION)) $(if $(CONFIRM_COSTS),--confirm-costs)
+	$(PY) -m lab_helpers.run_lab --target $(TARGET) $(if $(REGION),--region $(REGION)) \
+		$(if $(LEARNER),--learner $(LEARNER)) $(if $(LEVEL),-p level $(LEVEL)) $(if $(CONFIRM_COSTS),--confirm-costs)
 
 jupyter: venv mariadb
 	$(PY) -m lab_helpers.local up

@@ -4,7 +4,7 @@ Instructors change a name or a size here, and nowhere else.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -74,16 +74,46 @@ class Names:
     proxy_role_policy: str = "serverless-app-rds-proxy-secret-read"
     function_secret_policy: str = "serverless-app-lambda-secret-read"
 
+    # who the resources belong to: their names' prefix ("" keeps the module's names)
+    learner: str = ""
+
     def subnet_names(self, prefix: str) -> list[str]:
         """The subnets of one tier, e.g. subnet_names("rds") -> rds-subnet-a, rds-subnet-c."""
         return [s.name for s in self.subnets if s.name.startswith(prefix + "-")]
 
 
 NAMES = Names()
+# Names a learner's prefix goes on (account-wide in a region). Subnets and security groups are named inside
+# the learner's own VPC and keep the module's names.
+LEARNER_PREFIXED = ("vpc", "internet_gateway", "route_table", "db_subnet_group", "db_instance", "function", "api",
+                    "secret", "proxy")
+IAM_ROLES = ("lambda_role", "proxy_role")  # IAM is global: a role's name also carries the region
+
+
+def names_for(learner: str = "", region: str = DEFAULT_REGION) -> Names:
+    """The lab's names for one learner in one region. With no learner in the workshop's region, the module's
+    names exactly; a learner prefixes every account-wide name (`kim01-serverless-app-rds`); outside the
+    workshop's region, or with a learner, IAM role names end with the region, so that two labs never share
+    (or delete) each other's roles.
+
+        >>> names_for("kim01", "us-east-1").lambda_role  # 'kim01-serverless-app-lambda-role-us-east-1'
+    """
+    changes: dict[str, str] = {}
+    prefix = f"{learner}-" if learner else ""
+    for field_name in LEARNER_PREFIXED:
+        changes[field_name] = prefix + getattr(NAMES, field_name)
+    if learner or region != DEFAULT_REGION:
+        for field_name in IAM_ROLES:
+            changes[field_name] = f"{prefix}{getattr(NAMES, field_name)}-{region}"
+    return replace(NAMES, learner=learner, **changes)
 
 # AWS managed policies the module attaches
 LAMBDA_VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 SECRETS_MANAGER_READ_WRITE_POLICY = "arn:aws:iam::aws:policy/SecretsManagerReadWrite"
+
+
+class NoCredentials(RuntimeError):
+    """target "aws" with no AWS credentials configured."""
 
 
 @dataclass
@@ -105,13 +135,16 @@ class Lab:
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
-            raise ValueError(f"target must be one of {TARGETS}, not {self.target!r}")
+            raise ValueError(f"target 은 {TARGETS} 중 하나여야 합니다. 받은 값: {self.target!r}")
         if self.session is None:
             self.session = boto3.Session(region_name=self.region)
 
     @classmethod
-    def connect(cls, target: str = DEFAULT_TARGET, region: str = DEFAULT_REGION, names: Names = NAMES) -> "Lab":
-        """A Lab for `target`: the running local cloud, or the learner's AWS credentials."""
+    def connect(cls, target: str = DEFAULT_TARGET, region: str = DEFAULT_REGION, names: Names | None = None,
+                learner: str = "") -> "Lab":
+        """A Lab for `target`: the running local cloud, or the learner's AWS credentials. Its names are
+        `names`, else the learner's in that region (`names_for`)."""
+        names = names or names_for(learner, region)
         if target == "local":
             from .local import state
 
@@ -120,19 +153,21 @@ class Lab:
         if target == "aws":
             session = boto3.Session(region_name=region)
             if session.get_credentials() is None:
-                raise RuntimeError(
-                    "No AWS credentials found: configure them (`aws configure`, AWS_PROFILE or "
-                    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or use target='local'."
+                raise NoCredentials(
+                    "AWS 자격 증명을 찾지 못했습니다. `aws configure` 로 설정하거나 AWS_PROFILE, 또는 "
+                    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY 를 지정한 뒤 다시 실행하세요. AWS 계정 없이 실습하려면 "
+                    "target=\"local\" 을 쓰세요."
                 )
             return cls(target="aws", region=region, names=names, session=session,
                        poll_interval=5.0, poll_timeout=1800.0)
-        raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
+        raise ValueError(f"target 은 {TARGETS} 중 하나여야 합니다. 받은 값: {target!r}")
 
     @classmethod
-    def local(cls, endpoint_url: str, region: str = DEFAULT_REGION, names: Names = NAMES) -> "Lab":
+    def local(cls, endpoint_url: str, region: str = DEFAULT_REGION, names: Names | None = None) -> "Lab":
         """A Lab on the local cloud at `endpoint_url` (its credentials are placeholders)."""
         session = boto3.Session(aws_access_key_id="lab", aws_secret_access_key="lab", region_name=region)
-        return cls(target="local", region=region, names=names, session=session, endpoint_url=endpoint_url)
+        return cls(target="local", region=region, names=names or names_for("", region), session=session,
+                   endpoint_url=endpoint_url)
 
     def client(self, service: str):
         if service not in self._clients:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from . import iam, lambda_fn, network, proxy, secrets
-from .config import Lab
+from .config import DEFAULT_REGION, NAMES, Lab
 
 
 class Module3Summary(TypedDict):
@@ -26,6 +26,27 @@ class Module3Summary(TypedDict):
 def function_environment(lab: Lab) -> dict[str, str]:
     """What Module 3's function is told: which secret to read, and the proxy's read/write endpoint."""
     return {"SECRET_NAME": lab.names.secret, "DB_HOST": proxy.proxy_endpoint(lab)}
+
+
+# The literals of the module's printed code (Step 3, item 4) that name the module's own secret and region.
+PRINTED_SECRET_LITERAL = f'secret_name = "{NAMES.secret}"'
+PRINTED_REGION_LITERAL = f'region_name = "{DEFAULT_REGION}"'
+
+
+def printed_edits(lab: Lab) -> dict[str, str]:
+    """What the learner changes in the module's printed code: the proxy's endpoint over 'YOUR RDS PROXY
+    ENDPOINT' (item 5), and, when this lab's secret name or region is not the module's, those literals."""
+    edits = {lambda_fn.PROXY_ENDPOINT_PLACEHOLDER: proxy.proxy_endpoint(lab)}
+    if lab.names.secret != NAMES.secret:
+        edits[PRINTED_SECRET_LITERAL] = f'secret_name = "{lab.names.secret}"'
+    if lab.region != DEFAULT_REGION:
+        edits[PRINTED_REGION_LITERAL] = f'region_name = "{lab.region}"'
+    return edits
+
+
+def printed_package(lab: Lab) -> bytes:
+    """The module's printed function with the learner's edits (`printed_edits`), as a deployment package."""
+    return lambda_fn.build_package("module3_printed", printed_edits(lab))
 
 
 def deploy_function(lab: Lab) -> lambda_fn.FunctionView:

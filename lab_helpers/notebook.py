@@ -9,33 +9,40 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import costs, diagnose, web
-from .config import DEFAULT_REGION, Lab
+from . import choices, costs, diagnose, web
+from .config import Lab
 from .text import pad, width
 
 
-def start(target: str = "local", region: str = DEFAULT_REGION, confirm_costs: bool = False) -> Lab:
-    """Notebook 00: bring up the local cloud (or check the AWS credentials and the cost confirmation)."""
-    if target == "local":
+def start(target: str = "local", region: str | None = None, confirm_costs: bool = False, learner: str = "") -> Lab:
+    """Notebook 00: the lab's choices checked and remembered (`choices`), then the local cloud brought up
+    (or the cost confirmation and the AWS credentials checked)."""
+    lab_choices = choices.choose(target, region, learner)
+    if lab_choices.target == "aws":  # the costs before anything else, even before credentials are looked for
+        costs.require_confirmation(confirm_costs, lab_choices.region)
+    choices.remember(lab_choices)
+    if lab_choices.target == "local":
         from . import local
 
         info = local.up()
         print(f"로컬 클라우드 실행 중: {info['endpoint']}")
-        return Lab.connect("local", region)
-    if target == "aws":
-        costs.require_confirmation(confirm_costs, region)
-        lab = Lab.connect("aws", region)
-        print(f"AWS 계정 {lab.account_id} 의 {region} 리전을 사용합니다.")
-        return lab
-    raise ValueError(f"target 은 'local' 또는 'aws' 여야 합니다 (받은 값: {target!r})")
+    lab = Lab.connect(lab_choices.target, lab_choices.region, learner=lab_choices.learner)
+    if lab.target == "aws":
+        print(f"AWS 계정 {lab.account_id} 의 {lab.region} 리전을 사용합니다.")
+    if lab_choices.learner:
+        print(f"learner {lab_choices.learner!r}: 모든 리소스 이름이 '{lab_choices.learner}-' 로 시작합니다 "
+              f"(예: {lab.names.db_instance}).")
+    return lab
 
 
-def connect(target: str = "local", region: str = DEFAULT_REGION) -> Lab:
-    """Notebooks 01 and later: the same target as notebook 00 left running."""
+def connect(target: str | None = None, region: str | None = None, learner: str | None = None) -> Lab:
+    """Notebooks 01 and later: the lab's choices from 00 (a parameter given must agree with them), and the
+    same target as notebook 00 left running."""
     from .local import LocalCloudError
 
+    lab_choices = choices.follow(target, region, learner)
     try:
-        return Lab.connect(target, region)
+        return Lab.connect(lab_choices.target, lab_choices.region, learner=lab_choices.learner)
     except LocalCloudError as e:
         raise RuntimeError(f"로컬 클라우드가 실행 중이 아닙니다. 00_prerequisites 노트북을 먼저 "
                            f"실행하세요. ({e})") from None

@@ -1,7 +1,8 @@
 """Run the lesson notebooks headless, in order, with papermill: `make lab` and `make notebooks`.
 
     python -m lab_helpers.run_lab                         # local cloud, executed copies in build/notebooks/
-    python -m lab_helpers.run_lab --target aws --confirm-costs
+    python -m lab_helpers.run_lab --target aws --confirm-costs --region us-east-1 --learner kim01
+    python -m lab_helpers.run_lab -p level all 99_cleanup   # any notebook parameter, as papermill's -p
     python -m lab_helpers.run_lab --refresh               # rewrite the committed reference outputs
 
 On the local target it starts the local cloud first unless one is already running (then it
@@ -20,7 +21,6 @@ from pathlib import Path
 import nbformat
 
 from . import local, paths
-from .config import DEFAULT_REGION
 from .local import lifecycle
 
 BUILD = paths.build_dir() / "notebooks"
@@ -100,35 +100,82 @@ def run(names: list[str] | None = None, out_dir: Path = BUILD, parameters: dict 
     return times
 
 
+def parameter_value(text: str):
+    """A `-p NAME VALUE` value as papermill reads it: True/False/None, an int, a float, else the text."""
+    special = {"True": True, "False": False, "None": None}
+    if text in special:
+        return special[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def preflight(target: str, region: str | None, learner: str | None, confirm_costs: bool) -> str | None:
+    """What stops the lab before any notebook runs (nothing created): a bad choice, the AWS costs not
+    accepted (the cost table is printed here, in the terminal), no AWS credentials. None: go on."""
+    from . import choices, costs
+    from .config import Lab, NoCredentials
+
+    try:
+        chosen = choices.choose(target, region, learner)
+    except choices.ChoiceError as e:
+        return str(e)
+    if chosen.target != "aws":
+        return None
+    if not confirm_costs:
+        print(costs.describe(chosen.region))
+        return ("AWS 에 유료 리소스를 만들기 전에 위 비용에 동의해야 합니다. 확인했다면 "
+                "`make lab TARGET=aws CONFIRM_COSTS=1` 로 다시 실행하세요. 아무것도 만들지 않았습니다.")
+    try:
+        Lab.connect("aws", chosen.region, learner=chosen.learner)
+    except NoCredentials as e:
+        return f"{e} 아무것도 만들지 않았습니다."
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m lab_helpers.run_lab`: `make lab` and `make notebooks`."""
     parser = argparse.ArgumentParser(prog="python -m lab_helpers.run_lab", description=__doc__.split("\n")[0])
-    parser.add_argument("--target", choices=["local", "aws"], default=os.environ.get("LAB_TARGET", "local"))
-    parser.add_argument("--region", default=DEFAULT_REGION)
+    parser.add_argument("--target", choices=["local", "aws"], default=os.environ.get("LAB_TARGET") or None,
+                        help="default: local")
+    parser.add_argument("--region", default=None, help="default: ap-northeast-2; on aws, your AWS configuration's")
+    parser.add_argument("--learner", default=None, help="a short name that prefixes every resource name")
     parser.add_argument("--confirm-costs", action="store_true", help="accept the AWS costs (target aws)")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="any other notebook parameter, as papermill's -p (e.g. -p level all)")
     parser.add_argument("--refresh", action="store_true", help="rewrite the reference outputs in notebooks/")
     parser.add_argument("--out", type=Path, default=BUILD)
     parser.add_argument("notebooks", nargs="*", help="names without .ipynb (default: the whole lesson)")
     args = parser.parse_args(argv)
-    if args.refresh and args.target != "local":
-        parser.error("--refresh makes the reference outputs on the local target only")
+    if args.refresh and (args.target not in (None, "local") or args.region or args.learner or args.parameter):
+        parser.error("--refresh makes the reference outputs on the local target, with the default choices only")
+    target = args.target or "local"
+    stop = preflight(target, args.region, args.learner, args.confirm_costs)
+    if stop:
+        print(f"error: {stop}", file=sys.stderr)
+        return 2
 
-    parameters = None
-    if args.target != "local" or args.region != DEFAULT_REGION:
-        parameters = {"target": args.target, "region": args.region, "confirm_costs": args.confirm_costs}
+    # only what was given: the notebooks' own defaults otherwise (01 and later follow what 00 chose)
+    parameters = {name: parameter_value(value) for name, value in args.parameter}
+    given = {"target": args.target, "region": args.region, "learner": args.learner,
+             "confirm_costs": args.confirm_costs or None}
+    parameters.update({name: value for name, value in given.items() if value is not None})
 
     with contextlib.ExitStack() as cloud:
         if args.refresh:  # reference outputs come from a fresh cloud of their own, whatever else is running
             info = cloud.enter_context(lifecycle.fresh("lab-refresh-", export=True))
-        elif args.target == "local":
+        elif target == "local":
             if local.status().get("running") is not True:  # stop at the end what was started here
                 cloud.callback(local.down)
             info = local.up()
-        if args.refresh or args.target == "local":
+        if args.refresh or target == "local":
             print(f"local cloud at {info['endpoint']}")
         started = time.perf_counter()
         try:
-            times = run(args.notebooks or None, args.out, parameters, args.refresh)
+            times = run(args.notebooks or None, args.out, parameters or None, args.refresh)
         except NotebookFailed as e:
             print(f"error: notebook {e.notebook} failed at cell {e.cell}: {e.error}", file=sys.stderr)
             return 1

@@ -60,7 +60,7 @@ class LocalCloud:
             }
             self.lambda_service = LambdaService(self.root / "lambda", runtime_env)
             access = FunctionAccess()
-            self.lambdas = LambdaProvider(self.lambda_service, access)
+            self.lambdas = LambdaProvider(self.lambda_service, access, self.endpoint)
             self.apigw = ApiGatewayProvider(self.lambdas)
             gateway = Gateway(providers=[self.lambdas, self.apigw, self.rds], guards=[access], health=self.health,
                               faults=self.faults)

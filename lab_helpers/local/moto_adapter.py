@@ -18,6 +18,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import moto
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -121,39 +122,81 @@ def deployed_function(region: str, name_or_arn: str, qualifier: str | None = Non
             security_group_ids=tuple(vpc.get("SecurityGroupIds") or ()))
 
 
-def function_updated(region: str, name: str) -> None:
-    """CHANGES MOTO: LastModified follows an update of the function's code or configuration (moto keeps
-    the creation time)."""
-    from moto.awslambda.exceptions import UnknownFunctionException
+CODE_PATH = "/_lab/lambda-code"  # where the endpoint serves a function's deployed zip (GetFunction's Code.Location)
+
+
+def install_function_answers(endpoint: str) -> None:
+    """CHANGES MOTO: GetFunction and GetFunctionConfiguration answer as Lambda does where moto does not:
+    - VpcConfig.VpcId is the function's subnets' VPC (moto reports a placeholder);
+    - RevisionId exists, and changes with LastModified on every code or configuration update (moto has
+      no RevisionId and keeps the creation time), already in the update's own answer;
+    - Code.Location is a URL that downloads the deployed zip (`endpoint` + CODE_PATH; moto names an S3
+      object nobody can fetch)."""
+    import uuid
+
+    from moto.awslambda.models import LambdaFunction
     from moto.core.utils import iso_8601_datetime_with_nanoseconds
 
-    try:
-        fn = _lambda_backend(region).get_function(name)
-    except UnknownFunctionException:
-        return
-    with assumption("LambdaFunction.last_modified holds LastModified"):
-        fn.last_modified = iso_8601_datetime_with_nanoseconds()
-
-
-def install_function_vpc_ids() -> None:
-    """CHANGES MOTO: a function's VpcConfig.VpcId is its subnets' VPC (moto reports a placeholder)."""
-    from moto.awslambda.models import LambdaFunction
-
-    with assumption("LambdaFunction.vpc_config is a property over _vpc_config"):
-        original = LambdaFunction.__dict__["vpc_config"]
-        if getattr(original.fget, "lab_vpc_ids", False):
+    with assumption("LambdaFunction.vpc_config is a property over _vpc_config; get_configuration(), get_code(), "
+                    "update_configuration() and update_function_code() are methods; last_modified an attribute"):
+        if getattr(LambdaFunction.get_configuration, "lab_answers", None) == endpoint:
             return
+        originals = {name: getattr(getattr(LambdaFunction, name), "lab_original", getattr(LambdaFunction, name))
+                     for name in ("get_configuration", "get_code", "update_configuration", "update_function_code")}
+        vpc_property = LambdaFunction.__dict__["vpc_config"]
+        vpc_original = getattr(vpc_property.fget, "lab_original", vpc_property.fget)
 
-        def vpc_config(fn) -> dict[str, Any] | None:
-            config = original.fget(fn)
-            if config and config.get("SubnetIds"):
-                found = subnets(fn.region, tuple(config["SubnetIds"]))
-                if found:
-                    config["VpcId"] = found[0].vpc_id
-            return config
+    def vpc_config(fn) -> dict[str, Any] | None:
+        config = vpc_original(fn)
+        if config and config.get("SubnetIds"):
+            found = subnets(fn.region, tuple(config["SubnetIds"]))
+            if found:
+                config["VpcId"] = found[0].vpc_id
+        return config
 
-        vpc_config.lab_vpc_ids = True
-        LambdaFunction.vpc_config = property(vpc_config)
+    def revision(fn) -> str:
+        if not getattr(fn, "lab_revision_id", None):
+            fn.lab_revision_id = str(uuid.uuid4())
+        return fn.lab_revision_id
+
+    def get_configuration(fn, *args, **kwargs) -> dict[str, Any]:
+        config = originals["get_configuration"](fn, *args, **kwargs)
+        config["RevisionId"] = revision(fn)
+        return config
+
+    def get_code(fn, *args, **kwargs) -> dict[str, Any]:
+        answer = originals["get_code"](fn, *args, **kwargs)
+        if answer.get("Code", {}).get("RepositoryType") == "S3":
+            answer["Code"]["Location"] = (f"{endpoint}{CODE_PATH}/{fn.region}/{fn.function_name}"
+                                          f"?sha256={quote(fn.code_sha_256, safe='')}")
+        answer["Configuration"]["RevisionId"] = revision(fn)
+        return answer
+
+    def updating(name: str):
+        def update(fn, *args, **kwargs):
+            fn.last_modified = iso_8601_datetime_with_nanoseconds()
+            fn.lab_revision_id = str(uuid.uuid4())
+            return originals[name](fn, *args, **kwargs)
+        return update
+
+    replacements = {"get_configuration": get_configuration, "get_code": get_code,
+                    "update_configuration": updating("update_configuration"),
+                    "update_function_code": updating("update_function_code")}
+    for name, function in replacements.items():
+        function.lab_original = originals[name]
+        setattr(LambdaFunction, name, function)
+    vpc_config.lab_original = vpc_original
+    LambdaFunction.vpc_config = property(vpc_config)
+    LambdaFunction.get_configuration.lab_answers = endpoint
+
+
+def function_code(region: str, name: str) -> tuple[str, bytes] | None:
+    """(CodeSha256, zip) of the function as deployed now, or None when there is no such function."""
+    try:
+        fn = deployed_function(region, name)
+    except FunctionNotFound:
+        return None
+    return fn.code_sha256, fn.code_zip
 
 
 def function_policy_statements(region: str, name_or_arn: str) -> list[dict[str, Any]]:

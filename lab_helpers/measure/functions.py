@@ -86,9 +86,7 @@ def deploy_variant(lab: Lab, key: str) -> str:
         package = lambda_fn.build_package("module2", {lambda_fn.RDS_ENDPOINT_PLACEHOLDER: rds.db_host(lab)})
         return _deploy(lab, key, package, {})
     if key == "module3_printed":
-        package = lambda_fn.build_package("module3_printed",
-                                          {lambda_fn.PROXY_ENDPOINT_PLACEHOLDER: proxy.proxy_endpoint(lab)})
-        return _deploy(lab, key, package, {})
+        return _deploy(lab, key, module3.printed_package(lab), {})
     if key == "module3":
         return _deploy(lab, key, lambda_fn.build_package("module3"), module3.function_environment(lab))
     raise ValueError(f"unknown variant {key!r}")

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from lab_helpers import iam
+from lab_helpers import iam, web
 
 PROBE = '''
 import os, time
@@ -31,6 +31,18 @@ def package(version: str) -> bytes:
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("lambda_function.py", PROBE.replace("VERSION", version))
     return buf.getvalue()
+
+
+def deployed(get_function: dict) -> str:
+    """The version in the code that GetFunction's Code.Location downloads (checked against CodeSha256)."""
+    import hashlib
+
+    answer = web.get(get_function["Code"]["Location"])
+    assert answer.status == 200 and answer.headers["content-type"] == "application/zip"
+    digest = base64.b64encode(hashlib.sha256(answer.body).digest()).decode()
+    assert digest == get_function["Configuration"]["CodeSha256"]
+    with zipfile.ZipFile(io.BytesIO(answer.body)) as z:
+        return re.search(r'"version": ("v\d")', z.read("lambda_function.py").decode()).group(1)
 
 
 def invoke(lab, event: dict | None = None) -> tuple[dict, str, str | None]:
@@ -71,11 +83,20 @@ def test_report_duration_is_the_handlers_own_time(probe, lab):
 def test_new_code_from_update_function_code_is_what_runs_next(probe, lab):
     lam = lab.client("lambda")
     before, _, _ = invoke(lab)
-    lam.update_function_code(FunctionName=NAME, ZipFile=package("v2"))
+    first = lam.get_function(FunctionName=NAME)
+    assert deployed(first) == '"v1"'  # GetFunction's Code.Location downloads the deployed zip
+    updated = lam.update_function_code(FunctionName=NAME, ZipFile=package("v2"))
+    assert updated["RevisionId"] != first["Configuration"]["RevisionId"]  # in the update's own answer
+    assert updated["LastModified"] > first["Configuration"]["LastModified"]
     lam.get_waiter("function_updated").wait(FunctionName=NAME)
     after, log, _ = invoke(lab)
     assert (before["version"], after["version"]) == ("v1", "v2")
     assert after["pid"] != before["pid"] and "Init Duration" in log  # a new environment for new code
+    now = lam.get_function(FunctionName=NAME)
+    assert now["Configuration"]["RevisionId"] == updated["RevisionId"]
+    assert deployed(now) == '"v2"'
+    stale = web.get(first["Code"]["Location"])  # the old code's URL no longer gives code that is not deployed
+    assert stale.status == 404 and b"NoSuchKey" in stale.body
 
 
 def test_a_handler_past_its_timeout_gets_a_timeout_error_and_a_fresh_environment(probe, lab):
@@ -120,6 +141,6 @@ def test_last_modified_follows_updates_and_the_vpc_id_is_the_subnets(lab):
     lam.update_function_configuration(FunctionName=name, Description="touched by a test")
     lam.get_waiter("function_updated").wait(FunctionName=name)
     after = lam.get_function_configuration(FunctionName=name)
-    assert after["LastModified"] > before["LastModified"]
+    assert after["LastModified"] > before["LastModified"] and after["RevisionId"] != before["RevisionId"]
     lam.update_function_configuration(FunctionName=name, Description="")
     assert lambda_fn.find_function(lab)["state"] == "Active"

@@ -66,7 +66,7 @@ def test_with_confirmation_the_costs_are_only_shown(capsys, no_aws_calls):
 
 
 def test_aws_target_without_credentials_is_refused_clearly(no_credentials, no_aws_calls):
-    with pytest.raises(RuntimeError, match=r"No AWS credentials found: configure them \(`aws configure`"):
+    with pytest.raises(RuntimeError, match=r"AWS 자격 증명을 찾지 못했습니다. `aws configure` 로 설정"):
         Lab.connect("aws")
 
 

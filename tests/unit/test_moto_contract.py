@@ -214,18 +214,28 @@ def test_instance_status_and_init_query_are_kept_where_moto_has_none(lab, module
     assert moto.db_proxies()[0].init_query == "SET time_zone = '+07:00'"
 
 
-def test_last_modified_and_vpc_id_of_a_function(lab, function_ready, monkeypatch):
-    """LambdaFunction.last_modified is what GetFunctionConfiguration reports as LastModified, and
-    LambdaFunction.vpc_config is a property (moto's VpcId: a placeholder)."""
+def test_function_answers_vpc_id_revision_and_code_location(lab, function_ready, monkeypatch):
+    """LambdaFunction.vpc_config is a property (moto's VpcId: a placeholder); get_configuration(), get_code(),
+    update_configuration() and update_function_code() are methods; last_modified is what LastModified
+    reports; moto has no RevisionId and names an S3 object as Code.Location."""
     from moto.awslambda.models import LambdaFunction
 
-    monkeypatch.setattr(LambdaFunction, "vpc_config", LambdaFunction.__dict__["vpc_config"])  # put back after
+    for name in ("vpc_config", "get_configuration", "get_code", "update_configuration", "update_function_code"):
+        monkeypatch.setattr(LambdaFunction, name, LambdaFunction.__dict__[name])  # put back after
     client = lab.client("lambda")
-    before = client.get_function_configuration(FunctionName=lab.names.function)
-    assert before["VpcConfig"]["VpcId"] != network.vpc_id(lab)  # moto's own answer
-    moto.install_function_vpc_ids()
-    moto.function_updated(REGION, lab.names.function)
-    moto.function_updated(REGION, "no-such-function")  # nothing to do
-    after = client.get_function_configuration(FunctionName=lab.names.function)
-    assert after["VpcConfig"]["VpcId"] == network.vpc_id(lab)
-    assert after["LastModified"] > before["LastModified"]
+    before = client.get_function(FunctionName=lab.names.function)
+    assert before["Configuration"]["VpcConfig"]["VpcId"] != network.vpc_id(lab)  # moto's own answers
+    assert "RevisionId" not in before["Configuration"] and before["Code"]["Location"].startswith("https://")
+    moto.install_function_answers("http://127.0.0.1:9")
+    moto.install_function_answers("http://127.0.0.1:9")  # twice: the same
+    after = client.get_function(FunctionName=lab.names.function)
+    assert after["Configuration"]["VpcConfig"]["VpcId"] == network.vpc_id(lab)
+    revision = after["Configuration"]["RevisionId"]
+    assert client.get_function_configuration(FunctionName=lab.names.function)["RevisionId"] == revision
+    sha = after["Configuration"]["CodeSha256"]
+    assert after["Code"]["Location"].startswith(f"http://127.0.0.1:9{moto.CODE_PATH}/{REGION}/{lab.names.function}?")
+    assert moto.function_code(REGION, lab.names.function)[0] == sha
+    assert moto.function_code(REGION, "no-such-function") is None
+    updated = client.update_function_configuration(FunctionName=lab.names.function, Description="changed")
+    assert updated["RevisionId"] != revision and updated["LastModified"] > before["Configuration"]["LastModified"]
+    assert client.get_function_configuration(FunctionName=lab.names.function)["RevisionId"] == updated["RevisionId"]

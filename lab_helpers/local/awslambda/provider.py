@@ -64,10 +64,11 @@ def _environment_too_large(body: bytes) -> Response | None:
 class LambdaProvider:
     component = "lambda"
 
-    def __init__(self, service: LambdaService, access: FunctionAccess):
+    def __init__(self, service: LambdaService, access: FunctionAccess, endpoint: str):
         self.service = service
         self.access = access
-        self._reporting_vpc_ids = False
+        self.endpoint = endpoint  # where GetFunction's Code.Location points
+        self._answers_installed = False
 
     def version(self, region: str, name_or_arn: str, qualifier: str | None = None) -> FunctionVersion:
         """The function as deployed now (FunctionNotFound when there is none)."""
@@ -85,9 +86,11 @@ class LambdaProvider:
         return self.service.invoke(self.version(region, name_or_arn), payload or b"{}")
 
     def route(self, request: Request) -> Response | None:
-        if request.service == "lambda" and not self._reporting_vpc_ids:  # before moto answers its first call
-            moto_adapter.install_function_vpc_ids()
-            self._reporting_vpc_ids = True
+        if request.service == "lambda" and not self._answers_installed:  # before moto answers its first call
+            moto_adapter.install_function_answers(self.endpoint)
+            self._answers_installed = True
+        if request.method == "GET" and request.path.startswith(moto_adapter.CODE_PATH + "/"):
+            return self.code_download(request.path, request.query)
         if request.service == "lambda" and request.method in ("POST", "PUT") and FUNCTION_PATH.match(request.path):
             refused = _environment_too_large(request.body)  # CreateFunction, UpdateFunctionConfiguration
             if refused:
@@ -96,6 +99,17 @@ class LambdaProvider:
         if request.service != "lambda" or request.method != "POST" or not invoke or not request.region:
             return None
         return self.handle_invoke(request.region, invoke.group("name"), request.query, request.headers, request.body)
+
+    def code_download(self, path: str, query: str) -> Response:
+        """GetFunction's Code.Location: the deployed zip, while it is still the function's code."""
+        region, _, name = path.removeprefix(moto_adapter.CODE_PATH + "/").partition("/")
+        found = moto_adapter.function_code(region, name)
+        wanted = (parse_qs(query).get("sha256") or [""])[0]
+        if found is None or (wanted and wanted != found[0]):
+            return 404, {"Content-Type": "application/xml"}, (
+                b"<Error><Code>NoSuchKey</Code><Message>The specified key does not exist: the function or this "
+                b"version of its code is gone; call GetFunction again.</Message></Error>")
+        return 200, {"Content-Type": "application/zip"}, found[1]
 
     def handle_invoke(self, region: str, name: str, query: str, headers: dict, body: bytes) -> Response:
         qualifier = (parse_qs(query).get("Qualifier") or [None])[0]
@@ -147,8 +161,6 @@ class LambdaProvider:
         if request.method == "DELETE" and not m.group("rest"):
             self.service.retire(name)
             return
-        if m.group("rest") in ("/code", "/configuration"):
-            moto_adapter.function_updated(request.region, name)
         try:
             self.service.retire(name, keep_key=self.version(request.region, name).config_key)
         except FunctionNotFound:  # e.g. a permission removed from a function deleted meanwhile
