@@ -1,5 +1,6 @@
 # The lab's commands. Each one does all of its own set-up on a fresh Debian or Ubuntu machine.
-#   make test       lint, then every test: unit (moto in-process), local cloud, notebooks (nbval)
+#   make test       lint, then every test: unit (moto in-process), local cloud, notebooks (nbval), and the
+#                   lesson in JupyterLab in headless Chromium (screenshots in build/screenshots/)
 #   make lint       ruff, as configured in pyproject.toml
 #   make lab        the whole lesson headless (REGION=us-east-1 for another region; LEARNER=kim01 to prefix
 #                   every name; TARGET=aws CONFIRM_COSTS=1 for a real AWS account; LEVEL=all for 99_cleanup)
@@ -21,9 +22,9 @@ LEVEL ?=
 CONFIRM_COSTS ?=
 NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
 
-.PHONY: test lint lab jupyter notebooks bench venv venv-test mariadb up down status clean
+.PHONY: test lint lab jupyter notebooks bench venv venv-test mariadb chromium up down status clean
 
-test: lint mariadb
+test: lint mariadb chromium
 	$(PY) -m pytest -q
 
 lint: venv-test
@@ -70,6 +71,17 @@ mariadb:
 	  echo "installing MariaDB (Debian package mariadb-server)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null; \
 	else echo "error: MariaDB is not installed: run 'sudo apt-get install -y mariadb-server', then try again."; exit 1; fi
+
+# Debian's Chromium for the browser test (Playwright drives it; it downloads no browser of its own), with
+# the fonts that draw the lesson's Korean text and its ✅ in the screenshots.
+CHROMIUM_PACKAGES := chromium fonts-noto-cjk fonts-noto-color-emoji
+chromium:
+	@if { command -v chromium >/dev/null || [ -x /usr/bin/chromium ]; } && \
+	  fc-list 2>/dev/null | grep -q NotoSansCJK && fc-list 2>/dev/null | grep -q NotoColorEmoji; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Chromium and its fonts (Debian packages $(CHROMIUM_PACKAGES))"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PACKAGES) >/dev/null; \
+	else echo "error: Chromium or its fonts are not installed: run 'sudo apt-get install -y $(CHROMIUM_PACKAGES)', then try again."; exit 1; fi
 
 up: venv mariadb
 	$(PY) -m lab_helpers.local up

@@ -12,12 +12,12 @@ import json
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
+from . import ownership, partition
 from .config import Lab
 from .lambda_fn import find_function
 from .waiting import or_none, require, retry_while
 
-INVOCATION_URI = "arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
-APIGATEWAY_SERVICE = "apigateway.amazonaws.com"
+APIGATEWAY_SERVICE = partition.service_principal("apigateway")
 
 
 class ApiView(TypedDict):
@@ -44,16 +44,23 @@ def _raw_api(lab: Lab) -> dict[str, Any] | None:
     return None
 
 
+def _invocation_uri(lab: Lab, function_arn: str) -> str:
+    """What a Lambda integration calls: API Gateway's path to the function's Invoke API, in the lab's partition."""
+    return partition.arn(lab, "apigateway", f"path/2015-03-31/functions/{function_arn}/invocations",
+                         region=lab.region, account="lambda")
+
+
 def _url(lab: Lab, api_id: str) -> str:
     if lab.target == "aws":
-        return f"https://{api_id}.execute-api.{lab.region}.amazonaws.com/{lab.names.stage}"
+        return f"https://{api_id}.execute-api.{lab.region}.{partition.dns_suffix(lab.region)}/{lab.names.stage}"
     port = urlsplit(lab.endpoint_url).port
     return f"http://{api_id}.execute-api.localhost:{port}/{lab.names.stage}"
 
 
 def invoke_url(lab: Lab) -> str:
     """The stage's invoke URL (Module 3, the test step): `https://<id>.execute-api.<region>.amazonaws.com/dev`
-    on AWS, `http://<id>.execute-api.localhost:<port>/dev` on the local cloud (curl and browsers send
+    on AWS (the partition's DNS suffix: `.amazonaws.com.cn` in the China regions),
+    `http://<id>.execute-api.localhost:<port>/dev` on the local cloud (curl and browsers send
     names under .localhost to the loopback; `web.get` does too)."""
     return _url(lab, require(_raw_api(lab), f"REST API {lab.names.api}")["id"])
 
@@ -109,7 +116,7 @@ def _permission_id(lab: Lab) -> str:
 def _ensure_permission(lab: Lab, api_id: str, function_arn: str) -> None:
     """Let API Gateway invoke the function, for GET / of this API only (any stage)."""
     account = function_arn.split(":")[4]
-    source_arn = f"arn:aws:execute-api:{lab.region}:{account}:{api_id}/*/GET/"
+    source_arn = partition.arn(lab, "execute-api", f"{api_id}/*/GET/", region=lab.region, account=account)
     lam, function = lab.client("lambda"), lab.names.function
     policy = or_none(lambda: lam.get_policy(FunctionName=function), "ResourceNotFoundException")
     statements = json.loads(policy["Policy"])["Statement"] if policy else []
@@ -135,10 +142,13 @@ def _ensure_stage(lab: Lab, api_id: str, changed: bool) -> None:
 def ensure_api(lab: Lab) -> ApiView:
     """The Regional REST API with GET / -> the function (non-proxy), deployed to stage `dev`."""
     function = require(find_function(lab), f"Lambda function {lab.names.function}")
-    api = _raw_api(lab) or _apigw(lab).create_rest_api(
+    found = _raw_api(lab)
+    if found is not None:
+        ownership.require_lab("REST API", lab.names.api, ownership.api_tagged(lab, found))
+    api = found or _apigw(lab).create_rest_api(
         name=lab.names.api, description=f"Module 2: GET / runs {lab.names.function}",
         endpointConfiguration={"types": ["REGIONAL"]}, tags=lab.tag_map(2))
-    uri = INVOCATION_URI.format(region=lab.region, function_arn=function["arn"])
+    uri = _invocation_uri(lab, function["arn"])
     changed = _ensure_get_method(lab, api, uri)
     _ensure_permission(lab, api["id"], function["arn"])
     _ensure_stage(lab, api["id"], changed)

@@ -35,6 +35,7 @@ class Choices:
     target: str
     region: str
     learner: str = ""
+    costs_confirmed: bool = False  # target "aws": the learner accepted the cost table in 00
 
 
 def check_target(target: str) -> str:
@@ -84,7 +85,8 @@ def recall(state_dir: Path | None = None) -> Choices | None:
     """The remembered choices, or None when 00_prerequisites has not run for this lab."""
     try:
         data = json.loads(file(state_dir).read_text())
-        return Choices(str(data["target"]), str(data["region"]), str(data.get("learner") or ""))
+        return Choices(str(data["target"]), str(data["region"]), str(data.get("learner") or ""),
+                       bool(data.get("costs_confirmed")))
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
 

@@ -11,71 +11,53 @@ Other parts of the lab register what they add next to it under the entry point g
 (`lab_helpers.measure.registration`); those are removed first, so cleanup never imports their code
 otherwise (it runs on AWS too).
 
-Each resource is looked up by its name in config. Where the API has tags, it is deleted only when it
-carries the lab's project tag: a resource of the same name made by hand (for example in the original
-workshop) is kept and reported as such. Every step accepts a resource that is already gone, so
-cleanup is safe after a half-finished run and safe to run twice.
+Each resource is looked up by its name in config. It is changed or deleted only when it carries the
+lab's project tag (a policy, when its role does; the function's code, when the function does): a
+resource of the same name made by hand (for example in the original workshop) is kept and reported as
+"kept (not the lab's)". Before the function's role, security groups and subnets go, cleanup waits for
+Lambda to release the functions' network interfaces. Every step accepts a resource that is already
+gone, so cleanup is safe after a half-finished run and safe to run twice. `still_billing` lists what
+of the lab still bills afterwards, whatever the level.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, TypedDict
 
-from . import api, iam, lambda_fn, network, proxy, rds, secrets
-from .config import PROJECT_TAG_KEY, PROJECT_TAG_VALUE, SECRETS_MANAGER_READ_WRITE_POLICY, Lab
+from . import api, costs, iam, lambda_enis, lambda_fn, log_groups, network, proxy, rds, secrets
+from .config import Lab
+from .ownership import api_tagged, ec2_tagged, function_tagged, rds_tagged, role_tagged, secret_tagged
 
 ENTRY_POINT_GROUP = "lab_helpers.cleanup"
 LEVELS = ("module3", "all")
 DELETED = "deleted"
 ALREADY_GONE = "already gone"
 KEPT = "kept (not the lab's)"
-READ_WRITE_POLICY_NAME = SECRETS_MANAGER_READ_WRITE_POLICY.rsplit("/", 1)[1]
+READ_WRITE_POLICY_NAME = iam.SECRETS_MANAGER_READ_WRITE
 
 
-# ---------------------------------------------------------------- is it the lab's? (each service lists tags its way)
+# ---------------------------------------------------------------- is it the lab's? (see ownership)
 
-def _has_project_tag(tags: Mapping[str, str] | list[dict[str, str]]) -> bool:
-    mapping = tags if isinstance(tags, Mapping) else {t["Key"]: t["Value"] for t in tags}
-    return mapping.get(PROJECT_TAG_KEY) == PROJECT_TAG_VALUE
-
-
-def ec2_tagged(lab: Lab, found: dict[str, Any]) -> bool:
-    """Whether an EC2 resource (by its id) carries the lab's project tag."""
-    tags = lab.client("ec2").describe_tags(Filters=[
-        {"Name": "resource-id", "Values": [found["id"]]},
-        {"Name": "key", "Values": [PROJECT_TAG_KEY]}, {"Name": "value", "Values": [PROJECT_TAG_VALUE]}])["Tags"]
-    return bool(tags)
+def lambda_role_tagged(lab: Lab, found: Any) -> bool:
+    """A policy of the function's role (policies have no tags of their own): the lab's when the role is."""
+    return role_tagged(lab, {"name": lab.names.lambda_role})
 
 
-def rds_tagged(lab: Lab, found: dict[str, Any]) -> bool:
-    """Whether an RDS resource (by its ARN) carries the lab's project tag."""
-    return _has_project_tag(lab.client("rds").list_tags_for_resource(ResourceName=found["arn"])["TagList"])
+def lambda_function_tagged(lab: Lab, found: Any) -> bool:
+    """The function's code: the lab's to change only when the function carries the lab's tag."""
+    function = lambda_fn.find_function(lab)
+    return function is not None and function_tagged(lab, function)
 
 
-def role_tagged(lab: Lab, found: dict[str, Any]) -> bool:
-    """Whether an IAM role carries the lab's project tag."""
-    return _has_project_tag(lab.client("iam").list_role_tags(RoleName=found["name"])["Tags"])
+def log_group_tagged(lab: Lab, found: Any) -> bool:
+    """Whether the function's log group carries the lab's project tag (Lambda's own, untagged one does not)."""
+    return log_groups.is_lab(lab, lab.names.function)
 
 
-def function_tagged(lab: Lab, found: dict[str, Any]) -> bool:
-    """Whether a Lambda function (by its ARN) carries the lab's project tag."""
-    return _has_project_tag(lab.client("lambda").list_tags(Resource=found["arn"])["Tags"])
-
-
-def api_tagged(lab: Lab, found: dict[str, Any]) -> bool:
-    """Whether a REST API carries the lab's project tag."""
-    return _has_project_tag(lab.client("apigateway").get_rest_api(restApiId=found["id"]).get("tags", {}))
-
-
-def secret_tagged(lab: Lab, found: dict[str, Any]) -> bool:
-    """Whether a secret carries the lab's project tag."""
-    return _has_project_tag(lab.client("secretsmanager").describe_secret(SecretId=found["arn"]).get("Tags", []))
-
-
-def untagged(lab: Lab, found: dict[str, Any]) -> bool:
-    """Policies of a role and the function's code have no tags: their names in config make them the lab's."""
+def managed_by_aws(lab: Lab, found: Any) -> bool:
+    """What AWS itself manages for the lab's resources (Lambda's network interfaces): waited for, never touched."""
     return True
 
 
@@ -121,13 +103,13 @@ class Resource:
 
 
 _MODULE2_CODE = Resource("Lambda code (Module 3; Module 2's put back)", lambda lab: lab.names.function,
-                          _module3_code, untagged, _put_module2_code_back)
+                          _module3_code, lambda_function_tagged, _put_module2_code_back)
 
 _MODULE3 = (
     Resource("IAM policy attachment", lambda lab: f"{lab.names.lambda_role}/{READ_WRITE_POLICY_NAME}",
-              _read_write_attachment, untagged, iam.detach_secrets_manager_read_write),
+              _read_write_attachment, lambda_role_tagged, iam.detach_secrets_manager_read_write),
     Resource("IAM inline policy", lambda lab: f"{lab.names.lambda_role}/{lab.names.function_secret_policy}",
-              iam.find_function_secret_policy, untagged, iam.delete_function_secret_policy),
+              iam.find_function_secret_policy, lambda_role_tagged, iam.delete_function_secret_policy),
     Resource("RDS Proxy", lambda lab: lab.names.proxy, proxy.find_proxy, rds_tagged, proxy.delete_proxy),
     Resource("IAM role", lambda lab: lab.names.proxy_role, iam.find_proxy_role, role_tagged, iam.delete_proxy_role),
     Resource("VPC endpoint", lambda lab: f"{lab.names.vpc}/com.amazonaws.{lab.region}.secretsmanager",
@@ -146,6 +128,12 @@ _MODULE2 = (
     Resource("API Gateway REST API", lambda lab: lab.names.api, api.find_api, api_tagged, api.delete_api),
     Resource("Lambda function", lambda lab: lab.names.function,
               lambda_fn.find_function, function_tagged, lambda_fn.delete_function),
+    Resource("CloudWatch Logs log group", lambda lab: log_groups.name_of(lab.names.function),
+              log_groups.find_log_group, log_group_tagged, log_groups.delete_log_group),
+    # Lambda releases the functions' network interfaces itself, with the function's role, minutes later:
+    # the role, security groups and subnets can only go once they are gone
+    Resource("Lambda VPC network interfaces (released by Lambda)", lambda lab: lambda_enis.description_prefix(lab),
+              lambda_enis.find_pending, managed_by_aws, lambda_enis.wait_released),
     Resource("IAM role", lambda lab: lab.names.lambda_role,
               iam.find_lambda_role, role_tagged, iam.delete_lambda_role),
     Resource("RDS DB instance", lambda lab: lab.names.db_instance,
@@ -219,3 +207,37 @@ def still_there(lab: Lab, resources: tuple[Resource, ...]) -> list[Left]:
     """Those of `resources` that exist and are the lab's."""
     return [Left(resource=r.kind, name=r.name(lab)) for r in resources
             if (found := r.find(lab)) is not None and r.is_lab(lab, found)]
+
+
+# ---------------------------------------------------------------- what still bills
+
+class Billing(TypedDict):
+    resource: str
+    name: str
+    usd_per_hour: float
+
+
+_BILLABLE_FINDERS: dict[str, tuple[Callable[[Lab], Any], Callable[[Lab, Any], bool]]] = {
+    "db_instance": (rds.find_db_instance, rds_tagged),
+    "proxy": (proxy.find_proxy, rds_tagged),
+    "secrets_endpoint": (network.find_secrets_endpoint, ec2_tagged),
+    "secret": (secrets.find_secret, secret_tagged),
+    "function": (lambda_fn.find_function, function_tagged),
+    "log_group": (log_groups.find_log_group, log_group_tagged),
+    "api": (api.find_api, api_tagged),
+}
+
+
+def still_billing(lab: Lab) -> list[Billing]:
+    """Every billable resource of this learner's lab still on the account (whatever the level cleaned), with
+    its approximate hourly cost; empty once `cleanup(lab, "all")` has removed everything."""
+    out: list[Billing] = []
+    present: dict[str, bool] = {}
+    for item in costs.billable(lab.names):
+        if item.key not in present:
+            find, is_lab = _BILLABLE_FINDERS[item.key]
+            found = find(lab)
+            present[item.key] = found is not None and is_lab(lab, found)
+        if present[item.key]:
+            out.append(Billing(resource=item.resource, name=item.name, usd_per_hour=round(item.usd_per_hour, 4)))
+    return out

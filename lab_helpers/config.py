@@ -23,7 +23,7 @@ MODULE_TAG_KEY = "lab:module"  # "2" for the Module 2 baseline, "3" for what Mod
 @dataclass(frozen=True)
 class Subnet:
     name: str
-    az_suffix: str  # "a" or "c": the AZ is region + suffix
+    az_suffix: str  # "a" or "c": the module's zone; `network.availability_zones` picks the region's real two
     cidr: str
     public: bool = False
 
@@ -54,7 +54,10 @@ class Names:
     db_master_user: str = "admin"
     db_master_password: str = "Passw0rd"  # the workshop's own throwaway value
     db_engine: str = "mysql"
-    db_engine_version: str = "8.0"  # RDS Proxy supports MySQL 8.0 and 8.4; 5.7 (the original) is past support
+    # MySQL 8.4 (LTS; RDS Proxy supports it). 5.7, the original, is past support, and 8.0's standard support
+    # ended 2026-07-31: a new 8.0 instance would bill RDS Extended Support by the vCPU-hour.
+    db_engine_version: str = "8.4"
+    db_engine_lifecycle_support: str = "open-source-rds-extended-support-disabled"
     db_instance_class: str = "db.t4g.micro"  # the original used db.m5.large
     db_storage_gib: int = 20
     db_port: int = 3306
@@ -106,10 +109,6 @@ def names_for(learner: str = "", region: str = DEFAULT_REGION) -> Names:
         for field_name in IAM_ROLES:
             changes[field_name] = f"{prefix}{getattr(NAMES, field_name)}-{region}"
     return replace(NAMES, learner=learner, **changes)
-
-# AWS managed policies the module attaches
-LAMBDA_VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
-SECRETS_MANAGER_READ_WRITE_POLICY = "arn:aws:iam::aws:policy/SecretsManagerReadWrite"
 
 
 class NoCredentials(RuntimeError):
@@ -181,9 +180,6 @@ class Lab:
     @property
     def account_id(self) -> str:
         return self.client("sts").get_caller_identity()["Account"]
-
-    def az(self, suffix: str) -> str:
-        return f"{self.region}{suffix}"
 
     @staticmethod
     def tags(module: int, name: str | None = None) -> list[dict[str, str]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypedDict
 
-from . import iam, lambda_fn, network, proxy, secrets
+from . import iam, lambda_fn, module3, network, proxy, secrets
 from .config import Lab
 
 GET_SECRET_VALUE = "secretsmanager:GetSecretValue"
@@ -76,16 +76,20 @@ def _function(lab: Lab) -> list[tuple[str, bool]]:
     role = iam.find_lambda_role(lab)
     function = lambda_fn.find_function(lab)
     environment = function["environment"] if function else {}
+    code = function["code_sha256"] if function else None
+    # the module's printed code with the proxy's endpoint written in (04), or the lab's improved function (06)
+    printed = bool(db_proxy) and code == lambda_fn.code_sha256(module3.printed_package(lab))
+    improved = code == lambda_fn.code_sha256(lambda_fn.build_package("module3"))
     return [
-        (f"함수 역할의 최소 권한 정책: Secret {names.secret} 의 GetSecretValue 만 허용",
+        (f"함수 역할의 최소 권한 정책: 보안 암호 {names.secret} 의 GetSecretValue 만 허용",
          bool(policy and secret) and (policy["actions"], policy["resources"]) == ([GET_SECRET_VALUE], [secret["arn"]])),
         (f"함수 역할에 {READ_WRITE_POLICY} 가 더는 붙어 있지 않음",
          bool(role) and READ_WRITE_POLICY not in role["managed_policies"]),
-        (f"함수 환경 변수 SECRET_NAME 이 {names.secret}", environment.get("SECRET_NAME") == names.secret),
-        ("함수 환경 변수 DB_HOST 가 RDS Proxy 엔드포인트",
-         bool(db_proxy) and environment.get("DB_HOST") == db_proxy["endpoint"]),
-        ("함수 코드가 Module 3 의 코드",
-         bool(function) and function["code_sha256"] == lambda_fn.code_sha256(lambda_fn.build_package("module3"))),
+        ("함수 코드가 Module 3 의 코드 (원문의 코드에 RDS Proxy 엔드포인트를 넣은 것, 또는 06 의 개선된 코드)",
+         printed or improved),
+        ("개선된 코드라면 환경 변수 SECRET_NAME, DB_HOST 가 보안 암호와 RDS Proxy 엔드포인트",
+         not improved or (environment.get("SECRET_NAME") == names.secret and bool(db_proxy)
+                          and environment.get("DB_HOST") == db_proxy["endpoint"])),
         (f"함수 {names.function} 가 Active 이고 마지막 업데이트가 Successful",
          bool(function) and (function["state"], function["last_update_status"]) == ("Active", "Successful")),
     ]

@@ -10,13 +10,17 @@ import json
 from collections.abc import Callable
 from typing import Any, TypedDict, TypeVar
 
-from .config import LAMBDA_VPC_ACCESS_POLICY, SECRETS_MANAGER_READ_WRITE_POLICY, Lab
+from . import ownership, partition
+from .config import Lab
 from .waiting import or_none, require, retry_while
 
 T = TypeVar("T")
 
-LAMBDA_SERVICE = "lambda.amazonaws.com"
-RDS_SERVICE = "rds.amazonaws.com"
+LAMBDA_SERVICE = partition.service_principal("lambda")
+RDS_SERVICE = partition.service_principal("rds")
+# AWS managed policies the module attaches, by name: their ARNs are in the lab's partition
+LAMBDA_VPC_ACCESS = "service-role/AWSLambdaVPCAccessExecutionRole"
+SECRETS_MANAGER_READ_WRITE = "SecretsManagerReadWrite"
 IAM_PROPAGATION_S = 120.0  # how long a new role or policy may take to reach every service on AWS
 
 
@@ -52,7 +56,7 @@ def _read_secret_policy(secret_arn: str) -> dict[str, Any]:
     No kms:Decrypt statement: the secret is encrypted with the AWS managed key aws/secretsmanager,
     whose key policy already lets Secrets Manager decrypt for any principal of the account that
     may call it. Only a customer managed key would need kms:Decrypt here, conditioned on
-    kms:ViaService = secretsmanager.<region>.amazonaws.com.
+    kms:ViaService = secretsmanager.<region>.<the partition's DNS suffix>.
     """
     return {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn}]}
@@ -82,7 +86,10 @@ def _find_role(lab: Lab, name: str) -> RoleView | None:
 
 
 def _ensure_role(lab: Lab, name: str, service: str, module: int, description: str) -> None:
-    if _find_role(lab, name) is None:
+    found = _find_role(lab, name)
+    if found is not None:
+        ownership.require_lab("IAM 역할", name, ownership.role_tagged(lab, found))
+    else:
         _iam(lab).create_role(RoleName=name, AssumeRolePolicyDocument=_trust_policy(service),
                               Description=description, Tags=lab.tags(module))
 
@@ -142,7 +149,7 @@ def ensure_lambda_role(lab: Lab) -> RoleView:
     """Module 2: the role Lambda assumes, with AWSLambdaVPCAccessExecutionRole (logs + VPC network interfaces)."""
     name = lab.names.lambda_role
     _ensure_role(lab, name, LAMBDA_SERVICE, 2, "Execution role of the serverless app's function")
-    _ensure_attached(lab, name, LAMBDA_VPC_ACCESS_POLICY)
+    _ensure_attached(lab, name, partition.managed_policy_arn(lab, LAMBDA_VPC_ACCESS))
     return require(find_lambda_role(lab), f"IAM role {name}")
 
 
@@ -154,16 +161,16 @@ def delete_lambda_role(lab: Lab) -> bool:
 def attach_secrets_manager_read_write(lab: Lab) -> RoleView:
     """Module 3 Step 3.3 as printed: attach SecretsManagerReadWrite (far more than the function needs)."""
     name = require(find_lambda_role(lab), f"IAM role {lab.names.lambda_role}")["name"]
-    _ensure_attached(lab, name, SECRETS_MANAGER_READ_WRITE_POLICY)
+    _ensure_attached(lab, name, partition.managed_policy_arn(lab, SECRETS_MANAGER_READ_WRITE))
     return require(find_lambda_role(lab), f"IAM role {name}")
 
 
 def detach_secrets_manager_read_write(lab: Lab) -> bool:
     """Remove SecretsManagerReadWrite again (once the least-privilege policy is in place)."""
-    name = lab.names.lambda_role
-    if find_lambda_role(lab) is None or not _attached(lab, name, SECRETS_MANAGER_READ_WRITE_POLICY):
+    name, policy = lab.names.lambda_role, partition.managed_policy_arn(lab, SECRETS_MANAGER_READ_WRITE)
+    if find_lambda_role(lab) is None or not _attached(lab, name, policy):
         return False
-    _iam(lab).detach_role_policy(RoleName=name, PolicyArn=SECRETS_MANAGER_READ_WRITE_POLICY)
+    _iam(lab).detach_role_policy(RoleName=name, PolicyArn=policy)
     return True
 
 

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
-from . import iam, network, paths
+from . import iam, log_groups, network, ownership, paths
 from .config import Lab
-from .waiting import or_none, require, waiter_config
+from .waiting import ABSENT, Failure, or_none, require, wait_for
 
 HANDLER = "lambda_function.lambda_handler"
 # What the learner overwrites in the printed code: Module 2's RDS endpoint, Module 3 Step 3.5's proxy endpoint.
@@ -125,8 +125,59 @@ def find_function(lab: Lab, name: str | None = None) -> FunctionView | None:
                         security_groups=vpc.get("SecurityGroupIds", []))
 
 
-def _wait(lab: Lab, name: str, waiter: str) -> None:
-    _lambda(lab).get_waiter(waiter).wait(FunctionName=name, WaiterConfig=waiter_config(lab))
+# Why a function is Failed (State) or an update Failed (LastUpdateStatus): botocore's StateReasonCode
+# and LastUpdateStatusReasonCode, for the codes a VPC function of the lab can meet.
+FUNCTION_FAILED = {
+    "EniLimitExceeded": "계정의 네트워크 인터페이스(ENI) 한도에 걸렸습니다. 쓰지 않는 ENI 를 지우거나 Service Quotas "
+                        "에서 한도를 늘리세요.",
+    "InsufficientRolePermissions": "함수의 실행 역할에 VPC 네트워크 인터페이스를 만들 권한"
+                                   "(AWSLambdaVPCAccessExecutionRole)이 없거나 아직 전파되지 않았습니다. 역할을 "
+                                   "확인하고 잠시 뒤에 다시 실행하세요.",
+    "SubnetOutOfIPAddresses": "lambda 서브넷에 남은 IP 주소가 없습니다. 쓰지 않는 네트워크 인터페이스를 지우세요.",
+    "InvalidSubnet": "lambda 서브넷이 없거나 잘못되었습니다 (삭제되었을 수 있음). 00_prerequisites 노트북으로 "
+                     "네트워크를 다시 만드세요.",
+    "InvalidSecurityGroup": "lambda-sg 가 없거나 잘못되었습니다 (삭제되었을 수 있음). 00_prerequisites 노트북으로 "
+                            "다시 만드세요.",
+    "InvalidZipFileException": "배포 패키지(zip)를 풀 수 없습니다. lambda_fn.build_package 로 다시 만들어 배포하세요.",
+    "InvalidRuntime": "런타임을 쓸 수 없습니다 (지원이 끝난 런타임일 수 있음). config.Names 의 function_runtime 을 "
+                      "확인하세요.",
+    "InternalError": "Lambda 내부 오류입니다. 잠시 뒤에 이 셀을 다시 실행하세요.",
+}
+_FUNCTION_FAILED_OTHERWISE = "AWS 가 알려 준 이유를 확인하고, 고친 뒤 이 셀을 다시 실행하세요."
+
+
+def _failure(configuration: dict[str, Any] | None, status: str, code: str, reason: str) -> str | Failure | None:
+    """The likely cause when `status` ("State" or "LastUpdateStatus") is Failed, with AWS's own reason."""
+    if configuration is None:
+        return Failure("함수가 없습니다: 다른 곳에서 삭제되었을 수 있습니다. 이 셀을 다시 실행하세요.", after=60)
+    if configuration.get(status) != "Failed":
+        return None
+    cause = FUNCTION_FAILED.get(configuration.get(code) or "", _FUNCTION_FAILED_OTHERWISE)
+    return f"{cause} (AWS: {configuration.get(code)}: {configuration.get(reason)})"
+
+
+def _shown(status: str, code: str, default: str):
+    """The state as shown: e.g. "Pending", or "Failed (SubnetOutOfIPAddresses)"."""
+    def shown(configuration: dict[str, Any]) -> str:
+        value = configuration.get(status) or default  # absent from old answers: nothing to wait for
+        return f"{value} ({configuration.get(code)})" if value == "Failed" and configuration.get(code) else value
+    return shown
+
+
+def _wait_active(lab: Lab, name: str) -> None:
+    """Until the function is Active: in a VPC, Pending while Lambda sets up its network interfaces."""
+    wait_for(lab, f"Lambda 함수 {name}", lambda: _configuration(lab, name),
+             _shown("State", "StateReasonCode", "Active"), {"Active"},
+             lambda c: _failure(c, "State", "StateReasonCode", "StateReason"), usual="몇 초–2분",
+             doing={"Pending": "VPC 의 lambda 서브넷에 네트워크 인터페이스를 준비하는 중", ABSENT: "함수를 찾는 중"})
+
+
+def _wait_updated(lab: Lab, name: str) -> None:
+    """Until the last update (code or configuration) is Successful, as the console's [Deploy] waits."""
+    wait_for(lab, f"Lambda 함수 {name} 업데이트", lambda: _configuration(lab, name),
+             _shown("LastUpdateStatus", "LastUpdateStatusReasonCode", "Successful"), {"Successful"},
+             lambda c: _failure(c, "LastUpdateStatus", "LastUpdateStatusReasonCode", "LastUpdateStatusReason"),
+             usual="몇 초–1분", doing={"InProgress": "새 코드와 설정을 적용하는 중"})
 
 
 def _create(lab: Lab, name: str, package: bytes, variables: dict[str, str], timeout_s: int, module: int) -> None:
@@ -138,8 +189,9 @@ def _create(lab: Lab, name: str, package: bytes, variables: dict[str, str], time
         VpcConfig={"SubnetIds": network.subnet_ids(lab, "lambda"),
                    "SecurityGroupIds": [network.security_group_id(lab, names.lambda_sg)]},
         Environment={"Variables": variables}, Tags=lab.tag_map(module))
+    log_groups.ensure_log_group(lab, name, module)  # the lab's (tagged) before Lambda makes an untagged one
     iam.after_iam_propagation(lab, lambda: _lambda(lab).create_function(**request), "InvalidParameterValueException")
-    _wait(lab, name, "function_active")  # in a VPC: Pending for a minute or two on AWS
+    _wait_active(lab, name)  # in a VPC: Pending for a minute or two on AWS
 
 
 def ensure_function(lab: Lab, package: bytes, environment: Mapping[str, str] | None = None, *,
@@ -156,15 +208,17 @@ def ensure_function(lab: Lab, package: bytes, environment: Mapping[str, str] | N
     name = name or lab.names.function
     variables = dict(environment or {})
     current = _configuration(lab, name)
+    if current is not None:
+        ownership.require_lab("Lambda 함수", name, ownership.function_tagged(lab, {"arn": current["FunctionArn"]}))
     if current is None:
         _create(lab, name, package, variables, timeout_s or lab.names.function_timeout_s, module)
         return require(find_function(lab, name), f"Lambda function {name}")
     if current["CodeSha256"] != code_sha256(package):
         _lambda(lab).update_function_code(FunctionName=name, ZipFile=package)
-        _wait(lab, name, "function_updated")
+        _wait_updated(lab, name)
     if _variables(current) != variables:
         _lambda(lab).update_function_configuration(FunctionName=name, Environment={"Variables": variables})
-        _wait(lab, name, "function_updated")
+        _wait_updated(lab, name)
     return require(find_function(lab, name), f"Lambda function {name}")
 
 

@@ -5,6 +5,7 @@ to catch up use `ensure_module3(lab)`.
 """
 from __future__ import annotations
 
+import difflib
 from typing import TypedDict
 
 from . import iam, lambda_fn, network, proxy, secrets
@@ -49,8 +50,25 @@ def printed_package(lab: Lab) -> bytes:
     return lambda_fn.build_package("module3_printed", printed_edits(lab))
 
 
-def deploy_function(lab: Lab) -> lambda_fn.FunctionView:
-    """Step 3.4-6: Module 3's code, with the secret name and proxy endpoint as environment variables."""
+def printed_diff(lab: Lab) -> str:
+    """The learner's edits to the printed code as a unified diff (only the changed lines and their neighbours)."""
+    before = lambda_fn.show_code("module3_printed")
+    after = before
+    for old, new in printed_edits(lab).items():
+        after = after.replace(old, new)
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                        "원문의 코드", "배포하는 코드", n=1))
+
+
+def deploy_printed_function(lab: Lab) -> lambda_fn.FunctionView:
+    """Step 3.4-6 as the module has the learner do it: the printed code with the proxy's endpoint (and, for
+    another learner or region, the secret's name and the region) written in, and no environment variables."""
+    return lambda_fn.ensure_function(lab, printed_package(lab))
+
+
+def deploy_improved_function(lab: Lab) -> lambda_fn.FunctionView:
+    """The lab's improved Module 3 function (notebook 06): the secret name and proxy endpoint as environment
+    variables; secret and connection kept per execution environment, certificate verified, reconnects."""
     return lambda_fn.ensure_function(lab, lambda_fn.build_package("module3"), function_environment(lab))
 
 
@@ -60,7 +78,10 @@ def ensure_module3(lab: Lab) -> Module3Summary:
     SecretsManagerReadWrite (Step 3.3 as printed) ends up detached: the function's role keeps only
     the least-privilege inline policy.
 
-        >>> module3.ensure_module3(lab)["function"]["environment"]  # {'SECRET_NAME': ..., 'DB_HOST': <proxy>}
+    The function runs the module's printed code (`deploy_printed_function`), as after notebook 04;
+    `deploy_improved_function` puts the lab's improved function in its place, as notebook 06 ends.
+
+        >>> module3.ensure_module3(lab)["function"]["code_sha256"]  # the printed code's, with the endpoint in it
     """
     secret = secrets.ensure_secret(lab)  # Step 1.1-6
     dns_hostnames = network.enable_dns_hostnames(lab)  # Step 1.8-9
@@ -72,4 +93,4 @@ def ensure_module3(lab: Lab) -> Module3Summary:
     iam.detach_secrets_manager_read_write(lab)
     return Module3Summary(secret=secret, dns_hostnames=dns_hostnames, secret_sg=secret_sg,
                           secrets_endpoint=secrets_endpoint, rds_sg_self=rds_sg_self, proxy=db_proxy,
-                          function_policy=function_policy, function=deploy_function(lab))
+                          function_policy=function_policy, function=deploy_printed_function(lab))

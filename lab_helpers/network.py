@@ -7,16 +7,29 @@ Module 3: DNS hostnames (Step 1.8-9), `secret-sg` (HTTPS from `lambda-sg`), the 
 interface endpoint, and the rule that lets RDS Proxy (which also sits in `rds-sg`) reach the database.
 
 Everything is found again by its Name tag (security groups by group name) inside the lab's VPC.
+
+The subnets keep the module's names (`lambda-subnet-a`, `lambda-subnet-c`, ...), but their two
+availability zones are discovered (`availability_zones`): zones of the region where RDS offers the
+lab's DB instance class and the Secrets Manager endpoint service is offered, so the lesson runs in
+any region (AZ suffixes differ between regions and even between accounts).
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any, TypedDict
 
+from botocore.exceptions import ClientError
+
+from . import ownership
 from .config import Lab
-from .waiting import require, retry_while, wait_until
+from .waiting import ABSENT, error_code, require, retry_while, wait_for
 
 MYSQL = 3306
 HTTPS = 443
+ZONES_NEEDED = 2  # a DB subnet group and RDS Proxy need subnets in two availability zones
+# Lambda releases a deleted function's network interfaces up to ~40 minutes later; until then the
+# subnets and security groups they sit in cannot be deleted (DependencyViolation).
+ENI_RELEASE_S = 45 * 60.0
 
 
 class VpcView(TypedDict):
@@ -136,7 +149,10 @@ def find_vpc(lab: Lab) -> VpcView | None:
 
 def ensure_vpc(lab: Lab) -> VpcView:
     """The VPC, created with DNS support and DNS hostnames on, as the workshop's CloudFormation stack does."""
-    if _raw_vpc(lab) is None:
+    found = _raw_vpc(lab)
+    if found is not None:
+        ownership.require_lab("VPC", lab.names.vpc, ownership.ec2_tagged(lab, found))
+    else:
         ec2 = _ec2(lab)
         vpc = ec2.create_vpc(CidrBlock=lab.names.vpc_cidr,
                              TagSpecifications=_tag_spec(lab, "vpc", 2, lab.names.vpc))["Vpc"]["VpcId"]
@@ -172,7 +188,7 @@ def delete_vpc(lab: Lab) -> bool:
         if group["GroupName"] != "default":
             _delete_group(lab, group)
     for subnet in _ec2(lab).describe_subnets(Filters=_filters({"vpc-id": vpc}))["Subnets"]:
-        _delete_subnet(lab, subnet["SubnetId"])
+        _delete_subnet(lab, subnet["SubnetId"], _name_of(subnet))
     for table in _ec2(lab).describe_route_tables(Filters=_filters({"vpc-id": vpc}))["RouteTables"]:
         if not any(a.get("Main") for a in table["Associations"]):
             _delete_route_table(lab, table)
@@ -206,6 +222,8 @@ def ensure_internet_gateway(lab: Lab) -> InternetGatewayView:
     vpc = vpc_id(lab)
     ec2 = _ec2(lab)
     gateway = find_internet_gateway(lab)
+    if gateway is not None:
+        ownership.require_lab("인터넷 게이트웨이", lab.names.internet_gateway, ownership.ec2_tagged(lab, gateway))
     if gateway is None:
         created = ec2.create_internet_gateway(
             TagSpecifications=_tag_spec(lab, "internet-gateway", 2, lab.names.internet_gateway))
@@ -231,6 +249,134 @@ def delete_internet_gateway(lab: Lab) -> bool:
     return True
 
 
+# ---------------------------------------------------------------- availability zones
+
+# The usable zones, found once per Lab (by its EC2 client: config.Lab has no field for them).
+_USABLE_ZONES: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
+
+
+def _region_zones(lab: Lab) -> list[str]:
+    """The region's availability zones this account can use: available, a real AZ (not a Local
+    Zone or Wavelength Zone), and in a zone group that needs no opt-in or is opted in."""
+    zones = _ec2(lab).describe_availability_zones()["AvailabilityZones"]
+    return sorted(z["ZoneName"] for z in zones
+                  if z.get("State") == "available" and z.get("ZoneType", "availability-zone") == "availability-zone"
+                  and z.get("OptInStatus", "opt-in-not-required") in ("opt-in-not-required", "opted-in"))
+
+
+def _endpoint_zones(lab: Lab) -> set[str]:
+    """Where the Secrets Manager endpoint service is offered (none when the region lacks it)."""
+    try:
+        found = _ec2(lab).describe_vpc_endpoint_services(ServiceNames=[_secrets_service(lab)])["ServiceDetails"]
+    except ClientError as e:
+        if error_code(e) == "InvalidServiceName":
+            return set()
+        raise
+    return {zone for service in found for zone in service.get("AvailabilityZones", [])}
+
+
+def _rds_zones(lab: Lab) -> set[str] | None:
+    """Where RDS offers the lab's instance class for its engine version, in a VPC.
+
+    None on the local target when the answer is empty: the local cloud (moto) keeps no orderable
+    options for MySQL, so it cannot tell; every zone counts there. On AWS an empty answer means
+    the region does not offer the class, which the caller reports.
+    """
+    names = lab.names
+    version = names.db_engine_version
+    zones: set[str] = set()
+    pages = lab.client("rds").get_paginator("describe_orderable_db_instance_options").paginate(
+        Engine=names.db_engine, DBInstanceClass=names.db_instance_class, Vpc=True)
+    for page in pages:
+        for option in page["OrderableDBInstanceOptions"]:
+            # EngineVersion is a full version (8.0.40); the lab asks for a major one (8.0)
+            if option["EngineVersion"] == version or option["EngineVersion"].startswith(version + "."):
+                zones.update(z["Name"] for z in option.get("AvailabilityZones", []))
+    if not zones and lab.target == "local":
+        return None
+    return zones
+
+
+def usable_availability_zones(lab: Lab) -> list[str]:
+    """The region's zones (in name order) where the lab can put its subnets: where this account can
+    use the zone, RDS offers the lab's DB instance class, and the Secrets Manager endpoint service
+    is offered. A RuntimeError saying why when there are fewer than two.
+
+        >>> network.usable_availability_zones(lab)  # ['ap-northeast-2a', 'ap-northeast-2b', ...]
+    """
+    client = _ec2(lab)
+    if client in _USABLE_ZONES:
+        return _USABLE_ZONES[client]
+    region_zones, endpoint_zones, rds_zones = _region_zones(lab), _endpoint_zones(lab), _rds_zones(lab)
+    usable = [z for z in region_zones if z in endpoint_zones and (rds_zones is None or z in rds_zones)]
+    if len(usable) < ZONES_NEEDED:
+        names = lab.names
+
+        def listed(zones) -> str:
+            return ", ".join(sorted(zones)) or "없음"
+
+        raise RuntimeError(
+            f"{lab.region} 리전에서 이 실습에 쓸 수 있는 가용 영역이 {len(usable)}개뿐입니다 ({listed(usable)}). "
+            f"DB 서브넷 그룹과 RDS Proxy 에는 서로 다른 가용 영역 2개가 필요합니다.\n"
+            f"- 이 계정이 쓸 수 있는 가용 영역: {listed(region_zones)}\n"
+            f"- Secrets Manager 엔드포인트({_secrets_service(lab)})를 제공하는 곳: {listed(endpoint_zones)}\n"
+            f"- RDS 가 {names.db_instance_class} ({names.db_engine} {names.db_engine_version})을 제공하는 곳: "
+            f"{'확인할 수 없음' if rds_zones is None else listed(rds_zones)}\n"
+            f"다른 리전을 쓰거나(예: ap-northeast-2), 이 리전에서 제공되는 인스턴스 클래스로 "
+            f"config.Names 의 db_instance_class 를 바꾸세요.")
+    _USABLE_ZONES[client] = usable
+    return usable
+
+
+def _zone_suffixes(lab: Lab) -> list[str]:
+    """The module's AZ suffixes, in the order of config.Names.subnets: ["a", "c"]."""
+    return list(dict.fromkeys(s.az_suffix for s in lab.names.subnets))
+
+
+def _zones_by_suffix(lab: Lab, existing: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The AZ of each module suffix: where the lab's subnets of that suffix already are, else chosen
+    from the usable zones: the module's own zone (region + suffix) when usable and still free, then
+    the first free ones in name order. (In ap-northeast-2 that keeps the module's a and c; where
+    region + "c" is missing, e.g. some accounts' us-west-1, the next usable zone is taken.)"""
+    zones: dict[str, str] = {}
+    for subnet in lab.names.subnets:
+        if subnet.name in existing:
+            zones.setdefault(subnet.az_suffix, existing[subnet.name]["AvailabilityZone"])
+    missing = [suffix for suffix in _zone_suffixes(lab) if suffix not in zones]
+    if not missing:
+        return zones
+    usable = usable_availability_zones(lab)
+    for suffix in missing:
+        own = lab.region + suffix
+        if own in usable and own not in zones.values():
+            zones[suffix] = own
+    for suffix in missing:
+        if suffix not in zones:
+            free = [zone for zone in usable if zone not in zones.values()]
+            if not free:
+                raise RuntimeError(f"서브넷 {suffix} 쪽에 쓸 가용 영역이 남지 않았습니다: 이미 있는 서브넷의 가용 영역 "
+                                   f"{', '.join(sorted(zones.values()))} 외에 쓸 수 있는 곳이 없습니다. "
+                                   f"delete_subnets 로 서브넷을 지우고 다시 만드세요.")
+            zones[suffix] = free[0]
+    return zones
+
+
+def availability_zones(lab: Lab) -> list[str]:
+    """The lab's two AZs, in the order of the module's suffixes ("a", "c"): where the lab's subnets
+    already are, else discovered (`usable_availability_zones`).
+
+        >>> network.availability_zones(lab)  # ['ap-northeast-2a', 'ap-northeast-2c']
+    """
+    vpc = _raw_vpc(lab)
+    zones = _zones_by_suffix(lab, _raw_subnets(lab, vpc["VpcId"]) if vpc else {})
+    return [zones[suffix] for suffix in _zone_suffixes(lab)]
+
+
+def zone_for(lab: Lab, suffix: str) -> str:
+    """The AZ of the module's suffix ("a" or "c"), as `availability_zones` has them."""
+    return dict(zip(_zone_suffixes(lab), availability_zones(lab), strict=True))[suffix]
+
+
 # ---------------------------------------------------------------- subnets
 
 def _raw_subnets(lab: Lab, vpc: str) -> dict[str, dict[str, Any]]:
@@ -254,14 +400,18 @@ def find_subnets(lab: Lab) -> list[SubnetView]:
 
 
 def ensure_subnets(lab: Lab) -> list[SubnetView]:
-    """The seven subnets in region+a / region+c; cloud9-subnet-a gives its instances public IPs."""
+    """The seven subnets in the lab's two AZs (`availability_zones`: the "-a" subnets in the first,
+    the "-c" subnets in the second); cloud9-subnet-a gives its instances public IPs."""
     vpc = vpc_id(lab)
     ec2 = _ec2(lab)
     existing = _raw_subnets(lab, vpc)
+    if all(subnet.name in existing for subnet in lab.names.subnets):
+        return find_subnets(lab)
+    zones = _zones_by_suffix(lab, existing)
     for subnet in lab.names.subnets:
         if subnet.name in existing:
             continue
-        created = ec2.create_subnet(VpcId=vpc, CidrBlock=subnet.cidr, AvailabilityZone=lab.az(subnet.az_suffix),
+        created = ec2.create_subnet(VpcId=vpc, CidrBlock=subnet.cidr, AvailabilityZone=zones[subnet.az_suffix],
                                     TagSpecifications=_tag_spec(lab, "subnet", 2, subnet.name))["Subnet"]["SubnetId"]
         if subnet.public:
             ec2.modify_subnet_attribute(SubnetId=created, MapPublicIpOnLaunch={"Value": True})
@@ -277,17 +427,24 @@ def subnet_ids(lab: Lab, tier: str) -> list[str]:
     return [require(found.get(name), f"subnet {name}") for name in lab.names.subnet_names(tier)]
 
 
-def _delete_subnet(lab: Lab, subnet: str) -> None:
+def _eni_timeout(lab: Lab) -> float | None:
+    return max(lab.poll_timeout, ENI_RELEASE_S) if lab.target == "aws" else None
+
+
+def _delete_subnet(lab: Lab, subnet: str, name: str | None) -> None:
     # On AWS, the network interfaces of a deleted Lambda function or database are released
     # minutes later; until then the subnet reports DependencyViolation.
-    retry_while(lab, lambda: _ec2(lab).delete_subnet(SubnetId=subnet), "DependencyViolation")
+    retry_while(lab, lambda: _ec2(lab).delete_subnet(SubnetId=subnet), "DependencyViolation",
+                timeout=_eni_timeout(lab), what=f"서브넷 {name or subnet} 삭제",
+                usual="Lambda 함수를 지운 뒤 최대 40분",
+                doing="Lambda·RDS 가 쓰던 네트워크 인터페이스(ENI)가 해제되기를 기다리는 중")
 
 
 def delete_subnets(lab: Lab) -> bool:
     """Delete the lab's subnets; False when none was left."""
     subnets = find_subnets(lab)
     for subnet in subnets:
-        _delete_subnet(lab, subnet["id"])
+        _delete_subnet(lab, subnet["id"], subnet["name"])
     return bool(subnets)
 
 
@@ -389,7 +546,10 @@ def find_security_group(lab: Lab, name: str) -> SecurityGroupView | None:
 
 def _ensure_group(lab: Lab, name: str, description: str, module: int) -> None:
     vpc = vpc_id(lab)
-    if _raw_group(lab, name) is None:
+    found = _raw_group(lab, name)
+    if found is not None:
+        ownership.require_lab("보안 그룹", name, ownership.ec2_tagged(lab, found))
+    else:
         _ec2(lab).create_security_group(GroupName=name, Description=description, VpcId=vpc,
                                         TagSpecifications=_tag_spec(lab, "security-group", module, name))
 
@@ -483,7 +643,10 @@ def _delete_group(lab: Lab, group: dict[str, Any]) -> None:
             ec2.revoke_security_group_ingress(GroupId=rule["GroupId"],
                                               SecurityGroupRuleIds=[rule["SecurityGroupRuleId"]])
     # Network interfaces of deleted functions, databases and endpoints are released late on AWS.
-    retry_while(lab, lambda: ec2.delete_security_group(GroupId=target), "DependencyViolation")
+    retry_while(lab, lambda: ec2.delete_security_group(GroupId=target), "DependencyViolation",
+                timeout=_eni_timeout(lab), what=f"보안 그룹 {group['GroupName']} 삭제",
+                usual="Lambda 함수를 지운 뒤 최대 40분",
+                doing="Lambda·RDS·엔드포인트가 쓰던 네트워크 인터페이스(ENI)가 해제되기를 기다리는 중")
 
 
 def delete_security_group(lab: Lab, name: str) -> bool:
@@ -509,36 +672,82 @@ def _raw_endpoints(lab: Lab, vpc: str, service: str | None = None,
     return [e for e in endpoints if e["State"].lower() not in gone]
 
 
+def _raw_secrets_endpoint(lab: Lab) -> dict[str, Any] | None:
+    vpc = _raw_vpc(lab)
+    endpoints = _raw_endpoints(lab, vpc["VpcId"], _secrets_service(lab)) if vpc else []
+    return endpoints[0] if endpoints else None
+
+
+def _endpoint_view(lab: Lab, endpoint: dict[str, Any]) -> VpcEndpointView:
+    subnets = {s["id"]: s["name"] for s in find_subnets(lab)}
+    return VpcEndpointView(service=endpoint["ServiceName"], id=endpoint["VpcEndpointId"],
+                           type=endpoint["VpcEndpointType"], state=endpoint["State"].lower(),
+                           private_dns=endpoint.get("PrivateDnsEnabled", False),
+                           subnets=[subnets.get(s, s) for s in endpoint["SubnetIds"]],
+                           security_groups=[g["GroupName"] for g in endpoint["Groups"]])
+
+
 def find_secrets_endpoint(lab: Lab) -> VpcEndpointView | None:
     """The VPC's Secrets Manager endpoint (unless it is being deleted), or None.
 
         >>> network.find_secrets_endpoint(lab)["state"]  # 'available' once Step 1.17 is done
     """
-    vpc = _raw_vpc(lab)
-    endpoints = _raw_endpoints(lab, vpc["VpcId"], _secrets_service(lab)) if vpc else []
-    if not endpoints:
-        return None
-    endpoint = endpoints[0]
-    subnets = {s["id"]: s["name"] for s in find_subnets(lab)}
-    return VpcEndpointView(service=endpoint["ServiceName"], id=endpoint["VpcEndpointId"],
-                        type=endpoint["VpcEndpointType"], state=endpoint["State"].lower(),
-                        private_dns=endpoint.get("PrivateDnsEnabled", False),
-                        subnets=[subnets.get(s, s) for s in endpoint["SubnetIds"]],
-                        security_groups=[g["GroupName"] for g in endpoint["Groups"]])
+    endpoint = _raw_secrets_endpoint(lab)
+    return _endpoint_view(lab, endpoint) if endpoint else None
+
+
+# DescribeVpcEndpoints' State (botocore's ec2 State), in lower case.
+ENDPOINT_DOING = {
+    "pending": "secret 서브넷마다 네트워크 인터페이스를 만들고 private DNS 이름을 연결하는 중",
+    "pendingacceptance": "엔드포인트 서비스가 연결을 수락하기를 기다리는 중",
+    "deleting": "엔드포인트와 그 네트워크 인터페이스를 삭제하는 중",
+}
+_RECREATE_ENDPOINT = ("엔드포인트를 지우고(network.delete_secrets_endpoint(lab)) 02_vpc_endpoint 노트북을 "
+                      "다시 실행하세요.")
+ENDPOINT_FAILED = {
+    "failed": "엔드포인트를 만들지 못했습니다. secret 서브넷의 가용 영역에서 이 서비스가 제공되지 않거나, "
+              "서브넷에 남은 IP 주소가 없거나, 같은 서비스의 private DNS 이름을 쓰는 엔드포인트가 VPC 에 이미 "
+              "있을 수 있습니다. "
+              + _RECREATE_ENDPOINT,
+    "partial": "일부 secret 서브넷에만 엔드포인트가 만들어졌습니다 (그 가용 영역에 서비스가 없거나 IP 주소가 부족). "
+               + _RECREATE_ENDPOINT,
+    "rejected": "엔드포인트 서비스가 연결 요청을 거절했습니다. 서비스 이름이 맞는지 확인하고 " + _RECREATE_ENDPOINT,
+    "expired": "연결 요청이 수락되지 않은 채 만료되었습니다. " + _RECREATE_ENDPOINT,
+}
+
+
+def _endpoint_state(endpoint: dict[str, Any]) -> str:
+    return endpoint["State"].lower()
+
+
+def _endpoint_failure(endpoint: dict[str, Any] | None) -> str | None:
+    """The likely cause of a failed endpoint, with the error AWS recorded on it (LastError)."""
+    cause = ENDPOINT_FAILED.get(_endpoint_state(endpoint)) if endpoint else None
+    error = (endpoint or {}).get("LastError") or {}
+    if cause and error:
+        cause += f" (AWS: {error.get('Code')}: {error.get('Message')})"
+    return cause
 
 
 def ensure_secrets_endpoint(lab: Lab) -> VpcEndpointView:
     """Module 3 Step 1.13-17: the Secrets Manager interface endpoint in the secret subnets, with
-    `secret-sg` and private DNS, so `secretsmanager.<region>.amazonaws.com` resolves to it inside
-    the VPC (the Lambda subnets have no route to the internet). Waits until it is `available`."""
+    `secret-sg` and private DNS, so `secretsmanager.<region>.<dns suffix>` resolves to it inside
+    the VPC (the Lambda subnets have no route to the internet). Waits until it is `available`
+    (1-3 minutes on AWS), showing its progress; `failed` and the like stop the wait at once with
+    the likely cause (`waiting.WaitFailed`)."""
     if find_secrets_endpoint(lab) is None:
         _ec2(lab).create_vpc_endpoint(
             VpcEndpointType="Interface", VpcId=vpc_id(lab), ServiceName=_secrets_service(lab),
             SubnetIds=subnet_ids(lab, "secret"), SecurityGroupIds=[security_group_id(lab, lab.names.secret_sg)],
             PrivateDnsEnabled=True, TagSpecifications=_tag_spec(lab, "vpc-endpoint", 3))
-    endpoint = wait_until(lab, "Secrets Manager VPC endpoint", lambda: find_secrets_endpoint(lab),
-                          lambda e: e is not None and e["state"] == "available")
-    return require(endpoint, "Secrets Manager VPC endpoint")  # never None once waited for; typed as found
+    # A new endpoint may take a moment to be listed: ABSENT is waited out, not a failure.
+    endpoint = wait_for(lab, "Secrets Manager VPC 엔드포인트", lambda: _raw_secrets_endpoint(lab), _endpoint_state,
+                        {"available"}, _endpoint_failure, usual="1–3분", doing=ENDPOINT_DOING)
+    return _endpoint_view(lab, require(endpoint, "Secrets Manager VPC endpoint"))  # never None once available
+
+
+def _endpoints_state(left: list[dict[str, Any]]) -> str:
+    return ", ".join(sorted({_endpoint_state(e) for e in left})) or ABSENT
 
 
 def _delete_endpoints(lab: Lab, vpc: str, service: str | None = None) -> bool:
@@ -546,8 +755,8 @@ def _delete_endpoints(lab: Lab, vpc: str, service: str | None = None) -> bool:
     if ids:
         _ec2(lab).delete_vpc_endpoints(VpcEndpointIds=ids)
     # Their network interfaces block the subnets and the security group until they are gone.
-    wait_until(lab, "VPC endpoints deleted", lambda: _raw_endpoints(lab, vpc, service, gone=("deleted",)),
-               lambda left: not left)
+    wait_for(lab, "VPC 엔드포인트 삭제", lambda: _raw_endpoints(lab, vpc, service, gone=("deleted",)),
+             _endpoints_state, {ABSENT}, usual="1–2분", doing=ENDPOINT_DOING)
     return bool(ids)
 
 

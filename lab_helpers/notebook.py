@@ -5,12 +5,13 @@ secrets), so the notebooks' reference outputs stay stable.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import choices, costs, diagnose, web
-from .config import Lab
+from .config import Lab, names_for
 from .text import pad, width
 
 
@@ -19,7 +20,9 @@ def start(target: str = "local", region: str | None = None, confirm_costs: bool 
     (or the cost confirmation and the AWS credentials checked)."""
     lab_choices = choices.choose(target, region, learner)
     if lab_choices.target == "aws":  # the costs before anything else, even before credentials are looked for
-        costs.require_confirmation(confirm_costs, lab_choices.region)
+        costs.require_confirmation(confirm_costs, lab_choices.region, names_for(lab_choices.learner,
+                                                                                lab_choices.region))
+        lab_choices = dataclasses.replace(lab_choices, costs_confirmed=True)
     choices.remember(lab_choices)
     if lab_choices.target == "local":
         from . import local
@@ -41,6 +44,8 @@ def connect(target: str | None = None, region: str | None = None, learner: str |
     from .local import LocalCloudError
 
     lab_choices = choices.follow(target, region, learner)
+    if lab_choices.target == "aws" and not lab_choices.costs_confirmed:  # 00 did not run with confirm_costs=True
+        costs.require_confirmation(False, lab_choices.region, names_for(lab_choices.learner, lab_choices.region))
     try:
         return Lab.connect(lab_choices.target, lab_choices.region, learner=lab_choices.learner)
     except LocalCloudError as e:
@@ -99,3 +104,24 @@ def curl(url: str) -> tuple[int, str]:
     body = data.decode(errors="replace")
     print(body)
     return status, body
+
+
+def show_billing(lab: Lab, billing: list[Mapping[str, Any]]) -> None:
+    """99_cleanup: what of the lab still bills, with the hourly total (nothing on the local cloud)."""
+    if lab.target != "aws":
+        print("로컬 클라우드: 요금이 부과되지 않습니다.")
+    elif not billing:
+        print("이 실습의 리소스 중 과금되는 것이 남아 있지 않습니다.")
+    else:
+        table(billing)
+        total = sum(row["usd_per_hour"] for row in billing)
+        print(f"합계: 약 {total:.3f} USD/시간 (약 {total * 24:.2f} USD/일), 지울 때까지 계속 과금됩니다.")
+
+
+def check_cleanup(lab: Lab, level: str, left: list, billing: list[Mapping[str, Any]]) -> None:
+    """99_cleanup's closing check: nothing of `level` left; on AWS, what still bills said in the same line."""
+    total = sum(row["usd_per_hour"] for row in billing)
+    still = (f" 다만 {len(billing)}개 리소스가 약 {total:.3f} USD/시간으로 계속 과금됩니다 (위 표). 모두 멈추려면 "
+             "level=\"all\" 로 다시 실행하세요." if billing else "")
+    check(not left, f"정리 완료: level={level!r} 에서 지울 실습 리소스가 남아 있지 않습니다.{still}",
+          "아직 남은 리소스가 있습니다 (위 표). 잠시 뒤 99_cleanup 을 다시 실행하세요.")

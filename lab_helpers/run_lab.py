@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import local, paths
+from . import local, paths, waiting
 from .local import lifecycle
 
 BUILD = paths.build_dir() / "notebooks"
@@ -62,6 +62,23 @@ def _kernel_manager_class():
     return LocalSocketKernelManager
 
 
+class ProgressEcho:
+    """A notebook kernel's stderr (the waits' progress lines, `waiting.Progress`) on the terminal as it comes,
+    indented on lines of their own under '[n/8] name ...'."""
+
+    def __init__(self, stream):
+        self.stream, self.started = stream, False
+
+    def write(self, text: str) -> None:
+        if not self.started:
+            self.stream.write("\n")
+            self.started = True
+        self.stream.write("".join("    " + line for line in text.splitlines(keepends=True)))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 def run_notebook(source: Path, output: Path, parameters: dict | None = None) -> float:
     """Execute one notebook with papermill into `output`; its seconds, or NotebookFailed."""
     import papermill
@@ -74,7 +91,7 @@ def run_notebook(source: Path, output: Path, parameters: dict | None = None) -> 
     try:
         papermill.execute_notebook(str(source), str(output), parameters=parameters or None, kernel_name="python3",
                                    cwd=str(source.parent), progress_bar=False, log_output=False,
-                                   kernel_manager_class=_kernel_manager_class())
+                                   stderr_file=ProgressEcho(sys.stderr), kernel_manager_class=_kernel_manager_class())
     except PapermillExecutionError as e:
         raise NotebookFailed(source.name, e.exec_count, f"{e.ename}: {e.evalue}") from None
     return time.perf_counter() - started
@@ -153,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.refresh and (args.target not in (None, "local") or args.region or args.learner or args.parameter):
         parser.error("--refresh makes the reference outputs on the local target, with the default choices only")
     target = args.target or "local"
+    os.environ.setdefault(waiting.PROGRESS_ENV, "stderr")  # the kernels' waits say how they go, on the terminal
     stop = preflight(target, args.region, args.learner, args.confirm_costs)
     if stop:
         print(f"error: {stop}", file=sys.stderr)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypedDict
 
-from . import rds
+from . import ownership, rds
 from .config import Lab
 from .waiting import or_none, require, wait_until
 
@@ -54,7 +54,10 @@ def _credentials(lab: Lab) -> str:
 
 def ensure_secret(lab: Lab) -> SecretView:
     """Step 1.2-6: store the database's credentials (no rotation)."""
-    if _describe(lab) is None:
+    found = _describe(lab)
+    if found is not None:
+        ownership.require_lab("Secrets Manager 보안 암호", lab.names.secret, ownership.secret_tagged(lab, found))
+    else:
         _sm(lab).create_secret(Name=lab.names.secret, SecretString=_credentials(lab),
                                Description=f"Credentials for RDS database {lab.names.db_instance}",
                                Tags=lab.tags(3))

@@ -3,16 +3,19 @@
     python -m lab_helpers.stage_bench               # this part only, printed (quick iteration)
     python -m lab_helpers.stage_bench --soak-s 30   # a shorter soak
 
-On a fresh local cloud of its own with Module 2 and Module 3 set up, against the `dev` stage's
-invoke URL (`api.invoke_url`), the module's test request (GET, Module 3's function behind it):
+On a fresh local cloud of its own with Module 2 and Module 3 set up and the lab's improved Module 3
+function deployed (as notebook 06 ends: `module3.deploy_improved_function`; the module's printed
+code, which fetches the secret and connects on every call, is notebook 06's Duration figure), against
+the `dev` stage's invoke URL (`api.invoke_url`), the module's test request (GET):
 - warm latency: a few warm-up requests, then `requests` sequential GETs from one client on one
   keep-alive connection: p50, p95 and mean;
 - load: `users` concurrent users for `seconds`, each looping GETs on its own keep-alive
   connection (opened again after any error): requests, failures by kind, p50/p95, requests/s;
-- soak: `soak_users` users for `soak_s` seconds; every process of the cloud (the cloud server,
+- soak: `SOAK_USERS` users for `soak_s` seconds; every process of the cloud (the cloud server,
   MariaDB, each RDS Proxy process, each Lambda execution environment) sampled from /proc at the
-  start, every `SAMPLE_EVERY_S` and at the end: resident memory, threads, open files. The start
-  and end are compared against `FLAT` (the "flat" verdict).
+  start, every `SAMPLE_EVERY_S` and at the end: resident memory, threads, open files (the start
+  and end as the median of `END_READS` reads). The start and end are compared against `FLAT` (the
+  "flat" verdict); the resident memory's trend over all samples (MB/min) is shown beside it.
 
 A request succeeds only with HTTP 200 and the handler's own `"statusCode": 200` in the body (the
 integration is non-proxy: a handler's error result also comes back as HTTP 200). Anything else,
@@ -47,7 +50,10 @@ SOAK_USERS = 4
 SOAK_S = 180.0
 SOAK_SETTLE_S = 5.0  # the soak's load runs this long before the start sample (connections, environments up)
 SAMPLE_EVERY_S = 30.0
+END_READS = 5  # the start and end samples: the median of this many reads of /proc ...
+READ_GAP_S = 1.0  # ... this many seconds apart (intermediate samples: one read)
 REQUEST_TIMEOUT_S = 30.0
+FUNCTION = "module3 (the lab's improved handler, as notebook 06 ends)"  # what the stage runs while measured
 PROC = Path("/proc")
 KB_PER_MB = 1024
 
@@ -239,16 +245,31 @@ def cloud_processes(info: dict[str, Any], health: dict[str, Any]) -> dict[str, i
     return found
 
 
-def snapshot(info: dict[str, Any], health: dict[str, Any] | None, proc: Path = PROC) -> dict[str, dict[str, int]]:
-    """Every process of the cloud that is alive, sampled now: {label: {pid, rss_kb, threads, fds}}."""
+def median_sample(reads: list[dict[str, int]]) -> dict[str, int]:
+    """Several reads of one process as one sample: the median (low) of each figure, the last pid."""
+    return {"pid": reads[-1]["pid"],
+            **{key: statistics.median_low(r[key] for r in reads) for key in ("rss_kb", "threads", "fds")}}
+
+
+def snapshot(info: dict[str, Any], health: dict[str, Any] | None, reads: int = 1, gap: float = 0.0,
+             proc: Path = PROC, sleep: Callable[[float], Any] = time.sleep) -> dict[str, dict[str, int]]:
+    """Every process of the cloud that is alive: {label: {pid, rss_kb, threads, fds}}.
+
+    `reads` reads `gap` seconds apart (the first too, after the health request), each figure their
+    median: the cloud server's threads and open files come and go with every request in flight, the
+    median is what the process holds.
+    """
     if health is None:
         raise RuntimeError(f"the local cloud at {info['endpoint']} does not answer its health check")
-    samples = {}
-    for label, pid in cloud_processes(info, health).items():
-        sample = read_process(pid, proc)
-        if sample is not None:
-            samples[label] = sample
-    return samples
+    pids = cloud_processes(info, health)
+    found: dict[str, list[dict[str, int]]] = {label: [] for label in pids}
+    for _ in range(reads):
+        sleep(gap)
+        for label, pid in pids.items():
+            sample = read_process(pid, proc)
+            if sample is not None:
+                found[label].append(sample)
+    return {label: median_sample(samples) for label, samples in found.items() if samples}
 
 
 def is_lambda(label: str) -> bool:
@@ -275,6 +296,16 @@ def compare_process(label: str, start: dict[str, int] | None, end: dict[str, int
     return row
 
 
+def rss_trend(samples: list[dict[str, Any]], label: str) -> float | None:
+    """A process's resident memory trend over the soak's samples, MB per minute (least squares); None
+    with fewer than 3 samples of it."""
+    points = [(s["t_s"], s["processes"][label]["rss_kb"]) for s in samples if label in s["processes"]]
+    if len(points) < 3 or len({t for t, _ in points}) < 2:
+        return None
+    slope = statistics.linear_regression([t for t, _ in points], [kb for _, kb in points]).slope
+    return round(slope * 60 / KB_PER_MB, 2)
+
+
 def soak_verdict(rows: list[dict[str, Any]]) -> bool:
     """Flat: every process at both ends is flat, and none but Lambda environments appeared or went.
 
@@ -293,11 +324,13 @@ def soak_summary(samples: list[dict[str, Any]], outcomes: list[Outcome], users: 
                  limits: FlatLimits = FLAT) -> dict[str, Any]:
     """The soak: the load's figures, each process's start/end with its verdict, the timeline, flat or not.
 
-    `samples` are [{"t_s": seconds since the start sample, "processes": snapshot()}, ...], first to last.
+    `samples` are [{"t_s": seconds since the start sample, "processes": snapshot()}, ...], first to last;
+    the verdict compares the first and the last, the trend (MB/min) uses them all.
     """
     start, end = samples[0]["processes"], samples[-1]["processes"]
     labels = list(start) + [label for label in end if label not in start]
-    rows = [compare_process(label, start.get(label), end.get(label), limits) for label in labels]
+    rows = [{**compare_process(label, start.get(label), end.get(label), limits),
+             "rss_mb_per_min": rss_trend(samples, label)} for label in labels]
     return {"load": load_summary(outcomes, users, elapsed_s), "sampled_s": samples[-1]["t_s"],
             "flat_rule": limits.describe(), "limits": asdict(limits), "processes": rows,
             "flat": soak_verdict(rows), "timeline": samples}
@@ -334,15 +367,18 @@ def soak(url: str, info: dict[str, Any], seconds: float = SOAK_S, users: int = S
     """
     from .local import state
 
+    def sample(t: float, reads: int) -> dict[str, Any]:
+        return {"t_s": round(t, 1), "processes": snapshot(info, state.health(info["endpoint"]), reads, READ_GAP_S)}
+
     load = Load(url, users).start()
     try:
         time.sleep(SOAK_SETTLE_S)
         began = time.monotonic()
-        samples = [{"t_s": 0.0, "processes": snapshot(info, state.health(info["endpoint"]))}]
+        samples = [sample(0.0, END_READS)]
         while (left := seconds - (time.monotonic() - began)) > 0:
-            time.sleep(min(every, left))
-            t = round(time.monotonic() - began, 1)
-            samples.append({"t_s": t, "processes": snapshot(info, state.health(info["endpoint"]))})
+            time.sleep(min(every - (seconds - left) % every, left))  # on the `every` grid from the start
+            t = time.monotonic() - began
+            samples.append(sample(t, END_READS if t >= seconds else 1))
             echo(f"soak {t:.0f}/{seconds:.0f} s: {sum(len(u) for u in load.outcomes)} requests")
     finally:
         elapsed = load.stop()
@@ -351,7 +387,8 @@ def soak(url: str, info: dict[str, Any], seconds: float = SOAK_S, users: int = S
 
 def stage(soak_s: float = SOAK_S, users: int = LOAD_USERS, seconds: float = LOAD_S,
           requests: int = WARM_REQUESTS, echo: Echo = print) -> dict[str, Any]:
-    """Every figure of this module on a fresh cloud of its own with Module 2 and Module 3 set up."""
+    """Every figure of this module on a fresh cloud of its own: Module 2 and Module 3 set up, the lab's
+    improved function deployed (as notebook 06 ends)."""
     from . import api, baseline, module3
     from .config import Lab
     from .local import lifecycle
@@ -361,6 +398,7 @@ def stage(soak_s: float = SOAK_S, users: int = LOAD_USERS, seconds: float = LOAD
         started = time.perf_counter()
         baseline.ensure_baseline(lab)
         module3.ensure_module3(lab)
+        module3.deploy_improved_function(lab)
         setup_s = time.perf_counter() - started
         url = api.invoke_url(lab)
         echo(f"stage bench: lab set up in {setup_s:.1f} s; {url}")
@@ -370,7 +408,8 @@ def stage(soak_s: float = SOAK_S, users: int = LOAD_USERS, seconds: float = LOAD
         load = concurrent_users(url, users, seconds)
         echo(f"{users} users x {seconds:g} s: {load['requests']} requests, {load['failures']} failures, "
              f"p50 {load['p50_ms']} ms, p95 {load['p95_ms']} ms, {load['rps']} req/s")
-        out: dict[str, Any] = {"url": url, "setup_s": round(setup_s, 1), "warm": warm, "load": load}
+        out: dict[str, Any] = {"url": url, "function": FUNCTION, "setup_s": round(setup_s, 1), "warm": warm,
+                               "load": load}
         if soak_s > 0:
             out["soak"] = soak(url, info, soak_s, echo=echo)
             echo(f"soak: {'flat' if out['soak']['flat'] else 'NOT flat'}")
@@ -392,13 +431,18 @@ def process_line(row: dict[str, Any]) -> str:
     if end is None:
         return f"gone (pid {start['pid']}): RSS {_mb(start['rss_kb'])} MB, threads {start['threads']}, " \
                f"files {start['fds']}"
-    return (f"RSS {_mb(start['rss_kb'])} -> {_mb(end['rss_kb'])} MB, threads {start['threads']} -> "
-            f"{end['threads']}, files {start['fds']} -> {end['fds']}  {row['verdict']}")
+    trend = row.get("rss_mb_per_min")
+    return (f"RSS {_mb(start['rss_kb'])} -> {_mb(end['rss_kb'])} MB"
+            + ("" if trend is None else f" ({trend:+.1f} MB/min)")
+            + f", threads {start['threads']} -> {end['threads']}, files {start['fds']} -> {end['fds']}  "
+            f"{row['verdict']}")
 
 
 def table_rows(part: dict[str, Any]) -> list[tuple[str, str]]:
     """This part of the report as (label, value) lines for `bench.table()`."""
     rows = []
+    if "function" in part:
+        rows.append(("stage URL's function", part["function"]))
     if "warm" in part:
         w = part["warm"]
         rows.append((f"stage URL warm latency ({w['requests']} GETs, 1 client)",

@@ -1,6 +1,6 @@
 # Module 2's function, as the workshop has it: the database credentials are written in the code,
 # and every invocation opens a new connection and closes it again.
-# The lab writes the RDS endpoint over 'YOUR RDS ENDPOINT' when it deploys this file,
+# The lab writes the RDS endpoint over the placeholder in `host` when it deploys this file,
 # as the learner pasted it in the console.
 import json
 import pymysql

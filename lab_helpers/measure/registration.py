@@ -7,7 +7,7 @@ proxy is deleted).
 """
 from __future__ import annotations
 
-from .. import cleanup, lambda_fn
+from .. import cleanup, lambda_fn, log_groups, ownership
 from ..config import Lab
 from .names import FUNCTION_SUFFIXES, function_name, parameter_group_name
 from .parameter_group import find_measurement_parameter_group, restore_settings
@@ -16,8 +16,16 @@ from .parameter_group import find_measurement_parameter_group, restore_settings
 def _function(key: str) -> cleanup.Resource:
     return cleanup.Resource("Lambda function (measurement)", lambda lab: function_name(lab, key),
                             lambda lab: lambda_fn.find_function(lab, function_name(lab, key)),
-                            cleanup.function_tagged,
+                            ownership.function_tagged,
                             lambda lab: lambda_fn.delete_function(lab, function_name(lab, key)))
+
+
+def _log_group(key: str) -> cleanup.Resource:
+    return cleanup.Resource("CloudWatch Logs log group (measurement)",
+                            lambda lab: log_groups.name_of(function_name(lab, key)),
+                            lambda lab: log_groups.find_log_group(lab, function_name(lab, key)),
+                            lambda lab, found: log_groups.is_lab(lab, function_name(lab, key)),
+                            lambda lab: log_groups.delete_log_group(lab, function_name(lab, key)))
 
 
 def _parameter_group_name(lab: Lab) -> str:
@@ -26,6 +34,7 @@ def _parameter_group_name(lab: Lab) -> str:
 
 RESOURCES: tuple[cleanup.Resource, ...] = (
     *(_function(key) for key in FUNCTION_SUFFIXES),
+    *(_log_group(key) for key in FUNCTION_SUFFIXES),
     cleanup.Resource("DB parameter group (measurement)", _parameter_group_name, find_measurement_parameter_group,
-                     cleanup.rds_tagged, restore_settings),
+                     ownership.rds_tagged, restore_settings),
 )

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from lab_helpers import baseline, iam, lambda_fn, module3, network, proxy
-from lab_helpers.config import SECRETS_MANAGER_READ_WRITE_POLICY
 from lab_helpers.local.ports import free_port
 from tests.integration.conftest import admin_query
+
+READ_WRITE_ARN = "arn:aws:iam::aws:policy/SecretsManagerReadWrite"  # the local cloud's partition: aws
 
 NAME = "lab-test-module3-failures"
 WRONG_SECRET = "lab-test-wrong-password"
@@ -29,7 +30,7 @@ def failing(lab):
     module3.ensure_module3(lab)
     lam, sm, client_iam = lab.client("lambda"), lab.client("secretsmanager"), lab.client("iam")
     role = client_iam.create_role(RoleName=NAME, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-    client_iam.attach_role_policy(RoleName=NAME, PolicyArn=SECRETS_MANAGER_READ_WRITE_POLICY)
+    client_iam.attach_role_policy(RoleName=NAME, PolicyArn=READ_WRITE_ARN)
     sm.create_secret(Name=WRONG_SECRET, SecretString=json.dumps(
         {"username": lab.names.db_master_user, "password": WRONG_PASSWORD, "engine": "mysql"}))
     lam.create_function(FunctionName=NAME, Runtime="python3.12", Role=role, Timeout=15,
@@ -37,9 +38,8 @@ def failing(lab):
     yield
     lam.delete_function(FunctionName=NAME)
     sm.delete_secret(SecretId=WRONG_SECRET, ForceDeleteWithoutRecovery=True)
-    client_iam.detach_role_policy(RoleName=NAME, PolicyArn=SECRETS_MANAGER_READ_WRITE_POLICY)
+    client_iam.detach_role_policy(RoleName=NAME, PolicyArn=READ_WRITE_ARN)
     client_iam.delete_role(RoleName=NAME)
-
 
 def run_with(lab, **variables) -> tuple[dict, str]:
     lam = lab.client("lambda")

@@ -32,23 +32,37 @@ def database_time(body: dict) -> dt.datetime:
 
 @pytest.fixture(scope="module")
 def before_and_after(lab):
+    """The stage URL's answer with Module 2, with the module's printed code (04), and with the improved function
+    (06); the module's tests go on with the improved function deployed."""
     baseline.ensure_baseline(lab)
     url = api.invoke_url(lab)
     before = get(url)
     module3.ensure_module3(lab)
+    printed = get(url)
+    printed_function = lambda_fn.find_function(lab)
+    module3.deploy_improved_function(lab)
     after = get(url)
-    return url, before, after
+    return url, before, after, printed, printed_function
 
 
 def test_module2_baseline_answers_with_the_database_time(before_and_after):
-    _, (status, body), _ = before_and_after
+    _, (status, body), *_ = before_and_after
     assert status == 200
     assert set(body) == {"statusCode", "body"}
     database_time(body)
 
 
+def test_the_module_s_printed_code_answers_as_deployed_by_04(before_and_after, lab):
+    _, _, _, (status, body), function = before_and_after
+    assert status == 200 and set(body) == {"statusCode", "body"}
+    database_time(body)
+    # the printed code with only the proxy's endpoint written in, and no environment variables
+    assert function["code_sha256"] == lambda_fn.code_sha256(module3.printed_package(lab))
+    assert function["environment"] == {}
+
+
 def test_module3_answers_through_api_gateway_lambda_proxy_and_secret(before_and_after, lab, cloud):
-    url, _, (status, body) = before_and_after
+    url, _, (status, body), *_ = before_and_after
     assert status == 200
     assert set(body) == {"statusCode", "body"}
     database_time(body)
@@ -91,7 +105,7 @@ def test_warm_invocations_reuse_the_environment(before_and_after, lab, cloud):
 
 def test_the_stage_serves_its_deployment_until_the_next_one(before_and_after, lab):
     """A new method is not live until the API is deployed again, as on AWS."""
-    url, _, _ = before_and_after
+    url = before_and_after[0]
     client = lab.client("apigateway")
     api_id = api.find_api(lab)["id"]
     root = next(r["id"] for r in client.get_resources(restApiId=api_id)["items"] if r["path"] == "/")

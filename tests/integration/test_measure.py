@@ -112,7 +112,9 @@ def test_everything_is_put_back(measured, lab, cloud):
     assert after == before  # max_connections, parameter group, pool percent and borrow timeout
     assert admin_query(cloud["root"], "SELECT @@GLOBAL.max_connections")[0][0] == before["max_connections"]
     assert {r["result"] for r in measured["removed"]} <= {"deleted", "already gone"}
-    assert {r["name"] for r in measured["removed"]} == {measure.parameter_group_name(lab), *measure.function_names(lab)}
+    functions = measure.function_names(lab)
+    assert {r["name"] for r in measured["removed"]} == {measure.parameter_group_name(lab), *functions,
+                                                        *(f"/aws/lambda/{name}" for name in functions)}
     assert measure.measurement_leftovers(lab) == []
     names = {f["FunctionName"] for f in lab.client("lambda").list_functions()["Functions"]}
     assert not names & set(measure.function_names(lab))

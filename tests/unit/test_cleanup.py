@@ -6,9 +6,12 @@ from lab_helpers.cleanup import cleanup, leftovers
 from lab_helpers.module3 import ensure_module3
 
 # what notebook 06 / make bench deploy; not there in these tests, so "already gone"
-MEASUREMENT_ROWS = [("Lambda function (measurement)", f"serverless-app-lambda-{suffix}")
-                    for suffix in ("m2", "printed", "m3", "storm", "pinning")] + [
-    ("DB parameter group (measurement)", "serverless-app-rds-measure")]
+SUFFIXES = ("m2", "printed", "m3", "storm", "pinning")
+MEASUREMENT_ROWS = [("Lambda function (measurement)", f"serverless-app-lambda-{suffix}") for suffix in SUFFIXES] + [
+    ("CloudWatch Logs log group (measurement)", f"/aws/lambda/serverless-app-lambda-{suffix}") for suffix in SUFFIXES
+] + [("DB parameter group (measurement)", "serverless-app-rds-measure")]
+# Lambda makes no network interfaces under moto: nothing to wait for
+ENI_ROW = ("Lambda VPC network interfaces (released by Lambda)", "AWS Lambda VPC ENI-serverless-app-lambda")
 MODULE3_ROWS = [
     ("Lambda code (Module 3; Module 2's put back)", "serverless-app-lambda"),
     *MEASUREMENT_ROWS,
@@ -24,6 +27,8 @@ MODULE3_ROWS = [
 MODULE2_ROWS = [
     ("API Gateway REST API", "serverless-app-api"),
     ("Lambda function", "serverless-app-lambda"),
+    ("CloudWatch Logs log group", "/aws/lambda/serverless-app-lambda"),
+    ENI_ROW,
     ("IAM role", "serverless-app-lambda-role"),
     ("RDS DB instance", "serverless-app-rds"),
     ("DB subnet group", "rds-subnet-group"),
@@ -35,13 +40,14 @@ ALL_ROWS = MODULE3_ROWS[1:] + MODULE2_ROWS  # level "all" deletes the function i
 
 def rows(expected, result="deleted", **exceptions):
     """The rows cleanup should return: `result` for each, except {name: result}."""
-    absent = {name for _, name in MEASUREMENT_ROWS}
+    absent = {name for _, name in [*MEASUREMENT_ROWS, ENI_ROW]}
     return [{"resource": kind, "name": name,
              "result": exceptions.get(name, "already gone" if name in absent else result)} for kind, name in expected]
 
 
 def listed(expected):
-    return [{"resource": kind, "name": name} for kind, name in expected if (kind, name) not in MEASUREMENT_ROWS]
+    return [{"resource": kind, "name": name} for kind, name in expected
+            if (kind, name) not in [*MEASUREMENT_ROWS, ENI_ROW]]
 
 
 @pytest.fixture
@@ -116,3 +122,18 @@ def test_same_names_without_the_lab_tags_are_kept(lab):
 def test_unknown_level_is_refused(lab):
     with pytest.raises(ValueError, match="module3"):
         cleanup(lab, "module2")
+
+
+def test_what_still_bills_is_listed_whatever_the_level(lab, module3_done):
+    from lab_helpers.cleanup import still_billing
+
+    before = still_billing(lab)
+    assert {row["resource"] for row in before} >= {"RDS DB 인스턴스", "RDS Proxy", "VPC 인터페이스 엔드포인트",
+                                                  "Secrets Manager 보안 암호"}
+    cleanup(lab, "module3")
+    after_module3 = still_billing(lab)
+    assert {row["resource"] for row in after_module3} >= {"RDS DB 인스턴스", "RDS 스토리지"}
+    assert not {"RDS Proxy", "VPC 인터페이스 엔드포인트"} & {row["resource"] for row in after_module3}
+    assert sum(row["usd_per_hour"] for row in after_module3) > 0.02  # the Module 2 instance keeps billing
+    cleanup(lab, "all")
+    assert still_billing(lab) == []

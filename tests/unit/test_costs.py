@@ -78,6 +78,27 @@ def test_notebook_asks_for_the_cost_confirmation_before_any_aws_call(monkeypatch
     assert "99_cleanup" in capsys.readouterr().out
 
 
+def test_a_later_notebook_on_aws_without_the_confirmation_shows_the_costs_and_stops(monkeypatch, tmp_path, capsys,
+                                                                                    no_aws_calls):
+    monkeypatch.setenv("LAB_STATE_DIR", str(tmp_path))  # 00 never ran here: nothing was confirmed
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with pytest.raises(costs.CostConfirmationRequired):
+        notebook.connect("aws", "ap-northeast-2", "")
+    assert "AWS 에서 이 실습이 만드는 유료 리소스" in capsys.readouterr().out
+
+
+def test_the_table_says_minimum_billing_and_what_keeps_billing_after_module3_cleanup():
+    text = costs.describe("ap-northeast-2")
+    assert "최소 10분" in text and "계속 과금" in text and "삭제됨" in text
+    kept = sum(item.usd_per_hour for item in costs.BILLABLE if item.module == 2)
+    assert f'level="module3" 로 실행한 뒤에도 Module 2 구성이 약 {kept:.3f} USD/시간' in text
+    assert "EngineLifecycleSupport=open-source-rds-extended-support-disabled" in text
+    assert NAMES.db_engine_version == "8.4"  # in standard support: no Extended Support charge
+    paid = dataclasses.replace(NAMES, db_engine_lifecycle_support="open-source-rds-extended-support")
+    assert any(item.resource == "RDS Extended Support" and item.usd_per_hour > 0 for item in costs.billable(paid))
+
+
 def test_creating_the_function_on_aws_waits_until_its_new_role_can_be_assumed(lab, network_ready, module2_package):
     """Right after CreateRole, Lambda answers "cannot be assumed" for a while; creation is retried, then succeeds."""
     on_aws = dataclasses.replace(lab, target="aws", _clients={})  # IAM and EC2 still on moto; Lambda stubbed

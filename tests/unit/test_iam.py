@@ -5,11 +5,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lab_helpers import iam
-from lab_helpers.config import LAMBDA_VPC_ACCESS_POLICY, SECRETS_MANAGER_READ_WRITE_POLICY
 
 SECRET_ARN = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:serverless-app-rds-secret-AbCdEf"
 READ_SECRET = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": SECRET_ARN}]}
+
+LAMBDA_VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+SECRETS_MANAGER_READ_WRITE_POLICY = "arn:aws:iam::aws:policy/SecretsManagerReadWrite"
 
 
 def trust(create_role_params) -> list:

@@ -70,6 +70,8 @@ def test_on_aws_a_proxy_follows_a_new_secret_with_modify_db_proxy(lab, secret_re
                             "TargetHealth": {"State": "AVAILABLE"}}]}
     stubber = Stubber(on_aws.client("rds"))
     stubber.add_response("describe_db_proxies", described(old_arn), by_name)
+    stubber.add_response("list_tags_for_resource", {"TagList": on_aws.tags(3)},  # the lab's proxy: changed
+                         {"ResourceName": "arn:aws:rds:ap-northeast-2:123456789012:db-proxy:prx-1"})
     stubber.add_response("modify_db_proxy", {"DBProxy": described(new_arn)["DBProxies"][0]},
                          {"DBProxyName": names.proxy, "Auth": [{"AuthScheme": "SECRETS", "SecretArn": new_arn,
                                                                 "IAMAuth": "DISABLED",

@@ -20,18 +20,20 @@ def test_db_instance_is_a_small_private_mysql(lab, network_ready, calls, rerun, 
     calls.clear()
     db = rds.ensure_db_instance(lab)
     assert (db["name"], db["state"], db["engine"], db["engine_version"], db["port"]) == (
-        "serverless-app-rds", "available", "mysql", "8.0", 3306)
+        "serverless-app-rds", "available", "mysql", "8.4", 3306)
     assert db["host"]
     assert db["security_groups"] == [network.security_group_id(lab, "rds-sg")]
     assert "Passw0rd" not in repr(db)
     create = calls.one("CreateDBInstance")
     assert {key: create[key] for key in ("Engine", "EngineVersion", "DBInstanceClass", "AllocatedStorage",
                                          "MasterUsername", "MasterUserPassword", "PubliclyAccessible", "MultiAZ",
-                                         "BackupRetentionPeriod", "DBSubnetGroupName", "VpcSecurityGroupIds")} == {
-        "Engine": "mysql", "EngineVersion": "8.0", "DBInstanceClass": "db.t4g.micro", "AllocatedStorage": 20,
+                                         "BackupRetentionPeriod", "DBSubnetGroupName", "VpcSecurityGroupIds",
+                                         "EngineLifecycleSupport")} == {
+        "Engine": "mysql", "EngineVersion": "8.4", "DBInstanceClass": "db.t4g.micro", "AllocatedStorage": 20,
         "MasterUsername": "admin", "MasterUserPassword": "Passw0rd", "PubliclyAccessible": False, "MultiAZ": False,
         "BackupRetentionPeriod": 0, "DBSubnetGroupName": "rds-subnet-group",
-        "VpcSecurityGroupIds": [network.security_group_id(lab, "rds-sg")]}
+        "VpcSecurityGroupIds": [network.security_group_id(lab, "rds-sg")],
+        "EngineLifecycleSupport": "open-source-rds-extended-support-disabled"}  # no paid Extended Support
     assert "DBName" not in create
     assert has_lab_tags(create["Tags"], 2)
     assert "DescribeDBInstances" in calls.names()  # waited for `available`

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -102,6 +103,30 @@ def test_snapshot_says_when_the_cloud_does_not_answer():
         stage_bench.snapshot({"pid": 1, "endpoint": "http://127.0.0.1:1"}, None)
 
 
+def test_snapshot_takes_the_median_of_its_reads_so_a_passing_thread_does_not_count(tmp_path):
+    reads = iter([(51200, 10, 30), (51300, 14, 36), (51250, 10, 30)])  # the second read: requests in flight
+    naps = []
+
+    def sleep(seconds):
+        naps.append(seconds)
+        rss_kb, threads, fds = next(reads)
+        shutil.rmtree(tmp_path / "100", ignore_errors=True)
+        fake_proc(tmp_path, 100, rss_kb, threads, fds)
+
+    info = {"pid": 100, "endpoint": "http://127.0.0.1:1"}
+    got = stage_bench.snapshot(info, {"proxies": [], "lambda": {"environments": []}}, reads=3, gap=1.0,
+                               proc=tmp_path, sleep=sleep)
+    assert got == {"cloud server (moto + providers)": {"pid": 100, "rss_kb": 51250, "threads": 10, "fds": 30}}
+    assert naps == [1.0, 1.0, 1.0]
+
+
+def test_rss_trend_is_mb_per_minute_over_every_sample_of_the_process():
+    samples = [{"t_s": t, "processes": {"MariaDB": sample(rss_mb=100 + t / 30)}} for t in (0.0, 30.0, 60.0, 90.0)]
+    assert stage_bench.rss_trend(samples, "MariaDB") == pytest.approx(2.0, abs=0.01)
+    assert stage_bench.rss_trend(samples[:2], "MariaDB") is None  # too few points for a trend
+    assert stage_bench.rss_trend(samples, "RDS Proxy p") is None
+
+
 def test_growth_within_the_limits_is_flat_and_just_beyond_is_not():
     limits = FlatLimits(rss_pct=10, rss_mb=8, threads=2, fds=4)
     start = sample(rss_mb=100, threads=5, fds=20)
@@ -156,8 +181,9 @@ def test_soak_summary_lists_each_process_once_in_order_with_its_verdict():
 def stage_part(p50_ms: float, failures: int, end_server: dict[str, int]) -> dict:
     warm = stage_bench.latency_summary([Outcome(p50_ms, None)] * 300)
     load = [Outcome(30.0, None)] * 3000 + [Outcome(30.0, "HTTP 502")] * failures
-    return {"url": "http://x.execute-api.localhost:1/dev", "warm": {**warm, "warmup": 10},
-            "load": stage_bench.load_summary(load, users=20, elapsed_s=30.0), "soak": soak_part(end_server)}
+    return {"url": "http://x.execute-api.localhost:1/dev", "function": stage_bench.FUNCTION,
+            "warm": {**warm, "warmup": 10}, "load": stage_bench.load_summary(load, users=20, elapsed_s=30.0),
+            "soak": soak_part(end_server)}
 
 
 def test_targets_met_when_fast_without_failures_and_flat():
@@ -182,6 +208,7 @@ def test_targets_not_met_when_slow_failing_or_growing():
 def test_table_shows_each_process_start_and_end_and_groups_flat_lambda_environments():
     part = stage_part(p50_ms=2.0, failures=0, end_server=sample(pid=1, rss_mb=340, threads=41, fds=52))
     lines = dict(stage_bench.table_rows(part))
+    assert lines["stage URL's function"] == "module3 (the lab's improved handler, as notebook 06 ends)"
     assert lines["stage URL warm latency (300 GETs, 1 client)"] == "p50 2.0 ms   p95 2.0 ms   mean 2.0 ms"
     assert lines["stage URL, 20 users x 30 s"] == \
         "3000 requests, 0 failures, p50 30.0 ms, p95 30.0 ms, 100 req/s"
@@ -193,6 +220,15 @@ def test_table_shows_each_process_start_and_end_and_groups_flat_lambda_environme
     assert lines["  Lambda fn env cccccccc"].startswith("appeared (pid 4)")
     assert lines["  Lambda environments, the 1 flat ones"] == \
         "RSS 55.0 -> 56.0 MB in all (largest growth 1.0 MB), threads 5 -> 5, files 20 -> 20"
+
+
+def test_table_shows_the_memory_trend_when_the_soak_has_enough_samples():
+    samples = [{"t_s": t, "processes": {"cloud server (moto + providers)": sample(pid=1, rss_mb=300 + t / 10)}}
+               for t in (0.0, 60.0, 120.0, 180.0)]
+    soak = stage_bench.soak_summary(samples, [Outcome(5.0, None)] * 10, users=4, elapsed_s=185.0)
+    lines = dict(stage_bench.table_rows({"soak": soak}))
+    assert lines["  cloud server (moto + providers)"] == \
+        "RSS 300.0 -> 318.0 MB (+6.0 MB/min), threads 5 -> 5, files 20 -> 20  flat"
 
 
 def test_bench_report_includes_the_stage_targets_and_lines():

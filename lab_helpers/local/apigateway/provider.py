@@ -15,7 +15,9 @@ methods, integrations and the function's resource policy are read from moto and 
   deployment (CreateDeployment), as on AWS;
 - API Gateway's own answers where it would give them: no such stage → 403 Forbidden, no such
   route → 403 "Missing Authentication Token", no permission to invoke the function or no
-  integration response → 500 "Internal server error", malformed proxy response → 502.
+  integration response → 500 "Internal server error", malformed proxy response → 502, a function
+  still running after the integration timeout (29 s) → 504 "Endpoint request timed out" (the
+  invocation itself goes on).
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ import logging
 import re
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from urllib.parse import parse_qs
 
 from .. import moto_adapter
@@ -40,6 +44,7 @@ STAGE_HOST = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.(?:localhost|[a-z0-9
                         r"(?::\d+)?$", re.IGNORECASE)
 HOST_STAGE_PATH = re.compile(r"^/(?P<stage>[^/]+)(?P<path>/.*)?$")
 PAYLOAD_LIMIT = 10 * 1024 * 1024  # bytes: a REST API's largest request payload
+INTEGRATION_TIMEOUT_S = 29.0  # a REST API's longest wait for its integration (the function goes on running)
 LAMBDA_URI = re.compile(r":lambda:path/2015-03-31/functions/(?P<fn>arn:[^/]+)/invocations")
 
 
@@ -94,8 +99,10 @@ def allowed(region: str, fn_arn: str, source_arn: str) -> bool:
 class ApiGatewayProvider:
     component = "apigateway"
 
-    def __init__(self, lambdas: LambdaProvider):
+    def __init__(self, lambdas: LambdaProvider, integration_timeout: float = INTEGRATION_TIMEOUT_S):
         self.lambdas = lambdas
+        self.integration_timeout = integration_timeout
+        self._integrations = ThreadPoolExecutor(max_workers=64, thread_name_prefix="apigw-integration")
         self.deployments: dict[tuple[str, str], tuple[Route, ...]] = {}  # (api id, deployment id) -> routes
 
     def stages(self, port: int) -> list[dict]:
@@ -164,8 +171,20 @@ class ApiGatewayProvider:
             log.warning("Lambda throttled the integration's invocation: every execution environment is busy")
             return _message(500, "Internal server error")
 
+    def _invoke(self, region: str, fn_arn: str, payload: bytes):
+        """The function's result, or None past the integration timeout (the invocation itself goes on)."""
+        future = self._integrations.submit(self.lambdas.invoke, region, fn_arn, payload)
+        try:
+            return future.result(timeout=self.integration_timeout)
+        except FutureTimeout:
+            log.warning("Execution failed due to a timeout error: the integration took more than %.0f s",
+                        self.integration_timeout)
+            return None
+
     def _aws(self, region: str, fn_arn: str, route: Route, body: bytes) -> Response:
-        result = self.lambdas.invoke(region, fn_arn, body or b"{}")
+        result = self._invoke(region, fn_arn, body or b"{}")
+        if result is None:
+            return _message(504, "Endpoint request timed out")
         chosen = None
         if result.function_error:
             message = json.loads(result.payload or b"{}").get("errorMessage", "")
@@ -179,7 +198,9 @@ class ApiGatewayProvider:
         return int(chosen), {"Content-Type": "application/json"}, result.payload
 
     def _aws_proxy(self, region: str, fn_arn: str, event: dict) -> Response:
-        result = self.lambdas.invoke(region, fn_arn, json.dumps(event).encode())
+        result = self._invoke(region, fn_arn, json.dumps(event).encode())
+        if result is None:
+            return _message(504, "Endpoint request timed out")
         try:
             if result.function_error:
                 raise ValueError("function error")

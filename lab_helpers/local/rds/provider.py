@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 MYSQL_ENGINES = {"mysql", "mariadb", "aurora-mysql"}
 PROXY_PORT = 3306  # the port clients use on a MySQL proxy endpoint
 # The version a proxy announces for its target's EngineVersion (RDS picks the newest minor version).
-MINOR_VERSIONS = {"5.7": "5.7.44", "8.0": "8.0.40", "8.4": "8.4.3"}
+MINOR_VERSIONS = {"5.7": "5.7.44", "8.0": "8.0.43", "8.4": "8.4.6"}
 HEALTH_CACHE_S = 1.0  # DescribeDBProxyTargets polls: one login check per target per second is enough
 WATCH_INTERVAL = 0.5  # seconds between checks that every proxy process is alive
 FOLLOWED_SERVICES = ("rds", "secretsmanager")  # a change in either may change what a proxy reads
@@ -204,7 +204,8 @@ class RdsDataPlane:
         targets = [db for db in moto_adapter.db_instances()
                    if (db.account, db.region) == (account, region) and db.identifier in proxy.target_instances]
         target = ("127.0.0.1", self.mariadb.port) if targets else None
-        version = MINOR_VERSIONS.get(targets[0].engine_version, targets[0].engine_version) if targets else "8.0.40"
+        version = (MINOR_VERSIONS.get(targets[0].engine_version, targets[0].engine_version) if targets
+                   else MINOR_VERSIONS["8.4"])
         return ProxySettings(credentials=credentials, target=target, db_max_connections=self.max_connections,
                              max_connections_percent=proxy.max_connections_percent,
                              max_idle_connections_percent=proxy.max_idle_connections_percent,

@@ -12,7 +12,7 @@ class ProxySettings:
     max_connections_percent: int = 100  # target group ConnectionPoolConfig.MaxConnectionsPercent
     max_idle_connections_percent: int = 50  # ConnectionPoolConfig.MaxIdleConnectionsPercent
     connection_borrow_timeout: float = 120.0  # seconds, ConnectionPoolConfig.ConnectionBorrowTimeout (0: no limit)
-    server_version: str = "8.0.40"  # what the proxy announces to clients (the engine version of its target)
+    server_version: str = "8.4.6"  # what the proxy announces to clients (the engine version of its target)
     session_pinning_filters: tuple[str, ...] = ()  # ("EXCLUDE_VARIABLE_SETS",): a SET of any variable does not pin
     idle_client_timeout: float = 1800.0  # seconds a client may stay idle before the proxy closes its connection
     require_tls: bool = False  # RequireTLS: a client that does not start TLS is refused (3159)

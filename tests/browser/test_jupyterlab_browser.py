@@ -1,0 +1,301 @@
+"""The lesson as a learner takes it: JupyterLab started as `make jupyter` starts it, in headless Chromium.
+
+On a local cloud of its own, JupyterLab (this virtualenv's `jupyter lab`, the project's `python3` kernel)
+serves a copy of notebooks/, so that the committed notebooks are never touched. For 00 to 05, in order,
+the page opens the notebook by its URL, clears the reference outputs (Edit menu), runs all cells (Run
+menu) and waits until every cell has run; then it checks what the learner sees: every cell ran once,
+the closing check shows ✅, no cell shows an error or stderr, and each ```mermaid block is drawn as an
+SVG image. The end of each notebook is saved to build/screenshots/<name>.png.
+
+Chromium is Debian's (`make test` installs `chromium` and `fonts-noto-cjk` as root), driven by
+Playwright, which never downloads a browser of its own here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
+
+from lab_helpers import paths
+from lab_helpers.local import lifecycle
+from lab_helpers.local.ports import HOST, free_port
+
+pytestmark = pytest.mark.integration
+
+LESSON = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update", "05_test"]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [  # headless, as root, without a GPU, and with nothing to fetch: the network is the loopback
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-extensions",
+    "--disable-default-apps", "--no-first-run", "--no-default-browser-check", "--metrics-recording-only",
+    "--password-store=basic",
+]
+SCREENSHOTS = paths.build_dir() / "screenshots"
+START_TIMEOUT = 90  # s: JupyterLab's server answering; a page loaded with its notebook's kernel idle
+RUN_TIMEOUT = 300  # s: one notebook's cells (headless, each of 00-05 takes seconds)
+
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in the front tab
+# What a cell writes to stderr and what fails in it: JupyterLab shows both, tracebacks included, as this
+# MIME type. None is harmless here: under papermill, 00-05 write nothing to stderr.
+STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+
+# JupyterLab's settings as a learner who answered "no" to its news prompt has them: no toast over the
+# notebook, no request to the internet.
+SETTINGS = {"@jupyterlab/apputils-extension/notification.jupyterlab-settings":
+            {"fetchNews": "false", "checkForUpdates": False}}
+
+# True once the front notebook shows its `cells` code cells.
+SHOWN = """([notebook, cells]) =>
+  document.querySelectorAll(notebook + ' .jp-CodeCell .jp-InputArea-prompt').length === cells"""
+
+# True once the front notebook shows its `cells` code cells with no output and no execution count ([ ]):
+# nothing of the reference outputs is left to be mistaken for this run's.
+CLEARED = """([notebook, cells]) => {
+  const panel = document.querySelector(notebook);
+  const prompts = panel ? [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')] : [];
+  return prompts.length === cells && prompts.every(p => p.textContent.trim() === '[ ]:')
+    && !panel.querySelector('.jp-CodeCell .jp-OutputArea-output');
+}"""
+
+# True once Run All has started: a code cell is queued or running ([*]) or has run ([1]).
+STARTED = """(notebook) => [...document.querySelectorAll(notebook + ' .jp-CodeCell .jp-InputArea-prompt')]
+  .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
+
+# True once every code cell of the front notebook has run: none queued or running ([*]), the kernel idle,
+# and each cell numbered, unless a cell failed (Run All stops there and leaves the rest unnumbered).
+FINISHED = """([notebook, stderr]) => {
+  const panel = document.querySelector(notebook);
+  if (!panel) return false;
+  const status = panel.querySelector('.jp-Notebook-ExecutionIndicator')?.getAttribute('data-status');
+  const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim());
+  if (status !== 'idle' || prompts.length === 0 || prompts.some(p => p.includes('*'))) return false;
+  return prompts.every(p => /^\\[\\d+\\]:$/.test(p)) || panel.querySelector(stderr) !== null;
+}"""
+
+# JupyterLab draws a ```mermaid block as <div class="jp-RenderedMermaid"><figure><img src="data:image/svg+xml,
+# <svg ...>">; a block that fails to parse shows its error (jp-mod-warning) instead. Once the image is loaded:
+# its kind, its SVG source and its size on the page.
+MERMAID = """(diagram) => {
+  const svg = diagram.querySelector('svg');
+  if (svg) return {kind: 'svg', svg: svg.outerHTML, width: svg.getBoundingClientRect().width};
+  const img = diagram.querySelector('img');
+  if (!img || !img.complete || img.naturalWidth === 0) return null;
+  const comma = img.src.indexOf(',');
+  return {kind: img.src.slice(0, comma), svg: decodeURIComponent(img.src.slice(comma + 1)),
+          width: img.getBoundingClientRect().width};
+}"""
+
+
+def _chromium_or_skip() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    if os.geteuid() != 0:
+        pytest.skip("Chromium is not installed: run 'sudo apt-get install -y chromium fonts-noto-cjk' "
+                    "(`make test` installs it when run as root)")
+    pytest.fail("Chromium is not installed (/usr/bin/chromium): `make test` installs it as root "
+                "(apt-get install -y chromium fonts-noto-cjk)")
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _stop(proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """JupyterLab by its PID: SIGTERM (it shuts its kernels down), then SIGKILL to what is left of its session."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the session it leads (start_new_session): a kernel left behind
+    except ProcessLookupError:
+        pass
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def jupyterlab() -> Iterator[dict]:
+    """JupyterLab as `make jupyter` starts it (the local cloud, then `jupyter lab --notebook-dir=notebooks
+    --ip=127.0.0.1 [--allow-root]`), here on a free port with a token, on a copy of the notebooks, with its
+    settings, workspaces and runtime files in a temporary folder."""
+    _chromium_or_skip()
+    with lifecycle.fresh("lab-browser-", export=True) as cloud, \
+            tempfile.TemporaryDirectory(prefix="lab-browser-jupyter-") as tmp:
+        tmp = Path(tmp)
+        notebooks = tmp / "notebooks"
+        notebooks.mkdir()
+        for notebook in paths.notebooks_dir().glob("*.ipynb"):  # the lesson only (a run may leave sockets there)
+            shutil.copyfile(notebook, notebooks / notebook.name)
+        for name, values in SETTINGS.items():
+            (tmp / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / "settings" / name).write_text(json.dumps(values))
+        port, token = free_port(), secrets.token_hex(16)
+        args = [str(Path(sys.executable).parent / "jupyter"), "lab", f"--notebook-dir={notebooks}", f"--ip={HOST}",
+                f"--port={port}", "--ServerApp.port_retries=0", "--no-browser", f"--IdentityProvider.token={token}",
+                f"--LabApp.user_settings_dir={tmp / 'settings'}", f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
+                "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        if os.geteuid() == 0:
+            args.append("--allow-root")
+        env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp / "config")}
+        log = tmp / "jupyterlab.log"
+        with open(log, "wb") as out:  # the kernels find the cloud through LAB_STATE_DIR and LAB_LOCAL_PORT in env
+            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                    cwd=notebooks, start_new_session=True)
+        base = f"http://{HOST}:{port}"
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not _answers(f"{base}/api/status?token={token}"):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    what = "exited at start-up" if proc.poll() is not None else f"did not answer in {START_TIMEOUT} s"
+                    pytest.fail(f"JupyterLab {what}:\n{log.read_text(errors='replace')[-3000:]}")
+                time.sleep(0.2)
+            yield {"base": base, "token": token, "notebooks": notebooks, "log": log, "cloud": cloud}
+        finally:
+            _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def page(jupyterlab):
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 1400}, locale="ko-KR",
+                                          timezone_id="Asia/Seoul")
+            context.set_default_timeout(START_TIMEOUT * 1000)
+            page = context.new_page()
+            page.goto(f"{jupyterlab['base']}/lab?token={jupyterlab['token']}")  # logs in: a cookie from here on
+            page.wait_for_selector("#jp-main-dock-panel")
+            yield page
+        finally:
+            browser.close()
+
+
+def _menu(page, menu: str, item: str) -> None:
+    """A command from the menu bar, clicked as a learner clicks it (once the item is enabled)."""
+    page.locator(f".lm-MenuBar-item:has(.lm-MenuBar-itemLabel:text-is('{menu}'))").click()
+    page.locator(f".lm-Menu-item:not(.lm-mod-disabled):visible:has(.lm-Menu-itemLabel:text-is('{item}'))").click()
+    page.locator(".lm-Menu:visible").first.wait_for(state="hidden", timeout=10_000)
+
+
+def _texts(page, selector: str) -> list[str]:
+    """The text of what `selector` finds in the front notebook (off-screen cells included)."""
+    return page.locator(f"{NOTEBOOK} {selector}").all_text_contents()
+
+
+def _what_it_shows(page) -> str:
+    errors = _texts(page, STDERR)
+    if errors:
+        return "error outputs:\n" + "\n---\n".join(e[-1500:] for e in errors)
+    return "last outputs:\n" + "\n---\n".join(o[-500:] for o in _texts(page, ".jp-CodeCell .jp-OutputArea-output")[-3:])
+
+
+def _open(page, base: str, name: str) -> None:
+    """The notebook by its URL, alone in a fresh workspace (`?reset`: the notebooks before it are not opened
+    again); ready once it is the front tab and its kernel is idle."""
+    page.goto(f"{base}/lab/tree/{name}.ipynb?reset")
+    tab = f"#jp-main-dock-panel .lm-TabBar-tab.jp-mod-current:has(.lm-TabBar-tabLabel:text-is('{name}.ipynb'))"
+    page.wait_for_selector(tab)
+    page.wait_for_selector(f"{NOTEBOOK} .jp-Notebook-ExecutionIndicator[data-status='idle']")
+    tabs = page.locator("#jp-main-dock-panel .lm-TabBar-tab .lm-TabBar-tabLabel").all_text_contents()
+    assert tabs == [f"{name}.ipynb"], f"{name}: the open tabs are {tabs}"
+
+
+def _command(page, name: str, menu: str, item: str, done: str, arg) -> None:
+    """A menu command, then `done` (a function of the page) true within 15 s; clicked once more if JupyterLab did
+    not act on the first click (a notebook that has just opened may not be the current one for its menus yet)."""
+    for attempt in range(2):
+        _menu(page, menu, item)
+        try:
+            page.wait_for_function(done, arg=arg, timeout=15_000, polling=100)
+            return
+        except PlaywrightTimeout:
+            if attempt:
+                raise AssertionError(f"{name}: {menu} > {item} did nothing ({_screenshot(page, name)})") from None
+            print(f"{name}: {menu} > {item} did nothing; clicked again")
+
+
+def _run_all(page, name: str, cells: int) -> float:
+    """Edit > Clear Outputs of All Cells, then Run > Run All Cells; the seconds until every cell has run."""
+    page.wait_for_function(SHOWN, arg=[NOTEBOOK, cells])
+    _command(page, name, "Edit", "Clear Outputs of All Cells", CLEARED, [NOTEBOOK, cells])
+    started = time.monotonic()
+    _command(page, name, "Run", "Run All Cells", STARTED, NOTEBOOK)
+    try:
+        page.wait_for_function(FINISHED, arg=[NOTEBOOK, STDERR], timeout=RUN_TIMEOUT * 1000, polling=250)
+    except PlaywrightTimeout:
+        shot = _screenshot(page, name)
+        raise AssertionError(f"{name}: the cells did not finish in {RUN_TIMEOUT} s ({shot}); {_what_it_shows(page)}") \
+            from None
+    return time.monotonic() - started
+
+
+def _screenshot(page, name: str) -> Path:
+    """The end of the notebook, as the learner sees it after scrolling down: build/screenshots/<name>.png."""
+    page.locator(f"{NOTEBOOK} .jp-Cell").last.evaluate("cell => cell.scrollIntoView({block: 'end'})")
+    page.wait_for_timeout(500)  # the scroll, and the paint of the cells it brings into view
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _cells(notebook: Path) -> list[dict]:
+    return json.loads(notebook.read_text())["cells"]
+
+
+def _mermaid_blocks(notebook: Path) -> int:
+    return sum("".join(c["source"]).count("```mermaid") for c in _cells(notebook) if c["cell_type"] == "markdown")
+
+
+def _assert_mermaid_drawn(page, name: str, expected: int) -> None:
+    diagrams = page.locator(f"{NOTEBOOK} .jp-MarkdownCell .jp-RenderedMarkdown .jp-RenderedMermaid")
+    for i in range(expected):
+        diagram = diagrams.nth(i)
+        diagram.scroll_into_view_if_needed(timeout=30_000)  # where the learner reads it
+        failed = diagram.locator(".jp-mod-warning").count() or "jp-mod-warning" in (diagram.get_attribute("class"))
+        assert not failed, f"{name}: Mermaid diagram {i + 1} was not drawn: {diagram.text_content()}"
+        drawn = page.wait_for_function(MERMAID, arg=diagram.element_handle(), timeout=30_000).json_value()
+        assert drawn["kind"] in ("svg", "data:image/svg+xml"), f"{name}: Mermaid diagram {i + 1} is {drawn['kind']}"
+        assert "<svg" in drawn["svg"] and "</svg>" in drawn["svg"], f"{name}: Mermaid diagram {i + 1} is no SVG"
+        assert drawn["width"] > 200, f"{name}: Mermaid diagram {i + 1} is {drawn['width']} px wide"
+    assert diagrams.count() == expected, f"{name}: {diagrams.count()} Mermaid diagrams drawn, {expected} written"
+
+
+def test_the_lesson_in_jupyterlab_in_a_browser(jupyterlab, page):
+    assert _mermaid_blocks(jupyterlab["notebooks"] / "00_prerequisites.ipynb"), "00 has its architecture diagram"
+    for name in LESSON:
+        _open(page, jupyterlab["base"], name)
+        code_cells = sum(c["cell_type"] == "code" for c in _cells(jupyterlab["notebooks"] / f"{name}.ipynb"))
+        seconds = _run_all(page, name, code_cells)
+        shot = _screenshot(page, name)
+
+        errors = _texts(page, STDERR)
+        assert not errors, f"{name}: a cell shows an error ({shot}):\n" + "\n---\n".join(e[-1500:] for e in errors)
+        prompts = _texts(page, ".jp-CodeCell .jp-InputArea-prompt")
+        assert prompts == [f"[{i}]:" for i in range(1, code_cells + 1)], f"{name}: not every cell ran once: {prompts}"
+        closing = page.locator(f"{NOTEBOOK} .jp-CodeCell").last.locator(".jp-OutputArea-output").all_text_contents()
+        assert closing and closing[-1].startswith("✅"), f"{name}: the closing check shows no ✅ ({shot}): {closing}"
+        assert "❌" not in "\n".join(_texts(page, ".jp-OutputArea-output")), f"{name}: {_what_it_shows(page)}"
+
+        if blocks := _mermaid_blocks(jupyterlab["notebooks"] / f"{name}.ipynb"):
+            _assert_mermaid_drawn(page, name, blocks)
+        print(f"{name}: ran in {seconds:.1f} s; {paths.shown(shot)}")

@@ -1,0 +1,37 @@
+"""Notebook 04 deploys the module's printed code, changed only where the module has the learner change it."""
+from __future__ import annotations
+
+from lab_helpers import lambda_fn, module3, proxy
+from lab_helpers.config import Lab, names_for
+
+PROXY = "serverless-app-rds-proxy.proxy-abcdefghijkl.ap-northeast-2.rds.amazonaws.com"
+
+
+def diff_lines(lab: Lab) -> tuple[list[str], list[str]]:
+    text = module3.printed_diff(lab)
+    removed = [line[1:] for line in text.splitlines() if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:] for line in text.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    return removed, added
+
+
+def test_the_module_s_own_names_change_only_the_proxy_endpoint(monkeypatch):
+    monkeypatch.setattr(proxy, "proxy_endpoint", lambda lab: PROXY)
+    lab = Lab(target="local")
+    removed, added = diff_lines(lab)
+    assert removed == ["        host = 'YOUR RDS PROXY ENDPOINT', "]
+    assert added == [f"        host = '{PROXY}', "]
+    source = lambda_fn.show_code("module3_printed")
+    deployed = source.replace("YOUR RDS PROXY ENDPOINT", PROXY)
+    assert module3.printed_package(lab) == lambda_fn.build_package("module3_printed",
+                                                                   {"YOUR RDS PROXY ENDPOINT": PROXY})
+    assert deployed.count("\n") == source.count("\n")
+
+
+def test_another_learner_and_region_also_change_the_secret_name_and_region(monkeypatch):
+    monkeypatch.setattr(proxy, "proxy_endpoint", lambda lab: "kim-proxy.example")
+    lab = Lab(target="local", region="us-east-1", names=names_for("kim", "us-east-1"))
+    removed, added = diff_lines(lab)
+    assert removed == ['secret_name = "serverless-app-rds-secret"', 'region_name = "ap-northeast-2"',
+                       "        host = 'YOUR RDS PROXY ENDPOINT', "]
+    assert added == ['secret_name = "kim-serverless-app-rds-secret"', 'region_name = "us-east-1"',
+                     "        host = 'kim-proxy.example', "]
