@@ -105,7 +105,30 @@ class Resource:
 _MODULE2_CODE = Resource("Lambda code (Module 3; Module 2's put back)", lambda lab: lab.names.function,
                           _module3_code, lambda_function_tagged, _put_module2_code_back)
 
+def _rotation_function(lab: Lab) -> str:
+    return lab.names.rotation_function
+
+
+# What notebook 07 adds (beyond the module): its rotation function, the function's log group, its network
+# interfaces (released by Lambda, with the role), and its role; removed with Module 3's level.
+_ROTATION = (
+    Resource("Lambda function (rotation)", _rotation_function,
+              lambda lab: lambda_fn.find_function(lab, _rotation_function(lab)), function_tagged,
+              lambda lab: lambda_fn.delete_function(lab, _rotation_function(lab))),
+    Resource("CloudWatch Logs log group (rotation)", lambda lab: log_groups.name_of(_rotation_function(lab)),
+              lambda lab: log_groups.find_log_group(lab, _rotation_function(lab)),
+              lambda lab, found: log_groups.is_lab(lab, _rotation_function(lab)),
+              lambda lab: log_groups.delete_log_group(lab, _rotation_function(lab))),
+    Resource("Lambda VPC network interfaces (rotation, released by Lambda)",
+              lambda lab: lambda_enis.description_prefix(lab, _rotation_function(lab)),
+              lambda lab: lambda_enis.find_pending(lab, _rotation_function(lab)), managed_by_aws,
+              lambda lab: lambda_enis.wait_released(lab, function=_rotation_function(lab))),
+    Resource("IAM role (rotation)", lambda lab: lab.names.rotation_role, iam.find_rotation_role, role_tagged,
+              iam.delete_rotation_role),
+)
+
 _MODULE3 = (
+    *_ROTATION,
     Resource("IAM policy attachment", lambda lab: f"{lab.names.lambda_role}/{READ_WRITE_POLICY_NAME}",
               _read_write_attachment, lambda_role_tagged, iam.detach_secrets_manager_read_write),
     Resource("IAM inline policy", lambda lab: f"{lab.names.lambda_role}/{lab.names.function_secret_policy}",
@@ -223,6 +246,7 @@ _BILLABLE_FINDERS: dict[str, tuple[Callable[[Lab], Any], Callable[[Lab, Any], bo
     "secrets_endpoint": (network.find_secrets_endpoint, ec2_tagged),
     "secret": (secrets.find_secret, secret_tagged),
     "function": (lambda_fn.find_function, function_tagged),
+    "rotation_function": (lambda lab: lambda_fn.find_function(lab, lab.names.rotation_function), function_tagged),
     "log_group": (log_groups.find_log_group, log_group_tagged),
     "api": (api.find_api, api_tagged),
 }

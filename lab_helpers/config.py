@@ -76,6 +76,10 @@ class Names:
     proxy_role: str = "serverless-app-rds-proxy-role"
     proxy_role_policy: str = "serverless-app-rds-proxy-secret-read"
     function_secret_policy: str = "serverless-app-lambda-secret-read"
+    # Beyond the module (notebook 07): rotating the secret
+    rotation_function: str = "serverless-app-rds-rotation"
+    rotation_role: str = "serverless-app-rds-rotation-role"
+    rotation_policy: str = "serverless-app-rds-secret-rotate"
 
     # who the resources belong to: their names' prefix ("" keeps the module's names)
     learner: str = ""
@@ -89,8 +93,8 @@ NAMES = Names()
 # Names a learner's prefix goes on (account-wide in a region). Subnets and security groups are named inside
 # the learner's own VPC and keep the module's names.
 LEARNER_PREFIXED = ("vpc", "internet_gateway", "route_table", "db_subnet_group", "db_instance", "function", "api",
-                    "secret", "proxy")
-IAM_ROLES = ("lambda_role", "proxy_role")  # IAM is global: a role's name also carries the region
+                    "secret", "proxy", "rotation_function")
+IAM_ROLES = ("lambda_role", "proxy_role", "rotation_role")  # IAM is global: a role's name also carries the region
 
 
 def names_for(learner: str = "", region: str = DEFAULT_REGION) -> Names:

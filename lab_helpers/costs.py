@@ -71,6 +71,8 @@ def billable(names: Names = NAMES) -> tuple[Billable, ...]:
                  key="secret"),
         Billable("Lambda 함수", names.function, 0.0, "요청 수와 실행 시간 (실습 규모는 프리 티어 안, 약 0)",
                  "요청마다", module=2, key="function"),
+        Billable("Lambda 함수 (보안 암호 로테이션, 07)", names.rotation_function, 0.0,
+                 "호출 수와 실행 시간 (30일마다 네 번, 약 0)", "요청마다", key="rotation_function"),
         Billable("CloudWatch Logs 로그 그룹", f"/aws/lambda/{names.function}", 0.0,
                  f"수집 {LOGS_USD_PER_GB} USD/GB 와 보관 (실습 규모는 약 0)", "GB 단위", module=2, key="log_group"),
         Billable("API Gateway REST API", names.api, 0.0, "요청 수 (실습 규모는 약 0)", "요청마다", module=2, key="api"),

@@ -32,8 +32,9 @@ def _secret(lab: Lab) -> list[tuple[str, bool]]:
     names = lab.names
     secret = secrets.find_secret(lab)
     return [
-        (f"Secrets Manager 에 Secret {names.secret} 이 있음", secret is not None),
-        ("Secret 의 자동 로테이션이 꺼져 있음 (모듈의 1-5)", not (secret and secret["rotation_enabled"])),
+        (f"Secrets Manager 에 보안 암호 {names.secret} 이 있음", secret is not None),
+        ("보안 암호의 자동 로테이션이 꺼져 있음 (모듈의 1-5), 또는 07 의 로테이션 함수로 켜져 있음",
+         not (secret and secret["rotation_enabled"]) or secret["rotation_function"] == names.rotation_function),
     ]
 
 

@@ -215,3 +215,46 @@ def ensure_proxy_role(lab: Lab, secret_arn: str) -> RoleView:
 def delete_proxy_role(lab: Lab) -> bool:
     """Delete RDS Proxy's role with its policies; False when it was already gone."""
     return _delete_role(lab, lab.names.proxy_role)
+
+
+# ---------------------------------------------------------------- the rotation function's role (notebook 07)
+
+ROTATION_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage"]
+
+
+def _rotation_policy(secret_arn: str) -> dict[str, Any]:
+    """What a single-user rotation function needs: this secret's versions, and new random passwords."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ROTATION_ACTIONS, "Resource": secret_arn},
+        {"Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"}]}
+
+
+def find_rotation_role(lab: Lab) -> RoleView | None:
+    return _find_role(lab, lab.names.rotation_role)
+
+
+def ensure_rotation_role(lab: Lab, secret_arn: str) -> RoleView:
+    """The rotation function's own role: AWSLambdaVPCAccessExecutionRole (it runs in the VPC) and an inline
+    policy for this one secret (never the function's role: that one may only read it)."""
+    name = lab.names.rotation_role
+    _ensure_role(lab, name, "lambda", 3, "Rotation function of the lab's database secret")
+    _ensure_attached(lab, name, partition.managed_policy_arn(lab, LAMBDA_VPC_ACCESS))
+    _ensure_inline(lab, name, lab.names.rotation_policy, _rotation_policy(secret_arn))
+    return after_iam_propagation(lab, lambda: require(find_rotation_role(lab), f"IAM role {name}"), "NoSuchEntity")
+
+
+def find_rotation_policy(lab: Lab) -> InlinePolicyView | None:
+    document = _inline(lab, lab.names.rotation_role, lab.names.rotation_policy)
+    if document is None:
+        return None
+    statements = document["Statement"]
+    return InlinePolicyView(role=lab.names.rotation_role, name=lab.names.rotation_policy,
+                            actions=[a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str)
+                                                                     else s["Action"])],
+                            resources=[s["Resource"] for s in statements])
+
+
+def delete_rotation_role(lab: Lab) -> bool:
+    return _delete_role(lab, lab.names.rotation_role)
+

@@ -24,36 +24,38 @@ class EniView(TypedDict):
     description: str
 
 
-def description_prefix(lab: Lab) -> str:
-    """Lambda's description of its interfaces for the lab's functions (the measurement functions share the name)."""
-    return f"AWS Lambda VPC ENI-{lab.names.function}"
+def description_prefix(lab: Lab, function: str | None = None) -> str:
+    """Lambda's description of its interfaces for the lab's functions (the measurement functions share the name),
+    or for `function`'s."""
+    return f"AWS Lambda VPC ENI-{function or lab.names.function}"
 
 
-def find_enis(lab: Lab) -> list[EniView]:
-    """Lambda's interfaces for the lab's functions in the lab's VPC (empty when none, or no VPC)."""
+def find_enis(lab: Lab, function: str | None = None) -> list[EniView]:
+    """Lambda's interfaces for the lab's functions (or `function`'s) in the lab's VPC (empty when none, or no VPC)."""
     vpc = network.find_vpc(lab)
     if vpc is None:
         return []
     found = lab.client("ec2").describe_network_interfaces(Filters=[
         {"Name": "vpc-id", "Values": [vpc["id"]]},
-        {"Name": "description", "Values": [description_prefix(lab) + "*"]}])["NetworkInterfaces"]
+        {"Name": "description", "Values": [description_prefix(lab, function) + "*"]}])["NetworkInterfaces"]
     return [EniView(id=e["NetworkInterfaceId"], status=e.get("Status", ""), description=e.get("Description", ""))
             for e in found]
 
 
-def find_pending(lab: Lab) -> list[EniView] | None:
+def find_pending(lab: Lab, function: str | None = None) -> list[EniView] | None:
     """For cleanup: the interfaces still there, or None when there are none."""
-    return find_enis(lab) or None
+    return find_enis(lab, function) or None
 
 
-def wait_released(lab: Lab, timeout: float | None = None) -> bool:
+def wait_released(lab: Lab, timeout: float | None = None, function: str | None = None) -> bool:
     """Wait until Lambda has released every interface of the lab's functions, with progress; True when there
     were some. TimeoutError (in Korean, naming what is left) past `timeout` (default RELEASE_TIMEOUT_S on AWS)."""
-    if not find_enis(lab):
+    if not find_enis(lab, function):
         return False
     patient = replace(lab, poll_timeout=timeout if timeout is not None else
                       (RELEASE_TIMEOUT_S if lab.target == "aws" else lab.poll_timeout))
-    waiting.wait_for(patient, f"Lambda VPC 네트워크 인터페이스 ({description_prefix(lab)}*)",
-                     lambda: find_enis(lab) or None, lambda left: f"{len(left)}개 남음", lambda left: left is None,
+    waiting.wait_for(patient, f"Lambda VPC 네트워크 인터페이스 ({description_prefix(lab, function)}*)",
+                     lambda: find_enis(lab, function) or None, lambda left: f"{len(left)}개 남음",
+                     lambda left: left is None,
                      usual=USUAL, doing=lambda left: RELEASING)
     return True

@@ -180,11 +180,12 @@ def _wait_updated(lab: Lab, name: str) -> None:
              usual="몇 초–1분", doing={"InProgress": "새 코드와 설정을 적용하는 중"})
 
 
-def _create(lab: Lab, name: str, package: bytes, variables: dict[str, str], timeout_s: int, module: int) -> None:
+def _create(lab: Lab, name: str, package: bytes, variables: dict[str, str], timeout_s: int, module: int,
+            role_arn: str | None = None) -> None:
     names = lab.names
     request = dict(
         FunctionName=name, Runtime=names.function_runtime, Handler=HANDLER,
-        Role=require(iam.find_lambda_role(lab), f"IAM role {names.lambda_role}")["arn"],
+        Role=role_arn or require(iam.find_lambda_role(lab), f"IAM role {names.lambda_role}")["arn"],
         Code={"ZipFile": package}, MemorySize=names.function_memory_mb, Timeout=timeout_s,
         VpcConfig={"SubnetIds": network.subnet_ids(lab, "lambda"),
                    "SecurityGroupIds": [network.security_group_id(lab, names.lambda_sg)]},
@@ -195,7 +196,8 @@ def _create(lab: Lab, name: str, package: bytes, variables: dict[str, str], time
 
 
 def ensure_function(lab: Lab, package: bytes, environment: Mapping[str, str] | None = None, *,
-                    name: str | None = None, timeout_s: int | None = None, module: int = 2) -> FunctionView:
+                    name: str | None = None, timeout_s: int | None = None, module: int = 2,
+                    role_arn: str | None = None) -> FunctionView:
     """The function with exactly this code and these environment variables (none when None).
 
     Creates it when missing (in the lambda subnets with lambda-sg and the lab's role, tagged as
@@ -211,7 +213,7 @@ def ensure_function(lab: Lab, package: bytes, environment: Mapping[str, str] | N
     if current is not None:
         ownership.require_lab("Lambda 함수", name, ownership.function_tagged(lab, {"arn": current["FunctionArn"]}))
     if current is None:
-        _create(lab, name, package, variables, timeout_s or lab.names.function_timeout_s, module)
+        _create(lab, name, package, variables, timeout_s or lab.names.function_timeout_s, module, role_arn)
         return require(find_function(lab, name), f"Lambda function {name}")
     if current["CodeSha256"] != code_sha256(package):
         _lambda(lab).update_function_code(FunctionName=name, ZipFile=package)

@@ -125,3 +125,31 @@ def check_cleanup(lab: Lab, level: str, left: list, billing: list[Mapping[str, A
              "level=\"all\" 로 다시 실행하세요." if billing else "")
     check(not left, f"정리 완료: level={level!r} 에서 지울 실습 리소스가 남아 있지 않습니다.{still}",
           "아직 남은 리소스가 있습니다 (위 표). 잠시 뒤 99_cleanup 을 다시 실행하세요.")
+
+
+def check_rotation(lab: Lab, after: list[Mapping[str, Any]], status: int, body: str) -> None:
+    """07_secret_rotation's closing check: rotation on, the two versions' passwords different, each function as
+    explained, the stage URL answering; on the local cloud, the database taking the current password only."""
+    from . import rotation
+
+    by_key = dict(zip([key for key, _, _ in rotation.DEMO], after, strict=True))
+    try:
+        stage_ok = status == 200 and json.loads(body).get("statusCode") == 200
+    except ValueError:
+        stage_ok = False
+    checks = {
+        "자동 로테이션이 켜져 있음": rotation.rotation_enabled(lab),
+        "AWSCURRENT 와 AWSPREVIOUS 의 비밀번호가 다름": rotation.passwords_differ(lab),
+        "원문의 코드는 로테이션 뒤에도 200": by_key["module3_printed"]["status"] == 200,
+        "비밀번호를 계속 쓰는 함수는 1045": by_key["cached"]["error_code"] == 1045,
+        "이 실습의 함수는 보안 암호를 다시 읽고 200": by_key["module3"]["status"] == 200,
+        "Invoke URL 이 statusCode 200": stage_ok,
+    }
+    if lab.target == "local":
+        checks.update(rotation.database_checks(lab))
+    failed = [name for name, ok in checks.items() if not ok]
+    check(not failed, "로테이션 완료: 새 비밀번호가 AWSCURRENT 이고 DB 와 RDS Proxy 가 그것만 받습니다. 원문의 코드와 "
+                      "이 실습의 함수는 계속 동작하고, 비밀번호를 계속 쓰는 함수만 1045 로 실패했습니다. "
+                      "다음은 99_cleanup 입니다.",
+          "기대와 다른 항목이 있습니다: " + "; ".join(failed) + ". 07_secret_rotation 을 처음부터 다시 실행하세요.")
+

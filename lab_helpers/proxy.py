@@ -244,3 +244,19 @@ def delete_proxy(lab: Lab) -> bool:
     wait_for(lab, f"RDS Proxy {lab.names.proxy} 삭제", lambda: _raw_proxy(lab), _proxy_status, {ABSENT},
              usual="1–5분", doing=PROXY_DOING)
     return True
+
+
+IDLE_CLIENT_TIMEOUT_S = 1800  # RDS Proxy's default IdleClientTimeout (what the lab's proxy has)
+
+
+def idle_client_timeout(lab: Lab) -> int:
+    """The proxy's IdleClientTimeout in seconds."""
+    return int(require(_raw_proxy(lab), f"RDS Proxy {lab.names.proxy}")["IdleClientTimeout"])
+
+
+def set_idle_client_timeout(lab: Lab, seconds: int) -> None:
+    """ModifyDBProxy IdleClientTimeout (idle client connections are closed after it), then wait until available."""
+    if idle_client_timeout(lab) != seconds:
+        _rds(lab).modify_db_proxy(DBProxyName=lab.names.proxy, IdleClientTimeout=seconds)
+        _wait_available(lab)
+

@@ -193,3 +193,11 @@ def delete_db_instance(lab: Lab) -> bool:
                                      DeleteAutomatedBackups=True)
     _wait_deleted(lab)
     return True
+
+
+def reset_master_password(lab: Lab) -> None:
+    """ModifyDBInstance with the module's master password (applied at once), then wait until `available`."""
+    _rds(lab).modify_db_instance(DBInstanceIdentifier=lab.names.db_instance,
+                                 MasterUserPassword=lab.names.db_master_password, ApplyImmediately=True)
+    _wait_available(lab)
+

@@ -25,7 +25,7 @@ from .local import lifecycle
 
 BUILD = paths.build_dir() / "notebooks"
 LESSON = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update",
-          "05_test", "06_connection_lab", "99_cleanup"]
+          "05_test", "06_connection_lab", "07_secret_rotation", "99_cleanup"]
 
 
 class NotebookFailed(RuntimeError):
@@ -183,12 +183,16 @@ def main(argv: list[str] | None = None) -> int:
     parameters.update({name: value for name, value in given.items() if value is not None})
 
     with contextlib.ExitStack() as cloud:
-        if args.refresh:  # reference outputs come from a fresh cloud of their own, whatever else is running
-            info = cloud.enter_context(lifecycle.fresh("lab-refresh-", export=True))
-        elif target == "local":
-            if local.status().get("running") is not True:  # stop at the end what was started here
-                cloud.callback(local.down)
-            info = local.up()
+        try:
+            if args.refresh:  # reference outputs come from a fresh cloud of their own, whatever else is running
+                info = cloud.enter_context(lifecycle.fresh("lab-refresh-", export=True))
+            elif target == "local":
+                if local.status().get("running") is not True:  # stop at the end what was started here
+                    cloud.callback(local.down)
+                info = local.up()
+        except local.LocalCloudError as e:  # MariaDB missing, a port in use, ...: said, no traceback
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         if args.refresh or target == "local":
             print(f"local cloud at {info['endpoint']}")
         started = time.perf_counter()

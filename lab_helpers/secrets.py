@@ -20,6 +20,7 @@ class SecretView(TypedDict):
     arn: str  # ends in a random suffix: a secret stored again under the same name gets a new ARN
     description: str
     rotation_enabled: bool
+    rotation_function: str  # the rotation function's name ("" without one)
 
 
 def _sm(lab: Lab):
@@ -39,7 +40,8 @@ def find_secret(lab: Lab) -> SecretView | None:
     if secret is None:
         return None
     return SecretView(name=secret["Name"], arn=secret["ARN"], description=secret.get("Description", ""),
-                      rotation_enabled=bool(secret.get("RotationEnabled")))
+                      rotation_enabled=bool(secret.get("RotationEnabled")),
+                      rotation_function=(secret.get("RotationLambdaARN") or "").rsplit(":", 1)[-1])
 
 
 def _credentials(lab: Lab) -> str:
@@ -64,10 +66,28 @@ def ensure_secret(lab: Lab) -> SecretView:
     return require(find_secret(lab), f"secret {lab.names.secret}")
 
 
+def database_password(lab: Lab) -> str:
+    """The database master user's password now: the secret's current one when the secret exists for that user
+    (it changes with every rotation, notebook 07), else the module's."""
+    found = or_none(lambda: _sm(lab).get_secret_value(SecretId=lab.names.secret, VersionStage="AWSCURRENT"),
+                    "ResourceNotFoundException", "InvalidRequestException")
+    try:
+        secret = json.loads(found["SecretString"]) if found else {}
+    except (ValueError, TypeError):
+        secret = {}
+    if secret.get("username") == lab.names.db_master_user and secret.get("password"):
+        return str(secret["password"])
+    return lab.names.db_master_password
+
+
 def delete_secret(lab: Lab) -> bool:
-    """Delete at once, without the recovery window, and wait until the name is free for a re-run."""
+    """Delete at once, without the recovery window, and wait until the name is free for a re-run. When the
+    secret holds a rotated password (notebook 07), the database's master password is first set back to the
+    module's: the secret is its only copy, and Module 2's function has the module's in its code."""
     if _describe(lab) is None:
         return False
+    if database_password(lab) != lab.names.db_master_password:
+        rds.reset_master_password(lab)
     _sm(lab).delete_secret(SecretId=lab.names.secret, ForceDeleteWithoutRecovery=True)
     wait_until(lab, f"secret {lab.names.secret} deleted", lambda: _describe(lab), lambda s: s is None)
     return True

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab_helpers.local", description="The lab's local cloud.")
     parser.add_argument("command", choices=["up", "down", "status", "serve"])
     parser.add_argument("--state-dir", type=Path, default=None, help="state folder (default: LAB_STATE_DIR or .lab)")
-    parser.add_argument("--port", type=int, default=None, help="endpoint port (default: LAB_LOCAL_PORT or 45660)")
+    parser.add_argument("--port", type=int, default=None, help="endpoint port (default: LAB_LOCAL_PORT or 24566)")
     args = parser.parse_args(argv)
     try:
         if args.command == "up":

@@ -27,6 +27,7 @@ from .gateway import EndpointServer, Gateway
 from .ports import HOST, ensure_free
 from .rds.mariadb import MariaDB
 from .rds.provider import RdsDataPlane
+from .secretsmanager import SecretsManagerProvider
 from .vpc.function_access import FunctionAccess
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,9 @@ class LocalCloud:
             access = FunctionAccess()
             self.lambdas = LambdaProvider(self.lambda_service, access, self.endpoint)
             self.apigw = ApiGatewayProvider(self.lambdas)
-            gateway = Gateway(providers=[self.lambdas, self.apigw, self.rds], guards=[access], health=self.health,
+            self.secrets = SecretsManagerProvider(self.lambdas)
+            gateway = Gateway(providers=[self.lambdas, self.apigw, self.secrets, self.rds], guards=[access],
+                              health=self.health,
                               faults=self.faults)
             try:
                 self.server = EndpointServer(HOST, self.port, gateway)
@@ -109,6 +112,7 @@ class LocalCloud:
             "proxies": self.rds.status(),
             "lambda": self.faults.health("lambda", **self.lambdas.health()),
             "apigateway": self.faults.health("apigateway", stages=self.apigw.stages(self.port)),
+            "secretsmanager": self.faults.health("secretsmanager", **self.secrets.health()),
         }
 
     def stop(self) -> None:

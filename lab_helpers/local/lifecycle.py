@@ -27,7 +27,7 @@ EXPORTED = ("LAB_STATE_DIR", "LAB_LOCAL_PORT")  # what names a cloud for child p
 
 
 def endpoint_port(port: int | None) -> int:
-    """The endpoint's port: the one given, else LAB_LOCAL_PORT, else 45660."""
+    """The endpoint's port: the one given, else LAB_LOCAL_PORT, else 24566."""
     return int(port or os.environ.get("LAB_LOCAL_PORT") or state.DEFAULT_PORT)
 
 

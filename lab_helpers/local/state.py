@@ -15,7 +15,8 @@ from pathlib import Path
 from .. import paths
 from .errors import LocalCloudError
 
-DEFAULT_PORT = 45660  # the endpoint every boto3 client of the lab uses; LAB_LOCAL_PORT overrides it
+DEFAULT_PORT = 24566  # the endpoint every boto3 client of the lab uses (below the kernel's ephemeral range, so no
+# outgoing connection ever holds it); LAB_LOCAL_PORT overrides it
 HEALTH_PATH = "/_lab/health"
 
 

@@ -83,8 +83,11 @@ def delete_measurement_function(lab: Lab, key: str) -> bool:
 def deploy_variant(lab: Lab, key: str) -> str:
     """One of the three variants of the module's function as a measurement function; its name."""
     if key == "module2":
-        package = lambda_fn.build_package("module2", {lambda_fn.RDS_ENDPOINT_PLACEHOLDER: rds.db_host(lab)})
-        return _deploy(lab, key, package, {})
+        edits = {lambda_fn.RDS_ENDPOINT_PLACEHOLDER: rds.db_host(lab)}
+        password = secrets.database_password(lab)
+        if password != lab.names.db_master_password:  # rotated (notebook 07): as a learner would edit the code
+            edits[f"password = '{lab.names.db_master_password}'"] = f"password = '{password}'"
+        return _deploy(lab, key, lambda_fn.build_package("module2", edits), {})
     if key == "module3_printed":
         return _deploy(lab, key, module3.printed_package(lab), {})
     if key == "module3":
@@ -93,7 +96,7 @@ def deploy_variant(lab: Lab, key: str) -> str:
 
 
 def _credentials_environment(lab: Lab, host: str) -> dict[str, str]:
-    return {"DB_HOST": host, "DB_USER": lab.names.db_master_user, "DB_PASSWORD": lab.names.db_master_password}
+    return {"DB_HOST": host, "DB_USER": lab.names.db_master_user, "DB_PASSWORD": secrets.database_password(lab)}
 
 
 def deploy_storm(lab: Lab, host: str, hold_s: float) -> str:

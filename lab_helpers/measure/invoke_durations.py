@@ -11,6 +11,7 @@ from typing import Any
 import pymysql
 from pymysql.constants import CLIENT
 
+from .. import secrets
 from ..config import Lab
 from .cloud import cloud_info, require_local
 from .functions import checked, delete_measurement_function, deploy_variant, invoke, lambda_client
@@ -72,12 +73,13 @@ def tls_attempt_cost(lab: Lab, cloud: dict | None = None, n: int = 20) -> dict[s
 
     cloud = cloud_info(lab, cloud)
     host, port = "127.0.0.1", cloud["mariadb"]["port"]  # the local database's own address
+    password = secrets.database_password(lab)
     offers = []
 
     def connect_ms(**options) -> float:
         started = time.perf_counter()
         conn = pymysql.connect(host=host, port=int(port), user=lab.names.db_master_user,
-                               password=lab.names.db_master_password, connect_timeout=5, **options)
+                               password=password, connect_timeout=5, **options)
         with conn.cursor() as cur:
             cur.execute("select now()")
             cur.fetchone()

@@ -8,7 +8,7 @@ from ..config import Lab
 
 # Suffixes of the functions the measurements deploy next to the lab's function.
 FUNCTION_SUFFIXES = {"module2": "m2", "module3_printed": "printed", "module3": "m3",
-                     "storm": "storm", "pinning": "pinning"}
+                     "storm": "storm", "pinning": "pinning", "cached": "cached"}
 PARAMETER_GROUP_SUFFIX = "measure"
 
 

@@ -6,15 +6,23 @@ from lab_helpers.cleanup import cleanup, leftovers
 from lab_helpers.module3 import ensure_module3
 
 # what notebook 06 / make bench deploy; not there in these tests, so "already gone"
-SUFFIXES = ("m2", "printed", "m3", "storm", "pinning")
+SUFFIXES = ("m2", "printed", "m3", "storm", "pinning", "cached")
 MEASUREMENT_ROWS = [("Lambda function (measurement)", f"serverless-app-lambda-{suffix}") for suffix in SUFFIXES] + [
     ("CloudWatch Logs log group (measurement)", f"/aws/lambda/serverless-app-lambda-{suffix}") for suffix in SUFFIXES
 ] + [("DB parameter group (measurement)", "serverless-app-rds-measure")]
 # Lambda makes no network interfaces under moto: nothing to wait for
 ENI_ROW = ("Lambda VPC network interfaces (released by Lambda)", "AWS Lambda VPC ENI-serverless-app-lambda")
+# what notebook 07 adds (not there in these tests either)
+ROTATION_ROWS = [
+    ("Lambda function (rotation)", "serverless-app-rds-rotation"),
+    ("CloudWatch Logs log group (rotation)", "/aws/lambda/serverless-app-rds-rotation"),
+    ("Lambda VPC network interfaces (rotation, released by Lambda)", "AWS Lambda VPC ENI-serverless-app-rds-rotation"),
+    ("IAM role (rotation)", "serverless-app-rds-rotation-role"),
+]
 MODULE3_ROWS = [
     ("Lambda code (Module 3; Module 2's put back)", "serverless-app-lambda"),
     *MEASUREMENT_ROWS,
+    *ROTATION_ROWS,
     ("IAM policy attachment", "serverless-app-lambda-role/SecretsManagerReadWrite"),
     ("IAM inline policy", "serverless-app-lambda-role/serverless-app-lambda-secret-read"),
     ("RDS Proxy", "serverless-app-rds-proxy"),
@@ -40,14 +48,14 @@ ALL_ROWS = MODULE3_ROWS[1:] + MODULE2_ROWS  # level "all" deletes the function i
 
 def rows(expected, result="deleted", **exceptions):
     """The rows cleanup should return: `result` for each, except {name: result}."""
-    absent = {name for _, name in [*MEASUREMENT_ROWS, ENI_ROW]}
+    absent = {name for _, name in [*MEASUREMENT_ROWS, *ROTATION_ROWS, ENI_ROW]}
     return [{"resource": kind, "name": name,
              "result": exceptions.get(name, "already gone" if name in absent else result)} for kind, name in expected]
 
 
 def listed(expected):
     return [{"resource": kind, "name": name} for kind, name in expected
-            if (kind, name) not in [*MEASUREMENT_ROWS, ENI_ROW]]
+            if (kind, name) not in [*MEASUREMENT_ROWS, *ROTATION_ROWS, ENI_ROW]]
 
 
 @pytest.fixture

@@ -147,6 +147,38 @@ def test_secret_strings_and_arns(lab, secret_ready):
     assert moto.secret_string(account, REGION, "no-such-secret") is None
 
 
+def test_secret_versions_rotation_and_the_current_stage(lab, secret_ready, monkeypatch):
+    """FakeSecret.versions {id: {'version_stages'}}, rotation_lambda_arn, auto_rotate_after_days, rotation_enabled,
+    remove_version_stages_from_old_versions; SecretsManagerBackend.update_secret_version_stage moves labels but
+    keeps the old default version (what GetSecretValue without a stage answers)."""
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    monkeypatch.setattr(SecretsManagerBackend, "update_secret_version_stage",
+                        SecretsManagerBackend.update_secret_version_stage)  # put back after
+    sm = lab.client("secretsmanager")
+    TOKEN = "11111111-2222-3333-4444-555555555555"  # a ClientRequestToken: at least 32 characters
+    found = moto.secret_versions(REGION, lab.names.secret)
+    (first,) = found.versions
+    assert found.versions[first] == ("AWSCURRENT",) and found.rotation_lambda_arn == ""
+    moto.start_rotation(REGION, found.arn, TOKEN, "arn:aws:lambda:ap-northeast-2:123456789012:function:f", 30)
+    described = sm.describe_secret(SecretId=lab.names.secret)
+    assert described["RotationEnabled"] and described["RotationRules"]["AutomaticallyAfterDays"] == 30
+    assert moto.secret_versions(REGION, lab.names.secret).versions[TOKEN] == ("AWSPENDING",)
+    sm.put_secret_value(SecretId=lab.names.secret, ClientRequestToken=TOKEN, SecretString='{"password": "new"}',
+                        VersionStages=["AWSPENDING"])
+    sm.update_secret_version_stage(SecretId=lab.names.secret, VersionStage="AWSCURRENT", MoveToVersionId=TOKEN,
+                                   RemoveFromVersionId=first)
+    assert sm.get_secret_value(SecretId=lab.names.secret)["VersionId"] == first  # moto's own answer: stale
+    moto.install_current_stage_follows()
+    sm.update_secret_version_stage(SecretId=lab.names.secret, VersionStage="AWSCURRENT", MoveToVersionId=first,
+                                   RemoveFromVersionId=TOKEN)
+    sm.update_secret_version_stage(SecretId=lab.names.secret, VersionStage="AWSCURRENT", MoveToVersionId=TOKEN,
+                                   RemoveFromVersionId=first)
+    assert sm.get_secret_value(SecretId=lab.names.secret)["SecretString"] == '{"password": "new"}'
+    assert moto.secret_string(moto.ACCOUNT, REGION, lab.names.secret) == '{"password": "new"}'
+    assert moto.secret_versions(REGION, "no-such-secret") is None
+
+
 def test_vpc_subnets_endpoints_rules_and_routes(lab, network_ready):
     """EC2Backend.subnets (by zone), vpc_end_points, get_security_group_from_id(...).ingress_rules
     (ip_protocol, from_port, to_port, source_group, ip_range) and route_tables (associations as

@@ -6,7 +6,7 @@ from lab_helpers import secrets
 def test_secret_has_the_console_rds_credential_shape(lab, db_ready, calls, rerun, has_lab_tags):
     secret = secrets.ensure_secret(lab)
     assert secret == {"name": "serverless-app-rds-secret", "arn": secret["arn"], "description": secret["description"],
-                      "rotation_enabled": False}
+                      "rotation_enabled": False, "rotation_function": ""}
     create = calls.one("CreateSecret")
     assert create["Name"] == "serverless-app-rds-secret"
     assert has_lab_tags(create["Tags"], 3)

@@ -103,6 +103,8 @@ class RdsDataPlane:
         if request.service not in FOLLOWED_SERVICES:
             return
         form = request.form
+        if request.service == "rds" and request.operation == "ModifyDBInstance" and "MasterUserPassword" in form:
+            self._users.clear()  # set it again, whatever the lab last applied (a rotation changed it meanwhile)
         if request.service == "rds" and request.operation == "ModifyDBProxyTargetGroup" and request.region:
             if "ConnectionPoolConfig.InitQuery" in form:  # moto drops it: the data plane keeps it
                 moto_adapter.set_init_query(moto_adapter.ACCOUNT, request.region, form["DBProxyName"][0],
