@@ -5,7 +5,8 @@
 #   make lab        the whole lesson headless (REGION=us-east-1 for another region; LEARNER=kim01 to prefix
 #                   every name; TARGET=aws CONFIRM_COSTS=1 for a real AWS account; LEVEL=all for 99_cleanup)
 #   make jupyter    the local cloud and JupyterLab on notebooks/
-#   make notebooks  refresh the notebooks' reference outputs (after editing a notebook)
+#   make notebooks  refresh the notebooks' reference outputs (after editing a notebook; NB=03_rds_proxy for one:
+#                   the lesson runs up to it on a fresh cloud, and only its outputs are rewritten)
 #   make bench      measure it: Lambda Duration per variant, connection storm, start-up, lesson time
 #   make up/down/status   the local cloud by hand
 PYTHON ?= python3
@@ -19,6 +20,7 @@ TARGET ?= local
 REGION ?=
 LEARNER ?=
 LEVEL ?=
+NB ?=
 CONFIRM_COSTS ?=
 NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
 
@@ -39,7 +41,7 @@ jupyter: venv mariadb
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root)
 
 notebooks: venv mariadb
-	$(PY) -m lab_helpers.run_lab --refresh
+	$(PY) -m lab_helpers.run_lab --refresh $(NB)
 
 bench: venv mariadb
 	$(PY) -m lab_helpers.bench

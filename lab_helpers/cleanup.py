@@ -14,7 +14,7 @@ otherwise (it runs on AWS too).
 Each resource is looked up by its name in config. It is changed or deleted only when it carries the
 lab's project tag (a policy, when its role does; the function's code, when the function does): a
 resource of the same name made by hand (for example in the original workshop) is kept and reported as
-"kept (not the lab's)". Before the function's role, security groups and subnets go, cleanup waits for
+"남겨 둠 (실습의 것이 아님)". Before the function's role, security groups and subnets go, cleanup waits for
 Lambda to release the functions' network interfaces. Every step accepts a resource that is already
 gone, so cleanup is safe after a half-finished run and safe to run twice. `still_billing` lists what
 of the lab still bills afterwards, whatever the level.
@@ -32,9 +32,9 @@ from .ownership import api_tagged, ec2_tagged, function_tagged, rds_tagged, role
 
 ENTRY_POINT_GROUP = "lab_helpers.cleanup"
 LEVELS = ("module3", "all")
-DELETED = "deleted"
-ALREADY_GONE = "already gone"
-KEPT = "kept (not the lab's)"
+DELETED = "삭제함"
+ALREADY_GONE = "이미 없음"
+KEPT = "남겨 둠 (실습의 것이 아님)"
 READ_WRITE_POLICY_NAME = iam.SECRETS_MANAGER_READ_WRITE
 
 
@@ -78,7 +78,7 @@ def _module3_code(lab: Lab) -> dict[str, Any] | None:
 
 
 def _put_module2_code_back(lab: Lab) -> bool:
-    """Module 2's code and no environment variables: Module 3's code is "deleted" (cleanup only calls this when
+    """Module 2's code and no environment variables: Module 3's code is "삭제함" (cleanup only calls this when
     `_module3_code` found it)."""
     lambda_fn.ensure_function(lab, _module2_package(lab))
     return True
@@ -102,7 +102,7 @@ class Resource:
     delete: Callable[[Lab], bool]  # False when it was already gone
 
 
-_MODULE2_CODE = Resource("Lambda code (Module 3; Module 2's put back)", lambda lab: lab.names.function,
+_MODULE2_CODE = Resource("Lambda 함수 코드 (Module 3 의 것, Module 2 의 코드로 되돌림)", lambda lab: lab.names.function,
                           _module3_code, lambda_function_tagged, _put_module2_code_back)
 
 def _rotation_function(lab: Lab) -> str:
@@ -112,58 +112,58 @@ def _rotation_function(lab: Lab) -> str:
 # What notebook 07 adds (beyond the module): its rotation function, the function's log group, its network
 # interfaces (released by Lambda, with the role), and its role; removed with Module 3's level.
 _ROTATION = (
-    Resource("Lambda function (rotation)", _rotation_function,
+    Resource("Lambda 함수 (로테이션)", _rotation_function,
               lambda lab: lambda_fn.find_function(lab, _rotation_function(lab)), function_tagged,
               lambda lab: lambda_fn.delete_function(lab, _rotation_function(lab))),
-    Resource("CloudWatch Logs log group (rotation)", lambda lab: log_groups.name_of(_rotation_function(lab)),
+    Resource("CloudWatch Logs 로그 그룹 (로테이션)", lambda lab: log_groups.name_of(_rotation_function(lab)),
               lambda lab: log_groups.find_log_group(lab, _rotation_function(lab)),
               lambda lab, found: log_groups.is_lab(lab, _rotation_function(lab)),
               lambda lab: log_groups.delete_log_group(lab, _rotation_function(lab))),
-    Resource("Lambda VPC network interfaces (rotation, released by Lambda)",
+    Resource("Lambda VPC 네트워크 인터페이스 (로테이션, Lambda 가 해제)",
               lambda lab: lambda_enis.description_prefix(lab, _rotation_function(lab)),
               lambda lab: lambda_enis.find_pending(lab, _rotation_function(lab)), managed_by_aws,
               lambda lab: lambda_enis.wait_released(lab, function=_rotation_function(lab))),
-    Resource("IAM role (rotation)", lambda lab: lab.names.rotation_role, iam.find_rotation_role, role_tagged,
+    Resource("IAM 역할 (로테이션)", lambda lab: lab.names.rotation_role, iam.find_rotation_role, role_tagged,
               iam.delete_rotation_role),
 )
 
 _MODULE3 = (
     *_ROTATION,
-    Resource("IAM policy attachment", lambda lab: f"{lab.names.lambda_role}/{READ_WRITE_POLICY_NAME}",
+    Resource("IAM 관리형 정책 연결", lambda lab: f"{lab.names.lambda_role}/{READ_WRITE_POLICY_NAME}",
               _read_write_attachment, lambda_role_tagged, iam.detach_secrets_manager_read_write),
-    Resource("IAM inline policy", lambda lab: f"{lab.names.lambda_role}/{lab.names.function_secret_policy}",
+    Resource("IAM 인라인 정책", lambda lab: f"{lab.names.lambda_role}/{lab.names.function_secret_policy}",
               iam.find_function_secret_policy, lambda_role_tagged, iam.delete_function_secret_policy),
     Resource("RDS Proxy", lambda lab: lab.names.proxy, proxy.find_proxy, rds_tagged, proxy.delete_proxy),
-    Resource("IAM role", lambda lab: lab.names.proxy_role, iam.find_proxy_role, role_tagged, iam.delete_proxy_role),
-    Resource("VPC endpoint", lambda lab: f"{lab.names.vpc}/com.amazonaws.{lab.region}.secretsmanager",
+    Resource("IAM 역할", lambda lab: lab.names.proxy_role, iam.find_proxy_role, role_tagged, iam.delete_proxy_role),
+    Resource("VPC 엔드포인트", lambda lab: f"{lab.names.vpc}/com.amazonaws.{lab.region}.secretsmanager",
               network.find_secrets_endpoint, ec2_tagged, network.delete_secrets_endpoint),
-    Resource("security group", lambda lab: lab.names.secret_sg,
+    Resource("보안 그룹", lambda lab: lab.names.secret_sg,
               lambda lab: network.find_security_group(lab, lab.names.secret_sg), ec2_tagged,
               lambda lab: network.delete_security_group(lab, lab.names.secret_sg)),
-    Resource("security group rule", lambda lab: f"{lab.names.rds_sg}/tcp 3306 from {lab.names.rds_sg}",
+    Resource("보안 그룹 규칙", lambda lab: f"{lab.names.rds_sg}/tcp 3306 from {lab.names.rds_sg}",
               network.find_rds_sg_self_rule, ec2_tagged, network.revoke_rds_sg_self),
-    Resource("Secrets Manager secret", lambda lab: lab.names.secret,
+    Resource("Secrets Manager 보안 암호", lambda lab: lab.names.secret,
               secrets.find_secret, secret_tagged, secrets.delete_secret),
 )
 
 _MODULE2 = (
     # delete_api also removes the API's permission on the function
     Resource("API Gateway REST API", lambda lab: lab.names.api, api.find_api, api_tagged, api.delete_api),
-    Resource("Lambda function", lambda lab: lab.names.function,
+    Resource("Lambda 함수", lambda lab: lab.names.function,
               lambda_fn.find_function, function_tagged, lambda_fn.delete_function),
-    Resource("CloudWatch Logs log group", lambda lab: log_groups.name_of(lab.names.function),
+    Resource("CloudWatch Logs 로그 그룹", lambda lab: log_groups.name_of(lab.names.function),
               log_groups.find_log_group, log_group_tagged, log_groups.delete_log_group),
     # Lambda releases the functions' network interfaces itself, with the function's role, minutes later:
     # the role, security groups and subnets can only go once they are gone
-    Resource("Lambda VPC network interfaces (released by Lambda)", lambda lab: lambda_enis.description_prefix(lab),
+    Resource("Lambda VPC 네트워크 인터페이스 (Lambda 가 해제)", lambda lab: lambda_enis.description_prefix(lab),
               lambda_enis.find_pending, managed_by_aws, lambda_enis.wait_released),
-    Resource("IAM role", lambda lab: lab.names.lambda_role,
+    Resource("IAM 역할", lambda lab: lab.names.lambda_role,
               iam.find_lambda_role, role_tagged, iam.delete_lambda_role),
-    Resource("RDS DB instance", lambda lab: lab.names.db_instance,
+    Resource("RDS DB 인스턴스", lambda lab: lab.names.db_instance,
               rds.find_db_instance, rds_tagged, rds.delete_db_instance),
-    Resource("DB subnet group", lambda lab: lab.names.db_subnet_group,
+    Resource("DB 서브넷 그룹", lambda lab: lab.names.db_subnet_group,
               rds.find_db_subnet_group, rds_tagged, rds.delete_db_subnet_group),
-    Resource("internet gateway", lambda lab: lab.names.internet_gateway,
+    Resource("인터넷 게이트웨이", lambda lab: lab.names.internet_gateway,
               network.find_internet_gateway, ec2_tagged, network.delete_internet_gateway),
     # delete_vpc also removes what is inside: subnets, route table, security groups, endpoints
     Resource("VPC", lambda lab: lab.names.vpc, network.find_vpc, ec2_tagged, network.delete_vpc),
@@ -189,7 +189,7 @@ def _resources(level: str) -> tuple[Resource, ...]:
 class Row(TypedDict):
     resource: str
     name: str
-    result: str  # "deleted", "already gone" or "kept (not the lab's)"
+    result: str  # DELETED, ALREADY_GONE or KEPT
 
 
 class Left(TypedDict):
@@ -198,7 +198,7 @@ class Left(TypedDict):
 
 
 def remove(lab: Lab, resource: Resource) -> str:
-    """Remove one resource if it is there and is the lab's; what happened ("deleted", "already gone", "kept ...")."""
+    """Remove one resource if it is there and is the lab's; what happened (DELETED, ALREADY_GONE or KEPT)."""
     found = resource.find(lab)
     if found is None:
         return ALREADY_GONE
@@ -209,7 +209,7 @@ def remove(lab: Lab, resource: Resource) -> str:
 
 def cleanup(lab: Lab, level: str = "module3") -> list[Row]:
     """Remove the lab's resources of `level`, one row per resource in a fixed order:
-    {"resource": kind, "name": name, "result": "deleted" | "already gone" | "kept (not the lab's)"}.
+    {"resource": kind, "name": name, "result": DELETED | ALREADY_GONE | KEPT}.
 
     On AWS this waits for each deletion (the database takes 5-10 minutes).
     """

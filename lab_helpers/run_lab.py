@@ -12,8 +12,10 @@ and on a failure names the notebook and the cell and exits non-zero.
 from __future__ import annotations
 
 import argparse
+import configparser
 import contextlib
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -40,13 +42,48 @@ def lesson(names: list[str] | None = None) -> list[Path]:
     return [paths.notebooks_dir() / f"{name}.ipynb" for name in (names or LESSON)]
 
 
+def sanitizers() -> list[tuple[re.Pattern, str]]:
+    """notebooks/sanitize.cfg's rules (what legitimately differs between runs), as nbval applies them."""
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(paths.notebooks_dir() / "sanitize.cfg")
+    return [(re.compile(cfg[section]["regex"]), cfg[section]["replace"]) for section in cfg.sections()]
+
+
+def _sanitized(text: str, rules: list[tuple[re.Pattern, str]]) -> str:
+    for regex, replacement in rules:
+        text = regex.sub(replacement, text)
+    return text
+
+
 def scrub(path: Path) -> None:
-    """Drop what papermill adds that changes on every run (timings, ids), so a refresh diffs cleanly."""
+    """Make the committed reference outputs the same on every refresh, so a refresh diffs cleanly: drop what
+    papermill adds (timings, ids), write what varies between runs as sanitize.cfg's placeholders (ports, API
+    ids, times, ...), merge a cell's consecutive stream outputs, and keep no output of a cell whose output nbval
+    ignores (the measurements and charts of 06: a learner sees them when running it)."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
+    rules = sanitizers()
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        if "nbval-ignore-output" in cell.metadata.get("tags", []):
+            cell.outputs = []
+            continue
+        merged: list = []
+        for output in cell.outputs:
+            if output.output_type == "stream":
+                output.text = _sanitized(output.text, rules)
+                if merged and merged[-1].output_type == "stream" and merged[-1].name == output.name:
+                    merged[-1].text += output.text
+                    continue
+            elif "data" in output:
+                for mime in ("text/plain", "text/html", "text/markdown"):
+                    if mime in output.data:
+                        output.data[mime] = _sanitized(output.data[mime], rules)
+            merged.append(output)
+        cell.outputs = merged
     nbformat.write(nb, path)
 
 
@@ -97,20 +134,32 @@ def run_notebook(source: Path, output: Path, parameters: dict | None = None) -> 
     return time.perf_counter() - started
 
 
+def refresh_plan(names: list[str]) -> tuple[list[str], set[str]]:
+    """`make notebooks NB=03_rds_proxy`: the lesson up to the last notebook named (each needs what the ones
+    before it build, on a fresh cloud), and which of them get their reference outputs rewritten."""
+    unknown = [name for name in names if name not in LESSON]
+    if unknown:
+        raise ValueError(f"not a notebook of the lesson: {', '.join(unknown)} (the lesson: {', '.join(LESSON)})")
+    last = max(LESSON.index(name) for name in names)
+    return LESSON[:last + 1], set(names)
+
+
 def run(names: list[str] | None = None, out_dir: Path = BUILD, parameters: dict | None = None,
-        refresh: bool = False, echo=print) -> list[tuple[str, float]]:
-    """Execute the notebooks in order; return (notebook, seconds) for each."""
+        refresh: bool = False, echo=print, refresh_only: set[str] | None = None) -> list[tuple[str, float]]:
+    """Execute the notebooks in order; return (notebook, seconds) for each. With `refresh`, the reference
+    outputs in notebooks/ are rewritten (only those in `refresh_only` when given; the others go to `out_dir`)."""
     notebooks = lesson(names)
     times = []
     for n, source in enumerate(notebooks, 1):
-        output = source if refresh else out_dir / source.name
+        rewrite = refresh and (refresh_only is None or source.stem in refresh_only)
+        output = source if rewrite else out_dir / source.name
         echo(f"[{n}/{len(notebooks)}] {source.stem} ...", end=" ", flush=True)
         try:
             seconds = run_notebook(source, output, parameters)
         except NotebookFailed:
             echo("FAILED")
             raise
-        if refresh:
+        if rewrite:
             scrub(output)
         echo(f"ok ({seconds:.1f} s)")
         times.append((source.stem, seconds))
@@ -170,6 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.refresh and (args.target not in (None, "local") or args.region or args.learner or args.parameter):
         parser.error("--refresh makes the reference outputs on the local target, with the default choices only")
     target = args.target or "local"
+    names, only = args.notebooks or None, None
+    unknown = [name for name in args.notebooks if name not in LESSON]
+    if unknown:
+        parser.error(f"not a notebook of the lesson: {', '.join(unknown)} (the lesson: {', '.join(LESSON)})")
+    if args.refresh and args.notebooks:
+        names, only = refresh_plan(args.notebooks)
     os.environ.setdefault(waiting.PROGRESS_ENV, "stderr")  # the kernels' waits say how they go, on the terminal
     stop = preflight(target, args.region, args.learner, args.confirm_costs)
     if stop:
@@ -197,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"local cloud at {info['endpoint']}")
         started = time.perf_counter()
         try:
-            times = run(args.notebooks or None, args.out, parameters or None, args.refresh)
+            times = run(names, args.out, parameters or None, args.refresh, refresh_only=only)
         except NotebookFailed as e:
             print(f"error: notebook {e.notebook} failed at cell {e.cell}: {e.error}", file=sys.stderr)
             return 1

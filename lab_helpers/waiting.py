@@ -60,7 +60,8 @@ def or_none(call: Callable[[], T], *codes: str) -> T | None:
 def require(found: T | None, what: str) -> T:
     """`found`, or a LookupError naming the missing prerequisite."""
     if found is None:
-        raise LookupError(f"{what} not found: create it first (the prerequisites notebook, or the step before)")
+        raise LookupError(f"{what} 을(를) 찾지 못했습니다: 그것을 만드는 앞 노트북(처음이라면 00_prerequisites)을 "
+                          "먼저 실행하세요.")
     return found
 
 

@@ -1,8 +1,6 @@
 """The lesson run headless as `make lab` runs it: twice without cleanup, cleanup twice, and a broken step."""
 from __future__ import annotations
 
-import configparser
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +9,7 @@ import nbformat
 import pytest
 
 from lab_helpers import paths, run_lab, secrets
+from lab_helpers.cleanup import ALREADY_GONE, DELETED
 from lab_helpers.config import Lab
 
 pytestmark = pytest.mark.integration
@@ -21,15 +20,9 @@ SETUP = [name for name in SEQUENCE if name not in ("06_connection_lab", "07_secr
 REPEATABLE = [name for name in SEQUENCE if name != "07_secret_rotation"]  # the same outputs every time
 
 
-def sanitizers() -> list[tuple[re.Pattern, str]]:
-    cfg = configparser.ConfigParser()
-    cfg.read(ROOT / "notebooks" / "sanitize.cfg")
-    return [(re.compile(cfg[s]["regex"]), cfg[s]["replace"]) for s in cfg.sections()]
-
-
 def outputs(path: Path) -> list[str]:
     """Each code cell's text output, sanitized as nbval sanitizes it."""
-    rules, texts = sanitizers(), []
+    rules, texts = run_lab.sanitizers(), []
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type != "code":
             continue
@@ -87,5 +80,5 @@ def test_cleanup_twice(fresh_cloud, tmp_path):
     run_lab.run(["99_cleanup"], tmp_path / "second", echo=quiet)
     first = "".join(outputs(tmp_path / "first" / "99_cleanup.ipynb"))
     second = "".join(outputs(tmp_path / "second" / "99_cleanup.ipynb"))
-    assert "deleted" in first
-    assert "deleted" not in second.replace("already gone", "") and "already gone" in second
+    assert DELETED in first
+    assert DELETED not in second.replace(ALREADY_GONE, "") and ALREADY_GONE in second

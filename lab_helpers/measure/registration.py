@@ -14,14 +14,14 @@ from .parameter_group import find_measurement_parameter_group, restore_settings
 
 
 def _function(key: str) -> cleanup.Resource:
-    return cleanup.Resource("Lambda function (measurement)", lambda lab: function_name(lab, key),
+    return cleanup.Resource("Lambda 함수 (측정용)", lambda lab: function_name(lab, key),
                             lambda lab: lambda_fn.find_function(lab, function_name(lab, key)),
                             ownership.function_tagged,
                             lambda lab: lambda_fn.delete_function(lab, function_name(lab, key)))
 
 
 def _log_group(key: str) -> cleanup.Resource:
-    return cleanup.Resource("CloudWatch Logs log group (measurement)",
+    return cleanup.Resource("CloudWatch Logs 로그 그룹 (측정용)",
                             lambda lab: log_groups.name_of(function_name(lab, key)),
                             lambda lab: log_groups.find_log_group(lab, function_name(lab, key)),
                             lambda lab, found: log_groups.is_lab(lab, function_name(lab, key)),
@@ -35,6 +35,6 @@ def _parameter_group_name(lab: Lab) -> str:
 RESOURCES: tuple[cleanup.Resource, ...] = (
     *(_function(key) for key in FUNCTION_SUFFIXES),
     *(_log_group(key) for key in FUNCTION_SUFFIXES),
-    cleanup.Resource("DB parameter group (measurement)", _parameter_group_name, find_measurement_parameter_group,
+    cleanup.Resource("DB 파라미터 그룹 (측정용)", _parameter_group_name, find_measurement_parameter_group,
                      ownership.rds_tagged, restore_settings),
 )

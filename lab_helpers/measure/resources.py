@@ -9,7 +9,7 @@ from .registration import RESOURCES
 
 def remove_measurement_resources(lab: Lab) -> list[cleanup.Row]:
     """Every setting back and every measurement resource deleted; safe to run twice.
-    One row per resource: {"resource", "name", "result": "deleted" | "already gone" | "kept (not the lab's)"}."""
+    One row per resource: {"resource", "name", "result": cleanup.DELETED | ALREADY_GONE | KEPT}."""
     return cleanup.run(lab, RESOURCES)
 
 

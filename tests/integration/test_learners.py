@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from lab_helpers import api, baseline, cleanup, iam, module3, web
+from lab_helpers.cleanup import ALREADY_GONE, DELETED
 from lab_helpers.config import Lab, names_for
 from lab_helpers.local import lifecycle
 
@@ -27,7 +28,7 @@ def test_two_learners_and_a_second_region_side_by_side_and_one_cleanup_leaves_th
         assert virginia.names.lambda_role == "serverless-app-lambda-role-us-east-1"
 
         rows = cleanup.cleanup(kim, "all")
-        assert all(row["result"] in ("deleted", "already gone") for row in rows), rows
+        assert all(row["result"] in (DELETED, ALREADY_GONE) for row in rows), rows
         assert cleanup.leftovers(kim, "all") == []
         # lee's lab (same account, same region) and the other region's (IAM is global) still answer
         assert answers(lee) and answers(virginia)

@@ -10,6 +10,7 @@ import matplotlib
 import pytest
 
 from lab_helpers import bench, measure
+from lab_helpers.cleanup import ALREADY_GONE, DELETED
 from lab_helpers.config import Lab
 from tests.integration.conftest import DB_TIME_ZONE, admin_query
 
@@ -111,7 +112,7 @@ def test_everything_is_put_back(measured, lab, cloud):
     before, after = measured["before"], measured["after"]
     assert after == before  # max_connections, parameter group, pool percent and borrow timeout
     assert admin_query(cloud["root"], "SELECT @@GLOBAL.max_connections")[0][0] == before["max_connections"]
-    assert {r["result"] for r in measured["removed"]} <= {"deleted", "already gone"}
+    assert {r["result"] for r in measured["removed"]} <= {DELETED, ALREADY_GONE}
     functions = measure.function_names(lab)
     assert {r["name"] for r in measured["removed"]} == {measure.parameter_group_name(lab), *functions,
                                                         *(f"/aws/lambda/{name}" for name in functions)}
@@ -120,7 +121,7 @@ def test_everything_is_put_back(measured, lab, cloud):
     assert not names & set(measure.function_names(lab))
     assert lab.names.function in names  # the lab's own function is untouched
     again = measure.remove_measurement_resources(lab)
-    assert {r["result"] for r in again} == {"already gone"}
+    assert {r["result"] for r in again} == {ALREADY_GONE}
 
 
 def test_charts_and_tables_draw_from_the_results(measured):
@@ -157,6 +158,6 @@ def test_settings_left_lowered_by_an_interrupted_run_are_put_back(measured, lab,
     assert (again["max_connections"], again["pool_size"]) == (11, 5)
     assert measure.replaced_settings(lab)["max_connections"] == before["max_connections"]
     rows = measure.remove_measurement_resources(lab)  # what 99_cleanup runs
-    assert {"resource": "DB parameter group (measurement)", "name": measure.parameter_group_name(lab),
-            "result": "deleted"} in rows
+    assert {"resource": "DB 파라미터 그룹 (측정용)", "name": measure.parameter_group_name(lab),
+            "result": DELETED} in rows
     assert measure.current_settings(lab, cloud) == before

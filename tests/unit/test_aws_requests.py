@@ -8,6 +8,7 @@ import dataclasses
 from typing import Any
 
 from lab_helpers import baseline, cleanup, module3, network, rotation
+from lab_helpers.cleanup import ALREADY_GONE, DELETED
 
 
 class Requests:
@@ -61,7 +62,7 @@ def test_the_whole_aws_path_sends_only_requests_aws_accepts(lab, monkeypatch):
     module3.deploy_improved_function(on_aws)
     rotation.ensure_rotation_function(on_aws)
     rows = cleanup.cleanup(on_aws, "all")
-    assert {row["result"] for row in rows} <= {"deleted", "already gone"}
+    assert {row["result"] for row in rows} <= {DELETED, ALREADY_GONE}
     assert cleanup.still_billing(on_aws) == []
 
     operations = {(service.service_name, name) for service, name, _ in requests.log}

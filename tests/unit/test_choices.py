@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from lab_helpers import choices, notebook, run_lab
+from lab_helpers import choices, notebook
 from lab_helpers.config import DEFAULT_REGION, IAM_ROLES, LEARNER_PREFIXED, NAMES, names_for
 
 
@@ -95,10 +95,6 @@ def test_without_00_the_defaults_are_used():
     assert choices.follow(None, None, None) == choices.Choices("local", DEFAULT_REGION, "")
 
 
-def test_run_lab_takes_papermill_style_parameters():
-    assert [run_lab.parameter_value(v) for v in ("all", "3", "0.5", "True", "None")] == ["all", 3, 0.5, True, None]
-
-
 def test_make_lab_on_aws_without_confirmation_prints_the_costs_and_creates_nothing(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LAB_STATE_DIR": str(tmp_path / "state"),
            "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
@@ -115,4 +111,5 @@ def test_make_lab_on_aws_without_confirmation_prints_the_costs_and_creates_nothi
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "AWS 자격 증명을 찾지 못했습니다" in result.stderr
     assert "Traceback" not in result.stderr
+
 

@@ -2,55 +2,55 @@ import pytest
 
 from lab_helpers import iam, lambda_fn, network, proxy, secrets
 from lab_helpers.baseline import ensure_baseline
-from lab_helpers.cleanup import cleanup, leftovers
+from lab_helpers.cleanup import ALREADY_GONE, DELETED, KEPT, cleanup, leftovers
 from lab_helpers.module3 import ensure_module3
 
 # what notebook 06 / make bench deploy; not there in these tests, so "already gone"
 SUFFIXES = ("m2", "printed", "m3", "storm", "pinning", "cached")
-MEASUREMENT_ROWS = [("Lambda function (measurement)", f"serverless-app-lambda-{suffix}") for suffix in SUFFIXES] + [
-    ("CloudWatch Logs log group (measurement)", f"/aws/lambda/serverless-app-lambda-{suffix}") for suffix in SUFFIXES
-] + [("DB parameter group (measurement)", "serverless-app-rds-measure")]
+MEASUREMENT_ROWS = [("Lambda 함수 (측정용)", f"serverless-app-lambda-{suffix}") for suffix in SUFFIXES] + [
+    ("CloudWatch Logs 로그 그룹 (측정용)", f"/aws/lambda/serverless-app-lambda-{suffix}") for suffix in SUFFIXES
+] + [("DB 파라미터 그룹 (측정용)", "serverless-app-rds-measure")]
 # Lambda makes no network interfaces under moto: nothing to wait for
-ENI_ROW = ("Lambda VPC network interfaces (released by Lambda)", "AWS Lambda VPC ENI-serverless-app-lambda")
+ENI_ROW = ("Lambda VPC 네트워크 인터페이스 (Lambda 가 해제)", "AWS Lambda VPC ENI-serverless-app-lambda")
 # what notebook 07 adds (not there in these tests either)
 ROTATION_ROWS = [
-    ("Lambda function (rotation)", "serverless-app-rds-rotation"),
-    ("CloudWatch Logs log group (rotation)", "/aws/lambda/serverless-app-rds-rotation"),
-    ("Lambda VPC network interfaces (rotation, released by Lambda)", "AWS Lambda VPC ENI-serverless-app-rds-rotation"),
-    ("IAM role (rotation)", "serverless-app-rds-rotation-role"),
+    ("Lambda 함수 (로테이션)", "serverless-app-rds-rotation"),
+    ("CloudWatch Logs 로그 그룹 (로테이션)", "/aws/lambda/serverless-app-rds-rotation"),
+    ("Lambda VPC 네트워크 인터페이스 (로테이션, Lambda 가 해제)", "AWS Lambda VPC ENI-serverless-app-rds-rotation"),
+    ("IAM 역할 (로테이션)", "serverless-app-rds-rotation-role"),
 ]
 MODULE3_ROWS = [
-    ("Lambda code (Module 3; Module 2's put back)", "serverless-app-lambda"),
+    ("Lambda 함수 코드 (Module 3 의 것, Module 2 의 코드로 되돌림)", "serverless-app-lambda"),
     *MEASUREMENT_ROWS,
     *ROTATION_ROWS,
-    ("IAM policy attachment", "serverless-app-lambda-role/SecretsManagerReadWrite"),
-    ("IAM inline policy", "serverless-app-lambda-role/serverless-app-lambda-secret-read"),
+    ("IAM 관리형 정책 연결", "serverless-app-lambda-role/SecretsManagerReadWrite"),
+    ("IAM 인라인 정책", "serverless-app-lambda-role/serverless-app-lambda-secret-read"),
     ("RDS Proxy", "serverless-app-rds-proxy"),
-    ("IAM role", "serverless-app-rds-proxy-role"),
-    ("VPC endpoint", "serverless-app/com.amazonaws.ap-northeast-2.secretsmanager"),
-    ("security group", "secret-sg"),
-    ("security group rule", "rds-sg/tcp 3306 from rds-sg"),
-    ("Secrets Manager secret", "serverless-app-rds-secret"),
+    ("IAM 역할", "serverless-app-rds-proxy-role"),
+    ("VPC 엔드포인트", "serverless-app/com.amazonaws.ap-northeast-2.secretsmanager"),
+    ("보안 그룹", "secret-sg"),
+    ("보안 그룹 규칙", "rds-sg/tcp 3306 from rds-sg"),
+    ("Secrets Manager 보안 암호", "serverless-app-rds-secret"),
 ]
 MODULE2_ROWS = [
     ("API Gateway REST API", "serverless-app-api"),
-    ("Lambda function", "serverless-app-lambda"),
-    ("CloudWatch Logs log group", "/aws/lambda/serverless-app-lambda"),
+    ("Lambda 함수", "serverless-app-lambda"),
+    ("CloudWatch Logs 로그 그룹", "/aws/lambda/serverless-app-lambda"),
     ENI_ROW,
-    ("IAM role", "serverless-app-lambda-role"),
-    ("RDS DB instance", "serverless-app-rds"),
-    ("DB subnet group", "rds-subnet-group"),
-    ("internet gateway", "serverless-app-igw"),
+    ("IAM 역할", "serverless-app-lambda-role"),
+    ("RDS DB 인스턴스", "serverless-app-rds"),
+    ("DB 서브넷 그룹", "rds-subnet-group"),
+    ("인터넷 게이트웨이", "serverless-app-igw"),
     ("VPC", "serverless-app"),
 ]
 ALL_ROWS = MODULE3_ROWS[1:] + MODULE2_ROWS  # level "all" deletes the function instead of putting its code back
 
 
-def rows(expected, result="deleted", **exceptions):
+def rows(expected, result=DELETED, **exceptions):
     """The rows cleanup should return: `result` for each, except {name: result}."""
     absent = {name for _, name in [*MEASUREMENT_ROWS, *ROTATION_ROWS, ENI_ROW]}
     return [{"resource": kind, "name": name,
-             "result": exceptions.get(name, "already gone" if name in absent else result)} for kind, name in expected]
+             "result": exceptions.get(name, ALREADY_GONE if name in absent else result)} for kind, name in expected]
 
 
 def listed(expected):
@@ -86,15 +86,15 @@ def test_module3_cleanup_puts_module2_back(lab, calls, module3_done):
 def test_second_cleanup_finds_everything_gone_and_changes_nothing(lab, calls, module3_done):
     cleanup(lab)
     calls.clear()
-    assert cleanup(lab) == rows(MODULE3_ROWS, "already gone")
+    assert cleanup(lab) == rows(MODULE3_ROWS, ALREADY_GONE)
     assert calls.mutating() == []
 
 
 def test_cleanup_after_a_half_finished_run(lab, module3_done):
     proxy.delete_proxy(lab)
     network.revoke_rds_sg_self(lab)
-    assert cleanup(lab) == rows(MODULE3_ROWS, **{"serverless-app-rds-proxy": "already gone",
-                                                  "rds-sg/tcp 3306 from rds-sg": "already gone"})
+    assert cleanup(lab) == rows(MODULE3_ROWS, **{"serverless-app-rds-proxy": ALREADY_GONE,
+                                                  "rds-sg/tcp 3306 from rds-sg": ALREADY_GONE})
     assert leftovers(lab, "module3") == []
 
 
@@ -109,7 +109,7 @@ def test_cleanup_all_removes_the_lab_and_nothing_else(lab, calls, module3_done):
     assert sm.describe_secret(SecretId="other-secret")["Name"] == "other-secret"
 
     calls.clear()
-    assert cleanup(lab, "all") == rows(ALL_ROWS, "already gone")
+    assert cleanup(lab, "all") == rows(ALL_ROWS, ALREADY_GONE)
     assert calls.mutating() == []
 
 
@@ -119,8 +119,8 @@ def test_same_names_without_the_lab_tags_are_kept(lab):
         {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "serverless-app"}]}])["Vpc"]["VpcId"]
     lab.client("secretsmanager").create_secret(Name="serverless-app-rds-secret", SecretString="{}")
 
-    kept = "kept (not the lab's)"
-    assert cleanup(lab, "all") == rows(ALL_ROWS, "already gone", **{"serverless-app": kept,
+    kept = KEPT
+    assert cleanup(lab, "all") == rows(ALL_ROWS, ALREADY_GONE, **{"serverless-app": kept,
                                                                      "serverless-app-rds-secret": kept})
     assert leftovers(lab) == []
     assert network.find_vpc(lab)["id"] == vpc

@@ -20,7 +20,7 @@ def test_a_hand_made_function_of_the_lab_s_name_is_named_and_left_unchanged(lab,
     assert f"Lambda 함수 '{lab.names.function}' 가 이미 있지만 이 실습의 태그" in message and "learner" in message
     assert lam.get_function_configuration(FunctionName=lab.names.function)["CodeSha256"] == before
     # and cleanup leaves it, saying so
-    rows = {row["name"]: row["result"] for row in cleanup(lab, "all") if row["resource"] == "Lambda function"}
+    rows = {row["name"]: row["result"] for row in cleanup(lab, "all") if row["resource"] == "Lambda 함수"}
     assert rows == {lab.names.function: KEPT}
     assert lambda_fn.find_function(lab) is not None
 

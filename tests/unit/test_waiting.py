@@ -32,7 +32,7 @@ def test_or_none_maps_not_found_to_none_and_lets_other_errors_through():
 
 def test_require_names_what_is_missing():
     assert require("x", "thing") == "x"
-    with pytest.raises(LookupError, match="VPC serverless-app not found"):
+    with pytest.raises(LookupError, match=r"VPC serverless-app 을\(를\) 찾지 못했습니다: .* 00_prerequisites"):
         require(None, "VPC serverless-app")
 
 
