@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault(waiting.PROGRESS_ENV, "stderr")  # the kernels' waits say how they go, on the terminal
     stop = preflight(target, args.region, args.learner, args.confirm_costs)
     if stop:
+        sys.stdout.flush()  # the cost table above it first, also when the output goes to a pipe
         print(f"error: {stop}", file=sys.stderr)
         return 2
 
