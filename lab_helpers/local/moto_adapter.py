@@ -551,7 +551,7 @@ def start_rotation(region: str, secret_id: str, token: str, lambda_arn: str, day
 
     secret = _secret(region, secret_id)
     if secret is None:
-        raise FunctionNotFound(secret_id)
+        raise LookupError(f"no secret {secret_id} in {region}")
     with assumption("FakeSecret.rotation_lambda_arn/auto_rotate_after_days/rotation_enabled/versions are attributes; "
                     "remove_version_stages_from_old_versions(stages)"):
         secret.rotation_lambda_arn = lambda_arn

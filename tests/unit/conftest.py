@@ -13,7 +13,7 @@ import botocore.session
 import pytest
 from moto import mock_aws
 
-from lab_helpers import iam, lambda_fn, network, rds, secrets
+from lab_helpers import iam, lambda_fn, network, rds, secrets, waiting
 from lab_helpers.config import Lab
 
 REGION = "ap-northeast-2"
@@ -154,3 +154,14 @@ def function_ready(lab, calls, network_ready, module2_package):
     function = lambda_fn.ensure_function(lab, module2_package)
     calls.clear()
     return function
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A fake clock for `waiting`: each pause between polls moves it on by the pause (nothing really sleeps)."""
+    now = [0.0]
+    monkeypatch.setattr(waiting, "_now", lambda: now[0])
+    monkeypatch.setattr(waiting, "_sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
+    monkeypatch.delenv(waiting.PROGRESS_ENV, raising=False)
+    return now
+

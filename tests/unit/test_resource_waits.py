@@ -6,21 +6,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lab_helpers import lambda_fn, network, proxy, rds, waiting
+from lab_helpers import lambda_fn, network, proxy, rds
 from lab_helpers.config import NAMES, Lab
 from lab_helpers.waiting import ABSENT, WaitFailed
 
 DB = NAMES.db_instance
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """A fake clock: each pause between polls moves it on by the pause (nothing really sleeps)."""
-    now = [0.0]
-    monkeypatch.setattr(waiting, "_now", lambda: now[0])
-    monkeypatch.setattr(waiting, "_sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
-    monkeypatch.delenv(waiting.PROGRESS_ENV, raising=False)
-    return now
 
 
 @pytest.fixture

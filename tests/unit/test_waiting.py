@@ -3,7 +3,19 @@ from types import SimpleNamespace
 import pytest
 from botocore.exceptions import ClientError
 
-from lab_helpers.waiting import or_none, require, retry_while, wait_until, waiter_config
+from lab_helpers import waiting
+from lab_helpers.waiting import (
+    ABSENT,
+    Failure,
+    WaitFailed,
+    duration,
+    or_none,
+    require,
+    retry_while,
+    wait_for,
+    wait_until,
+    waiter_config,
+)
 
 FAST = SimpleNamespace(poll_interval=0, poll_timeout=0.05)
 
@@ -68,21 +80,9 @@ def test_waiter_config_follows_the_lab_pace():
 
 # ---------------------------------------------------------------- wait_for: progress and terminal states
 
-from lab_helpers import waiting  # noqa: E402
-from lab_helpers.waiting import ABSENT, Failure, WaitFailed, duration, wait_for  # noqa: E402
 
 AWS = SimpleNamespace(target="aws", poll_interval=5, poll_timeout=1800)
 LOCAL = SimpleNamespace(target="local", poll_interval=0.2, poll_timeout=60)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """A fake clock: each pause between polls moves it on by the pause (nothing really sleeps)."""
-    now = [0.0]
-    monkeypatch.setattr(waiting, "_now", lambda: now[0])
-    monkeypatch.setattr(waiting, "_sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
-    monkeypatch.delenv(waiting.PROGRESS_ENV, raising=False)
-    return now
 
 
 def states(*sequence):
