@@ -22,7 +22,6 @@ methods, integrations and the function's resource policy are read from moto and 
 from __future__ import annotations
 
 import base64
-import fnmatch
 import json
 import logging
 import re
@@ -33,7 +32,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from urllib.parse import parse_qs
 
 from .. import moto_adapter
-from ..awslambda import FunctionNotFound, LambdaProvider, TooManyRequests, function_name
+from ..awslambda import FunctionNotFound, LambdaProvider, TooManyRequests, invoke_allowed
 from ..gateway import Request, Response
 from ..moto_adapter import Route
 
@@ -80,20 +79,9 @@ def stage_target(request: Request) -> tuple[str, str | None, str] | None:
 def allowed(region: str, fn_arn: str, source_arn: str) -> bool:
     """Does the function's resource policy let API Gateway invoke it from this method?"""
     try:
-        statements = moto_adapter.function_policy_statements(region, function_name(fn_arn))
+        return invoke_allowed(region, fn_arn, "apigateway.amazonaws.com", source_arn)
     except FunctionNotFound:
         return False
-    for st in statements:
-        principal = st.get("Principal", {})
-        service = principal.get("Service") if isinstance(principal, dict) else principal
-        if st.get("Effect") != "Allow" or service != "apigateway.amazonaws.com":
-            continue
-        if st.get("Action") not in ("lambda:InvokeFunction", "lambda:*"):
-            continue
-        pattern = st.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn")
-        if pattern is None or fnmatch.fnmatchcase(source_arn, pattern):
-            return True
-    return False
 
 
 class ApiGatewayProvider:

@@ -7,7 +7,7 @@
 """
 from .environments import LambdaService
 from .function import FunctionVersion, InvokeResult, TooManyRequests
-from .provider import FunctionNotFound, LambdaProvider, function_name
+from .provider import FunctionNotFound, LambdaProvider, function_name, invoke_allowed
 
 __all__ = ["FunctionNotFound", "FunctionVersion", "InvokeResult", "LambdaProvider", "LambdaService",
-           "TooManyRequests", "function_name"]
+           "TooManyRequests", "function_name", "invoke_allowed"]

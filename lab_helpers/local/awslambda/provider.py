@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import fnmatch
 import hashlib
 import json
 import logging
@@ -59,6 +60,23 @@ def _environment_too_large(body: bytes) -> Response | None:
     return _error(400, "InvalidParameterValueException",
                   "Lambda was unable to configure your environment variables because the environment variables "
                   f"you have provided exceeded the 4KB limit. String measured: {size} bytes")
+
+
+def invoke_allowed(region: str, fn_arn: str, service: str, source_arn: str) -> bool:
+    """Does the function's resource policy let `service` (e.g. "apigateway.amazonaws.com") invoke it for
+    `source_arn` (an `ArnLike AWS:SourceArn` condition, when the statement has one)? FunctionNotFound when
+    there is no such function."""
+    for st in moto_adapter.function_policy_statements(region, function_name(fn_arn)):
+        principal = st.get("Principal", {})
+        named = principal.get("Service") if isinstance(principal, dict) else principal
+        if st.get("Effect") != "Allow" or named != service:
+            continue
+        if st.get("Action") not in ("lambda:InvokeFunction", "lambda:*"):
+            continue
+        pattern = st.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn")
+        if pattern is None or fnmatch.fnmatchcase(source_arn, pattern):
+            return True
+    return False
 
 
 class LambdaProvider:

@@ -10,7 +10,7 @@ current whatever the function did). Here, as on AWS:
   is still AWSPENDING (a rotation that did not finish) is refused;
 - a step that fails stops the rotation: AWSPENDING stays where it is, AWSCURRENT does not move, and the
   error is in the function's log (and in the local cloud's status);
-- the function's resource policy must let `secretsmanager.amazonaws.com` invoke it.
+- the function's resource policy must let `secretsmanager.amazonaws.com` invoke it (for this secret, when it names one).
 RotateImmediately=false stores the schedule and runs no step (the lab has no clock to run it later).
 """
 from __future__ import annotations
@@ -22,22 +22,12 @@ import time
 import uuid
 
 from .. import moto_adapter
-from ..awslambda import FunctionNotFound, LambdaProvider, TooManyRequests, function_name
+from ..awslambda import FunctionNotFound, LambdaProvider, TooManyRequests, invoke_allowed
 from ..gateway import Request, Response, error_response
 
 log = logging.getLogger(__name__)
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 PRINCIPAL = "secretsmanager.amazonaws.com"
-
-
-def _invokable_by_secrets_manager(region: str, fn_arn: str) -> bool:
-    for st in moto_adapter.function_policy_statements(region, function_name(fn_arn)):
-        principal = st.get("Principal", {})
-        service = principal.get("Service") if isinstance(principal, dict) else principal
-        if st.get("Effect") == "Allow" and service == PRINCIPAL and st.get("Action") in ("lambda:InvokeFunction",
-                                                                                           "lambda:*"):
-            return True
-    return False
 
 
 class SecretsManagerProvider:
@@ -75,7 +65,7 @@ class SecretsManagerProvider:
             return error_response(400, "InvalidRequestException",
                                   "No Lambda rotation function ARN is associated with this secret.")
         try:
-            if not _invokable_by_secrets_manager(region, fn_arn):
+            if not invoke_allowed(region, fn_arn, PRINCIPAL, secret.arn):
                 return error_response(400, "AccessDeniedException",
                                       "Secrets Manager cannot invoke the specified Lambda function. Ensure that the "
                                       f"function policy grants access to the principal {PRINCIPAL}.")
