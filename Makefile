@@ -3,7 +3,8 @@
 #                   lesson in JupyterLab in headless Chromium (screenshots in build/screenshots/)
 #   make lint       ruff, as configured in pyproject.toml
 #   make lab        the whole lesson headless (REGION=us-east-1 for another region; LEARNER=kim01 to prefix
-#                   every name; TARGET=aws CONFIRM_COSTS=1 for a real AWS account; LEVEL=all for 99_cleanup)
+#                   every name; TARGET=aws CONFIRM_COSTS=1 for a real AWS account; LEVEL=all for 99_cleanup; NB=99_cleanup
+#                   for one notebook; TAGS="CostCenter=1234" and BOUNDARY=<policy ARN> when an organisation requires them)
 #   make jupyter    the local cloud and JupyterLab on notebooks/
 #   make notebooks  refresh the notebooks' reference outputs (after editing a notebook; NB=03_rds_proxy for one:
 #                   the lesson runs up to it on a fresh cloud, and only its outputs are rewritten)
@@ -20,6 +21,8 @@ TARGET ?= local
 REGION ?=
 LEARNER ?=
 LEVEL ?=
+TAGS ?=
+BOUNDARY ?=
 NB ?=
 CONFIRM_COSTS ?=
 NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
@@ -34,7 +37,8 @@ lint: venv-test
 
 lab: venv $(NEEDS_DB)
 	$(PY) -m lab_helpers.run_lab --target $(TARGET) $(if $(REGION),--region $(REGION)) \
-		$(if $(LEARNER),--learner $(LEARNER)) $(if $(LEVEL),-p level $(LEVEL)) $(if $(CONFIRM_COSTS),--confirm-costs)
+		$(if $(LEARNER),--learner $(LEARNER)) $(if $(LEVEL),-p level $(LEVEL)) $(if $(CONFIRM_COSTS),--confirm-costs) \
+		$(if $(TAGS),-p tags "$(TAGS)") $(if $(BOUNDARY),-p permissions_boundary $(BOUNDARY)) $(NB)
 
 jupyter: venv mariadb
 	$(PY) -m lab_helpers.local up

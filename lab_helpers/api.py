@@ -166,3 +166,36 @@ def delete_api(lab: Lab) -> bool:
     # AWS allows one DeleteRestApi per account every 30 seconds.
     retry_while(lab, lambda: _apigw(lab).delete_rest_api(restApiId=api["id"]), "TooManyRequestsException")
     return True
+
+
+# ---------------------------------------------------------------- calling the stage
+
+ACCESS_DENIED_RETRY_S = 90.0  # how long a denial right after a policy change may last on AWS (IAM propagation)
+
+
+def _denied(body: str) -> bool:
+    """The function could not read the secret: its role's new policy has not reached Secrets Manager yet."""
+    return "AccessDenied" in body
+
+
+def call_stage(lab: Lab, url: str) -> tuple[int, str]:
+    """GET the invoke URL as curl does: (HTTP status, body). On AWS, an answer saying access was denied is
+    retried for a while (with progress): right after 04 changes the role's policies, IAM may take a minute to
+    apply them everywhere, so the function's first calls can still be refused."""
+    from . import waiting, web
+
+    def get() -> tuple[int, str]:
+        status, _, data = web.get(url)
+        return status, data.decode(errors="replace")
+
+    status, body = get()
+    if lab.target != "aws" or not _denied(body):
+        return status, body
+    progress = waiting.Progress(lab, "Invoke URL 호출 (IAM 정책 전파 대기)", "1분 이내")
+    started = waiting.now()
+    while _denied(body) and waiting.now() - started < ACCESS_DENIED_RETRY_S:
+        progress.update("AccessDenied", waiting.now() - started, "함수 역할의 새 정책이 퍼지기를 기다리는 중")
+        waiting.pause(lab.poll_interval)
+        status, body = get()
+    (progress.fail if _denied(body) else progress.finish)(str(status), waiting.now() - started)
+    return status, body

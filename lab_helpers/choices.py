@@ -3,7 +3,9 @@
 - target: "local" (the local cloud on this machine) or "aws" (the learner's account);
 - region: where everything is created;
 - learner: a short name that prefixes every resource name, so that several learners can share one
-  account (empty: the module's names exactly).
+  account (empty: the module's names exactly);
+- what the learner's organisation requires on new resources (AWS accounts with SCPs often do): extra
+  tags on every resource, and a permissions boundary on every IAM role.
 
 00 (or `make lab TARGET=… REGION=… LEARNER=…`) remembers them in `choices.json` in the lab's state
 folder. A later notebook whose parameters are left as None follows them; one given other values stops
@@ -23,6 +25,12 @@ from . import paths
 from .config import DEFAULT_REGION, DEFAULT_TARGET, TARGETS
 
 LEARNER = re.compile(r"^[a-z][a-z0-9]{0,11}$")  # fits in every resource name the lab makes (RDS: a letter first)
+# A tag as every service of the lab accepts it (EC2's and IAM's rules, the strictest; 50 tags at most in all)
+TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
+MAX_EXTRA_TAGS = 40  # the lab's own (lab:project, lab:module, Name) and these stay under every service's 50
+BOUNDARY = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}$")
+RESERVED_TAG_KEYS = ("lab:project", "lab:module", "Name")
 FILE_NAME = "choices.json"
 
 
@@ -36,6 +44,13 @@ class Choices:
     region: str
     learner: str = ""
     costs_confirmed: bool = False  # target "aws": the learner accepted the cost table in 00
+    tags: tuple[tuple[str, str], ...] = ()  # extra tags on every resource, as (key, value)
+    permissions_boundary: str = ""  # an IAM policy ARN: every role's permissions boundary
+
+    def lab_settings(self) -> dict:
+        """What `Lab.connect` takes from the choices besides target and region."""
+        return {"learner": self.learner, "extra_tags": dict(self.tags),
+                "permissions_boundary": self.permissions_boundary}
 
 
 def check_target(target: str) -> str:
@@ -67,6 +82,40 @@ def check_learner(learner: str) -> str:
     return learner
 
 
+def parse_tags(tags: str | dict | None) -> tuple[tuple[str, str], ...]:
+    """00's `tags`: "Key=Value,Key2=Value2" (or a dict), checked as AWS checks tags; () for none."""
+    if not tags:
+        return ()
+    if isinstance(tags, dict):
+        pairs = [(str(k), str(v)) for k, v in tags.items()]
+    else:
+        pairs = []
+        for item in (part.strip() for part in str(tags).split(",")):
+            key, equals, value = item.partition("=")
+            if not item or not equals:
+                raise ChoiceError(f"tags 의 {item!r} 를 읽을 수 없습니다: 'Key=Value' 를 쉼표로 이어 주세요 "
+                                  "(예: \"CostCenter=1234,Owner=kim\").")
+            pairs.append((key.strip(), value.strip()))
+    for key, value in pairs:
+        if key in RESERVED_TAG_KEYS or key.lower().startswith("aws:"):
+            raise ChoiceError(f"태그 키 {key!r} 는 쓸 수 없습니다: 실습이 직접 붙이는 키이거나 AWS 가 예약한 키입니다. "
+                              "다른 키를 쓰세요.")
+        if not TAG_KEY.match(key) or not TAG_VALUE.match(value):
+            raise ChoiceError(f"태그 {key}={value} 는 AWS 가 받지 않습니다: 키는 1–128자, 값은 0–256자의 글자, 숫자, "
+                              "공백과 _ . : / = + - @ 만 쓸 수 있습니다.")
+    if len(pairs) > MAX_EXTRA_TAGS:
+        raise ChoiceError(f"태그가 {len(pairs)}개입니다: 실습의 태그와 합쳐 AWS 의 한도(50개)를 넘지 않도록 "
+                          f"{MAX_EXTRA_TAGS}개 이하로 주세요.")
+    return tuple(dict(pairs).items())
+
+
+def check_permissions_boundary(arn: str | None) -> str:
+    if arn and not BOUNDARY.match(arn):
+        raise ChoiceError(f"permissions_boundary {arn!r} 는 IAM 정책의 ARN 이 아닙니다: "
+                          "'arn:aws:iam::123456789012:policy/이름' 모양으로 주세요 (관리자가 알려 준 정책).")
+    return arn or ""
+
+
 def default_region(target: str) -> str:
     """On AWS, the learner's configured region (AWS_REGION, AWS_DEFAULT_REGION, the profile's) when there is
     one; else the workshop's (Seoul)."""
@@ -86,7 +135,8 @@ def recall(state_dir: Path | None = None) -> Choices | None:
     try:
         data = json.loads(file(state_dir).read_text())
         return Choices(str(data["target"]), str(data["region"]), str(data.get("learner") or ""),
-                       bool(data.get("costs_confirmed")))
+                       bool(data.get("costs_confirmed")), tuple((str(k), str(v)) for k, v in data.get("tags") or ()),
+                       str(data.get("permissions_boundary") or ""))
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
 
@@ -99,11 +149,13 @@ def remember(choices: Choices, state_dir: Path | None = None) -> None:
     os.replace(tmp, path)
 
 
-def choose(target: str, region: str | None, learner: str | None) -> Choices:
+def choose(target: str, region: str | None, learner: str | None, tags: str | dict | None = None,
+           permissions_boundary: str | None = None) -> Choices:
     """00_prerequisites: the choices checked (region None: the default for the target); `remember` them
     once the lab may go on."""
     target = check_target(target)
-    return Choices(target, check_region(region or default_region(target)), check_learner(learner or ""))
+    return Choices(target, check_region(region or default_region(target)), check_learner(learner or ""),
+                   tags=parse_tags(tags), permissions_boundary=check_permissions_boundary(permissions_boundary))
 
 
 def follow(target: str | None, region: str | None, learner: str | None) -> Choices:

@@ -134,6 +134,9 @@ class Lab:
     endpoint_url: str | None = None
     poll_interval: float = 0.2  # seconds between polls of a resource's state (AWS: 5)
     poll_timeout: float = 60.0  # seconds before a wait gives up (AWS: 30 minutes)
+    # what the learner's organisation requires on what the lab creates (00's `tags`, `permissions_boundary`)
+    extra_tags: dict[str, str] = field(default_factory=dict)  # more tags on every resource
+    permissions_boundary: str = ""  # an IAM policy ARN set as every role's permissions boundary
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -144,15 +147,17 @@ class Lab:
 
     @classmethod
     def connect(cls, target: str = DEFAULT_TARGET, region: str = DEFAULT_REGION, names: Names | None = None,
-                learner: str = "") -> "Lab":
+                learner: str = "", extra_tags: dict[str, str] | None = None, permissions_boundary: str = "") -> "Lab":
         """A Lab for `target`: the running local cloud, or the learner's AWS credentials. Its names are
-        `names`, else the learner's in that region (`names_for`)."""
+        `names`, else the learner's in that region (`names_for`); `extra_tags` and `permissions_boundary` go on
+        everything it creates."""
         names = names or names_for(learner, region)
+        required = {"extra_tags": dict(extra_tags or {}), "permissions_boundary": permissions_boundary}
         if target == "local":
             from .local import state
 
             # raises with what to do when the cloud is not up
-            return cls.local(state.running_endpoint(), region, names)
+            return replace(cls.local(state.running_endpoint(), region, names), **required)
         if target == "aws":
             session = boto3.Session(region_name=region)
             if session.get_credentials() is None:
@@ -162,7 +167,7 @@ class Lab:
                     "target=\"local\" 을 쓰세요."
                 )
             return cls(target="aws", region=region, names=names, session=session,
-                       poll_interval=5.0, poll_timeout=1800.0)
+                       poll_interval=5.0, poll_timeout=1800.0, **required)
         raise ValueError(f"target 은 {TARGETS} 중 하나여야 합니다. 받은 값: {target!r}")
 
     @classmethod
@@ -185,16 +190,14 @@ class Lab:
     def account_id(self) -> str:
         return self.client("sts").get_caller_identity()["Account"]
 
-    @staticmethod
-    def tags(module: int, name: str | None = None) -> list[dict[str, str]]:
-        """The lab's tags as [{"Key":…, "Value":…}], with a Name tag when given."""
-        tags = [{"Key": PROJECT_TAG_KEY, "Value": PROJECT_TAG_VALUE}, {"Key": MODULE_TAG_KEY, "Value": str(module)}]
+    def tags(self, module: int, name: str | None = None) -> list[dict[str, str]]:
+        """The lab's tags (and the learner's `extra_tags`) as [{"Key":…, "Value":…}], with a Name tag when given."""
+        tags = [{"Key": key, "Value": value} for key, value in self.tag_map(module).items()]
         if name:
             tags.append({"Key": "Name", "Value": name})
         return tags
 
-    @staticmethod
-    def tag_map(module: int) -> dict[str, str]:
-        """The lab's tags as a plain mapping (Lambda, API Gateway)."""
-        return {PROJECT_TAG_KEY: PROJECT_TAG_VALUE, MODULE_TAG_KEY: str(module)}
+    def tag_map(self, module: int) -> dict[str, str]:
+        """The lab's tags (and the learner's `extra_tags`) as a plain mapping (Lambda, API Gateway, Logs)."""
+        return {**self.extra_tags, PROJECT_TAG_KEY: PROJECT_TAG_VALUE, MODULE_TAG_KEY: str(module)}
 

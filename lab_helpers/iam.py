@@ -89,9 +89,14 @@ def _ensure_role(lab: Lab, name: str, service: str, module: int, description: st
     found = _find_role(lab, name)
     if found is not None:
         ownership.require_lab("IAM 역할", name, ownership.role_tagged(lab, found))
+        boundary = (_iam(lab).get_role(RoleName=name)["Role"].get("PermissionsBoundary") or {}).get(
+            "PermissionsBoundaryArn", "")
+        if lab.permissions_boundary and boundary != lab.permissions_boundary:
+            _iam(lab).put_role_permissions_boundary(RoleName=name, PermissionsBoundary=lab.permissions_boundary)
     else:
+        boundary_arg = {"PermissionsBoundary": lab.permissions_boundary} if lab.permissions_boundary else {}
         _iam(lab).create_role(RoleName=name, AssumeRolePolicyDocument=_trust_policy(service),
-                              Description=description, Tags=lab.tags(module))
+                              Description=description, Tags=lab.tags(module), **boundary_arg)
 
 
 def _attached(lab: Lab, role: str, policy_arn: str) -> bool:
@@ -238,7 +243,7 @@ def ensure_rotation_role(lab: Lab, secret_arn: str) -> RoleView:
     """The rotation function's own role: AWSLambdaVPCAccessExecutionRole (it runs in the VPC) and an inline
     policy for this one secret (never the function's role: that one may only read it)."""
     name = lab.names.rotation_role
-    _ensure_role(lab, name, "lambda", 3, "Rotation function of the lab's database secret")
+    _ensure_role(lab, name, LAMBDA_SERVICE, 3, "Rotation function of the lab's database secret")
     _ensure_attached(lab, name, partition.managed_policy_arn(lab, LAMBDA_VPC_ACCESS))
     _ensure_inline(lab, name, lab.names.rotation_policy, _rotation_policy(secret_arn))
     return after_iam_propagation(lab, lambda: require(find_rotation_role(lab), f"IAM role {name}"), "NoSuchEntity")

@@ -20,7 +20,7 @@ from typing import Any, TypedDict
 
 from . import iam, log_groups, network, ownership, paths
 from .config import Lab
-from .waiting import ABSENT, Failure, or_none, require, wait_for
+from .waiting import ABSENT, Failure, or_none, require, retry_while, wait_for
 
 HANDLER = "lambda_function.lambda_handler"
 # What the learner overwrites in the printed code: Module 2's RDS endpoint, Module 3 Step 3.5's proxy endpoint.
@@ -215,13 +215,26 @@ def ensure_function(lab: Lab, package: bytes, environment: Mapping[str, str] | N
     if current is None:
         _create(lab, name, package, variables, timeout_s or lab.names.function_timeout_s, module, role_arn)
         return require(find_function(lab, name), f"Lambda function {name}")
+    # an update still running (a cell interrupted and run again): Lambda refuses another until it ends
+    if current.get("State") == "Pending":
+        _wait_active(lab, name)
+    if current.get("LastUpdateStatus") == "InProgress":
+        _wait_updated(lab, name)
     if current["CodeSha256"] != code_sha256(package):
-        _lambda(lab).update_function_code(FunctionName=name, ZipFile=package)
-        _wait_updated(lab, name)
+        _update(lab, name, lambda: _lambda(lab).update_function_code(FunctionName=name, ZipFile=package))
     if _variables(current) != variables:
-        _lambda(lab).update_function_configuration(FunctionName=name, Environment={"Variables": variables})
-        _wait_updated(lab, name)
+        _update(lab, name, lambda: _lambda(lab).update_function_configuration(
+            FunctionName=name, Environment={"Variables": variables}))
     return require(find_function(lab, name), f"Lambda function {name}")
+
+
+def _update(lab: Lab, name: str, call) -> None:
+    """One update, then wait until it has finished (LastUpdateStatus), as the console's [Deploy] does. Lambda
+    answers ResourceConflictException while another update of the function runs (one started elsewhere, or
+    not yet visible as InProgress): retried until it has ended."""
+    retry_while(lab, call, "ResourceConflictException", what=f"Lambda 함수 {name} 업데이트 시작",
+                usual="몇 초–1분", doing="함수의 앞선 업데이트가 끝나기를 기다리는 중")
+    _wait_updated(lab, name)
 
 
 def delete_function(lab: Lab, name: str | None = None) -> bool:

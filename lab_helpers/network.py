@@ -15,6 +15,7 @@ any region (AZ suffixes differ between regions and even between accounts).
 """
 from __future__ import annotations
 
+import uuid
 import weakref
 from typing import Any, TypedDict
 
@@ -104,7 +105,7 @@ def _ec2(lab: Lab):
     return lab.client("ec2")
 
 
-def _tag_spec(lab: Lab, resource_type: str, module: int, name: str | None = None) -> list[dict[str, Any]]:
+def tag_spec(lab: Lab, resource_type: str, module: int, name: str | None = None) -> list[dict[str, Any]]:
     return [{"ResourceType": resource_type, "Tags": lab.tags(module, name)}]
 
 
@@ -155,7 +156,7 @@ def ensure_vpc(lab: Lab) -> VpcView:
     else:
         ec2 = _ec2(lab)
         vpc = ec2.create_vpc(CidrBlock=lab.names.vpc_cidr,
-                             TagSpecifications=_tag_spec(lab, "vpc", 2, lab.names.vpc))["Vpc"]["VpcId"]
+                             TagSpecifications=tag_spec(lab, "vpc", 2, lab.names.vpc))["Vpc"]["VpcId"]
         ec2.get_waiter("vpc_available").wait(VpcIds=[vpc])
         # ModifyVpcAttribute takes one attribute per call.
         ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
@@ -226,7 +227,7 @@ def ensure_internet_gateway(lab: Lab) -> InternetGatewayView:
         ownership.require_lab("인터넷 게이트웨이", lab.names.internet_gateway, ownership.ec2_tagged(lab, gateway))
     if gateway is None:
         created = ec2.create_internet_gateway(
-            TagSpecifications=_tag_spec(lab, "internet-gateway", 2, lab.names.internet_gateway))
+            TagSpecifications=tag_spec(lab, "internet-gateway", 2, lab.names.internet_gateway))
         gateway = InternetGatewayView(name=lab.names.internet_gateway,
                                       id=created["InternetGateway"]["InternetGatewayId"], attached_to=None)
     if gateway["attached_to"] != vpc:
@@ -412,7 +413,7 @@ def ensure_subnets(lab: Lab) -> list[SubnetView]:
         if subnet.name in existing:
             continue
         created = ec2.create_subnet(VpcId=vpc, CidrBlock=subnet.cidr, AvailabilityZone=zones[subnet.az_suffix],
-                                    TagSpecifications=_tag_spec(lab, "subnet", 2, subnet.name))["Subnet"]["SubnetId"]
+                                    TagSpecifications=tag_spec(lab, "subnet", 2, subnet.name))["Subnet"]["SubnetId"]
         if subnet.public:
             ec2.modify_subnet_attribute(SubnetId=created, MapPublicIpOnLaunch={"Value": True})
     return find_subnets(lab)
@@ -479,7 +480,7 @@ def ensure_route_table(lab: Lab) -> RouteTableView:
     gateway = require(find_internet_gateway(lab), f"internet gateway {lab.names.internet_gateway}")["id"]
     ec2 = _ec2(lab)
     table = _raw_route_table(lab) or ec2.create_route_table(
-        VpcId=vpc, TagSpecifications=_tag_spec(lab, "route-table", 2, lab.names.route_table))["RouteTable"]
+        VpcId=vpc, TagSpecifications=tag_spec(lab, "route-table", 2, lab.names.route_table))["RouteTable"]
     if not any(r.get("DestinationCidrBlock") == "0.0.0.0/0" for r in table["Routes"]):
         ec2.create_route(RouteTableId=table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
     associated = {a.get("SubnetId") for a in table["Associations"]}
@@ -551,7 +552,7 @@ def _ensure_group(lab: Lab, name: str, description: str, module: int) -> None:
         ownership.require_lab("보안 그룹", name, ownership.ec2_tagged(lab, found))
     else:
         _ec2(lab).create_security_group(GroupName=name, Description=description, VpcId=vpc,
-                                        TagSpecifications=_tag_spec(lab, "security-group", module, name))
+                                        TagSpecifications=tag_spec(lab, "security-group", module, name))
 
 
 def _allows(group: dict[str, Any], port: int, source: str) -> bool:
@@ -570,7 +571,7 @@ def _allow(lab: Lab, group_name: str, port: int, source_name: str, description: 
             GroupId=group["GroupId"],
             IpPermissions=[{"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
                             "UserIdGroupPairs": [{"GroupId": source, "Description": description}]}],
-            TagSpecifications=_tag_spec(lab, "security-group-rule", module))
+            TagSpecifications=tag_spec(lab, "security-group-rule", module))
     return require(find_security_group(lab, group_name), f"security group {group_name}")
 
 
@@ -739,7 +740,8 @@ def ensure_secrets_endpoint(lab: Lab) -> VpcEndpointView:
         _ec2(lab).create_vpc_endpoint(
             VpcEndpointType="Interface", VpcId=vpc_id(lab), ServiceName=_secrets_service(lab),
             SubnetIds=subnet_ids(lab, "secret"), SecurityGroupIds=[security_group_id(lab, lab.names.secret_sg)],
-            PrivateDnsEnabled=True, TagSpecifications=_tag_spec(lab, "vpc-endpoint", 3))
+            PrivateDnsEnabled=True, TagSpecifications=tag_spec(lab, "vpc-endpoint", 3),
+            ClientToken=str(uuid.uuid4()))  # the same token on botocore's retries: never a second endpoint
     # A new endpoint may take a moment to be listed: ABSENT is waited out, not a failure.
     endpoint = wait_for(lab, "Secrets Manager VPC 엔드포인트", lambda: _raw_secrets_endpoint(lab), _endpoint_state,
                         {"available"}, _endpoint_failure, usual="1–3분", doing=ENDPOINT_DOING)

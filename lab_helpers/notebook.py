@@ -10,28 +10,32 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import choices, costs, diagnose, web
+from . import billing, choices, costs, diagnose, preflight, web
 from .config import Lab, names_for
 from .text import pad, width
 
 
-def start(target: str = "local", region: str | None = None, confirm_costs: bool = False, learner: str = "") -> Lab:
+def start(target: str = "local", region: str | None = None, confirm_costs: bool = False, learner: str = "",
+          tags: str | dict | None = None, permissions_boundary: str | None = None) -> Lab:
     """Notebook 00: the lab's choices checked and remembered (`choices`), then the local cloud brought up
-    (or the cost confirmation and the AWS credentials checked)."""
-    lab_choices = choices.choose(target, region, learner)
+    (or the cost confirmation, the AWS credentials and the pre-flight checks: nothing is created before)."""
+    lab_choices = choices.choose(target, region, learner, tags, permissions_boundary)
     if lab_choices.target == "aws":  # the costs before anything else, even before credentials are looked for
         costs.require_confirmation(confirm_costs, lab_choices.region, names_for(lab_choices.learner,
                                                                                 lab_choices.region))
         lab_choices = dataclasses.replace(lab_choices, costs_confirmed=True)
-    choices.remember(lab_choices)
     if lab_choices.target == "local":
+        choices.remember(lab_choices)
         from . import local
 
         info = local.up()
         print(f"로컬 클라우드 실행 중: {info['endpoint']}")
-    lab = Lab.connect(lab_choices.target, lab_choices.region, learner=lab_choices.learner)
+    lab = Lab.connect(lab_choices.target, lab_choices.region, **lab_choices.lab_settings())
     if lab.target == "aws":
         print(f"AWS 계정 {lab.account_id} 의 {lab.region} 리전을 사용합니다.")
+        preflight.check(lab)  # raises with one sentence saying what to do; nothing was created
+        choices.remember(lab_choices)
+        billing.report_on_failure(lab)
     if lab_choices.learner:
         print(f"learner {lab_choices.learner!r}: 모든 리소스 이름이 '{lab_choices.learner}-' 로 시작합니다 "
               f"(예: {lab.names.db_instance}).")
@@ -47,10 +51,13 @@ def connect(target: str | None = None, region: str | None = None, learner: str |
     if lab_choices.target == "aws" and not lab_choices.costs_confirmed:  # 00 did not run with confirm_costs=True
         costs.require_confirmation(False, lab_choices.region, names_for(lab_choices.learner, lab_choices.region))
     try:
-        return Lab.connect(lab_choices.target, lab_choices.region, learner=lab_choices.learner)
+        lab = Lab.connect(lab_choices.target, lab_choices.region, **lab_choices.lab_settings())
     except LocalCloudError as e:
         raise RuntimeError(f"로컬 클라우드가 실행 중이 아닙니다. 00_prerequisites 노트북을 먼저 "
                            f"실행하세요. ({e})") from None
+    if lab.target == "aws":
+        billing.report_on_failure(lab)
+    return lab
 
 
 def table(rows: Mapping[str, Any] | Iterable[Mapping[str, Any]], columns: list[str] | None = None) -> None:
@@ -97,34 +104,36 @@ def check_step(lab: Lab, step: str, success: str) -> None:
     check(all(row["ok"] for row in rows), success, diagnose.explain(rows))
 
 
-def curl(url: str) -> tuple[int, str]:
-    """GET `url` as the module's `curl` does, and print the command and the answer."""
+def curl(url: str, lab: Lab | None = None) -> tuple[int, str]:
+    """GET `url` as the module's `curl` does, and print the command and the answer. With `lab` on AWS, a denial
+    right after a policy change is retried while IAM propagates it (`api.call_stage`)."""
     print(f"$ curl {url}")
-    status, _, data = web.get(url)
-    body = data.decode(errors="replace")
+    if lab is not None:
+        from . import api
+
+        status, body = api.call_stage(lab, url)
+    else:
+        status, _, data = web.get(url)
+        body = data.decode(errors="replace")
     print(body)
     return status, body
 
 
-def show_billing(lab: Lab, billing: list[Mapping[str, Any]]) -> None:
+def show_billing(lab: Lab, rows: list[Mapping[str, Any]]) -> None:
     """99_cleanup: what of the lab still bills, with the hourly total (nothing on the local cloud)."""
     if lab.target != "aws":
         print("로컬 클라우드: 요금이 부과되지 않습니다.")
-    elif not billing:
-        print("이 실습의 리소스 중 과금되는 것이 남아 있지 않습니다.")
     else:
-        table(billing)
-        total = sum(row["usd_per_hour"] for row in billing)
-        print(f"합계: 약 {total:.3f} USD/시간 (약 {total * 24:.2f} USD/일), 지울 때까지 계속 과금됩니다.")
+        print(billing.describe(lab, rows))
 
 
-def check_cleanup(lab: Lab, level: str, left: list, billing: list[Mapping[str, Any]]) -> None:
-    """99_cleanup's closing check: nothing of `level` left; on AWS, what still bills said in the same line."""
-    total = sum(row["usd_per_hour"] for row in billing)
-    still = (f" 다만 {len(billing)}개 리소스가 약 {total:.3f} USD/시간으로 계속 과금됩니다 (위 표). 모두 멈추려면 "
-             "level=\"all\" 로 다시 실행하세요." if billing else "")
-    check(not left, f"정리 완료: level={level!r} 에서 지울 실습 리소스가 남아 있지 않습니다.{still}",
-          "아직 남은 리소스가 있습니다 (위 표). 잠시 뒤 99_cleanup 을 다시 실행하세요.")
+def check_cleanup(lab: Lab, level: str, left: list, rows: list[Mapping[str, Any]]) -> None:
+    """99_cleanup's closing check: nothing of `level` left (else an error: run it again); then ✅ only when
+    nothing of the lab bills, otherwise ⚠️ with the hourly cost and what to do."""
+    if left:
+        raise AssertionError(f"level={level!r} 에서 지울 실습 리소스가 아직 남아 있습니다 (위 표). 잠시 뒤 "
+                             "99_cleanup 을 다시 실행하세요.")
+    print(billing.closing_line(lab, level, rows))
 
 
 def check_rotation(lab: Lab, after: list[Mapping[str, Any]], status: int, body: str) -> None:

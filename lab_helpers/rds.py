@@ -177,6 +177,8 @@ def ensure_db_instance(lab: Lab) -> DbInstanceView:
             MasterUsername=names.db_master_user, MasterUserPassword=names.db_master_password, Port=names.db_port,
             DBSubnetGroupName=names.db_subnet_group, VpcSecurityGroupIds=[network.security_group_id(lab, names.rds_sg)],
             PubliclyAccessible=False, MultiAZ=False, BackupRetentionPeriod=0, Tags=lab.tags(2, names.db_instance),
+            # encrypted at rest with the account's AWS managed key aws/rds (no extra cost); guardrails often require it
+            StorageEncrypted=True,
             # said explicitly: past a version's standard support, RDS enrolls it in paid Extended Support otherwise
             EngineLifecycleSupport=names.db_engine_lifecycle_support)
     _wait_available(lab)

@@ -13,7 +13,6 @@ shows what the staging labels do (never a password):
 from __future__ import annotations
 
 import json
-import time
 from typing import TypedDict
 
 from . import iam, lambda_fn, module3, partition, proxy, secrets, waiting
@@ -26,6 +25,8 @@ TIMEOUT_S = 30  # the rotation function's timeout: each step is a few calls and 
 STATEMENT_ID = "secretsmanager-invoke"
 STAGES = ("AWSCURRENT", "AWSPENDING", "AWSPREVIOUS")
 DEMO_IDLE_CLIENT_TIMEOUT_S = 5  # the proxy closes idle client connections this soon during the demo
+OLD_PASSWORD_REFUSED_S = 600.0  # on AWS, how long 07 waits for RDS Proxy to refuse the old password
+ACCESS_DENIED = 1045
 # the three ways of reading the secret that notebook 07 compares: (measurement key, how, handler variant)
 DEMO = (("module3_printed", "호출마다 읽음 (원문)", "module3_printed"),
         ("cached", "한 번 읽고 계속 씀", "cached"),
@@ -183,10 +184,27 @@ def prepare_demo(lab: Lab) -> list[DemoRow]:
 
 def after_rotation_demo(lab: Lab) -> list[DemoRow]:
     """The three functions called again once the proxy has closed their idle connections; the proxy's
-    IdleClientTimeout put back to RDS Proxy's default afterwards."""
-    time.sleep(DEMO_IDLE_CLIENT_TIMEOUT_S + 1.5)
+    IdleClientTimeout put back to RDS Proxy's default afterwards.
+
+    The local proxy refuses the old password at once. RDS Proxy reads the secret again on its own schedule
+    and may accept the old password for new connections a while longer: on AWS the calls are repeated (each
+    after an idle period, so that the connections close again) until the function that kept the password is
+    refused, for at most OLD_PASSWORD_REFUSED_S, with progress."""
+    limit = OLD_PASSWORD_REFUSED_S if lab.target == "aws" else 0.0
+    progress = waiting.Progress(lab, "RDS Proxy 가 이전 비밀번호를 거부할 때까지", "몇 분")
+    started = waiting.now()
     try:
-        return _rows(lab)
+        while True:
+            waiting.pause(DEMO_IDLE_CLIENT_TIMEOUT_S + 1.5)
+            rows = _rows(lab)
+            cached = next(row for row in rows if row["function"] == function_name(lab, "cached"))
+            elapsed = waiting.now() - started
+            if cached["error_code"] == ACCESS_DENIED or elapsed >= limit:
+                (progress.finish if cached["error_code"] == ACCESS_DENIED else progress.fail)(
+                    str(cached["status"]), elapsed)
+                return rows
+            progress.update(f"비밀번호를 계속 쓰는 함수: {cached['status']}", elapsed,
+                            "RDS Proxy 가 보안 암호의 새 값을 읽기를 기다리는 중")
     finally:
         proxy.set_idle_client_timeout(lab, proxy.IDLE_CLIENT_TIMEOUT_S)
 

@@ -3,11 +3,14 @@
     python -m lab_helpers.run_lab                         # local cloud, executed copies in build/notebooks/
     python -m lab_helpers.run_lab --target aws --confirm-costs --region us-east-1 --learner kim01
     python -m lab_helpers.run_lab -p level all 99_cleanup   # any notebook parameter, as papermill's -p
+    python -m lab_helpers.run_lab --target aws --confirm-costs -p tags "CostCenter=1234" \\
+        -p permissions_boundary arn:aws:iam::123456789012:policy/LabBoundary   # what an organisation requires
     python -m lab_helpers.run_lab --refresh               # rewrite the committed reference outputs
 
 On the local target it starts the local cloud first unless one is already running (then it
 leaves it running), and stops what it started at the end. It prints each notebook with its time,
-and on a failure names the notebook and the cell and exits non-zero.
+and on a failure names the notebook and the cell and exits non-zero; on AWS it then lists what of the
+lab bills now, with the one command that removes it.
 """
 from __future__ import annotations
 
@@ -179,14 +182,16 @@ def parameter_value(text: str):
     return text
 
 
-def preflight(target: str, region: str | None, learner: str | None, confirm_costs: bool) -> str | None:
+def preflight(target: str, region: str | None, learner: str | None, confirm_costs: bool,
+              parameters: dict | None = None) -> str | None:
     """What stops the lab before any notebook runs (nothing created): a bad choice, the AWS costs not
     accepted (the cost table is printed here, in the terminal), no AWS credentials. None: go on."""
     from . import choices, costs
     from .config import Lab, NoCredentials
 
     try:
-        chosen = choices.choose(target, region, learner)
+        chosen = choices.choose(target, region, learner, (parameters or {}).get("tags"),
+                                (parameters or {}).get("permissions_boundary"))
     except choices.ChoiceError as e:
         return str(e)
     if chosen.target != "aws":
@@ -200,6 +205,17 @@ def preflight(target: str, region: str | None, learner: str | None, confirm_cost
     except NoCredentials as e:
         return f"{e} 아무것도 만들지 않았습니다."
     return None
+
+
+def aws_leftovers() -> str:
+    """After a failed run on AWS: what of the learner's lab (as 00 chose it) bills now, and how to remove it."""
+    from . import billing, choices
+    from .config import Lab
+
+    chosen = choices.recall()
+    if chosen is None or chosen.target != "aws":
+        return "00_prerequisites 가 AWS 에 아무것도 만들기 전에 멈췄습니다: 과금되는 리소스가 없습니다."
+    return billing.leftovers(Lab.connect("aws", chosen.region, **chosen.lab_settings()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,14 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.refresh and args.notebooks:
         names, only = refresh_plan(args.notebooks)
     os.environ.setdefault(waiting.PROGRESS_ENV, "stderr")  # the kernels' waits say how they go, on the terminal
-    stop = preflight(target, args.region, args.learner, args.confirm_costs)
+    # only what was given: the notebooks' own defaults otherwise (01 and later follow what 00 chose)
+    parameters = {name: parameter_value(value) for name, value in args.parameter}
+    stop = preflight(target, args.region, args.learner, args.confirm_costs, parameters)
     if stop:
         sys.stdout.flush()  # the cost table above it first, also when the output goes to a pipe
         print(f"error: {stop}", file=sys.stderr)
         return 2
 
-    # only what was given: the notebooks' own defaults otherwise (01 and later follow what 00 chose)
-    parameters = {name: parameter_value(value) for name, value in args.parameter}
     given = {"target": args.target, "region": args.region, "learner": args.learner,
              "confirm_costs": args.confirm_costs or None}
     parameters.update({name: value for name, value in given.items() if value is not None})
@@ -256,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             times = run(names, args.out, parameters or None, args.refresh, refresh_only=only)
         except NotebookFailed as e:
             print(f"error: notebook {e.notebook} failed at cell {e.cell}: {e.error}", file=sys.stderr)
+            if target == "aws":  # never a silent bill: what now bills, and the one command that removes it
+                print(aws_leftovers(), file=sys.stderr)
             return 1
     where = "notebooks/ (reference outputs)" if args.refresh else paths.shown(args.out)
     print(f"all {len(times)} notebooks ran in {time.perf_counter() - started:.1f} s; executed copies in {where}")

@@ -42,6 +42,16 @@ _now = time.monotonic
 _sleep = time.sleep
 
 
+def now() -> float:
+    """The clock the waits use (monotonic seconds; a fake one in tests)."""
+    return _now()
+
+
+def pause(seconds: float) -> None:
+    """Sleep between polls, on the waits' clock."""
+    _sleep(seconds)
+
+
 def error_code(error: ClientError) -> str:
     """AWS's error code of a ClientError, e.g. 'ResourceNotFoundException'."""
     return error.response.get("Error", {}).get("Code", "")

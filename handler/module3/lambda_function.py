@@ -9,13 +9,19 @@ The secret and the database connection are kept at module scope: they are create
 execution environment (on a cold start) and reused by every warm invocation, so a warm
 invocation costs one query, not a Secrets Manager call plus a new connection.
 The connection uses autocommit, so RDS Proxy can hand its backend connection to another
-client as soon as each statement ends, and TLS with the proxy's certificate and host name
-verified against the runtime's trusted CAs (RDS Proxy's certificates chain to Amazon's root
-CAs). If the connection is gone (idle timeout, proxy or database restart) it reconnects once;
+client as soon as each statement ends. It uses TLS and verifies two things (`tls_context`):
+  - the certificate chain, up to a CA the runtime trusts (Lambda's Python trusts Amazon's root
+    CAs, which RDS Proxy's ACM certificates chain to), plus the PEM bundle DB_CA_BUNDLE names
+    when it is set (a file in the package, e.g. RDS's regional bundle for a DB instance);
+  - the host name: DB_HOST must be one of the certificate's names.
+(PyMySQL's `ssl_verify_identity=True` alone would check only the chain: PyMySQL turns the host
+name check on only when it is also given a CA file, hence the SSLContext.)
+If the connection is gone (idle timeout, proxy or database restart) it reconnects once;
 if the database refuses the password (the secret was rotated) it fetches the secret again once.
 """
 import json
 import os
+import ssl
 
 import boto3
 import pymysql
@@ -24,6 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 SECRET_NAME = os.environ.get("SECRET_NAME", "")
 DB_HOST = os.environ.get("DB_HOST", "")
 DB_PORT = int(os.environ.get("DB_PORT", "3306"))
+DB_CA_BUNDLE = os.environ.get("DB_CA_BUNDLE", "")  # optional: more CAs to trust, a PEM file in the package
 CONNECT_TIMEOUT_S = 5
 
 ACCESS_DENIED = 1045
@@ -49,12 +56,20 @@ def get_credentials(refresh=False):
     return credentials
 
 
+def tls_context():
+    """TLS that verifies the certificate chain (the runtime's trusted CAs, plus DB_CA_BUNDLE) and that
+    the certificate names DB_HOST."""
+    context = ssl.create_default_context()  # CERT_REQUIRED, check_hostname, the default trust store
+    if DB_CA_BUNDLE:
+        context.load_verify_locations(cafile=DB_CA_BUNDLE)
+    return context
+
+
 def connect(creds):
     if not DB_HOST:
         raise ConfigurationError("environment variable DB_HOST (the RDS Proxy endpoint) is not set")
     return pymysql.connect(host=DB_HOST, port=DB_PORT, user=creds["username"], password=creds["password"],
-                           connect_timeout=CONNECT_TIMEOUT_S, autocommit=True,
-                           ssl_verify_cert=True, ssl_verify_identity=True)
+                           connect_timeout=CONNECT_TIMEOUT_S, autocommit=True, ssl=tls_context())
 
 
 def get_connection():

@@ -214,3 +214,47 @@ def test_init_query_runs_on_every_new_database_connection(lab, connect):
         assert own.stats()["backend_open"] == 1
     finally:
         own.stop()
+
+
+def _improved_function(monkeypatch, host: str, port: int, ca_file: str):
+    """handler/module3 as Lambda loads it: DB_HOST and DB_PORT from its environment, the runtime's trust store
+    from SSL_CERT_FILE (as the local Lambda environments have it); `host` resolves to the proxy."""
+    import importlib.util
+
+    from lab_helpers import paths
+
+    monkeypatch.setenv("DB_HOST", host)
+    monkeypatch.setenv("DB_PORT", str(port))
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-2")
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda name, *a, **k: real("127.0.0.1" if name == host else name,
+                                                                         *a, **k))
+    spec = importlib.util.spec_from_file_location("improved_function", paths.handler_file("module3"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_improved_function_verifies_the_proxys_host_name_not_only_its_chain(lab, tls, tmp_path, monkeypatch):
+    """A certificate the local CA signed (a valid chain) but for another host name is refused; for DB_HOST,
+    accepted. PyMySQL's ssl_verify_identity alone, without a CA file, would have accepted both."""
+    name = "lab-proxy.proxy-abc.ap-northeast-2.rds.amazonaws.com"
+    cert, key = tls.issue("lab-proxy", [name], tmp_path, loopback=False)
+    lab.settings.tls = (str(cert), str(key))
+    creds = {"username": USER, "password": PASSWORD}
+
+    impostor = _improved_function(monkeypatch, "other-proxy.proxy-abc.ap-northeast-2.rds.amazonaws.com",
+                                  lab.proxy.port, str(tls.cert_path))
+    with pytest.raises(pymysql.err.OperationalError) as raised:
+        impostor.connect(creds)
+    assert "certificate verify failed" in str(raised.value)
+    assert "Hostname mismatch" in str(raised.value) or "doesn't match" in str(raised.value)
+
+    function = _improved_function(monkeypatch, name, lab.proxy.port, str(tls.cert_path))
+    conn = function.connect(creds)
+    try:
+        assert query(conn, "SELECT 1") == ((1,),)
+        assert conn._sock.version().startswith("TLSv1.")
+    finally:
+        conn.close()

@@ -105,7 +105,7 @@ def has_lab_tags():
 
     def check(tags: list[dict[str, str]] | dict[str, str], module: int) -> bool:
         mapping = tags if isinstance(tags, dict) else {t["Key"]: t["Value"] for t in tags}
-        return Lab.tag_map(module).items() <= mapping.items()
+        return Lab().tag_map(module).items() <= mapping.items()
 
     return check
 

@@ -109,7 +109,7 @@ def test_creating_the_function_on_aws_waits_until_its_new_role_can_be_assumed(la
                "Timeout": names.function_timeout_s,
                "VpcConfig": {"SubnetIds": network.subnet_ids(on_aws, "lambda"),
                              "SecurityGroupIds": [network.security_group_id(on_aws, names.lambda_sg)]},
-               "Environment": {"Variables": {}}, "Tags": Lab.tag_map(2)}
+               "Environment": {"Variables": {}}, "Tags": Lab().tag_map(2)}
     by_name = {"FunctionName": names.function}
     configuration = {"FunctionName": names.function, "Runtime": names.function_runtime,
                      "FunctionArn": f"arn:aws:lambda:ap-northeast-2:123456789012:function:{names.function}",

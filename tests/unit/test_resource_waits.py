@@ -34,7 +34,7 @@ def db_instance(status: str) -> dict:
             "DBInstanceStatus": status, "Engine": "mysql", "EngineVersion": "8.4.3", "DBInstanceClass": "db.t4g.micro",
             "Endpoint": {"Address": f"{DB}.abcdefghij.ap-northeast-2.rds.amazonaws.com", "Port": 3306},
             "VpcSecurityGroups": [{"VpcSecurityGroupId": "sg-1", "Status": "active"}], "DBParameterGroups": [],
-            "TagList": Lab.tags(2, DB)}  # the lab's own instance
+            "TagList": Lab().tags(2, DB)}  # the lab's own instance
 
 
 def test_db_instance_wait_shows_each_state_until_available(on_aws, clock, capsys):
