@@ -3,8 +3,10 @@ timeouts, SessionPinningFilters, and a database restart hidden from the proxy's 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
+from contextlib import suppress
 
 import mysql.connector
 import pymysql
@@ -258,3 +260,17 @@ def test_the_improved_function_verifies_the_proxys_host_name_not_only_its_chain(
         assert conn._sock.version().startswith("TLSv1.")
     finally:
         conn.close()
+
+
+def test_a_client_ending_its_tls_session_cleanly_never_stalls_the_others(lab, tls, connect):
+    """A driver's orderly TLS shutdown (close_notify) while the proxy waits for its next command, the TCP
+    connection left open: that session ends, and another client is served at once."""
+    closing = connect(host="localhost", ssl_ca=str(tls.cert_path))
+    assert query(closing, "SELECT 1") == ((1,),)
+    tls_socket = closing._sock
+    tls_socket.settimeout(1.0)
+    with suppress(OSError, ssl.SSLError):
+        tls_socket.unwrap()  # sends close_notify; the TCP connection stays open
+    wait_until(lambda: lab.proxy.stats()["clients"] == 0)  # the proxy ended that session
+    other = connect(host="localhost", ssl_ca=str(tls.cert_path), connect_timeout=1, read_timeout=1)
+    assert query(other, "SELECT 2") == ((2,),)

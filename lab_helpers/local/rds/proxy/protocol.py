@@ -121,7 +121,10 @@ class _Tls:
     async def readexactly(self, n: int) -> bytes:
         while len(self.plain) < n:
             try:
-                self.plain += self.tls.read(65536)
+                chunk = self.tls.read(65536)
+                if not chunk:  # after the client's close_notify, read() answers b"" (it does not raise)
+                    raise ProtocolError("the client closed its TLS session")
+                self.plain += chunk
             except ssl.SSLWantReadError:
                 await self._receive()
             except (ssl.SSLZeroReturnError, ssl.SSLEOFError) as e:
