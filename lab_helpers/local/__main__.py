@@ -34,7 +34,7 @@ def _print_status(st: dict) -> None:
     for name, component in rows:
         health = "healthy" if component.get("healthy", True) else "UNHEALTHY"
         print(f"{name:<{width}}  {component.get('address', ''):<44}  {health}")
-        for key in ("last_fault", "error"):
+        for key in ("last_fault", "error", "last_restart"):
             if component.get(key):
                 print(f"{'':<{width}}    {key.replace('_', ' ')}: {component[key]}")
 

@@ -1,6 +1,7 @@
 """Integration tests on the local cloud: one cloud for the session, in its own state folder and port."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from lab_helpers.config import Lab
 from lab_helpers.local import lifecycle
 from lab_helpers.local.rds import mariadb
+from lab_helpers.local.rds.proxy.__main__ import TEST_HOOKS_ENV
 from lab_helpers.local.vpc import dns
 
 DB_TIME_ZONE = "+05:45"  # a zone no machine here uses: a time in it can only come from the database
@@ -27,7 +29,9 @@ def admin_query(root, sql: str) -> list[tuple]:
 
 @pytest.fixture(scope="session")
 def cloud():
+    os.environ[TEST_HOOKS_ENV] = "1"  # its proxies' event loops can be blocked on purpose (SIGUSR1)
     with lifecycle.fresh("lab-integration-") as info:
+        os.environ.pop(TEST_HOOKS_ENV, None)
         root = Path(info["root"])
         admin_query(root, f"SET GLOBAL time_zone = '{DB_TIME_ZONE}'")
         dns.install(root / "dns.json")  # this test process resolves RDS endpoint names as a VPC would

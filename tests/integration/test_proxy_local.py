@@ -9,6 +9,7 @@ import pymysql
 import pytest
 
 from lab_helpers import baseline, module3, proxy, rds
+from lab_helpers.local.rds import provider
 from tests.integration.conftest import DB_TIME_ZONE, admin_query
 
 PARAMETER_GROUP = "lab-test-low-connections"
@@ -237,6 +238,29 @@ def test_the_proxy_requires_tls_with_a_certificate_for_its_endpoint_name(low_con
     with pytest.raises(pymysql.err.OperationalError) as raised:
         pymysql.connect(host=endpoint, user="admin", password=password, ssl_disabled=True)
     assert raised.value.args == (3159, "This RDS Proxy requires TLS connections.")
+
+
+def test_a_proxy_whose_event_loop_stalls_is_replaced_and_status_says_why(low_connections, lab, cloud):
+    """The control port answers from the proxy's event loop: a loop that something blocks (the test hook
+    blocks it for an hour) is noticed by the watchdog and the process replaced, as a crashed one is."""
+    import os
+    import signal
+
+    before = proxy_status(cloud, lab)
+    assert before["healthy"] and before["loop_answering"]
+    os.kill(before["pid"], signal.SIGUSR1)  # LAB_PROXY_TEST_HOOKS=1 (conftest): the loop blocks
+    deadline = time.monotonic() + provider.STALLED_AFTER + 10
+    while (now := proxy_status(cloud, lab))["restarts"] == before["restarts"] or not now["healthy"]:
+        assert time.monotonic() < deadline, now
+        time.sleep(0.1)
+    assert now["pid"] != before["pid"] and now["port"] == before["port"]
+    assert "event loop stalled" in now["last_restart"]
+    conn = pymysql.connect(host=proxy.proxy_endpoint(lab), user="admin", password=lab.names.db_master_password,
+                           read_timeout=2)
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+    conn.close()
 
 
 def test_a_proxy_process_that_dies_is_started_again_on_its_port(low_connections, lab, cloud):

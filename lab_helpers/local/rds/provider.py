@@ -40,7 +40,9 @@ PROXY_PORT = 3306  # the port clients use on a MySQL proxy endpoint
 # The version a proxy announces for its target's EngineVersion (RDS picks the newest minor version).
 MINOR_VERSIONS = {"5.7": "5.7.44", "8.0": "8.0.43", "8.4": "8.4.6"}
 HEALTH_CACHE_S = 1.0  # DescribeDBProxyTargets polls: one login check per target per second is enough
-WATCH_INTERVAL = 0.5  # seconds between checks that every proxy process is alive
+WATCH_INTERVAL = 0.5  # seconds between checks that every proxy process is alive and its event loop answers
+STALLED_AFTER = 3.0  # seconds a proxy's event loop may not answer before its process is replaced
+STALLED_STOP_TIMEOUT = 2.0  # a stalled process gets this long to stop, then SIGKILL
 FOLLOWED_SERVICES = ("rds", "secretsmanager")  # a change in either may change what a proxy reads
 
 
@@ -252,7 +254,8 @@ class RdsDataPlane:
             stats = process.stats()
             out.append({"name": key[2], "region": key[1], "port": process.port, "address": f"127.0.0.1:{process.port}",
                         "pid": process.proc.pid if process.proc else None, "restarts": process.restarts,
-                        "healthy": stats is not None, **(stats or {})})
+                        "last_restart": process.last_restart,
+                        "healthy": bool(stats and stats.get("loop_answering")), **(stats or {})})
         return out
 
     def _watch(self) -> None:
@@ -265,15 +268,32 @@ class RdsDataPlane:
                     self._restart_engine("the engine had exited")
             with self._lock:
                 for key, process in list(self.proxies.items()):
-                    if process.alive():
+                    why = self._replace_why(process)
+                    if why is None:
                         continue
-                    code = process.proc.returncode if process.proc else None
                     try:
+                        process.stop(STALLED_STOP_TIMEOUT)
                         process.start()
                         process.restarts += 1
-                        log.warning("RDS Proxy %s had exited (code %s); started again", key[2], code)
+                        process.last_restart = why
+                        log.warning("RDS Proxy %s %s; started again", key[2], why)
                     except LocalCloudError as e:
                         self.faults.report("rds", f"restarting RDS Proxy {key[2]}", e)
+
+    def _replace_why(self, process) -> str | None:
+        """Why a proxy process must be replaced (it exited; its event loop has not answered for STALLED_AFTER
+        seconds), or None while it serves."""
+        if not process.alive():
+            return f"had exited (code {process.proc.returncode if process.proc else None})"
+        if (process.stats() or {}).get("loop_answering", False):
+            process.stalled_since = None
+            return None
+        now = time.monotonic()
+        process.stalled_since = process.stalled_since or now
+        if now - process.stalled_since < STALLED_AFTER:
+            return None
+        process.stalled_since = None
+        return f"stopped answering (its event loop stalled for {STALLED_AFTER:.0f} s)"
 
     def stop(self) -> None:
         self._stopping.set()

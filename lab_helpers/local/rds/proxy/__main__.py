@@ -2,13 +2,15 @@
 
 The local cloud starts one per DB proxy (process.ProxyProcess). It serves MySQL clients on
 127.0.0.1:P, reads its settings from F whenever the file changes, answers its counters as JSON to
-any connection on 127.0.0.1:C, and stops on SIGTERM.
+any connection on 127.0.0.1:C (computed on its event loop: {"loop_answering": false} when the loop
+does not answer, which the cloud's watchdog treats as a crash), and stops on SIGTERM.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import signal
 import socketserver
 import sys
@@ -20,6 +22,9 @@ from ...logs import RotatingOutput
 from ...ports import HOST
 from .process import SettingsFile
 from .server import RdsProxy
+
+LOOP_ANSWER_TIMEOUT = 1.0  # seconds the event loop has to answer the control port before it counts as stalled
+TEST_HOOKS_ENV = "LAB_PROXY_TEST_HOOKS"  # "1": SIGUSR1 blocks the event loop (tests of the watchdog)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,14 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     proxy = RdsProxy(args.name, SettingsFile(args.settings), port=args.port)
 
     class Control(socketserver.BaseRequestHandler):
-        def handle(self) -> None:
-            self.request.sendall(json.dumps({**proxy.stats(), "port": proxy.port}).encode())
+        def handle(self) -> None:  # the counters come from the event loop itself: a stalled loop shows
+            stats = proxy.stats_from_loop(LOOP_ANSWER_TIMEOUT)
+            answer = {**stats, "loop_answering": True} if stats is not None else {"loop_answering": False}
+            self.request.sendall(json.dumps({**answer, "port": proxy.port}).encode())
 
     class ControlServer(socketserver.ThreadingTCPServer):
         allow_reuse_address = True  # the same port again after a restart
         daemon_threads = True
 
     stop = threading.Event()
+    if os.environ.get(TEST_HOOKS_ENV) == "1":
+        signal.signal(signal.SIGUSR1, lambda *_: proxy.block_loop_for_test(3600))
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:

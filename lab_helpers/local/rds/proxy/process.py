@@ -82,6 +82,8 @@ class ProxyProcess:
         self.log_path = self.folder / f"{name}.log"
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
+        self.last_restart: str | None = None  # why the watchdog last replaced it
+        self.stalled_since: float | None = None  # when its event loop stopped answering (monotonic)
         self.tls: tuple[Path, Path] | None = None  # its certificate chain and key
 
     def write(self, settings: ProxySettings) -> None:

@@ -6,11 +6,13 @@ call blocks it: logins, relays and the pool are all asynchronous.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import ipaddress
 import itertools
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,6 +91,27 @@ class RdsProxy:
             "statements": self.statements,
             "refused_clients": self.refused_clients,
         }
+
+    def stats_from_loop(self, timeout: float) -> dict | None:
+        """`stats()` as the proxy's own event loop computes it: None when the loop does not answer within
+        `timeout` seconds (something blocks it: every client of the proxy is stalled then)."""
+        if self._loop is None or not self._loop.is_running():
+            return None
+
+        async def on_loop() -> dict:
+            return self.stats()
+
+        answer = asyncio.run_coroutine_threadsafe(on_loop(), self._loop)
+        try:
+            return answer.result(timeout)
+        except concurrent.futures.TimeoutError:
+            answer.cancel()
+            return None
+
+    def block_loop_for_test(self, seconds: float) -> None:
+        """A test hook (LAB_PROXY_TEST_HOOKS=1, SIGUSR1): block the event loop, as a busy loop in a session
+        would, to show that the watchdog notices and replaces the process."""
+        self._loop.call_soon_threadsafe(time.sleep, seconds)
 
     def next_connection_id(self) -> int:
         return next(self._ids)
