@@ -28,6 +28,7 @@ from .ports import HOST, ensure_free
 from .rds.mariadb import MariaDB
 from .rds.provider import RdsDataPlane
 from .secretsmanager import SecretsManagerProvider
+from .vpc.dry_run import DryRun
 from .vpc.function_access import FunctionAccess
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class LocalCloud:
             self.lambdas = LambdaProvider(self.lambda_service, access, self.endpoint)
             self.apigw = ApiGatewayProvider(self.lambdas)
             self.secrets = SecretsManagerProvider(self.lambdas)
-            gateway = Gateway(providers=[self.lambdas, self.apigw, self.secrets, self.rds], guards=[access],
+            gateway = Gateway(providers=[self.lambdas, self.apigw, self.secrets, self.rds], guards=[DryRun(), access],
                               health=self.health,
                               faults=self.faults)
             try:
