@@ -277,3 +277,12 @@ def test_a_failing_cell_on_aws_is_followed_by_what_bills(on_aws, monkeypatch):
     text = out.getvalue()
     assert "RuntimeError" in text and text.index("RuntimeError") < text.index("⚠️ AWS 에 이 실습의 유료 리소스")
     assert "RDS Proxy" in text and "0.061 USD/시간" in text and "LEVEL=all NB=99_cleanup" in text
+
+
+def test_make_lab_refuses_a_wrong_tag_or_boundary_before_anything_runs():
+    from lab_helpers import run_lab
+
+    said = run_lab.preflight("aws", "ap-northeast-2", None, True, {"tags": "lab:project=mine"})
+    assert said is not None and "태그 키 'lab:project'" in said
+    said = run_lab.preflight("aws", "ap-northeast-2", None, True, {"permissions_boundary": "LabBoundary"})
+    assert said is not None and "permissions_boundary" in said
