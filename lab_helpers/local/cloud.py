@@ -21,13 +21,17 @@ from ..config import DEFAULT_REGION
 from . import logs, moto_adapter, state
 from .apigateway import ApiGatewayProvider
 from .awslambda import LambdaProvider, LambdaService
+from .awslambda import rules as lambda_rules
 from .errors import LocalCloudError
 from .faults import Faults
 from .gateway import EndpointServer, Gateway
 from .ports import HOST, ensure_free
+from .rds import rules as rds_rules
 from .rds.mariadb import MariaDB
 from .rds.provider import RdsDataPlane
 from .secretsmanager import SecretsManagerProvider
+from .validation import Strict
+from .vpc import rules as vpc_rules
 from .vpc.function_access import FunctionAccess
 
 log = logging.getLogger(__name__)
@@ -64,7 +68,10 @@ class LocalCloud:
             self.lambdas = LambdaProvider(self.lambda_service, access, self.endpoint)
             self.apigw = ApiGatewayProvider(self.lambdas)
             self.secrets = SecretsManagerProvider(self.lambdas)
-            gateway = Gateway(providers=[self.lambdas, self.apigw, self.secrets, self.rds], guards=[access],
+            # a function's calls first meet its network path and role; then every call what AWS would refuse
+            self.strict = Strict({"lambda": lambda_rules.RULES, "rds": rds_rules.RULES, "ec2": vpc_rules.RULES})
+            gateway = Gateway(providers=[self.lambdas, self.apigw, self.secrets, self.rds],
+                              guards=[access, self.strict],
                               health=self.health,
                               faults=self.faults)
             try:
