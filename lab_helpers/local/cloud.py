@@ -92,6 +92,7 @@ class LocalCloud:
         """Build moto's backends of the lab's services after start-up, so the first calls are not slow (~1 s each)."""
         try:
             moto_adapter.warm_up(WARM_UP_SERVICES, self.region)
+            self.strict.warm_up()
         except moto_adapter.MotoContractError as e:
             self.faults.report("endpoint", "warming up moto's backends", e)
 
