@@ -268,3 +268,13 @@ def test_lambda_refuses_a_principal_that_is_not_a_service_s_full_name(client, la
             "The provided principal was invalid. Please check the principal and try again.")
     client("lambda").add_permission(FunctionName="strict-permissions", StatementId="s",
                                     Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com")
+
+
+@pytest.mark.parametrize("command", [
+    "sts get-caller-identity", "iam list-roles", "ec2 describe-vpcs", "ec2 describe-subnets",
+    "rds describe-db-instances", "rds describe-db-proxies", "secretsmanager list-secrets", "lambda list-functions",
+    "apigateway get-rest-apis", "logs describe-log-groups"])
+def test_a_learner_s_everyday_cli_calls_go_through(aws, command):
+    status, out, err = aws(*command.split())
+    assert status == 0, err
+    json.loads(out)
