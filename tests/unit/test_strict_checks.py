@@ -41,6 +41,15 @@ def test_every_broken_constraint_is_named_in_one_message():
             "or equal to 43200") in found.message
 
 
+def test_api_gateway_names_a_member_under_its_operation_s_input():
+    # as API Gateway answered boto/boto3#340: "Value 'lambda' at 'putIntegrationInput.type' failed to satisfy ..."
+    found = refusal_of("apigateway", "rest-json", "PutIntegration", {"restApiId": "a", "resourceId": "b",
+                                                                      "httpMethod": "GET", "type": "lambda"})
+    assert (found.code, found.message) == (
+        "ValidationException", "1 validation error detected: Value 'lambda' at 'putIntegrationInput.type' failed to "
+        "satisfy constraint: Member must satisfy enum value set: [HTTP, AWS, MOCK, HTTP_PROXY, AWS_PROXY]")
+
+
 def test_list_items_are_named_as_the_services_name_them():
     found = refusal_of("iam", "query", "CreateRole", {"RoleName": "r", "AssumeRolePolicyDocument": "{}",
                                                       "Tags": [{"Key": "k" * 129, "Value": "v"}]})

@@ -6,8 +6,9 @@ validator with those, and `refusal()` words what it found as the service does:
 - Coral-validated services (IAM, STS, RDS, Secrets Manager, Service Quotas, CloudWatch Logs, Lambda, API
   Gateway): "1 validation error detected: Value 'x' at 'roleName' failed to satisfy constraint: Member must have
   length less than or equal to 64" (several joined with "; "), under the service's code (ValidationError,
-  ValidationException, InvalidParameterException, BadRequestException). A missing member is "Value null at
-  'roleName' failed to satisfy constraint: Member must not be null"; a sensitive value is not repeated.
+  ValidationException, InvalidParameterException). A missing member is "Value null at 'roleName' failed to
+  satisfy constraint: Member must not be null"; a sensitive value is not repeated. API Gateway names a member
+  under its operation's input ('putIntegrationInput.type').
 - EC2: a missing member is MissingParameter "The request must contain the parameter VpcId"; a value outside
   the enum is InvalidParameterValue. EC2 compares enum values without case and checks nothing else here.
 
@@ -28,8 +29,9 @@ from .refusal import Refusal
 VALIDATION_CODES = {  # the code each service answers a constraint violation with
     "iam": "ValidationError", "sts": "ValidationError", "rds": "ValidationError",
     "secretsmanager": "ValidationException", "service-quotas": "ValidationException",
-    "logs": "InvalidParameterException", "lambda": "ValidationException", "apigateway": "BadRequestException",
+    "logs": "InvalidParameterException", "lambda": "ValidationException", "apigateway": "ValidationException",
 }
+INPUT_NAMED = {"apigateway"}  # services that name a member under its operation's input: 'putIntegrationInput.type'
 JAVA_ONLY = re.compile(r"\\[pPQEGZ]|\(\?<[^=!]|\+\+|\*\+|\?\+|&&")  # constructs `re` reads otherwise or not at all
 
 
@@ -157,17 +159,18 @@ def check(service: str, protocol: str, operation: Any, params: dict[str, Any]) -
         errors = [e for e in errors if e not in typed]  # query and REST values arrive as text: read, not refused
         if not errors:
             return
-    messages = [_message(reason, name, details, shape) for reason, name, details in errors]
+    prefix = f"{operation.name[:1].lower()}{operation.name[1:]}Input." if service in INPUT_NAMED else ""
+    messages = [_message(reason, name, details, shape, prefix) for reason, name, details in errors]
     count = len(messages)
     raise Refusal(VALIDATION_CODES.get(service, "ValidationException"),
                   f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(messages))
 
 
-def _message(reason: str, name: str, details: dict, root: Any) -> str:
+def _message(reason: str, name: str, details: dict, root: Any, prefix: str = "") -> str:
     if reason == "missing required field":
-        path = _aws_path(f"{name}.{details['required_name']}")
+        path = prefix + _aws_path(f"{name}.{details['required_name']}")
         return f"Value null at '{path}' failed to satisfy constraint: Member must not be null"
-    path = _aws_path(name)
+    path = prefix + _aws_path(name)
     constraint = {
         "invalid length": lambda: f"Member must have length greater than or equal to {details.get('min_allowed')}",
         "too long": lambda: f"Member must have length less than or equal to {details.get('max_allowed')}",
