@@ -34,7 +34,6 @@ class Strict:
 
     def __init__(self, rules: Rules | None = None):
         self.rules = rules or {}
-        self.refused = 0
 
     def check(self, request) -> tuple[int, dict[str, str], bytes] | None:
         service = SERVICES.get(request.service or "")
@@ -54,7 +53,6 @@ class Strict:
             if rule is not None:
                 rule(request.region or DEFAULT_REGION, params)
         except Refusal as refusal:
-            self.refused += 1
             log.info("refused %s %s as AWS would: %s", service, operation.name, refusal)
             return wire.answer(service, parsed.protocol, operation.service_model.metadata, refusal)
         return None
