@@ -21,13 +21,17 @@ from ..config import DEFAULT_REGION
 from . import logs, moto_adapter, state
 from .apigateway import ApiGatewayProvider
 from .awslambda import LambdaProvider, LambdaService
+from .awslambda import rules as lambda_rules
 from .errors import LocalCloudError
 from .faults import Faults
 from .gateway import EndpointServer, Gateway
 from .ports import HOST, ensure_free
+from .rds import rules as rds_rules
 from .rds.mariadb import MariaDB
 from .rds.provider import RdsDataPlane
 from .secretsmanager import SecretsManagerProvider
+from .validation import Strict
+from .vpc import rules as vpc_rules
 from .vpc.dry_run import DryRun
 from .vpc.function_access import FunctionAccess
 
@@ -65,7 +69,11 @@ class LocalCloud:
             self.lambdas = LambdaProvider(self.lambda_service, access, self.endpoint)
             self.apigw = ApiGatewayProvider(self.lambdas)
             self.secrets = SecretsManagerProvider(self.lambdas)
-            gateway = Gateway(providers=[self.lambdas, self.apigw, self.secrets, self.rds], guards=[DryRun(), access],
+            # a function's calls first meet its network path and role; then every call what AWS would refuse;
+            # then EC2's dry runs are answered (a valid one "would have succeeded")
+            self.strict = Strict({"lambda": lambda_rules.RULES, "rds": rds_rules.RULES, "ec2": vpc_rules.RULES})
+            gateway = Gateway(providers=[self.lambdas, self.apigw, self.secrets, self.rds],
+                              guards=[access, self.strict, DryRun()],
                               health=self.health,
                               faults=self.faults)
             try:
@@ -86,6 +94,7 @@ class LocalCloud:
         """Build moto's backends of the lab's services after start-up, so the first calls are not slow (~1 s each)."""
         try:
             moto_adapter.warm_up(WARM_UP_SERVICES, self.region)
+            self.strict.warm_up()
         except moto_adapter.MotoContractError as e:
             self.faults.report("endpoint", "warming up moto's backends", e)
 

@@ -15,6 +15,7 @@ keeps the InitQuery moto drops, and reports it; nothing else.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -714,3 +715,116 @@ def policies_allow(policies: list[object], action: str, resource: str) -> bool:
     with assumption("moto.iam.access_control.IAMPolicy(policy).is_action_permitted(action, resource)"):
         results = [IAMPolicy(policy).is_action_permitted(action, resource) for policy in policies]
         return PermissionResult.DENIED not in results and PermissionResult.PERMITTED in results
+
+
+# ---------------------------------------------------------------- requests read back into parameters (strict checks)
+
+@dataclass(frozen=True)
+class ParsedRequest:
+    """An incoming call as its service's model reads it."""
+    operation: Any  # botocore's OperationModel (moto's subclass)
+    protocol: str  # "query", "ec2", "json", "rest-json"
+    params: dict[str, Any]
+
+
+def parse_request(service: str, method: str, path: str, query: str, headers: dict[str, str],
+                  body: bytes) -> ParsedRequest | None:
+    """The operation and parameters of a request to `service` (a botocore service name), read back from the
+    wire by moto's model-driven router and parsers; None when no operation of the service matches or the
+    request cannot be read (moto then answers it as it does)."""
+    from urllib.parse import quote as _quote
+
+    from moto.core.parse import PROTOCOL_PARSERS
+    from moto.core.request import Request as MotoRequest
+    from moto.core.request import determine_request_protocol
+    from moto.core.routing import get_service_router
+    from moto.core.utils import get_service_model
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.test import EnvironBuilder
+
+    raw_path = _quote(path, safe="/~!$&'()*+,;=:@")
+    environ = EnvironBuilder(path=raw_path, method=method, query_string=query, headers=headers,
+                             data=body).get_environ()
+    environ["RAW_URI"] = environ["REQUEST_URI"] = raw_path + (f"?{query}" if query else "")
+    with assumption("moto.core: get_service_router(service).match(Request) -> (OperationModel, uri params); "
+                    "PROTOCOL_PARSERS[protocol](operation_model).parse(request_dict)"):
+        request = MotoRequest(environ)
+        try:
+            operation, uri_params = get_service_router(service).match(request)
+        except (HTTPException, NotImplementedError):
+            return None
+        protocol = determine_request_protocol(get_service_model(service), request.content_type)
+        parser = PROTOCOL_PARSERS[protocol](operation, map_type=dict)
+        try:
+            params = parser.parse({"method": request.method, "values": request.values, "headers": request.headers,
+                                   "body": request.get_data(), "url_path": request.path,
+                                   "url_params": uri_params})
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return None
+    return ParsedRequest(operation, protocol, params)
+
+
+def policy_document_error(document: str, trust: bool) -> str | None:
+    """IAM's MalformedPolicyDocument message for a policy's grammar, as moto's validators (written against
+    IAM's answers) give it: a trust policy's, or an identity policy's; None when the grammar holds."""
+    from moto.iam.exceptions import MalformedPolicyDocument
+    from moto.iam.policy_validation import IAMPolicyDocumentValidator, IAMTrustPolicyDocumentValidator
+
+    with assumption("moto.iam.policy_validation.IAM(Trust)PolicyDocumentValidator(document).validate() raises "
+                    "MalformedPolicyDocument with .message"):
+        validator = (IAMTrustPolicyDocumentValidator if trust else IAMPolicyDocumentValidator)(document)
+        try:
+            validator.validate()
+        except MalformedPolicyDocument as e:
+            return str(getattr(e, "message", "") or e)
+    return None
+
+
+def iam_principal_exists(arn: str) -> bool:
+    """Does the local account have this role or user (an IAM principal ARN)?"""
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.models import iam_backends
+
+    with assumption("iam_backends[account]['global'] with get_role_by_arn and users {name: User(arn)}"):
+        backend = iam_backends[ACCOUNT]["global"]
+        if ":role/" in arn:
+            try:
+                backend.get_role_by_arn(arn)
+                return True
+            except NotFoundException:
+                return False
+        return any(user.arn == arn for user in backend.users.values())
+
+
+def role_trust_policy(role_arn: str) -> str | None:
+    """The role's trust policy (AssumeRolePolicyDocument) as JSON text, or None when no such role exists."""
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.models import iam_backends
+
+    with assumption("iam_backends[account]['global'].get_role_by_arn(arn).assume_role_policy_document"):
+        backend = iam_backends[ACCOUNT]["global"]
+        try:
+            document = backend.get_role_by_arn(role_arn).assume_role_policy_document
+        except NotFoundException:
+            return None
+    return document if isinstance(document, str) else json.dumps(document)
+
+
+def subnet_zones(region: str, ids: tuple[str, ...]) -> dict[str, str]:
+    """Availability Zone of each of these subnets that exists."""
+    ec2 = _ec2(region)
+    with assumption("EC2Backend.subnets maps zones to {id: Subnet} with availability_zone"):
+        return {s.id: s.availability_zone for zone in ec2.subnets.values() for s in zone.values() if s.id in ids}
+
+
+def vpc_dns(region: str, vpc_id: str) -> tuple[bool, bool] | None:
+    """(enableDnsSupport, enableDnsHostnames) of the VPC, or None when it does not exist."""
+    from moto.ec2.exceptions import InvalidVPCIdError
+
+    ec2 = _ec2(region)
+    with assumption("EC2Backend.get_vpc(id) -> VPC with enable_dns_support and enable_dns_hostnames"):
+        try:
+            vpc = ec2.get_vpc(vpc_id)
+        except InvalidVPCIdError:
+            return None
+        return (str(vpc.enable_dns_support).lower() == "true", str(vpc.enable_dns_hostnames).lower() == "true")

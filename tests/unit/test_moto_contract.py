@@ -271,3 +271,44 @@ def test_function_answers_vpc_id_revision_and_code_location(lab, function_ready,
     updated = client.update_function_configuration(FunctionName=lab.names.function, Description="changed")
     assert updated["RevisionId"] != revision and updated["LastModified"] > before["Configuration"]["LastModified"]
     assert client.get_function_configuration(FunctionName=lab.names.function)["RevisionId"] == updated["RevisionId"]
+
+
+def test_requests_are_read_back_by_moto_s_router_and_parsers():
+    """moto.core.routing.get_service_router(service).match(Request) and moto.core.parse.PROTOCOL_PARSERS, for the
+    four protocols the lab's services use (query, ec2, json, rest-json)."""
+    form = {"content-type": "application/x-www-form-urlencoded; charset=utf-8"}
+    iam_call = moto.parse_request("iam", "POST", "/", "", form, b"Action=CreateRole&Version=2010-05-08&RoleName=r"
+                                  b"&Tags.member.1.Key=k&Tags.member.1.Value=v")
+    assert (iam_call.operation.name, iam_call.protocol) == ("CreateRole", "query")
+    assert iam_call.params == {"RoleName": "r", "Tags": [{"Key": "k", "Value": "v"}]}
+    ec2_call = moto.parse_request("ec2", "POST", "/", "", form, b"Action=CreateVpcEndpoint&Version=2016-11-15"
+                                  b"&VpcId=vpc-1&SubnetId.1=subnet-1&PrivateDnsEnabled=true")
+    assert (ec2_call.operation.name, ec2_call.protocol) == ("CreateVpcEndpoint", "ec2")
+    assert ec2_call.params == {"VpcId": "vpc-1", "SubnetIds": ["subnet-1"], "PrivateDnsEnabled": True}
+    json_call = moto.parse_request("secretsmanager", "POST", "/", "", {
+        "content-type": "application/x-amz-json-1.1", "x-amz-target": "secretsmanager.GetSecretValue"},
+        b'{"SecretId": "s"}')
+    assert (json_call.operation.name, json_call.protocol, json_call.params) == ("GetSecretValue", "json",
+                                                                                {"SecretId": "s"})
+    rest_call = moto.parse_request("lambda", "PUT", "/2015-03-31/functions/f/configuration", "",
+                                   {"content-type": "application/json"}, b'{"Timeout": 30}')
+    assert (rest_call.operation.name, rest_call.protocol) == ("UpdateFunctionConfiguration", "rest-json")
+    assert {k: v for k, v in rest_call.params.items() if v is not None} == {"FunctionName": "f", "Timeout": 30}
+    assert moto.parse_request("lambda", "GET", "/no/such/route", "", {}, b"") is None
+
+
+def test_policy_grammar_principals_zones_and_dns_attributes(lab, function_ready):
+    """moto.iam.policy_validation's validators and MalformedPolicyDocument.message; IAMBackend.users;
+    Role.assume_role_policy_document; Subnet.availability_zone; VPC.enable_dns_support/enable_dns_hostnames."""
+    assert moto.policy_document_error("not json", trust=True) == "Syntax errors in policy."
+    resource = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*",
+                                                                   "Resource": "b"}]})
+    assert moto.policy_document_error(resource, trust=False) == 'Resource b must be in ARN format or "*".'
+    role = iam.find_lambda_role(lab)["arn"]
+    assert moto.iam_principal_exists(role) and not moto.iam_principal_exists(role + "-gone")
+    assert "lambda.amazonaws.com" in moto.role_trust_policy(role)
+    assert moto.role_trust_policy(role + "-gone") is None
+    zones = moto.subnet_zones(REGION, tuple(network.subnet_ids(lab, "lambda")))
+    assert len(set(zones.values())) == 2 and all(z.startswith(REGION) for z in zones.values())
+    assert moto.vpc_dns(REGION, network.vpc_id(lab))[0] is True
+    assert moto.vpc_dns(REGION, "vpc-0000000000000000") is None
