@@ -152,3 +152,21 @@ def test_each_refusal_reads_back_in_botocore_as_the_service_s_error(service, pro
                           model.operation_model(operation_name).output_shape)
     assert status == 400
     assert (parsed["Error"]["Code"], parsed["Error"]["Message"]) == ("SomeCode", "a <message> & more")
+
+
+@pytest.mark.parametrize("version", [None, "2008-10-17"])
+def test_an_old_or_missing_version_is_accepted_as_iam_accepts_it(version):
+    """moto refuses it; IAM reads a policy without Version (or with 2008-10-17) as the old grammar, and refuses
+    it only when it uses policy variables. The rest of the document is still checked."""
+    def document(statement: dict) -> str:
+        return json.dumps({**({"Version": version} if version else {}), "Statement": [statement]})
+
+    with mock_aws():
+        policies.check_trust_policy(document(TRUST_LAMBDA["Statement"][0]))
+        policies.check_identity_policy(document({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}))
+        with pytest.raises(Refusal, match="must be version 2012-10-17 or greater"):
+            policies.check_identity_policy(document({"Effect": "Allow", "Action": "s3:GetObject",
+                                                     "Resource": "arn:aws:s3:::b/${aws:username}/*"}))
+        with pytest.raises(Refusal, match="must be in ARN format"):
+            policies.check_identity_policy(document({"Effect": "Allow", "Action": "s3:GetObject",
+                                                     "Resource": "my-bucket"}))

@@ -51,15 +51,34 @@ def check(service: str, operation: str, params: dict[str, Any]) -> None:
                           "The provided principal was invalid. Please check the principal and try again.")
 
 
+OLD_VERSION = "Policy document must be version 2012-10-17 or greater."
+
+
+def grammar_error(document: str, trust: bool) -> str | None:
+    """moto's grammar error for the document, except where moto is stricter than IAM: IAM accepts a policy
+    without Version or with "2008-10-17" (old trust policies have it) and refuses it only when it uses policy
+    variables (${...}); the rest of such a document is checked as if it had the current version."""
+    error = moto_adapter.policy_document_error(document, trust)
+    if error != OLD_VERSION or "${" in document:
+        return error
+    try:
+        data = json.loads(document)
+    except ValueError:
+        return error
+    if not isinstance(data, dict) or data.get("Version", "2008-10-17") != "2008-10-17":
+        return error
+    return moto_adapter.policy_document_error(json.dumps({**data, "Version": "2012-10-17"}), trust)
+
+
 def check_identity_policy(document: str) -> None:
-    if (error := moto_adapter.policy_document_error(document, trust=False)) is not None:
+    if (error := grammar_error(document, trust=False)) is not None:
         raise malformed(error)
     if any("Principal" in s or "NotPrincipal" in s for s in statements(document)):
         raise malformed("Policy document should not specify a principal.")
 
 
 def check_trust_policy(document: str) -> None:
-    if (error := moto_adapter.policy_document_error(document, trust=True)) is not None:
+    if (error := grammar_error(document, trust=True)) is not None:
         raise malformed(error)
     for statement in statements(document):
         if "Principal" not in statement and "NotPrincipal" not in statement:
