@@ -76,6 +76,18 @@ def test_every_output_a_learner_reads_is_in_korean(name):
     assert not english, f"{name}: English in what the learner reads: {sorted(english)}"
 
 
+# a console label in brackets: as AWS's Korean console writes it, the module's English name in parentheses after it
+ENGLISH_LABEL = re.compile(r"(?<![!\w\]])\[([A-Za-z][^\]\"\uac00-\ud7a3]*)\](?!\()")  # no Hangul in it
+SAME_IN_KOREAN = {"VPC"}  # labels the Korean console writes as the English one
+
+
+@pytest.mark.parametrize("name", run_lab.LESSON)
+def test_console_labels_are_written_as_the_korean_console_writes_them(name):
+    english = [label for kind, text in all_text(name) if kind == "markdown"
+               for label in ENGLISH_LABEL.findall(text) if label not in SAME_IN_KOREAN]
+    assert english == [], f"{name}: console labels in English only: {english}"
+
+
 def test_the_check_finds_english_keys_and_python_values():
     """The check itself: what the tables printed before they were Korean is found; Korean tables and AWS names pass."""
     assert set(english_in("name       admits_mysql_from_lambda_sg\nlambda-sg  False\n")) == {
@@ -160,6 +172,11 @@ def test_the_prose_points_to_the_notebook_that_does_it():
                     if pattern.search(sentence) and named and not named <= allowed:
                         wrong.append(f"{name}: {what} sent to {sorted(named - allowed)}: {sentence[:120]}")
     assert wrong == []
+
+
+def test_the_label_check_can_fail():
+    assert ENGLISH_LABEL.findall("### 4. [Secret name]: `x` [링크](https://a) ![img](b)") == ["Secret name"]
+    assert ENGLISH_LABEL.findall("[보안 암호 이름] (Secret name), [VPC]") == ["VPC"]
 
 
 def test_the_route_checks_can_fail():
