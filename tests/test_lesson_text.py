@@ -97,6 +97,37 @@ def test_the_check_finds_english_keys_and_python_values():
                       "01_secrets_manager  보안 암호\narn:aws:iam::123:role/x_y https://a.b/c_d\n") == []
 
 
+# ---------------------------------------------------------------- the request behind each creating step
+
+CREATING_STEPS = {
+    "01_secrets_manager": ["secretsmanager CreateSecret"],
+    "02_vpc_endpoint": ["ec2 CreateSecurityGroup", "ec2 AuthorizeSecurityGroupIngress", "ec2 CreateVpcEndpoint"],
+    "03_rds_proxy": ["iam CreateRole", "iam PutRolePolicy", "ec2 AuthorizeSecurityGroupIngress", "rds CreateDBProxy",
+                     "rds RegisterDBProxyTargets"],
+    "04_lambda_update": ["iam AttachRolePolicy", "iam PutRolePolicy", "iam DetachRolePolicy"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CREATING_STEPS))
+def test_each_creating_step_shows_its_api_request_next_to_the_console_fields(name):
+    shown = [output_text(cell) for cell in notebook(name).cells
+             if cell.cell_type == "code" and "requests_shown.shown(" in cell.source]
+    operations = [line.split("  ")[0] for text in shown for line in text.splitlines()
+                  if re.match(r"^[a-z0-9]+ [A-Z][A-Za-z]+  ", line)]
+    assert operations == CREATING_STEPS[name]
+    for text in shown:
+        assert "API 요청" in text and "파라미터" in text and "콘솔 항목" in text
+        # a console field: [the Korean console's label] and/or (the module's English name)
+        assert re.search(r"\[[^\]]+\]|\([A-Z][^)]*\)", text), "no console field named"
+    # the parameters the module's console form fills in, with their values
+    joined = "".join(shown)
+    expected = {"01_secrets_manager": ["Name  ", "serverless-app-rds-secret"],
+                "02_vpc_endpoint": ["ServiceName", "com.amazonaws.ap-northeast-2.secretsmanager", "PrivateDnsEnabled"],
+                "03_rds_proxy": ["DBProxyName", "RequireTLS", "VpcSecurityGroupIds", "DBInstanceIdentifiers"],
+                "04_lambda_update": ["PolicyArn", "SecretsManagerReadWrite", "secretsmanager:GetSecretValue"]}[name]
+    assert [word for word in expected if word not in joined] == []
+
+
 # ---------------------------------------------------------------- the route
 
 def all_text(name: str) -> list[tuple[str, str]]:
