@@ -82,11 +82,6 @@ COLUMNS: dict[str, str] = {
     "method": "메서드",
     "integration_type": "통합 유형",
     "stage": "스테이지",
-    # the AWS API requests a step sent (requests_shown)
-    "request": "API 요청",
-    "parameter": "파라미터",
-    "console_field": "콘솔 항목",
-    "value": "값",
     # 05's checks
     "step": "노트북",
     "check": "점검 항목",

@@ -21,6 +21,7 @@ from typing import Any
 
 from . import korean, paths
 from .config import Lab
+from .text import pad, width
 
 # what is shown of an operation: everything that creates, changes or removes, not tags alone
 CHANGING = ("Create", "Put", "Update", "Modify", "Register", "Attach", "Detach", "Authorize", "Revoke", "Delete",
@@ -28,45 +29,46 @@ CHANGING = ("Create", "Put", "Update", "Modify", "Register", "Attach", "Detach",
 TAGGING = {"CreateTags", "TagResource", "AddTagsToResource", "TagRole", "TagPolicy"}
 HIDDEN = {"ClientToken", "ClientRequestToken", "IdempotencyToken", "Tags", "TagSpecifications"}
 
-# (operation, parameter) -> the console field of the module's step it stands for
+# (operation, parameter) -> the console field of the module's step it stands for, as the Korean console names it
+# (the notebooks' text gives the module's English name next to each at its first use)
 CONSOLE: dict[tuple[str, str], str] = {
-    ("CreateSecret", "Name"): "[보안 암호 이름] (Secret name)",
-    ("CreateSecret", "SecretString"): "[사용자 이름], [암호], 데이터베이스 (Credential for RDS database)",
+    ("CreateSecret", "Name"): "[보안 암호 이름]",
+    ("CreateSecret", "SecretString"): "[사용자 이름], [암호], 데이터베이스",
     ("CreateSecret", "Description"): "[설명]",
-    ("ModifyVpcAttribute", "VpcId"): "[VPC] (Your VPCs)",
-    ("ModifyVpcAttribute", "EnableDnsHostnames"): "[DNS 호스트 이름] (DNS hostnames)",
-    ("ModifyVpcAttribute", "EnableDnsSupport"): "[DNS 확인] (DNS resolution)",
-    ("CreateSecurityGroup", "GroupName"): "[보안 그룹 이름] (Security group name)",
-    ("CreateSecurityGroup", "Description"): "[설명] (Description)",
+    ("ModifyVpcAttribute", "VpcId"): "[VPC]",
+    ("ModifyVpcAttribute", "EnableDnsHostnames"): "[DNS 호스트 이름]",
+    ("ModifyVpcAttribute", "EnableDnsSupport"): "[DNS 확인]",
+    ("CreateSecurityGroup", "GroupName"): "[보안 그룹 이름]",
+    ("CreateSecurityGroup", "Description"): "[설명]",
     ("CreateSecurityGroup", "VpcId"): "[VPC]",
     ("AuthorizeSecurityGroupIngress", "GroupId"): "보안 그룹",
-    ("AuthorizeSecurityGroupIngress", "IpPermissions"): "[인바운드 규칙] (Inbound rules): [유형], [소스]",
-    ("CreateVpcEndpoint", "VpcEndpointType"): "[서비스 범주] (Service category): AWS 서비스",
-    ("CreateVpcEndpoint", "ServiceName"): "[서비스 이름] (Service Name)",
+    ("AuthorizeSecurityGroupIngress", "IpPermissions"): "[인바운드 규칙]: [유형], [소스]",
+    ("CreateVpcEndpoint", "VpcEndpointType"): "[서비스 범주]: AWS 서비스",
+    ("CreateVpcEndpoint", "ServiceName"): "[서비스 이름]",
     ("CreateVpcEndpoint", "VpcId"): "[VPC]",
-    ("CreateVpcEndpoint", "SubnetIds"): "[서브넷] (Subnets)",
-    ("CreateVpcEndpoint", "SecurityGroupIds"): "[보안 그룹] (Security group)",
-    ("CreateVpcEndpoint", "PrivateDnsEnabled"): "[DNS 이름 활성화] (Enable DNS name)",
-    ("CreateRole", "RoleName"): "[IAM 역할] (IAM role): 콘솔의 IAM 역할 생성",
-    ("CreateRole", "AssumeRolePolicyDocument"): "신뢰할 수 있는 엔터티 (Trusted entities)",
+    ("CreateVpcEndpoint", "SubnetIds"): "[서브넷]",
+    ("CreateVpcEndpoint", "SecurityGroupIds"): "[보안 그룹]",
+    ("CreateVpcEndpoint", "PrivateDnsEnabled"): "[DNS 이름 활성화]",
+    ("CreateRole", "RoleName"): "[IAM 역할]: IAM 역할 생성",
+    ("CreateRole", "AssumeRolePolicyDocument"): "신뢰할 수 있는 엔터티",
     ("PutRolePolicy", "RoleName"): "역할",
     ("PutRolePolicy", "PolicyName"): "인라인 정책 이름",
-    ("PutRolePolicy", "PolicyDocument"): "권한 (Permissions)",
+    ("PutRolePolicy", "PolicyDocument"): "권한",
     ("AttachRolePolicy", "RoleName"): "역할",
-    ("AttachRolePolicy", "PolicyArn"): "[정책 연결] (Attach policies)",
+    ("AttachRolePolicy", "PolicyArn"): "[정책 연결]",
     ("DetachRolePolicy", "RoleName"): "역할",
-    ("DetachRolePolicy", "PolicyArn"): "정책 분리 (Detach)",
-    ("CreateDBProxy", "DBProxyName"): "[프록시 식별자] (Proxy identifier)",
-    ("CreateDBProxy", "EngineFamily"): "[엔진 패밀리] (Engine compatibility)",
-    ("CreateDBProxy", "Auth"): "[Secrets Manager 보안 암호] (Secrets Manager secret(s))",
-    ("CreateDBProxy", "RoleArn"): "[IAM 역할] (IAM role)",
-    ("CreateDBProxy", "VpcSubnetIds"): "[서브넷] (Subnets)",
-    ("CreateDBProxy", "VpcSecurityGroupIds"): "[기존 VPC 보안 그룹] (Existing VPC security groups)",
-    ("CreateDBProxy", "RequireTLS"): "[전송 계층 보안 필요] (Require Transport Layer Security)",
+    ("DetachRolePolicy", "PolicyArn"): "정책 분리",
+    ("CreateDBProxy", "DBProxyName"): "[프록시 식별자]",
+    ("CreateDBProxy", "EngineFamily"): "[엔진 패밀리]",
+    ("CreateDBProxy", "Auth"): "[Secrets Manager 보안 암호]",
+    ("CreateDBProxy", "RoleArn"): "[IAM 역할]",
+    ("CreateDBProxy", "VpcSubnetIds"): "[서브넷]",
+    ("CreateDBProxy", "VpcSecurityGroupIds"): "[기존 VPC 보안 그룹]",
+    ("CreateDBProxy", "RequireTLS"): "[전송 계층 보안 필요]",
     ("RegisterDBProxyTargets", "DBProxyName"): "프록시",
-    ("RegisterDBProxyTargets", "DBInstanceIdentifiers"): "대상 그룹 구성: [데이터베이스] (Database)",
+    ("RegisterDBProxyTargets", "DBInstanceIdentifiers"): "대상 그룹 구성: [데이터베이스]",
     ("UpdateFunctionCode", "FunctionName"): "함수",
-    ("UpdateFunctionCode", "ZipFile"): "코드 편집기의 코드, [배포] (Deploy)",
+    ("UpdateFunctionCode", "ZipFile"): "코드 편집기의 코드, [배포]",
     ("UpdateFunctionConfiguration", "FunctionName"): "함수",
     ("UpdateFunctionConfiguration", "Environment"): "[구성] → 환경 변수",
 }
@@ -165,11 +167,17 @@ def shown(lab: Lab, step: str) -> Iterator[None]:
     if not table:
         print("AWS API 요청: 없음 (이미 있던 리소스를 찾기만 했고, 이 실습이 만든 요청의 기록이 없습니다)")
         return
-    print("이 단계가 리소스를 만들 때 보낸 AWS API 요청 (콘솔의 항목은 요청의 파라미터가 됩니다):")
+    print("이 단계가 리소스를 만들 때 보낸 AWS API 요청 (콘솔 항목 → 요청의 파라미터, 값):")
     _print(table)
 
 
 def _print(table: list[dict[str, str]]) -> None:
-    from .notebook import table as print_table
-
-    print_table(table, columns=["request", "parameter", "console_field", "value"])
+    """Each request on a line of its own, then one line per parameter: console field, parameter, value (last, so
+    that a long value wraps only at its end)."""
+    field_width = max(width(row["console_field"]) for row in table)
+    name_width = max(width(row["parameter"]) for row in table)
+    for row in table:
+        if row["request"]:
+            print(row["request"])
+        field, parameter = pad(row["console_field"], field_width), pad(row["parameter"], name_width)
+        print(f"  {field}  {parameter}  {row['value']}".rstrip())

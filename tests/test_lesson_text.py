@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab_helpers import korean, paths, run_lab
+from lab_helpers import korean, paths, requests_shown, run_lab
 
 NOTEBOOKS = paths.CHECKOUT / "notebooks"
 README = paths.CHECKOUT / "README.md"
@@ -112,13 +112,12 @@ CREATING_STEPS = {
 def test_each_creating_step_shows_its_api_request_next_to_the_console_fields(name):
     shown = [output_text(cell) for cell in notebook(name).cells
              if cell.cell_type == "code" and "requests_shown.shown(" in cell.source]
-    operations = [line.split("  ")[0] for text in shown for line in text.splitlines()
-                  if re.match(r"^[a-z0-9]+ [A-Z][A-Za-z]+  ", line)]
+    operations = [line for text in shown for line in text.splitlines()
+                  if re.fullmatch(r"[a-z0-9]+ [A-Z][A-Za-z]+", line)]
     assert operations == CREATING_STEPS[name]
     for text in shown:
         assert "API 요청" in text and "파라미터" in text and "콘솔 항목" in text
-        # a console field: [the Korean console's label] and/or (the module's English name)
-        assert re.search(r"\[[^\]]+\]|\([A-Z][^)]*\)", text), "no console field named"
+        assert any(field in text for field in requests_shown.CONSOLE.values()), "no console field named"
     # the parameters the module's console form fills in, with their values
     joined = "".join(shown)
     expected = {"01_secrets_manager": ["Name  ", "serverless-app-rds-secret"],

@@ -20,7 +20,7 @@ def test_the_secret_s_request_is_shown_with_the_console_fields_and_no_password(l
         secrets.ensure_secret(lab)
     first = capsys.readouterr().out
     assert "secretsmanager CreateSecret" in first
-    assert "[보안 암호 이름] (Secret name)" in first and lab.names.secret in first
+    assert "secretsmanager CreateSecret\n  [보안 암호 이름]" in first and lab.names.secret in first
     assert "JSON: username, password" in first and lab.names.db_master_password not in first
     assert "ClientRequestToken" not in first
 
@@ -51,11 +51,12 @@ def test_the_proxy_s_requests_name_every_console_field_of_step_2(lab, capsys):
         proxy.ensure_proxy(lab)
     out = capsys.readouterr().out
     assert "rds CreateDBProxy" in out and "rds RegisterDBProxyTargets" in out
-    for field in ("[프록시 식별자] (Proxy identifier)", "[엔진 패밀리] (Engine compatibility)",
-                  "[Secrets Manager 보안 암호] (Secrets Manager secret(s))", "[서브넷] (Subnets)",
-                  "[기존 VPC 보안 그룹] (Existing VPC security groups)",
-                  "[전송 계층 보안 필요] (Require Transport Layer Security)", "[데이터베이스] (Database)"):
-        assert field in out, field
+    for field, parameter in (("[프록시 식별자]", "DBProxyName"), ("[엔진 패밀리]", "EngineFamily"),
+                             ("[Secrets Manager 보안 암호]", "Auth"), ("[서브넷]", "VpcSubnetIds"),
+                             ("[기존 VPC 보안 그룹]", "VpcSecurityGroupIds"), ("[전송 계층 보안 필요]", "RequireTLS"),
+                             ("대상 그룹 구성: [데이터베이스]", "DBInstanceIdentifiers")):
+        line = next(line for line in out.splitlines() if line.strip().startswith(field))
+        assert line.split()[len(field.split())] == parameter, line
     assert "True" not in out and "False" not in out
 
 
