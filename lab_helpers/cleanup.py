@@ -35,6 +35,8 @@ LEVELS = ("module3", "all")
 DELETED = "삭제함"
 ALREADY_GONE = "이미 없음"
 KEPT = "남겨 둠 (실습의 것이 아님)"
+REVERTED = "되돌림"  # the function's code: Module 2's put back, the function kept
+ALREADY_REVERTED = "이미 Module 2 의 코드"
 READ_WRITE_POLICY_NAME = iam.SECRETS_MANAGER_READ_WRITE
 
 
@@ -78,7 +80,7 @@ def _module3_code(lab: Lab) -> dict[str, Any] | None:
 
 
 def _put_module2_code_back(lab: Lab) -> bool:
-    """Module 2's code and no environment variables: Module 3's code is "삭제함" (cleanup only calls this when
+    """Module 2's code and no environment variables: Module 3's code is "되돌림" (cleanup only calls this when
     `_module3_code` found it)."""
     lambda_fn.ensure_function(lab, _module2_package(lab))
     return True
@@ -100,10 +102,13 @@ class Resource:
     find: Callable[[Lab], Any]  # the resource, or None when it is gone
     is_lab: Callable[[Lab, Any], bool]  # whether the found resource carries the lab's tags
     delete: Callable[[Lab], bool]  # False when it was already gone
+    done: str = DELETED  # what its row says once `delete` has removed it
+    gone: str = ALREADY_GONE  # ... when there was nothing to remove
 
 
 _MODULE2_CODE = Resource("Lambda 함수 코드 (Module 3 의 것, Module 2 의 코드로 되돌림)", lambda lab: lab.names.function,
-                          _module3_code, lambda_function_tagged, _put_module2_code_back)
+                          _module3_code, lambda_function_tagged, _put_module2_code_back,
+                          done=REVERTED, gone=ALREADY_REVERTED)
 
 def _rotation_function(lab: Lab) -> str:
     return lab.names.rotation_function
@@ -189,7 +194,7 @@ def _resources(level: str) -> tuple[Resource, ...]:
 class Row(TypedDict):
     resource: str
     name: str
-    result: str  # DELETED, ALREADY_GONE or KEPT
+    result: str  # DELETED, ALREADY_GONE or KEPT; REVERTED or ALREADY_REVERTED for the function's code
 
 
 class Left(TypedDict):
@@ -198,18 +203,19 @@ class Left(TypedDict):
 
 
 def remove(lab: Lab, resource: Resource) -> str:
-    """Remove one resource if it is there and is the lab's; what happened (DELETED, ALREADY_GONE or KEPT)."""
+    """Remove one resource if it is there and is the lab's; what happened (its `done` or `gone`, or KEPT)."""
     found = resource.find(lab)
     if found is None:
-        return ALREADY_GONE
+        return resource.gone
     if not resource.is_lab(lab, found):
         return KEPT
-    return DELETED if resource.delete(lab) else ALREADY_GONE
+    return resource.done if resource.delete(lab) else resource.gone
 
 
 def cleanup(lab: Lab, level: str = "module3") -> list[Row]:
     """Remove the lab's resources of `level`, one row per resource in a fixed order:
-    {"resource": kind, "name": name, "result": DELETED | ALREADY_GONE | KEPT}.
+    {"resource": kind, "name": name, "result": DELETED | ALREADY_GONE | KEPT} (REVERTED | ALREADY_REVERTED for
+    the function's code).
 
     On AWS this waits for each deletion (the database takes 5-10 minutes).
     """

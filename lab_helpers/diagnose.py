@@ -86,7 +86,7 @@ def _function(lab: Lab) -> list[tuple[str, bool]]:
          bool(policy and secret) and (policy["actions"], policy["resources"]) == ([GET_SECRET_VALUE], [secret["arn"]])),
         (f"함수 역할에 {READ_WRITE_POLICY} 가 더는 붙어 있지 않음",
          bool(role) and READ_WRITE_POLICY not in role["managed_policies"]),
-        ("함수 코드가 Module 3 의 코드 (원문의 코드에 RDS Proxy 엔드포인트를 넣은 것, 또는 06 의 개선된 코드)",
+        ("함수 코드가 Module 3 의 코드 (원문 코드에 RDS Proxy 엔드포인트를 넣은 것, 또는 06 의 개선된 코드)",
          printed or improved),
         ("개선된 코드라면 환경 변수 SECRET_NAME, DB_HOST 가 보안 암호와 RDS Proxy 엔드포인트",
          not improved or (environment.get("SECRET_NAME") == names.secret and bool(db_proxy)

@@ -57,7 +57,7 @@ def printed_diff(lab: Lab) -> str:
     for old, new in printed_edits(lab).items():
         after = after.replace(old, new)
     return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        "원문의 코드", "배포하는 코드", n=1))
+                                        "원문 코드", "배포하는 코드", n=1))
 
 
 def deploy_printed_function(lab: Lab) -> lambda_fn.FunctionView:

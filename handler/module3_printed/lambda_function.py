@@ -1,8 +1,3 @@
-# Module 3's function exactly as the module prints it (Step 3, item 4): it fetches the secret and
-# opens a new connection through RDS Proxy on every invocation. The lab writes the proxy's
-# read/write endpoint over the placeholder in `host` when it deploys this file (item 5).
-# Notebook 04 deploys it so (secret name and region changed too when the learner or region differ);
-# notebook 06 measures it against handler/module3, the lab's improved function, and deploys that one.
 import json
 import pymysql
 import boto3

@@ -1,9 +1,13 @@
 """The results drawn for the notebook and `make bench`: an HTML table of measured values, and one
-matplotlib chart per measurement (each `chart_*` returns its Figure)."""
+matplotlib chart per measurement (each `chart_*` returns its Figure), titled and labelled in Korean.
+
+The charts set their own font (Noto Sans CJK, Debian's `fonts-noto-cjk`) on every text they draw, so
+Hangul renders without changing the learner's matplotlib configuration."""
 from __future__ import annotations
 
 from typing import Any
 
+from .. import korean
 from .connection_storm import TOO_MANY_CONNECTIONS
 from .pinning_pitfall import BORROW_TIMEOUT
 
@@ -24,6 +28,8 @@ def html_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]):
             value = f"{value:,.2f}"
         elif isinstance(value, dict):
             value = ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
+        elif isinstance(value, bool):
+            value = korean.value(value)
         return escape("-" if value is None else str(value))
 
     head = "".join(f"<th>{escape(header)}</th>" for _, header in columns)
@@ -33,16 +39,39 @@ def html_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]):
 
 # ---------------------------------------------------------------- charts (matplotlib; each returns its Figure)
 
-VARIANT_LABELS = {"module2": "Module 2\n(connect in handler)",
-                  "module3_printed": "Module 3 as printed\n(secret + connect in handler)",
-                  "module3": "project's Module 3\n(module scope)"}
+VARIANT_LABELS = {"module2": "Module 2\n(핸들러 안에서 연결)",
+                  "module3_printed": "Module 3 원문 코드\n(핸들러 안에서 보안 암호 + 연결)",
+                  "module3": "이 실습의 Module 3\n(모듈 범위)"}
+MODE_LABELS = {"direct": "DB 에 직접", "proxy": "RDS Proxy 로"}
 COLORS = {"direct": "#d62728", "proxy": "#1f77b4", "ok": "#2ca02c", "error": "#d62728"}
+# Hangul first (Noto Sans CJK KR, else another face of the same collection), then matplotlib's own for the rest
+KOREAN_FONTS = ("Noto Sans CJK KR", "Noto Sans CJK JP", "Noto Sans CJK SC")
 
 
 def _figure(width: float, height: float, columns: int = 1):
     import matplotlib.pyplot as plt
 
     return plt.subplots(1, columns, figsize=(width, height), constrained_layout=True)
+
+
+def font_families() -> list[str]:
+    """The installed families the charts draw with: a Noto Sans CJK face for Hangul, DejaVu Sans for the rest."""
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return [family for family in KOREAN_FONTS if family in installed][:1] + ["DejaVu Sans"]
+
+
+def _korean(fig):
+    """Every text of `fig` (titles, labels, legends, tick labels) in a font with Hangul; returns `fig`."""
+    from matplotlib.text import Text
+
+    families = font_families()
+    for ax in fig.axes:
+        ax.tick_params(labelfontfamily=families)
+    for text in fig.findobj(Text):
+        text.set_fontfamily(families)
+    return fig
 
 
 def chart_durations(rows: list[dict[str, Any]]):
@@ -56,12 +85,12 @@ def chart_durations(rows: list[dict[str, Any]]):
         ratio = row["x_faster_than_slowest"]
         ax.text(max(row["median_ms"], row["p95_ms"]), bar.get_y() + bar.get_height() / 2,
                 f"  {row['median_ms']:.2f} ms (p95 {row['p95_ms']:.2f}) "
-                + ("slowest" if ratio == 1 else f"{ratio:g}x faster"), va="center", fontsize=8)
+                + ("가장 느림" if ratio == 1 else f"{ratio:g}배 빠름"), va="center", fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("warm Lambda Duration, median (ms); whisker: p95")
+    ax.set_xlabel("웜 호출의 Lambda Duration 중앙값 (ms), 오차 막대: p95")
     ax.set_xlim(0, max(r["p95_ms"] for r in rows) * 1.9)
-    ax.set_title("Warm Duration per invocation (REPORT lines)")
-    return fig
+    ax.set_title("호출 하나의 웜 Duration (REPORT 줄)")
+    return _korean(fig)
 
 
 def chart_storm(result: dict[str, Any]):
@@ -69,31 +98,33 @@ def chart_storm(result: dict[str, Any]):
     fig, (left, right) = _figure(10, 3.6, 2)
     for mode, run in result["runs"].items():
         xs, ys = zip(*run["threads"], strict=True) if run["threads"] else ((), ())
-        left.step(xs, ys, where="post", color=COLORS[mode], label=f"{mode} (peak {run['peak_db_threads']})")
+        left.step(xs, ys, where="post", color=COLORS[mode],
+                  label=f"{MODE_LABELS.get(mode, mode)} (최대 {run['peak_db_threads']})")
     left.axhline(result["max_connections"], color="black", linestyle="--", linewidth=1)
     left.text(0, result["max_connections"], " max_connections", va="bottom", fontsize=8)
     left.axhline(result["pool_size"], color=COLORS["proxy"], linestyle=":", linewidth=1)
-    left.text(0, result["pool_size"], " proxy pool size", va="bottom", fontsize=8, color=COLORS["proxy"])
-    left.set_xlabel("seconds since the invocations were released")
-    left.set_ylabel("database Threads_connected")
+    left.text(0, result["pool_size"], " 프록시의 풀 크기", va="bottom", fontsize=8, color=COLORS["proxy"])
+    left.set_xlabel("호출을 동시에 시작한 뒤 (초)")
+    left.set_ylabel("DB 의 Threads_connected")
     left.set_ylim(0, result["max_connections"] + 3)
-    left.set_title(f"{result['concurrency']} concurrent executions")
+    left.set_title(f"동시 실행 {result['concurrency']}개")
     left.legend(loc="center right", fontsize=8)
     modes = list(result["runs"])
     ok = [result["runs"][m]["successes"] for m in modes]
     bad = [result["runs"][m]["errors"] for m in modes]
-    right.bar(modes, ok, color=COLORS["ok"], label="succeeded")
-    right.bar(modes, bad, bottom=ok, color=COLORS["error"],
-              label=f"failed ({TOO_MANY_CONNECTIONS} Too many connections)")
+    labels = [MODE_LABELS.get(m, m) for m in modes]
+    right.bar(labels, ok, color=COLORS["ok"], label="성공")
+    right.bar(labels, bad, bottom=ok, color=COLORS["error"],
+              label=f"실패 ({TOO_MANY_CONNECTIONS} Too many connections)")
     for i, (o, b) in enumerate(zip(ok, bad, strict=True)):
         right.text(i, o / 2, str(o), ha="center", color="white", fontsize=9)
         if b:
             right.text(i, o + b / 2, str(b), ha="center", color="white", fontsize=9)
-    right.set_ylabel("invocations")
+    right.set_ylabel("호출 수")
     right.set_ylim(0, result["concurrency"] * 1.35)
-    right.set_title("outcome")
+    right.set_title("결과")
     right.legend(loc="upper center", fontsize=8, ncols=1)
-    return fig
+    return _korean(fig)
 
 
 def chart_pinning(result: dict[str, Any]):
@@ -101,21 +132,22 @@ def chart_pinning(result: dict[str, Any]):
     fig, ax = _figure(6, 3.2)
     labels, ok, bad = [], [], []
     for label, run in result["runs"].items():
-        bystander = "ok" if run["bystander"]["ok"] else f"error {run['bystander']['error_code']}"
-        labels.append(f"{'no commit' if label == 'no_commit' else 'fix: ' + run['handler_fix']}\n"
-                      f"(Module 3 handler: {bystander})")
+        bystander = "성공" if run["bystander"]["ok"] else f"오류 {run['bystander']['error_code']}"
+        labels.append(f"{'커밋하지 않음' if label == 'no_commit' else '고친 뒤: ' + run['handler_fix']}\n"
+                      f"(이어서 호출한 Module 3 함수: {bystander})")
         ok.append(run["successes"])
         bad.append(run["errors"])
-    ax.bar(labels, ok, color=COLORS["ok"], label="succeeded")
-    ax.bar(labels, bad, bottom=ok, color=COLORS["error"], label=f"failed ({BORROW_TIMEOUT} borrow timeout)")
+    ax.bar(labels, ok, color=COLORS["ok"], label="성공")
+    ax.bar(labels, bad, bottom=ok, color=COLORS["error"],
+           label=f"실패 ({BORROW_TIMEOUT} ConnectionBorrowTimeout 초과)")
     ax.axhline(result["pool_size"], color="black", linestyle=":", linewidth=1)
-    ax.text(0.5, result["pool_size"], f"pool size {result['pool_size']}", ha="center", va="bottom", fontsize=8)
-    ax.set_ylabel("invocations")
+    ax.text(0.5, result["pool_size"], f"풀 크기 {result['pool_size']}", ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("호출 수")
     ax.set_ylim(0, result["concurrency"] * 1.4)
-    ax.set_title(f"{result['concurrency']} concurrent executions, pool of {result['pool_size']}, "
-                 f"borrow timeout {result['borrow_timeout_s']} s", fontsize=10)
+    ax.set_title(f"동시 실행 {result['concurrency']}개, 풀 {result['pool_size']}개, "
+                 f"ConnectionBorrowTimeout {result['borrow_timeout_s']}초", fontsize=10)
     ax.legend(loc="upper center", fontsize=8)
-    return fig
+    return _korean(fig)
 
 
 def chart_failover(result: dict[str, Any]):
@@ -126,11 +158,11 @@ def chart_failover(result: dict[str, Any]):
         for r in client["timeline"]:
             ax.plot([r["start_s"], r["end_s"]], [y, y], color=COLORS["ok" if r["ok"] else "error"], linewidth=8,
                     solid_capstyle="butt")
-    ax.set_yticks(range(len(result["clients"])), [f"{m}\n(outage {c['outage_s']} s)" if c["outage_s"] is not None
-                                                  else f"{m}\n(not recovered)"
-                                                  for m, c in result["clients"].items()])
+    ax.set_yticks(range(len(result["clients"])),
+                  [f"{MODE_LABELS.get(m, m)}\n(중단 {c['outage_s']}초)" if c["outage_s"] is not None
+                   else f"{MODE_LABELS.get(m, m)}\n(복구되지 않음)" for m, c in result["clients"].items()])
     ax.set_ylim(-0.6, len(result["clients"]) - 0.4)
-    ax.set_xlabel("seconds")
-    ax.set_title("Invocations while the database restarts (green: ok, red: error)")
+    ax.set_xlabel("초")
+    ax.set_title("DB 가 재시작하는 동안의 호출 (초록: 성공, 빨강: 오류)")
     ax.legend(loc="upper right", fontsize=8)
-    return fig
+    return _korean(fig)

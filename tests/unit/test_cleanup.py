@@ -2,7 +2,7 @@ import pytest
 
 from lab_helpers import iam, lambda_fn, network, proxy, secrets
 from lab_helpers.baseline import ensure_baseline
-from lab_helpers.cleanup import ALREADY_GONE, DELETED, KEPT, cleanup, leftovers
+from lab_helpers.cleanup import ALREADY_GONE, ALREADY_REVERTED, DELETED, KEPT, REVERTED, cleanup, leftovers
 from lab_helpers.module3 import ensure_module3
 
 # what notebook 06 / make bench deploy; not there in these tests, so "already gone"
@@ -19,8 +19,9 @@ ROTATION_ROWS = [
     ("Lambda VPC 네트워크 인터페이스 (로테이션, Lambda 가 해제)", "AWS Lambda VPC ENI-serverless-app-rds-rotation"),
     ("IAM 역할 (로테이션)", "serverless-app-rds-rotation-role"),
 ]
+CODE_ROW = ("Lambda 함수 코드 (Module 3 의 것, Module 2 의 코드로 되돌림)", "serverless-app-lambda")
 MODULE3_ROWS = [
-    ("Lambda 함수 코드 (Module 3 의 것, Module 2 의 코드로 되돌림)", "serverless-app-lambda"),
+    CODE_ROW,
     *MEASUREMENT_ROWS,
     *ROTATION_ROWS,
     ("IAM 관리형 정책 연결", "serverless-app-lambda-role/SecretsManagerReadWrite"),
@@ -47,10 +48,14 @@ ALL_ROWS = MODULE3_ROWS[1:] + MODULE2_ROWS  # level "all" deletes the function i
 
 
 def rows(expected, result=DELETED, **exceptions):
-    """The rows cleanup should return: `result` for each, except {name: result}."""
+    """The rows cleanup should return: `result` for each, except {name: result}; the function's code is put back,
+    not deleted: its row says so."""
     absent = {name for _, name in [*MEASUREMENT_ROWS, *ROTATION_ROWS, ENI_ROW]}
+    as_code = {DELETED: REVERTED, ALREADY_GONE: ALREADY_REVERTED}
     return [{"resource": kind, "name": name,
-             "result": exceptions.get(name, ALREADY_GONE if name in absent else result)} for kind, name in expected]
+             "result": exceptions.get(name, ALREADY_GONE if name in absent
+                                      else as_code.get(result, result) if (kind, name) == CODE_ROW else result)}
+            for kind, name in expected]
 
 
 def listed(expected):

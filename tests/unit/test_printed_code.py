@@ -1,10 +1,24 @@
 """Notebook 04 deploys the module's printed code, changed only where the module has the learner change it."""
 from __future__ import annotations
 
-from lab_helpers import lambda_fn, module3, proxy
+import hashlib
+
+from lab_helpers import lambda_fn, module3, paths, proxy
 from lab_helpers.config import Lab, names_for
 
 PROXY = "serverless-app-rds-proxy.proxy-abcdefghijkl.ap-northeast-2.rds.amazonaws.com"
+# SHA-256 of the code block of Module 3, Step 3, item 4 (the ```Python block of the module's README.md, from
+# "import json" to its last line and newline)
+MODULE_S_CODE_SHA256 = "df96487857656cce73e826fa2f6904761d97d4df01a591315f1ae56c9ec7f22e"
+
+
+def test_the_printed_code_is_the_module_s_byte_for_byte():
+    """No note of the lab's inside it (those live in handler/module3_printed/README.md): line 15 is the module's."""
+    data = paths.handler_file("module3_printed").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == MODULE_S_CODE_SHA256
+    lines = data.decode("utf-8").splitlines()
+    assert lines[0] == "import json"
+    assert lines[15 - 1] == "        host = 'YOUR RDS PROXY ENDPOINT', "  # item 5: "코드 상 15 라인"
 
 
 def diff_lines(lab: Lab) -> tuple[list[str], list[str]]:
