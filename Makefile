@@ -9,6 +9,8 @@
 #                   the lesson runs up to it on a fresh cloud, and only its outputs are rewritten)
 #   make bench      measure it: Lambda Duration per variant, connection storm, start-up, lesson time
 #   make up/down/status   the local cloud by hand
+#   make classroom  for instructors: every learner's lab in a shared account (TARGET=aws REGION=...), with how far
+#                   each got and what it bills; make classroom-cleanup LEARNER=kim01 (or ALL=1) removes labs
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -21,10 +23,13 @@ REGION ?=
 LEARNER ?=
 LEVEL ?=
 NB ?=
+ALL ?=
+JOBS ?=
 CONFIRM_COSTS ?=
 NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
 
-.PHONY: test lint lab jupyter notebooks bench venv venv-test mariadb chromium up down status clean
+.PHONY: test lint lab jupyter notebooks bench venv venv-test mariadb chromium up down status clean \
+	classroom classroom-cleanup
 
 test: lint mariadb chromium
 	$(PY) -m pytest -q
@@ -84,6 +89,13 @@ chromium:
 	  echo "installing Chromium and its fonts (Debian packages $(CHROMIUM_PACKAGES))"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PACKAGES) >/dev/null; \
 	else echo "error: Chromium or its fonts are not installed: run 'sudo apt-get install -y $(CHROMIUM_PACKAGES)', then try again."; exit 1; fi
+
+classroom: venv
+	$(PY) -m lab_helpers.classroom list --target $(TARGET) $(if $(REGION),--region $(REGION))
+
+classroom-cleanup: venv
+	$(PY) -m lab_helpers.classroom cleanup --target $(TARGET) $(if $(REGION),--region $(REGION)) \
+		$(foreach L,$(LEARNER),--learner $(L)) $(if $(ALL),--all --yes) $(if $(JOBS),--jobs $(JOBS))
 
 up: venv mariadb
 	$(PY) -m lab_helpers.local up
