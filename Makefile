@@ -72,16 +72,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e .
 	@touch $(STAMP)
 
+# The Debian packages, each list in one file that repo2docker and the dev container read too: apt.txt, what the
+# lab needs (MariaDB), and apt-test.txt, what `make test` adds (Chromium and fonts for the browser test).
+APT_PACKAGES := $(strip $(shell sed -e 's/\#.*//' apt.txt))
+TEST_APT_PACKAGES := $(strip $(shell sed -e 's/\#.*//' apt-test.txt))
+
 mariadb:
 	@if command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing MariaDB (Debian package mariadb-server)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null; \
-	else echo "error: MariaDB is not installed: run 'sudo apt-get install -y mariadb-server', then try again."; exit 1; fi
+	  echo "installing MariaDB (Debian packages of apt.txt: $(APT_PACKAGES))"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	else echo "error: MariaDB is not installed: run 'sudo apt-get install -y $(APT_PACKAGES)', then try again."; exit 1; fi
 
 # Debian's Chromium for the browser test (Playwright drives it; it downloads no browser of its own), with
 # the fonts that draw the lesson's Korean text and its ✅ in the screenshots.
-CHROMIUM_PACKAGES := chromium fonts-noto-cjk fonts-noto-color-emoji
+CHROMIUM_PACKAGES := $(TEST_APT_PACKAGES)
 chromium:
 	@if { command -v chromium >/dev/null || [ -x /usr/bin/chromium ]; } && \
 	  fc-list 2>/dev/null | grep -q NotoSansCJK && fc-list 2>/dev/null | grep -q NotoColorEmoji; then :; \
