@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     peak = result["cloud_peak"]
     print(f"the learner's cloud at its peak while {', '.join(result['notebooks'])} ran: {peak['processes']} "
           f"processes, RSS {peak['rss_mib']:.1f} MiB, PSS {peak['pss_mib']:.1f} MiB")
-    for title, kinds in (("the learner's cloud after 00-05", result["cloud_after_lesson"]),
+    for title, kinds in ((f"the learner's cloud after {result['notebooks'][-1]}", result["cloud_after_lesson"]),
                          ("the same cloud after a kernel ran 00-05 again", result["cloud_after_kernel"])):
         print(f"{title}:")
         for kind, row in sorted(kinds.items()):
