@@ -10,6 +10,8 @@
 #                   the lesson runs up to it on a fresh cloud, and only its outputs are rewritten)
 #   make bench      measure it: Lambda Duration per variant, connection storm, start-up, lesson time
 #   make up/down/status   the local cloud by hand
+#   make classroom  for instructors: every learner's lab in a shared account (TARGET=aws REGION=...), with how far
+#                   each got and what it bills; make classroom-cleanup LEARNER=kim01 (or ALL=1) removes labs
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -24,10 +26,13 @@ LEVEL ?=
 TAGS ?=
 BOUNDARY ?=
 NB ?=
+ALL ?=
+JOBS ?=
 CONFIRM_COSTS ?=
 NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
 
-.PHONY: test lint lab jupyter notebooks bench venv venv-test mariadb chromium up down status clean
+.PHONY: test lint lab jupyter notebooks bench venv venv-test mariadb chromium up down status clean \
+	classroom classroom-cleanup
 
 test: lint mariadb chromium
 	$(PY) -m pytest -q
@@ -71,16 +76,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e .
 	@touch $(STAMP)
 
+# The Debian packages, each list in one file that repo2docker and the dev container read too: apt.txt, what the
+# lab needs (MariaDB), and apt-test.txt, what `make test` adds (Chromium and fonts for the browser test).
+APT_PACKAGES := $(strip $(shell sed -e 's/\#.*//' apt.txt))
+TEST_APT_PACKAGES := $(strip $(shell sed -e 's/\#.*//' apt-test.txt))
+
 mariadb:
 	@if command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing MariaDB (Debian package mariadb-server)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null; \
-	else echo "error: MariaDB is not installed: run 'sudo apt-get install -y mariadb-server', then try again."; exit 1; fi
+	  echo "installing MariaDB (Debian packages of apt.txt: $(APT_PACKAGES))"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	else echo "error: MariaDB is not installed: run 'sudo apt-get install -y $(APT_PACKAGES)', then try again."; exit 1; fi
 
 # Debian's Chromium for the browser test (Playwright drives it; it downloads no browser of its own), with
 # the fonts that draw the lesson's Korean text and its ✅ in the screenshots.
-CHROMIUM_PACKAGES := chromium fonts-noto-cjk fonts-noto-color-emoji
+CHROMIUM_PACKAGES := $(TEST_APT_PACKAGES)
 chromium:
 	@if { command -v chromium >/dev/null || [ -x /usr/bin/chromium ]; } && \
 	  fc-list 2>/dev/null | grep -q NotoSansCJK && fc-list 2>/dev/null | grep -q NotoColorEmoji; then :; \
@@ -88,6 +98,13 @@ chromium:
 	  echo "installing Chromium and its fonts (Debian packages $(CHROMIUM_PACKAGES))"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PACKAGES) >/dev/null; \
 	else echo "error: Chromium or its fonts are not installed: run 'sudo apt-get install -y $(CHROMIUM_PACKAGES)', then try again."; exit 1; fi
+
+classroom: venv
+	$(PY) -m lab_helpers.classroom list --target $(TARGET) $(if $(REGION),--region $(REGION))
+
+classroom-cleanup: venv
+	$(PY) -m lab_helpers.classroom cleanup --target $(TARGET) $(if $(REGION),--region $(REGION)) \
+		$(foreach L,$(LEARNER),--learner $(L)) $(if $(ALL),--all --yes) $(if $(JOBS),--jobs $(JOBS))
 
 up: venv mariadb
 	$(PY) -m lab_helpers.local up

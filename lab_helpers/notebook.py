@@ -27,9 +27,15 @@ def start(target: str = "local", region: str | None = None, confirm_costs: bool 
     if lab_choices.target == "local":
         choices.remember(lab_choices)
         from . import local
+        from .local import state
 
+        record = state.read()
+        running = bool(record) and state.is_same_process(record.get("pid"), record.get("identity"))
+        if record and not running:  # a cloud stopped without `down` (its server was stopped, the machine restarted)
+            local.down()  # clears its record and anything of it left, so that `up` starts a new one
         info = local.up()
-        print(f"로컬 클라우드 실행 중: {info['endpoint']}")
+        print(f"로컬 클라우드 실행 중: {info['endpoint']}" if running else
+              f"로컬 클라우드를 시작했습니다: {info['endpoint']}")
     lab = Lab.connect(lab_choices.target, lab_choices.region, **lab_choices.lab_settings())
     if lab.target == "aws":
         print(f"AWS 계정 {lab.account_id} 의 {lab.region} 리전을 사용합니다.")
@@ -52,9 +58,9 @@ def connect(target: str | None = None, region: str | None = None, learner: str |
         costs.require_confirmation(False, lab_choices.region, names_for(lab_choices.learner, lab_choices.region))
     try:
         lab = Lab.connect(lab_choices.target, lab_choices.region, **lab_choices.lab_settings())
-    except LocalCloudError as e:
-        raise RuntimeError(f"로컬 클라우드가 실행 중이 아닙니다. 00_prerequisites 노트북을 먼저 "
-                           f"실행하세요. ({e})") from None
+    except LocalCloudError:
+        raise RuntimeError("로컬 클라우드가 실행 중이 아니니 00_prerequisites 노트북을 먼저 실행하세요 "
+                           "(00 이 로컬 클라우드를 시작합니다).") from None
     if lab.target == "aws":
         billing.report_on_failure(lab)
     return lab

@@ -7,6 +7,9 @@ menu) and waits until every cell has run; then it checks what the learner sees: 
 the closing check shows ✅, no cell shows an error or stderr, and each ```mermaid block is drawn as an
 SVG image. The end of each notebook is saved to build/screenshots/<name>.png.
 
+A second test starts JupyterLab with no local cloud running, as JupyterHub or Binder starts it, and runs 00
+there: 00 starts the learner's cloud itself (the cloud is stopped by its PID afterwards).
+
 Chromium is Debian's (`make test` installs `chromium` and `fonts-noto-cjk` as root), driven by
 Playwright, which never downloads a browser of its own here.
 """
@@ -23,6 +26,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,7 +34,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from lab_helpers import paths
-from lab_helpers.local import lifecycle
+from lab_helpers.local import lifecycle, state
 from lab_helpers.local.ports import HOST, free_port
 
 pytestmark = pytest.mark.integration
@@ -102,11 +106,13 @@ MERMAID = """(diagram) => {
 def _chromium_or_skip() -> None:
     if Path(CHROMIUM).exists():
         return
+    packages = " ".join(line.split("#", 1)[0].strip() for line in (paths.CHECKOUT / "apt-test.txt").read_text()
+                        .splitlines() if line.split("#", 1)[0].strip())  # `make chromium`'s list
     if os.geteuid() != 0:
-        pytest.skip("Chromium is not installed: run 'sudo apt-get install -y chromium fonts-noto-cjk' "
+        pytest.skip(f"Chromium is not installed: run 'sudo apt-get install -y {packages}' "
                     "(`make test` installs it when run as root)")
-    pytest.fail("Chromium is not installed (/usr/bin/chromium): `make test` installs it as root "
-                "(apt-get install -y chromium fonts-noto-cjk)")
+    pytest.fail(f"Chromium is not installed (/usr/bin/chromium): `make test` installs it as root "
+                f"(apt-get install -y {packages})")
 
 
 def _answers(url: str) -> bool:
@@ -132,49 +138,46 @@ def _stop(proc: subprocess.Popen, timeout: float = 30.0) -> None:
     proc.wait(10)
 
 
-@pytest.fixture(scope="module")
-def jupyterlab() -> Iterator[dict]:
-    """JupyterLab as `make jupyter` starts it (the local cloud, then `jupyter lab --notebook-dir=notebooks
-    --ip=127.0.0.1 [--allow-root]`), here on a free port with a token, on a copy of the notebooks, with its
-    settings, workspaces and runtime files in a temporary folder."""
-    _chromium_or_skip()
-    with lifecycle.fresh("lab-browser-", export=True) as cloud, \
-            tempfile.TemporaryDirectory(prefix="lab-browser-jupyter-") as tmp:
-        tmp = Path(tmp)
-        notebooks = tmp / "notebooks"
-        notebooks.mkdir()
-        for notebook in paths.notebooks_dir().glob("*.ipynb"):  # the lesson only (a run may leave sockets there)
-            shutil.copyfile(notebook, notebooks / notebook.name)
-        for name, values in SETTINGS.items():
-            (tmp / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
-            (tmp / "settings" / name).write_text(json.dumps(values))
-        port, token = free_port(), secrets.token_hex(16)
-        args = [str(Path(sys.executable).parent / "jupyter"), "lab", f"--notebook-dir={notebooks}", f"--ip={HOST}",
-                f"--port={port}", "--ServerApp.port_retries=0", "--no-browser", f"--IdentityProvider.token={token}",
-                f"--LabApp.user_settings_dir={tmp / 'settings'}", f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
-                "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-        if os.geteuid() == 0:
-            args.append("--allow-root")
-        env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp / "config")}
-        log = tmp / "jupyterlab.log"
-        with open(log, "wb") as out:  # the kernels find the cloud through LAB_STATE_DIR and LAB_LOCAL_PORT in env
-            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                    cwd=notebooks, start_new_session=True)
-        base = f"http://{HOST}:{port}"
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not _answers(f"{base}/api/status?token={token}"):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    what = "exited at start-up" if proc.poll() is not None else f"did not answer in {START_TIMEOUT} s"
-                    pytest.fail(f"JupyterLab {what}:\n{log.read_text(errors='replace')[-3000:]}")
-                time.sleep(0.2)
-            yield {"base": base, "token": token, "notebooks": notebooks, "log": log, "cloud": cloud}
-        finally:
-            _stop(proc)
+@contextmanager
+def _serve(tmp: Path, env: dict[str, str]) -> Iterator[dict]:
+    """`jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 [--allow-root]` (as `make jupyter` runs it) on a copy of
+    the notebooks in `tmp`, on a free port with a token, its settings, workspaces and runtime files in `tmp`,
+    with `env` for its kernels; stopped by its PID at the end."""
+    notebooks = tmp / "notebooks"
+    notebooks.mkdir()
+    for notebook in paths.notebooks_dir().glob("*.ipynb"):  # the lesson only (a run may leave sockets there)
+        shutil.copyfile(notebook, notebooks / notebook.name)
+    for name, values in SETTINGS.items():
+        (tmp / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / "settings" / name).write_text(json.dumps(values))
+    port, token = free_port(), secrets.token_hex(16)
+    args = [str(Path(sys.executable).parent / "jupyter"), "lab", f"--notebook-dir={notebooks}", f"--ip={HOST}",
+            f"--port={port}", "--ServerApp.port_retries=0", "--no-browser", f"--IdentityProvider.token={token}",
+            f"--LabApp.user_settings_dir={tmp / 'settings'}", f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
+            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if os.geteuid() == 0:
+        args.append("--allow-root")
+    env = {**env, "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp / "config")}
+    log = tmp / "jupyterlab.log"
+    with open(log, "wb") as out:  # the kernels find the cloud through LAB_STATE_DIR and LAB_LOCAL_PORT in env
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                cwd=notebooks, start_new_session=True)
+    base = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _answers(f"{base}/api/status?token={token}"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                what = "exited at start-up" if proc.poll() is not None else f"did not answer in {START_TIMEOUT} s"
+                pytest.fail(f"JupyterLab {what}:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.2)
+        yield {"base": base, "token": token, "notebooks": notebooks, "log": log}
+    finally:
+        _stop(proc)
 
 
-@pytest.fixture(scope="module")
-def page(jupyterlab):
+@contextmanager
+def _browser(jupyterlab: dict):
+    """Headless Chromium logged in to `jupyterlab` (a cookie from the token URL), with JupyterLab's main area shown."""
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
@@ -187,6 +190,22 @@ def page(jupyterlab):
             yield page
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def jupyterlab() -> Iterator[dict]:
+    """JupyterLab as `make jupyter` starts it: the local cloud (one of its own here), then JupyterLab."""
+    _chromium_or_skip()
+    with lifecycle.fresh("lab-browser-", export=True) as cloud, \
+            tempfile.TemporaryDirectory(prefix="lab-browser-jupyter-") as tmp, \
+            _serve(Path(tmp), dict(os.environ)) as lab:
+        yield {**lab, "cloud": cloud}
+
+
+@pytest.fixture(scope="module")
+def page(jupyterlab):
+    with _browser(jupyterlab) as page:
+        yield page
 
 
 def _menu(page, menu: str, item: str) -> None:
@@ -280,22 +299,53 @@ def _assert_mermaid_drawn(page, name: str, expected: int) -> None:
     assert diagrams.count() == expected, f"{name}: {diagrams.count()} Mermaid diagrams drawn, {expected} written"
 
 
+def _run_in_browser(page, jupyterlab: dict, name: str) -> tuple[float, Path]:
+    """Open `name`, clear its outputs and run all its cells; then what every notebook must show: no error, every cell
+    run once, the closing check's ✅. The seconds it ran and its screenshot."""
+    _open(page, jupyterlab["base"], name)
+    code_cells = sum(c["cell_type"] == "code" for c in _cells(jupyterlab["notebooks"] / f"{name}.ipynb"))
+    seconds = _run_all(page, name, code_cells)
+    shot = _screenshot(page, name)
+
+    errors = _texts(page, STDERR)
+    assert not errors, f"{name}: a cell shows an error ({shot}):\n" + "\n---\n".join(e[-1500:] for e in errors)
+    prompts = _texts(page, ".jp-CodeCell .jp-InputArea-prompt")
+    assert prompts == [f"[{i}]:" for i in range(1, code_cells + 1)], f"{name}: not every cell ran once: {prompts}"
+    closing = page.locator(f"{NOTEBOOK} .jp-CodeCell").last.locator(".jp-OutputArea-output").all_text_contents()
+    assert closing and closing[-1].startswith("✅"), f"{name}: the closing check shows no ✅ ({shot}): {closing}"
+    assert "❌" not in "\n".join(_texts(page, ".jp-OutputArea-output")), f"{name}: {_what_it_shows(page)}"
+    return seconds, shot
+
+
+def test_00_starts_the_local_cloud_in_a_jupyterlab_that_a_hub_spawned():
+    """JupyterLab started with no local cloud running, as JupyterHub or Binder starts it (no terminal, no `make
+    jupyter`): notebook 00, run in the browser, starts the learner's cloud itself and says so."""
+    _chromium_or_skip()
+    with tempfile.TemporaryDirectory(prefix="lab-browser-hub-") as tmp:
+        tmp = Path(tmp)
+        tmp.chmod(0o755)  # as a learner's home: the database engine's own account can reach the state folder
+        root = tmp / "state"  # the learner's state folder, with no cloud in it yet
+        port = free_port()
+        env = {**os.environ, "LAB_STATE_DIR": str(root), "LAB_LOCAL_PORT": str(port)}
+        assert lifecycle.status(root)["running"] is False
+        try:
+            with _serve(tmp, env) as jupyterlab, _browser(jupyterlab) as page:
+                seconds, shot = _run_in_browser(page, jupyterlab, "00_prerequisites")
+                said = "\n".join(_texts(page, ".jp-OutputArea-output"))
+                assert f"로컬 클라우드를 시작했습니다: http://127.0.0.1:{port}" in said, f"({shot}) {said[-1500:]}"
+                record = state.read(root)  # the cloud 00 started, running on after the cell, found by its record
+                assert record and state.is_same_process(record["pid"], record["identity"])
+                assert state.health(record["endpoint"]) is not None
+                print(f"00_prerequisites with no cloud running: ran in {seconds:.1f} s; {paths.shown(shot)}")
+        finally:
+            stopped = lifecycle.down(root)  # by the PID in its record, and what it started
+        assert stopped["stopped"] and lifecycle.status(root)["running"] is False
+
+
 def test_the_lesson_in_jupyterlab_in_a_browser(jupyterlab, page):
     assert _mermaid_blocks(jupyterlab["notebooks"] / "00_prerequisites.ipynb"), "00 has its architecture diagram"
     for name in LESSON:
-        _open(page, jupyterlab["base"], name)
-        code_cells = sum(c["cell_type"] == "code" for c in _cells(jupyterlab["notebooks"] / f"{name}.ipynb"))
-        seconds = _run_all(page, name, code_cells)
-        shot = _screenshot(page, name)
-
-        errors = _texts(page, STDERR)
-        assert not errors, f"{name}: a cell shows an error ({shot}):\n" + "\n---\n".join(e[-1500:] for e in errors)
-        prompts = _texts(page, ".jp-CodeCell .jp-InputArea-prompt")
-        assert prompts == [f"[{i}]:" for i in range(1, code_cells + 1)], f"{name}: not every cell ran once: {prompts}"
-        closing = page.locator(f"{NOTEBOOK} .jp-CodeCell").last.locator(".jp-OutputArea-output").all_text_contents()
-        assert closing and closing[-1].startswith("✅"), f"{name}: the closing check shows no ✅ ({shot}): {closing}"
-        assert "❌" not in "\n".join(_texts(page, ".jp-OutputArea-output")), f"{name}: {_what_it_shows(page)}"
-
+        seconds, shot = _run_in_browser(page, jupyterlab, name)
         if blocks := _mermaid_blocks(jupyterlab["notebooks"] / f"{name}.ipynb"):
             _assert_mermaid_drawn(page, name, blocks)
         print(f"{name}: ran in {seconds:.1f} s; {paths.shown(shot)}")
