@@ -181,6 +181,12 @@ class MariaDB:
         return self.root / "files"
 
     @property
+    def tmp_dir(self) -> Path:
+        """The server's temporary files (not the shared /tmp: a starting server deletes every `#sql*` file in its
+        tmpdir, so two clouds starting at once, or one starting while another runs, would delete each other's)."""
+        return self.root / "tmp"
+
+    @property
     def pid_file(self) -> Path:
         return self.root / "mysqld.pid"
 
@@ -198,7 +204,9 @@ class MariaDB:
             tmp.mkdir(parents=True)
             # the admin account named explicitly: the script's default is $USER, which `su`/`runuser` may leave
             # naming another user
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
             cmd = [find_install_db(find_mariadbd()), "--no-defaults", f"--datadir={tmp}", "--skip-test-db",
+                   f"--tmpdir={self.tmp_dir}",
                    "--auth-root-authentication-method=socket", f"--auth-root-socket-user={admin_user()}",
                    "--innodb-log-file-size=8M"]
             if os.geteuid() == 0:
@@ -238,11 +246,13 @@ class MariaDB:
             self._init_datadir(template)
         cmd = [binary, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
                f"--socket={self.socket}", f"--pid-file={self.pid_file}", "--bind-address=127.0.0.1",
+               f"--tmpdir={self.tmp_dir}",
                f"--max-connections={self.max_connections}", f"--log-error={self.error_log}",
                "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=8M", "--skip-log-bin",
                "--skip-name-resolve", "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
                "--default-time-zone=+00:00", f"--secure-file-priv={self.files_dir}"]
         self.files_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             cmd.append(f"--user={self.account}")
             self._give_to_account()
