@@ -13,8 +13,9 @@ learners' `make lab` at once.
   plus the learner measured;
 - at once: `learners` (8, or fewer when the machine holds fewer) `python -m lab_helpers.run_lab` of the same
   notebooks started together, as `make lab` starts it, each with a state folder of its own (LAB_STATE_DIR) and
-  default ports (no LAB_LOCAL_PORT: each cloud finds its own); each run's exit code, wall time and port, the
-  failures, and the lowest MemAvailable seen while they ran.
+  default ports (no LAB_LOCAL_PORT: each cloud finds its own), in a copy of the checkout of its own (as each
+  learner has; run_lab's kernels keep their sockets in the notebooks' folder); each run's exit code, wall time
+  and port, the failures, and the lowest MemAvailable seen while they ran.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from .local import lifecycle, state
 MODULE3 = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update",
            "05_test"]
 LEARNERS = 8
+CHECKOUT_PARTS = ("lab_helpers", "handler", "notebooks", "pyproject.toml", "Makefile", "README.md")
 RUN_TIMEOUT_S = 1800.0
 SAMPLE_EVERY_S = 0.5
 OUT = paths.build_dir() / "bench-classroom.json"
@@ -126,6 +128,22 @@ def learner_env(state_dir: Path) -> dict[str, str]:
     return env
 
 
+def copy_checkout(target: Path) -> Path:
+    """What a learner's checkout needs to run the lab (the package, the handlers, the notebooks), copied to
+    `target`; run with PYTHONPATH=target, its lab_helpers is the copy's, and its state and build/ are its own."""
+    if paths.CHECKOUT is None:
+        raise FileNotFoundError("the learners' runs need the lesson's notebooks: run this from a checkout.")
+    target.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints")
+    for name in CHECKOUT_PARTS:
+        source = paths.CHECKOUT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=ignore)
+        elif source.is_file():
+            shutil.copy2(source, target / name)
+    return target
+
+
 def _text(output: str | bytes | None) -> str:
     return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
 
@@ -144,11 +162,16 @@ def at_once(learners: int, notebooks: list[str] = MODULE3, logs: Path = LOGS, ec
 
     def learner(n: int, barrier: threading.Barrier) -> None:
         folder, log = base / f"learner{n + 1}", logs / f"learner{n + 1}.log"
+        # a checkout of its own, as each learner has: run_lab's kernels put their IPC sockets (kernel-ipc-N) in
+        # the notebooks' folder, and two runs in one checkout mix them up ("Invalid Signature")
+        checkout = base / f"checkout{n + 1}"
+        copy_checkout(checkout)
+        env = {**learner_env(folder), "PYTHONPATH": str(checkout)}
         cmd = [sys.executable, "-m", "lab_helpers.run_lab", "--out", str(base / f"out{n + 1}"), *notebooks]
         barrier.wait()
         started = time.perf_counter()
         try:
-            done = subprocess.run(cmd, env=learner_env(folder), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+            done = subprocess.run(cmd, env=env, cwd=checkout, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
             code, out = done.returncode, done.stdout + done.stderr
         except subprocess.TimeoutExpired as e:  # its output may come as bytes
             code, out = None, _text(e.stdout) + _text(e.stderr) + f"\ntimed out after {RUN_TIMEOUT_S:.0f} s"

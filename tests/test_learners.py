@@ -25,11 +25,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab_helpers import paths
+from lab_helpers.classroom_bench import copy_checkout
 from lab_helpers.local import lifecycle, state
 
 pytestmark = pytest.mark.integration
-COPIED = ("lab_helpers", "handler", "notebooks", "pyproject.toml", "Makefile", "README.md")
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"  # by its path: the learner's PATH has no /usr/sbin
 MODULE3 = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update", "05_test"]
 
@@ -61,17 +60,6 @@ class Learner:
     def command(self, *args: str) -> list[str]:
         runner = [RUNUSER, "-u", self.account, "--"] if self.account else []
         return [*runner, self.python, *args]
-
-
-def _copy_checkout(target: Path) -> None:
-    target.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints")
-    for name in COPIED:
-        source = paths.CHECKOUT / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=ignore)
-        else:
-            shutil.copy2(source, target / name)
 
 
 def _as(account: str, *args: str) -> subprocess.CompletedProcess:
@@ -150,11 +138,11 @@ def make_learner(account: str | None, tmp: Path) -> Learner:
     """A learner with a copy of the checkout in a folder of theirs (their Python too, when another account)."""
     if account is None:
         learner = Learner(None, tmp)
-        _copy_checkout(learner.checkout)
+        copy_checkout(learner.checkout)
         return learner
     home = Path(tempfile.mkdtemp(prefix=f"lab-{account}-"))
     learner = Learner(account, home)
-    _copy_checkout(learner.checkout)
+    copy_checkout(learner.checkout)
     _chown_tree(home, account)
     home.chmod(0o700)
     _give_python(account, home, learner.checkout)
