@@ -90,7 +90,13 @@ def prepare(root: Path) -> Path:
 def lock(root: Path, timeout: float = 180.0) -> Iterator[None]:
     """The state folder's lock (`lock`, flock): one `up` or `down` of its cloud at a time, in any process.
     A LocalCloudError after `timeout` seconds of waiting."""
-    with open(root / "lock", "a+") as f:
+    try:
+        f = open(root / "lock", "a+")
+    except OSError as e:
+        raise LocalCloudError(f"cannot open {root / 'lock'} ({e.strerror}): is the state folder another user's? "
+                              "Use a checkout of your own, or set LAB_STATE_DIR to a folder of yours, then try "
+                              "again.") from None
+    with f:
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -233,3 +233,14 @@ def test_install_db_of_the_same_installation_comes_first(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(LocalCloudError, match=r"apt-get install -y mariadb-server"):
         mariadb.find_install_db()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root opens any file")
+def test_a_lock_in_a_folder_one_cannot_write_says_what_to_do(tmp_path):
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(LocalCloudError, match=r"cannot open .*lock .* LAB_STATE_DIR"):
+            with state.lock(tmp_path):
+                pass
+    finally:
+        tmp_path.chmod(0o700)
