@@ -183,6 +183,8 @@ def at_once(learners: int, notebooks: list[str] = MODULE3, logs: Path = LOGS, ec
         runs[n] = {"learner": n + 1, "exit_code": code, "ok": ok, "wall_s": round(wall, 1),
                    "port": int(port.group(1)) if port else None, "error": error, "log": paths.shown(log)}
         lifecycle.down(folder)  # whatever a failed run left
+        if not ok and (folder / "cloud.log").is_file():  # its cloud's side of the story, kept with the run's log
+            shutil.copy2(folder / "cloud.log", logs / f"learner{n + 1}-cloud.log")
 
     barrier = threading.Barrier(learners)
     sampler = threading.Thread(target=sample, daemon=True)

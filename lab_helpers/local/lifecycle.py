@@ -75,7 +75,12 @@ def claim_port(root: Path, port: int | None = None, default: int = state.DEFAULT
                           "127.0.0.1, or set LAB_LOCAL_PORT to a free port, then try again.")
 
 
-def up(root: Path | None = None, port: int | None = None, timeout: float = 60.0) -> dict:
+START_TIMEOUT = 300.0  # a start takes ~1 s once installed on a quiet machine, but ~18 s of CPU the first time
+# (moto's IAM managed policies, the runtime layer, MariaDB's template; 17.7 s measured): eight learners' clouds
+# starting at once on a busy 2-core machine did not start within the 60 s this was
+
+
+def up(root: Path | None = None, port: int | None = None, timeout: float = START_TIMEOUT) -> dict:
     """Start the local cloud (or find it already running) and return its state record."""
     root = Path(root or state.state_dir()).resolve()
     existed = root.exists()
@@ -116,7 +121,8 @@ def _up(root: Path, port: int | None, timeout: float, existed: bool) -> dict:
                 return info
             time.sleep(0.05)
         proc.terminate()
-    raise LocalCloudError(f"the local cloud did not start within {timeout:.0f} s; see {root / 'cloud.log'}")
+    raise LocalCloudError(f"the local cloud did not start within {timeout:.0f} s (is the machine very busy?); "
+                          f"see {root / 'cloud.log'}")
 
 
 def _last_error(log: Path, start: int = 0) -> str:
