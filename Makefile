@@ -17,7 +17,6 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
-SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 TARGET ?= local
 REGION ?=
@@ -81,8 +80,14 @@ $(STAMP): pyproject.toml
 APT_PACKAGES := $(strip $(shell sed -e 's/\#.*//' apt.txt))
 TEST_APT_PACKAGES := $(strip $(shell sed -e 's/\#.*//' apt-test.txt))
 
+# MariaDB's server where its packages put it (Debian: /usr/sbin, off an ordinary user's PATH; Homebrew: /opt/homebrew
+# or /usr/local), or on PATH; lab_helpers.local.rds.mariadb.find_mariadbd looks in the same places.
+MARIADBD_PLACES := /usr/sbin/mariadbd /opt/homebrew/bin/mariadbd /usr/local/bin/mariadbd
 mariadb:
-	@if command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ]; then :; \
+	@found=; for f in $(MARIADBD_PLACES); do [ -x "$$f" ] && found="$$f"; done; \
+	if command -v mariadbd >/dev/null || [ -n "$$found" ]; then :; \
+	elif [ "$$(uname -s)" = Darwin ]; then \
+	  echo "error: MariaDB is not installed: run 'brew install mariadb', then try again."; exit 1; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing MariaDB (Debian packages of apt.txt: $(APT_PACKAGES))"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \

@@ -4,6 +4,8 @@
     python -m lab_helpers.bench --skip-notebooks   # without the (slowest) lesson run
     python -m lab_helpers.bench --skip-stage       # without the stage URL figures and the soak
     python -m lab_helpers.bench --soak-s 30        # a shorter soak
+    python -m lab_helpers.bench --learners 3       # three learners' runs at once instead of eight
+    python -m lab_helpers.bench --skip-classroom   # without the learners' memory and runs at once
 
 Every figure is measured on this run, on clouds of its own (temporary state folders, free
 ports), so it never touches a cloud the learner has running:
@@ -16,7 +18,10 @@ ports), so it never touches a cloud the learner has running:
   (p50, one client), 20 concurrent users for 30 s (failures, p50/p95, requests/s), and a soak of
   `--soak-s` seconds with memory, threads and open files of every process of the cloud at its
   start and end (flat or not, by `stage_bench.FLAT`);
-- the lesson notebooks run headless with `run_lab.run()` against another fresh cloud, timed.
+- the lesson notebooks run headless with `run_lab.run()` against another fresh cloud, timed;
+- the classroom (`lab_helpers.classroom_bench`): one learner's whole cloud's memory (RSS, PSS) after
+  notebooks 00-05, how many learners this machine's memory holds, and eight learners' `make lab` of
+  00-05 at once (separate state folders, default ports): failures and wall times.
 It prints a short table, writes build/bench.json (and the charts to build/bench/), and says
 which targets are met. It exits 0 either way: the numbers are the product.
 """
@@ -35,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import measure, paths, run_lab, stage_bench
+from . import classroom_bench, measure, paths, run_lab, stage_bench
 from .config import Lab
 from .local import lifecycle
 from .local.ports import free_port
@@ -203,6 +208,9 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     if "stage" in report:
         for name, value, met in stage_bench.targets(report["stage"]):
             add(name, value, met)
+    if "classroom" in report:
+        for name, value, met in classroom_bench.targets(report["classroom"]):
+            add(name, value, met)
     if "lesson" in report:
         wall, failed = report["lesson"]["notebooks_s"], report["lesson"]["failed"]
         add(f"all notebooks run headless in <= {TARGET_NOTEBOOKS_S:g} s",
@@ -259,6 +267,9 @@ def table(report: dict[str, Any]) -> str:
         n = report["lesson"]
         row(f"lesson notebooks ({len(n['per_notebook_s'])})",
             f"FAILED: {n['failed']}" if n["failed"] else f"{n['notebooks_s']:.1f} s")
+    if "classroom" in report:
+        for label, value in classroom_bench.table_rows(report["classroom"]):
+            row(label, value)
     lines.append("")
     for t in report.get("targets", []):
         verdict = "met" if t["met"] else "NOT MET"
@@ -277,6 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-stage", action="store_true", help="do not measure the stage URL (nor soak)")
     parser.add_argument("--soak-s", type=float, default=stage_bench.SOAK_S,
                         help="seconds of the stage URL soak (0: no soak)")
+    parser.add_argument("--skip-classroom", action="store_true",
+                        help="do not measure one learner's memory nor learners' runs at once")
+    parser.add_argument("--learners", type=int, default=classroom_bench.LEARNERS,
+                        help="learners' make lab runs at once (fewer when the memory holds fewer)")
     args = parser.parse_args(argv)
 
     def echo(*parts, **kwargs):
@@ -296,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         report["stage"] = stage_bench.stage(soak_s=args.soak_s, echo=echo)
     if not args.skip_notebooks:
         report["lesson"] = lesson(echo=echo)
+    if not args.skip_classroom:
+        report["classroom"] = classroom_bench.classroom(args.learners, echo=echo)
     report["bench_s"] = round(time.perf_counter() - started, 1)
     report["targets"] = targets(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)

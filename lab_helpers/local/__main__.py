@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab_helpers.local", description="The lab's local cloud.")
     parser.add_argument("command", choices=["up", "down", "status", "serve"])
     parser.add_argument("--state-dir", type=Path, default=None, help="state folder (default: LAB_STATE_DIR or .lab)")
-    parser.add_argument("--port", type=int, default=None, help="endpoint port (default: LAB_LOCAL_PORT or 24566)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="endpoint port (default: LAB_LOCAL_PORT, else the one the state folder remembers, "
+                             "else 24566 when free, else a free one)")
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
@@ -58,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if st.get("running") and st.get("healthy") else 1
         else:
             from .cloud import serve
-            serve((args.state_dir or state.state_dir()).resolve(), lifecycle.endpoint_port(args.port))
+            root = (args.state_dir or state.state_dir()).resolve()
+            serve(root, lifecycle.endpoint_port(args.port, root))
     except LocalCloudError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -4,6 +4,11 @@
 answers. `down()` stops it by its PID, then makes sure nothing of the lab is left: every process
 whose command line or working directory lies in the state folder (MariaDB, Lambda execution
 environments) is stopped too, so its ports are free.
+
+The endpoint's port: the one given, else LAB_LOCAL_PORT, else the one this state folder's cloud used before
+(`port` in the folder), else 24566 when it is free, else a free one below the ephemeral range; the choice is
+remembered in the folder. Starts and stops of one folder take its lock, one at a time; two clouds of two
+folders starting at the same moment claim their ports machine-wide (ports.PortClaim), so they get two.
 """
 from __future__ import annotations
 
@@ -20,20 +25,71 @@ from pathlib import Path
 
 from . import logs, state
 from .errors import LocalCloudError
-from .ports import ensure_free, free_port
+from .ports import PortClaim, ensure_free, free_port, is_free
 from .rds.mariadb import find_mariadbd
 
 EXPORTED = ("LAB_STATE_DIR", "LAB_LOCAL_PORT")  # what names a cloud for child processes (notebook kernels)
 
 
-def endpoint_port(port: int | None) -> int:
-    """The endpoint's port: the one given, else LAB_LOCAL_PORT, else 24566."""
-    return int(port or os.environ.get("LAB_LOCAL_PORT") or state.DEFAULT_PORT)
+def endpoint_port(port: int | None = None, root: Path | None = None) -> int:
+    """The endpoint's port as it would be now, nothing claimed: the one given, else LAB_LOCAL_PORT, else the
+    state folder's remembered one, else 24566."""
+    given = port or os.environ.get("LAB_LOCAL_PORT")
+    if given:
+        return int(given)
+    return state.remembered_port(Path(root or state.state_dir())) or state.DEFAULT_PORT
 
 
-def up(root: Path | None = None, port: int | None = None, timeout: float = 60.0) -> dict:
+def claim_port(root: Path, port: int | None = None, default: int = state.DEFAULT_PORT) -> PortClaim:
+    """The port this start of the cloud of `root` listens on, claimed (hold the claim until the endpoint is bound).
+
+    Given (or LAB_LOCAL_PORT): that one, or an error when it is in use. Else the remembered one, else `default`,
+    when free; else a free one below the ephemeral range; what is chosen is remembered (a remembered port that
+    another program took meanwhile is replaced, and that is said on stderr)."""
+    given = port or os.environ.get("LAB_LOCAL_PORT")
+    if given:
+        claim = PortClaim.take(int(given))
+        if claim is None:
+            raise LocalCloudError(f"port {given} on 127.0.0.1 (for the local cloud's endpoint) is being taken by "
+                                  "another local cloud starting: set LAB_LOCAL_PORT to another port and try again.")
+        if not is_free(int(given)):
+            claim.release()
+            ensure_free(int(given), "the local cloud's endpoint", "LAB_LOCAL_PORT")
+        return claim
+    remembered = state.remembered_port(root)
+    candidates = list(dict.fromkeys(p for p in (remembered, default) if p))
+    for attempt in range(50):
+        candidate = candidates[attempt] if attempt < len(candidates) else free_port()
+        claim = PortClaim.take(candidate)
+        if claim is None:
+            continue
+        if is_free(candidate):
+            if candidate != remembered:
+                if remembered:
+                    print(f"note: port {remembered}, which this local cloud used before, is in use by another program; "
+                          f"it now uses port {candidate}", file=sys.stderr)
+                state.remember_port(root, candidate)
+            return claim
+        claim.release()
+    raise LocalCloudError("no free port for the local cloud's endpoint: stop some programs listening on "
+                          "127.0.0.1, or set LAB_LOCAL_PORT to a free port, then try again.")
+
+
+START_TIMEOUT = 300.0  # a start takes ~1 s once installed on a quiet machine, but ~18 s of CPU the first time
+# (moto's IAM managed policies, the runtime layer, MariaDB's template; 17.7 s measured): eight learners' clouds
+# starting at once on a busy 2-core machine did not start within the 60 s this was
+
+
+def up(root: Path | None = None, port: int | None = None, timeout: float = START_TIMEOUT) -> dict:
     """Start the local cloud (or find it already running) and return its state record."""
     root = Path(root or state.state_dir()).resolve()
+    existed = root.exists()
+    state.prepare(root)
+    with state.lock(root, timeout=timeout + 120):
+        return _up(root, port, timeout, existed)
+
+
+def _up(root: Path, port: int | None, timeout: float, existed: bool) -> dict:
     info = state.read(root)
     if info and state.is_same_process(info.get("pid"), info.get("identity")):
         if state.health(info["endpoint"]):
@@ -43,29 +99,30 @@ def up(root: Path | None = None, port: int | None = None, timeout: float = 60.0)
     if info:
         raise LocalCloudError(f"stale state in {root} from a local cloud that is no longer running: "
                               "run `python -m lab_helpers.local down` to clear it, then `up` again.")
-    if orphan := _unrecorded_server(root):
+    if orphan := _unrecorded_server(root, existed):
         raise LocalCloudError(orphan)
     find_mariadbd()  # says how to install MariaDB when it is missing
-    port = endpoint_port(port)
-    ensure_free(port, "the local cloud's endpoint", "LAB_LOCAL_PORT")
-    root.mkdir(parents=True, exist_ok=True)
-    logs.rotate_if_large(root / "cloud.log")
-    log = open(root / "cloud.log", "ab")
-    log_start = log.seek(0, os.SEEK_END)  # what this start writes comes after
-    proc = subprocess.Popen([sys.executable, "-m", "lab_helpers.local", "serve", "--state-dir", str(root),
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, cwd=str(root))
-    log.close()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise LocalCloudError(f"the local cloud exited at start-up: {_last_error(root / 'cloud.log', log_start)}")
-        info = state.read(root)
-        if info and info.get("pid") == proc.pid and state.health(info["endpoint"], timeout=1):
-            return info
-        time.sleep(0.05)
-    proc.terminate()
-    raise LocalCloudError(f"the local cloud did not start within {timeout:.0f} s; see {root / 'cloud.log'}")
+    with claim_port(root, port) as claim:
+        port = claim.port
+        logs.rotate_if_large(root / "cloud.log")
+        log = open(root / "cloud.log", "ab")
+        log_start = log.seek(0, os.SEEK_END)  # what this start writes comes after
+        proc = subprocess.Popen([sys.executable, "-m", "lab_helpers.local", "serve", "--state-dir", str(root),
+                                 "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=str(root))
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                why = _last_error(root / "cloud.log", log_start)
+                raise LocalCloudError(f"the local cloud exited at start-up: {why}")
+            info = state.read(root)
+            if info and info.get("pid") == proc.pid and state.health(info["endpoint"], timeout=1):
+                return info
+            time.sleep(0.05)
+        proc.terminate()
+    raise LocalCloudError(f"the local cloud did not start within {timeout:.0f} s (is the machine very busy?); "
+                          f"see {root / 'cloud.log'}")
 
 
 def _last_error(log: Path, start: int = 0) -> str:
@@ -113,13 +170,15 @@ def _lab_processes(root: Path, servers_only: bool = False) -> list[int]:
     return found
 
 
-def _unrecorded_server(root: Path) -> str | None:
+def _unrecorded_server(root: Path, existed: bool | None = None) -> str | None:
     """What to say when a cloud of this state folder runs but its record is gone (the folder was deleted
-    while it ran, or cloud.json was); None when there is no such cloud."""
+    while it ran, or cloud.json was); None when there is no such cloud. `existed`: whether the folder was there
+    before this call made it (default: whether it is there now)."""
     pids = _lab_processes(root, servers_only=True)
     if not pids:
         return None
-    what = "its state folder was deleted" if not root.exists() else "its record (cloud.json) was deleted"
+    existed = root.exists() if existed is None else existed
+    what = "its state folder was deleted" if not existed else "its record (cloud.json) was deleted"
     return (f"a local cloud of {root} is still running (pid {pids[0]}) but {what}: run "
             "`python -m lab_helpers.local down` to stop it, then `up` again.")
 
@@ -148,6 +207,13 @@ def down(root: Path | None = None, timeout: float = 20.0) -> dict:
     its record (its state folder was deleted), "leftover_processes_stopped": N (not counting the cloud)}.
     """
     root = Path(root or state.state_dir()).resolve()
+    if not root.is_dir():
+        return _down(root, timeout)
+    with state.lock(root, timeout=timeout + 180):
+        return _down(root, timeout)
+
+
+def _down(root: Path, timeout: float) -> dict:
     info = state.read(root)
     stopped = stale = False
     unrecorded = not info and bool(_lab_processes(root, servers_only=True))
@@ -204,8 +270,7 @@ def fresh(prefix: str = "lab-cloud-", export: bool = False) -> Iterator[dict]:
         with lifecycle.fresh() as cloud:
             lab = Lab.local(cloud["endpoint"])
     """
-    root = Path(tempfile.mkdtemp(prefix=prefix))
-    root.chmod(0o755)  # as a state folder in a checkout: the database engine's own account can reach it
+    root = Path(tempfile.mkdtemp(prefix=prefix))  # private to this user (up() lets the engine's account reach it)
     port = free_port()
     saved = {name: os.environ.get(name) for name in EXPORTED}
     if export:

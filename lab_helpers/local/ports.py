@@ -4,6 +4,7 @@ from __future__ import annotations
 import errno
 import random
 import socket
+import sys
 
 from .errors import LocalCloudError
 
@@ -59,3 +60,44 @@ def ensure_free(port: int, what: str, env_var: str | None = None) -> None:
         raise LocalCloudError(
             f"port {port} on {HOST} (for {what}) is in use by another program: stop that program{hint}, then try again."
         )
+
+
+class PortClaim:
+    """A machine-wide claim on a port by a local cloud that is starting, so that two clouds starting at the same
+    moment (two learners, two state folders) never pick the same one: between choosing a free port and its server
+    binding it (a second or more, MariaDB starts first), the port looks free to everyone else.
+
+    On Linux it is a unix socket in the abstract namespace (`@optimize-serverless-lab/port/N`): any user can bind
+    one, only one process at a time can, and it goes away with the process that held it. Elsewhere there is no
+    such namespace and the claim always succeeds (the port is still checked free)."""
+
+    PREFIX = "optimize-serverless-lab/port/"
+
+    def __init__(self, sock: socket.socket | None, port: int):
+        self._sock, self.port = sock, port
+
+    @classmethod
+    def take(cls, port: int) -> PortClaim | None:
+        """The claim on `port`, or None when another process holds it."""
+        if not hasattr(socket, "AF_UNIX") or not sys.platform.startswith("linux"):
+            return cls(None, port)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(f"\0{cls.PREFIX}{port}")
+        except OSError as e:
+            sock.close()
+            if e.errno == errno.EADDRINUSE:
+                return None
+            raise
+        return cls(sock, port)
+
+    def release(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self) -> PortClaim:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

@@ -23,7 +23,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 def admin_query(root, sql: str) -> list[tuple]:
-    """root on the local MariaDB, over its unix socket (what an operator, not the lab, would use)."""
+    """The admin account (this OS user's) on the local MariaDB, over its unix socket (what an operator, not the
+    lab, would use)."""
     return mariadb.admin_query(mariadb.MariaDB(Path(root) / "mariadb").socket, sql)
 
 

@@ -66,7 +66,7 @@ def test_a_stale_state_folder_says_what_to_do(tmp_path):
 
 
 def test_missing_mariadb_says_how_to_install_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(mariadb, "MARIADBD_CANDIDATES", ())
+    monkeypatch.setattr(mariadb, "SERVER_FOLDERS", ())
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(LocalCloudError, match=r"apt-get install -y mariadb-server"):
         lifecycle.up(tmp_path / "state", free_port())
@@ -155,3 +155,21 @@ def test_a_state_folder_deleted_while_the_cloud_runs_is_named_as_such(tmp_path):
         assert lifecycle._lab_processes(root) == []
     finally:
         lifecycle.down(root)
+
+
+def test_two_ups_of_one_state_folder_at_the_same_moment_make_one_cloud(tmp_path):
+    root = tmp_path / "state"
+    starts = [subprocess.Popen([sys.executable, "-m", "lab_helpers.local", "up", "--state-dir", str(root)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        said = [start.communicate(timeout=180) for start in starts]
+        assert [start.returncode for start in starts] == [0, 0], said
+        endpoints = {out.split("local cloud up at ", 1)[1].split()[0] for out, _ in said}
+        assert len(endpoints) == 1  # the second found the first's cloud (it waited for the folder's lock)
+        assert len(lifecycle._lab_processes(root, servers_only=True)) == 1
+        assert endpoints == {f"http://{HOST}:{state.remembered_port(root)}"}
+        info = state.read(root)
+        assert mariadb.admin_query(info["mariadb"]["socket"], "SELECT @@tmpdir")[0][0] == str(root / "mariadb" / "tmp")
+    finally:
+        lifecycle.down(root)
+    assert lifecycle._lab_processes(root) == []
