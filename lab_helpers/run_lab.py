@@ -91,13 +91,26 @@ def scrub(path: Path) -> None:
 
 
 def _kernel_manager_class():
+    import uuid
+
     from jupyter_client.manager import KernelManager
-    from traitlets import CaselessStrEnum
+    from jupyter_core.paths import jupyter_runtime_dir
+    from traitlets import CaselessStrEnum, default
 
     class LocalSocketKernelManager(KernelManager):
-        """The kernel talks over local sockets: nothing on the network, no plain-TCP warning."""
+        """The kernel talks over local sockets: nothing on the network, no plain-TCP warning. Each kernel's
+        sockets get a name of their own in the user's Jupyter runtime folder (jupyter_client's default,
+        `kernel-ipc-<port>` in the working folder, mixes up the kernels of two runs from one checkout)."""
 
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        @default("ip")
+        def _ip_default(self) -> str:
+            if self.transport != "ipc":
+                return super()._ip_default()
+            folder = Path(jupyter_runtime_dir())
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            return str(folder / f"lab-kernel-{uuid.uuid4().hex[:12]}-ipc")
 
     return LocalSocketKernelManager
 
