@@ -90,7 +90,7 @@ def scrub(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def _kernel_manager_class():
+def kernel_manager_class():
     import uuid
 
     from jupyter_client.manager import KernelManager
@@ -144,7 +144,7 @@ def run_notebook(source: Path, output: Path, parameters: dict | None = None) -> 
     try:
         papermill.execute_notebook(str(source), str(output), parameters=parameters or None, kernel_name="python3",
                                    cwd=str(source.parent), progress_bar=False, log_output=False,
-                                   stderr_file=ProgressEcho(sys.stderr), kernel_manager_class=_kernel_manager_class())
+                                   stderr_file=ProgressEcho(sys.stderr), kernel_manager_class=kernel_manager_class())
     except PapermillExecutionError as e:
         raise NotebookFailed(source.name, e.exec_count, f"{e.ename}: {e.evalue}") from None
     return time.perf_counter() - started

@@ -10,7 +10,7 @@ from lab_helpers import run_lab
 
 
 def test_each_kernel_gets_sockets_of_its_own_in_the_users_runtime_folder():
-    manager = run_lab._kernel_manager_class()
+    manager = run_lab.kernel_manager_class()
     first, second = manager(), manager()
     assert first.transport == "ipc"
     assert first.ip != second.ip
