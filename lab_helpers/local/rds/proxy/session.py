@@ -23,9 +23,10 @@ from typing import Protocol
 from pymysql.charset import charset_by_id
 
 from . import protocol as p
-from .backend import ERR_STATUS, Backend, SessionState, relay
+from .backend import ERR_STATUS, LOCAL_INFILE, Backend, SessionState, relay
 from .pool import Pool
-from .protocol import Channel, MysqlError, ProtocolError
+from .protocol import Channel, MysqlError, PacketTooLarge, ProtocolError
+from .session_state import Outcome, reads_diagnostics, reads_last_insert_id
 from .settings import ProxySettings
 from .statements import Assignment, Classified, boolean, classify, unquote
 
@@ -143,7 +144,16 @@ class ClientSession:
         self.in_transaction = False
         self.pinned: str | None = None  # why, once pinned
         self.unchecked_database = False  # the login's database, until a backend connection accepted it
+        self.login_database: str | None = None  # the database COM_RESET_CONNECTION keeps, as MySQL does
         self.tls = False  # the client started TLS
+        self.connection_id = 0  # the id in the handshake (what KILL names)
+        self.busy = False  # a statement of this session is running on the database
+        # What the last statement left (session_state.py): the connection it ran on, whether the session
+        # keeps that connection for its next statement, its LAST_INSERT_ID(), and whether it is new.
+        self.home: Backend | None = None
+        self.held = False
+        self.last_insert_id = 0
+        self.fresh = True
 
     async def run(self) -> None:
         try:
@@ -151,8 +161,14 @@ class ClientSession:
                 return
             self.proxy.sessions.add(self)
             while True:
+                self.client.limit = self.proxy.pool.max_allowed_packet
                 try:  # IdleClientTimeout: an idle client's connection is closed
                     message = await asyncio.wait_for(self.client.read(), self.proxy.settings().idle_client_timeout)
+                except PacketTooLarge:  # as MySQL does: the error, and the connection closed unread
+                    self.client.write(p.err_packet(MysqlError(
+                        1153, "Got a packet bigger than 'max_allowed_packet' bytes", "08S01")))
+                    await self.client.flush()
+                    return
                 except TimeoutError:
                     logger.info("RDS Proxy %s closed a client of %s idle for IdleClientTimeout", self.proxy.name,
                                 self.user)
@@ -190,7 +206,8 @@ class ClientSession:
         collation = 255 if settings.server_version.startswith("8.") else p.UTF8MB4_GENERAL_CI
         context = self.proxy.tls_context()
         offered = p.PROXY_CAPABILITIES | (p.CLIENT_SSL if context else 0)
-        self.client.write(p.handshake_v10(settings.server_version, self.proxy.next_connection_id(), seed,
+        self.connection_id = self.proxy.next_connection_id()
+        self.client.write(p.handshake_v10(settings.server_version, self.connection_id, seed,
                                           offered, collation, p.SERVER_STATUS_AUTOCOMMIT))
         await self.client.flush()
         try:
@@ -229,7 +246,7 @@ class ClientSession:
         self.initial_names = self.state.names = names_for(response.collation)
         # The login needs no database connection (the pool may be busy): the database named here is
         # checked on the first one the client borrows.
-        self.state.database = response.database
+        self.state.database = self.login_database = response.database
         self.unchecked_database = response.database is not None
         self.client.write(p.ok_packet(self._status()))
         await self.client.flush()
@@ -238,6 +255,8 @@ class ClientSession:
     # -- commands ----------------------------------------------------------------------------------
     async def _command(self, message: bytes) -> None:
         command = message[0]
+        if command != p.COM_PING:
+            self.held = False  # this command's result replaces what the last one left
         if command == p.COM_PING:
             self.client.write(p.ok_packet(self._status()))
         elif command == p.COM_INIT_DB:
@@ -255,7 +274,9 @@ class ClientSession:
             found = classify(sql)
             if found.sets and "EXCLUDE_VARIABLE_SETS" in self.proxy.settings().session_pinning_filters:
                 found = Classified(use=found.use, sets=found.sets)  # the filter: setting variables does not pin
-            if found.use is not None:
+            if found.kill is not None:
+                await self._kill(*found.kill)
+            elif found.use is not None:
                 await self._use(found.use)
                 self.client.write(p.ok_packet(self._status()))
             elif found.sets and not found.pin_reason and all(
@@ -264,7 +285,7 @@ class ClientSession:
                 self.client.write(p.ok_packet(self._status()))
             else:
                 ends = sql.lstrip().upper().startswith(("COMMIT", "ROLLBACK")) and "SAVEPOINT" not in sql.upper()
-                await self._forward(message, found.pin_reason, ends)
+                await self._forward(message, found.pin_reason, ends, sql)
         elif command == p.COM_STMT_PREPARE:
             await self._forward(message, "prepared statement")
         elif command == p.COM_SET_OPTION:
@@ -272,7 +293,8 @@ class ClientSession:
         else:
             await self._forward(message, None)
 
-    async def _forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False) -> None:
+    async def _forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False,
+                       sql: str | None = None) -> None:
         """Relay one command to a backend connection and its response to the client.
 
         The response's last message reaches the client only after the connection went back to the
@@ -283,10 +305,15 @@ class ClientSession:
             backend = await self._borrow()
             out = _Response(self.client, watch_stale=borrowed)
             try:
+                if sql is not None and not self.pinned:
+                    await self._give_session_values(backend, sql, borrowed)
                 backend.channel.seq = 0
                 backend.channel.write(message)
                 await backend.channel.flush()
+                self.busy = True
                 status = await relay(backend.channel, out.add, message[0])
+                if status == LOCAL_INFILE:
+                    status = await self._local_infile(backend, out)
             except (ProtocolError, ConnectionError) as e:
                 self._drop_backend()
                 if out.empty and borrowed and attempt == 1:
@@ -294,14 +321,78 @@ class ClientSession:
                 if out.written:  # part of the response reached the client: it cannot be answered any more
                     raise ProtocolError("the database connection broke in the middle of a response") from e
                 raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query") from None
+            finally:
+                self.busy = False
             if out.stale:
                 self._drop_backend()
                 if attempt == 1:
                     continue
                 raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query")
+            self._note(backend, out.last, sql)
             self._after(status, pin_reason, ends_transaction)
             out.finish()
             return
+
+    async def _local_infile(self, backend: Backend, out: _Response) -> int:
+        """LOAD DATA LOCAL INFILE: the database's request goes to the client, the file's packets from the
+        client to the database as they come (to its empty packet), then the database's answer."""
+        out.finish()
+        await self.client.flush()
+        while True:
+            data = await self.client.read()
+            backend.channel.write_raw(self.client.raw)
+            await backend.channel.flush()
+            if not data:
+                return await relay(backend.channel, out.add, p.COM_QUERY)
+
+    async def _kill(self, query_only: bool, connection_id: int) -> None:
+        """KILL [QUERY] <id>: the id is a client's handshake id (or the thread id its CONNECTION_ID()
+        gave); its running statement is killed on the database, its client connection closed (KILL)."""
+        target = next((s for s in self.proxy.sessions if s.connection_id == connection_id or (
+            s.home is not None and s.home.owner is s and s.home.thread_id == connection_id)), None)
+        if target is None:
+            raise MysqlError(1094, f"Unknown thread id: {connection_id}")
+        if target.user != self.user:
+            raise MysqlError(1095, f"You are not owner of thread {connection_id}")
+        if target is self and not query_only:  # as MySQL answers a session that kills itself
+            self.client.write(p.err_packet(MysqlError(1927, "Connection was killed", "70100")))
+            await self.client.flush()
+            raise ProtocolError("the client killed its own connection")
+        if target.busy and target.backend is not None:
+            await self._forward(bytes([p.COM_QUERY]) + f"KILL QUERY {target.backend.thread_id}".encode(), None)
+        else:
+            self.client.write(p.ok_packet(self._status()))
+        if not query_only:
+            target.close()
+
+    async def _give_session_values(self, backend: Backend, sql: str, borrowed: bool) -> None:
+        """Before a statement: what it may read of the statements before (session_state.py) is this
+        session's, not that of the session that used this connection last."""
+        foreign = backend.owner is not self and not (backend.owner is None and self.fresh)
+        if not foreign and backend.last_insert_id == self.last_insert_id:
+            return  # the usual case: the session's own connection
+        if foreign and borrowed and reads_diagnostics(sql):
+            await self._fresh_session(backend)
+        if backend.last_insert_id != self.last_insert_id and reads_last_insert_id(sql):
+            await backend.command(bytes([p.COM_QUERY]) + f"DO LAST_INSERT_ID({self.last_insert_id})".encode())
+            backend.last_insert_id = self.last_insert_id
+
+    async def _fresh_session(self, backend: Backend) -> None:
+        """Reset a borrowed connection to a fresh session (COM_RESET_CONNECTION), then give it InitQuery
+        and this session's state: what the statement reads is a fresh session's, never another's."""
+        await backend.command(bytes([p.COM_RESET_CONNECTION]))
+        backend.state, backend.last_insert_id, backend.owner = SessionState(database=backend.state.database), 0, self
+        init_query = self.proxy.settings().init_query
+        if init_query:
+            await backend.command(bytes([p.COM_QUERY]) + init_query.encode())
+        await backend.align(self.state)
+
+    def _note(self, backend: Backend, last_packet: bytes, sql: str | None) -> None:
+        """After a response: this connection holds what this session's statement left."""
+        outcome = Outcome(last_packet, sql)
+        backend.owner, self.home, self.fresh, self.held = self, backend, False, outcome.hold
+        if outcome.insert_id:
+            self.last_insert_id = backend.last_insert_id = outcome.insert_id
 
     def _after(self, status: int, pin_reason: str | None, ends_transaction: bool) -> None:
         """After a response: the session's transaction state from the database's status flags."""
@@ -329,7 +420,7 @@ class ClientSession:
                 raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query") from None
             return self.backend
         for attempt in (1, 2):
-            backend = await self.proxy.pool.acquire(self.key, self.capabilities, self.state.database)
+            backend = await self._acquire()
             try:
                 await backend.align(self.state)
             except (ProtocolError, ConnectionError):
@@ -340,11 +431,24 @@ class ClientSession:
             except MysqlError:
                 self.proxy.pool.discard(backend)  # half given: it cannot serve anyone
                 if self.unchecked_database:  # the login's database does not exist: the session has none
-                    self.state.database, self.unchecked_database = None, False
+                    self.state.database = self.login_database = None
+                    self.unchecked_database = False
                 raise
             self.backend, self.unchecked_database = backend, False
             return backend
         raise AssertionError("unreachable")
+
+    async def _acquire(self) -> Backend:
+        """A connection from the pool (this session's last one if idle). A session without a default
+        database never gets one that has one (MySQL cannot unselect a database): such a connection is
+        closed and another one taken."""
+        pool = self.proxy.pool
+        for _ in range(pool.settings().pool_size + 1):
+            backend = await pool.acquire(self.key, self.capabilities, self.state.database, self.home)
+            if self.state.database is not None or backend.state.database is None:
+                return backend
+            pool.discard(backend)
+        raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query")
 
     async def _use(self, database: str) -> None:
         """COM_INIT_DB and USE: checked on a backend connection now, then given to each one borrowed."""
@@ -405,12 +509,13 @@ class ClientSession:
             else:
                 await self._rollback_and_release()
         self._unpin()
-        self.state = SessionState(names=self.initial_names)
+        self.state = SessionState(names=self.initial_names, database=self.login_database)
         self.in_transaction = False
+        self.home, self.held, self.last_insert_id, self.fresh = None, False, 0, True
 
     def _settle(self) -> None:
         """Keep the backend connection while a transaction or pinning needs it; else give it back."""
-        if self.backend is not None and not self.pinned and not self.in_transaction:
+        if self.backend is not None and not self.pinned and not self.in_transaction and not self.held:
             self.proxy.pool.release(self.backend)
             self.backend = None
 
@@ -443,6 +548,7 @@ class ClientSession:
 
     async def _leave(self) -> None:
         self.proxy.sessions.discard(self)
+        self.home, self.held = None, False
         if self.backend is not None:
             if self.pinned:
                 self._drop_backend()

@@ -1,0 +1,58 @@
+"""What a statement leaves in the database session that the client may read next: LAST_INSERT_ID(),
+ROW_COUNT(), FOUND_ROWS() and the warnings (SHOW WARNINGS, SHOW COUNT(*) WARNINGS, @@warning_count).
+
+RDS Proxy documents that calling ROW_COUNT, FOUND_ROWS and LAST_INSERT_ID "sometimes causes pinning";
+it documents nothing else about them, so a client gets what it gets from MySQL directly, never a
+value of another client's session. The proxy keeps them with the session this way:
+
+- Affinity: each backend connection remembers the session that ran the last statement on it (its
+  owner), and a session its last connection (its home). A session borrows its home again when it is
+  idle; other sessions take someone's home only when no other connection is idle and the pool is
+  full. What the previous statement left is then the session's own.
+- Hold: after a response that leaves something other than a fresh session's values (an insert id,
+  affected rows, warnings, or a SELECT with SQL_CALC_FOUND_ROWS) the session keeps its connection
+  for its next statement (as ProxySQL's auto_increment_delay_multiplex does): nobody can take it.
+- LAST_INSERT_ID() lasts until the next insert: the proxy follows each session's and each
+  connection's value from the OK packets' insert id, and gives the session's value to a connection
+  with `DO LAST_INSERT_ID(n)` before a statement that reads it there.
+- A statement that reads ROW_COUNT(), FOUND_ROWS() or warnings on a connection another session used
+  last (its home was taken) runs on a connection reset to a fresh session (COM_RESET_CONNECTION,
+  then the session's state again): it reads a fresh session's values, never another client's.
+"""
+from __future__ import annotations
+
+from . import protocol as p
+
+# Lower-case texts of statements that read what the previous statement left.
+_READS_DIAGNOSTICS = ("row_count", "found_rows", "warning", "error")
+
+
+def reads_diagnostics(sql: str) -> bool:
+    """Whether a statement may read ROW_COUNT(), FOUND_ROWS(), warnings or errors of the one before."""
+    lower = sql.lower()
+    return any(marker in lower for marker in _READS_DIAGNOSTICS)
+
+
+def reads_last_insert_id(sql: str) -> bool:
+    return "last_insert_id" in sql.lower()
+
+
+class Outcome:
+    """What the final packet of a response says about the session: insert id, and whether the
+    connection must stay with the client for its next statement."""
+    __slots__ = ("insert_id", "hold")
+
+    def __init__(self, last_packet: bytes, sql: str | None):
+        self.insert_id = 0
+        self.hold = False
+        payload = last_packet[4:]
+        if p.is_ok(payload):
+            affected, pos = p.lenenc_int(payload, 1)
+            self.insert_id, pos = p.lenenc_int(payload, pos)
+            warnings = int.from_bytes(payload[pos + 2:pos + 4], "little")
+            self.hold = bool(affected or self.insert_id or warnings)
+        elif p.is_eof(payload):
+            warnings = int.from_bytes(payload[1:3], "little")
+            self.hold = bool(warnings) or bool(sql is not None and "calc_found_rows" in sql.lower())
+        elif p.is_err(payload):
+            self.hold = True  # SHOW WARNINGS and SHOW ERRORS show the error
