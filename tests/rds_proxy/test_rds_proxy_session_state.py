@@ -220,3 +220,30 @@ def test_a_packet_over_max_allowed_packet_gets_what_mysql_answers(lab, connect, 
             query(conn, "SELECT 1")  # the connection is closed
     assert codes[1] == codes[0]
     assert codes[0] in (1153, 2006, 2013)  # Got a packet bigger than 'max_allowed_packet' bytes / gone away
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
+def test_change_user_starts_a_fresh_session_as_that_user(lab, direct):
+    port = lab.db.port if direct else lab.proxy.port
+    conn = mysql.connector.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, database="lab",
+                                   use_pure=True, autocommit=True)
+    other = mysql.connector.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, database="lab",
+                                    use_pure=True, autocommit=True)
+    try:
+        cur = conn.cursor()
+        cur.execute("SET @mine = 7")
+        cur.execute("INSERT INTO items (v) VALUES (50)")
+        conn.cmd_change_user(username=USER, password=PASSWORD, database="other")
+        cur = conn.cursor()
+        cur.execute("SELECT DATABASE(), CURRENT_USER(), @mine, LAST_INSERT_ID()")
+        assert cur.fetchall() == [("other", f"{USER}@%", None, 0)]
+        ocur = other.cursor()
+        ocur.execute("SELECT DATABASE()")
+        assert ocur.fetchall() == [("lab",)]
+        with pytest.raises(mysql.connector.Error) as error:
+            conn.cmd_change_user(username=USER, password="wrong", database="lab")
+        assert error.value.errno == 1045
+    finally:
+        for c in (conn, other):
+            with suppress(Exception):
+                c.close()

@@ -10,6 +10,9 @@
   the database and recorded, not pinned. MySQL 8 collations the engine lacks map to its nearest.
 - A pinned client keeps its connection until it leaves; the connection is then closed, so its
   session state never reaches another client. A client that leaves in a transaction is rolled back.
+- What a statement leaves for the next one (LAST_INSERT_ID(), ROW_COUNT(), FOUND_ROWS(), warnings)
+  stays the client's (session_state.py); KILL, LOAD DATA LOCAL INFILE and COM_CHANGE_USER are
+  answered as MySQL answers them (session_commands.py).
 """
 from __future__ import annotations
 
@@ -20,13 +23,12 @@ import secrets
 import ssl
 from typing import Protocol
 
-from pymysql.charset import charset_by_id
-
 from . import protocol as p
+from . import session_commands, session_state
 from .backend import ERR_STATUS, LOCAL_INFILE, Backend, SessionState, relay
+from .charsets import DEFAULT_NAMES, engine_collation, known_names, names_for
 from .pool import Pool
 from .protocol import Channel, MysqlError, PacketTooLarge, ProtocolError
-from .session_state import Outcome, reads_diagnostics, reads_last_insert_id
 from .settings import ProxySettings
 from .statements import Assignment, Classified, boolean, classify, unquote
 
@@ -36,7 +38,6 @@ LOST_CONNECTION = 2013  # MySQL's "Lost connection to MySQL server during query"
 TLS_REQUIRED = 3159  # RDS Proxy's "This RDS Proxy requires TLS connections."
 ACCESS_DENIED = 1045
 STALE_ERRORS = {1927, 4031}  # "Connection was killed", "disconnected by the server because of inactivity"
-DEFAULT_NAMES = ("utf8mb4", "utf8mb4_general_ci")
 RELAY_BUFFER = 1 << 20  # bytes of a response held back at most before they are passed on
 
 
@@ -53,43 +54,6 @@ class ProxyCore(Protocol):
     def next_connection_id(self) -> int: ...
 
     def tls_context(self) -> ssl.SSLContext | None: ...
-
-
-def engine_collation(name: str) -> str:
-    """A collation the engine has for one a client names: MySQL 8's *_0900_* ones map to the nearest."""
-    name = unquote(name).lower()
-    if "_0900_" not in name:
-        return name
-    if name.endswith(("_bin", "_as_cs")):
-        return "utf8mb4_bin"
-    return "utf8mb4_unicode_520_ci"
-
-
-def _charset_or_none(collation_id: int):
-    try:
-        return charset_by_id(collation_id)
-    except KeyError:
-        return None
-
-
-def names_for(collation_id: int) -> tuple[str, str]:
-    """(character set, collation) for the collation id a client sends in its handshake."""
-    try:
-        found = charset_by_id(collation_id)
-    except KeyError:
-        return DEFAULT_NAMES
-    return found.name, engine_collation(found.collation)
-
-
-def _known_names(state: SessionState) -> bool:
-    """Whether the character set and collation are ones every MySQL server knows (no check needed)."""
-    charset, collation = state.names
-    known = {c.name for c in _CHARSETS} | {"utf8"}
-    return not state.charset_overrides and charset in known and (
-        collation is None or collation in {c.collation for c in _CHARSETS})
-
-
-_CHARSETS = [c for c in (_charset_or_none(i) for i in range(1, 256)) if c is not None]
 
 
 class _Response:
@@ -147,6 +111,7 @@ class ClientSession:
         self.login_database: str | None = None  # the database COM_RESET_CONNECTION keeps, as MySQL does
         self.tls = False  # the client started TLS
         self.connection_id = 0  # the id in the handshake (what KILL names)
+        self.seed = b""  # the handshake's scramble (COM_CHANGE_USER answers it too)
         self.busy = False  # a statement of this session is running on the database
         # What the last statement left (session_state.py): the connection it ran on, whether the session
         # keeps that connection for its next statement, its LAST_INSERT_ID(), and whether it is new.
@@ -202,7 +167,7 @@ class ClientSession:
             return False
 
     async def _handshake(self, settings: ProxySettings) -> bool:
-        seed = bytes(secrets.choice(range(1, 128)) for _ in range(20))
+        seed = self.seed = bytes(secrets.choice(range(1, 128)) for _ in range(20))
         collation = 255 if settings.server_version.startswith("8.") else p.UTF8MB4_GENERAL_CI
         context = self.proxy.tls_context()
         offered = p.PROXY_CAPABILITIES | (p.CLIENT_SSL if context else 0)
@@ -266,8 +231,7 @@ class ClientSession:
             await self._reset()
             self.client.write(p.ok_packet(self._status()))
         elif command == p.COM_CHANGE_USER:
-            raise MysqlError(1047, "COM_CHANGE_USER is not supported by the proxy: connect again as the other user",
-                             "08S01")
+            await session_commands.change_user(self, message)
         elif command == p.COM_QUERY:
             self.proxy.statements += 1
             sql = message[1:].decode("utf-8", errors="replace")
@@ -275,7 +239,7 @@ class ClientSession:
             if found.sets and "EXCLUDE_VARIABLE_SETS" in self.proxy.settings().session_pinning_filters:
                 found = Classified(use=found.use, sets=found.sets)  # the filter: setting variables does not pin
             if found.kill is not None:
-                await self._kill(*found.kill)
+                await session_commands.kill(self, *found.kill)
             elif found.use is not None:
                 await self._use(found.use)
                 self.client.write(p.ok_packet(self._status()))
@@ -306,14 +270,14 @@ class ClientSession:
             out = _Response(self.client, watch_stale=borrowed)
             try:
                 if sql is not None and not self.pinned:
-                    await self._give_session_values(backend, sql, borrowed)
+                    await session_state.give_session_values(self, backend, sql, borrowed)
                 backend.channel.seq = 0
                 backend.channel.write(message)
                 await backend.channel.flush()
                 self.busy = True
                 status = await relay(backend.channel, out.add, message[0])
                 if status == LOCAL_INFILE:
-                    status = await self._local_infile(backend, out)
+                    status = await session_commands.local_infile(self, backend, out)
             except (ProtocolError, ConnectionError) as e:
                 self._drop_backend()
                 if out.empty and borrowed and attempt == 1:
@@ -328,71 +292,10 @@ class ClientSession:
                 if attempt == 1:
                     continue
                 raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query")
-            self._note(backend, out.last, sql)
+            session_state.note(self, backend, out.last, sql)
             self._after(status, pin_reason, ends_transaction)
             out.finish()
             return
-
-    async def _local_infile(self, backend: Backend, out: _Response) -> int:
-        """LOAD DATA LOCAL INFILE: the database's request goes to the client, the file's packets from the
-        client to the database as they come (to its empty packet), then the database's answer."""
-        out.finish()
-        await self.client.flush()
-        while True:
-            data = await self.client.read()
-            backend.channel.write_raw(self.client.raw)
-            await backend.channel.flush()
-            if not data:
-                return await relay(backend.channel, out.add, p.COM_QUERY)
-
-    async def _kill(self, query_only: bool, connection_id: int) -> None:
-        """KILL [QUERY] <id>: the id is a client's handshake id (or the thread id its CONNECTION_ID()
-        gave); its running statement is killed on the database, its client connection closed (KILL)."""
-        target = next((s for s in self.proxy.sessions if s.connection_id == connection_id or (
-            s.home is not None and s.home.owner is s and s.home.thread_id == connection_id)), None)
-        if target is None:
-            raise MysqlError(1094, f"Unknown thread id: {connection_id}")
-        if target.user != self.user:
-            raise MysqlError(1095, f"You are not owner of thread {connection_id}")
-        if target is self and not query_only:  # as MySQL answers a session that kills itself
-            self.client.write(p.err_packet(MysqlError(1927, "Connection was killed", "70100")))
-            await self.client.flush()
-            raise ProtocolError("the client killed its own connection")
-        if target.busy and target.backend is not None:
-            await self._forward(bytes([p.COM_QUERY]) + f"KILL QUERY {target.backend.thread_id}".encode(), None)
-        else:
-            self.client.write(p.ok_packet(self._status()))
-        if not query_only:
-            target.close()
-
-    async def _give_session_values(self, backend: Backend, sql: str, borrowed: bool) -> None:
-        """Before a statement: what it may read of the statements before (session_state.py) is this
-        session's, not that of the session that used this connection last."""
-        foreign = backend.owner is not self and not (backend.owner is None and self.fresh)
-        if not foreign and backend.last_insert_id == self.last_insert_id:
-            return  # the usual case: the session's own connection
-        if foreign and borrowed and reads_diagnostics(sql):
-            await self._fresh_session(backend)
-        if backend.last_insert_id != self.last_insert_id and reads_last_insert_id(sql):
-            await backend.command(bytes([p.COM_QUERY]) + f"DO LAST_INSERT_ID({self.last_insert_id})".encode())
-            backend.last_insert_id = self.last_insert_id
-
-    async def _fresh_session(self, backend: Backend) -> None:
-        """Reset a borrowed connection to a fresh session (COM_RESET_CONNECTION), then give it InitQuery
-        and this session's state: what the statement reads is a fresh session's, never another's."""
-        await backend.command(bytes([p.COM_RESET_CONNECTION]))
-        backend.state, backend.last_insert_id, backend.owner = SessionState(database=backend.state.database), 0, self
-        init_query = self.proxy.settings().init_query
-        if init_query:
-            await backend.command(bytes([p.COM_QUERY]) + init_query.encode())
-        await backend.align(self.state)
-
-    def _note(self, backend: Backend, last_packet: bytes, sql: str | None) -> None:
-        """After a response: this connection holds what this session's statement left."""
-        outcome = Outcome(last_packet, sql)
-        backend.owner, self.home, self.fresh, self.held = self, backend, False, outcome.hold
-        if outcome.insert_id:
-            self.last_insert_id = backend.last_insert_id = outcome.insert_id
 
     def _after(self, status: int, pin_reason: str | None, ends_transaction: bool) -> None:
         """After a response: the session's transaction state from the database's status flags."""
@@ -490,7 +393,7 @@ class ClientSession:
         # now; the rest is given to the next one borrowed.
         checked = wanted.variables != previous.variables or (
             (wanted.names, wanted.charset_overrides) != (previous.names, previous.charset_overrides)
-            and not _known_names(wanted))
+            and not known_names(wanted))
         if checked or self.backend is not None:
             try:
                 await self._borrow()

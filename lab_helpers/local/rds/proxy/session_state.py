@@ -21,7 +21,13 @@ value of another client's session. The proxy keeps them with the session this wa
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import protocol as p
+from .backend import Backend, SessionState
+
+if TYPE_CHECKING:
+    from .session import ClientSession
 
 # Lower-case texts of statements that read what the previous statement left.
 _READS_DIAGNOSTICS = ("row_count", "found_rows", "warning", "error")
@@ -56,3 +62,36 @@ class Outcome:
             self.hold = bool(warnings) or bool(sql is not None and "calc_found_rows" in sql.lower())
         elif p.is_err(payload):
             self.hold = True  # SHOW WARNINGS and SHOW ERRORS show the error
+
+
+async def give_session_values(session: ClientSession, backend: Backend, sql: str, borrowed: bool) -> None:
+    """Before a statement: what it may read of the statements before (session_state.py) is this
+    session's, not that of the session that used this connection last."""
+    foreign = backend.owner is not session and not (backend.owner is None and session.fresh)
+    if not foreign and backend.last_insert_id == session.last_insert_id:
+        return  # the usual case: the session's own connection
+    if foreign and borrowed and reads_diagnostics(sql):
+        await _fresh_session(session, backend)
+    if backend.last_insert_id != session.last_insert_id and reads_last_insert_id(sql):
+        await backend.command(bytes([p.COM_QUERY]) + f"DO LAST_INSERT_ID({session.last_insert_id})".encode())
+        backend.last_insert_id = session.last_insert_id
+
+
+async def _fresh_session(session: ClientSession, backend: Backend) -> None:
+    """Reset a borrowed connection to a fresh session (COM_RESET_CONNECTION), then give it InitQuery
+    and this session's state: what the statement reads is a fresh session's, never another's."""
+    await backend.command(bytes([p.COM_RESET_CONNECTION]))
+    backend.state, backend.last_insert_id, backend.owner = SessionState(database=backend.state.database), 0, \
+        session
+    init_query = session.proxy.settings().init_query
+    if init_query:
+        await backend.command(bytes([p.COM_QUERY]) + init_query.encode())
+    await backend.align(session.state)
+
+
+def note(session: ClientSession, backend: Backend, last_packet: bytes, sql: str | None) -> None:
+    """After a response: this connection holds what this session's statement left."""
+    outcome = Outcome(last_packet, sql)
+    backend.owner, session.home, session.fresh, session.held = session, backend, False, outcome.hold
+    if outcome.insert_id:
+        session.last_insert_id = backend.last_insert_id = outcome.insert_id
