@@ -270,7 +270,11 @@ class ClientSession:
             out = _Response(self.client, watch_stale=borrowed)
             try:
                 if sql is not None and not self.pinned:
-                    await session_state.give_session_values(self, backend, sql, borrowed)
+                    try:
+                        await session_state.give_session_values(self, backend, sql, borrowed)
+                    except MysqlError:
+                        self._drop_backend()  # half given: it cannot serve anyone
+                        raise
                 backend.channel.seq = 0
                 backend.channel.write(message)
                 await backend.channel.flush()

@@ -59,7 +59,8 @@ class Outcome:
             self.hold = bool(affected or self.insert_id or warnings)
         elif p.is_eof(payload):
             warnings = int.from_bytes(payload[1:3], "little")
-            self.hold = bool(warnings) or bool(sql is not None and "calc_found_rows" in sql.lower())
+            self.hold = bool(warnings) or bool(  # "SELECT SQL_CALC_FOUND_ROWS" is 26 characters at least
+                sql is not None and len(sql) >= 26 and "calc_found_rows" in sql.lower())
         elif p.is_err(payload):
             self.hold = True  # SHOW WARNINGS and SHOW ERRORS show the error
 
