@@ -247,3 +247,16 @@ def test_change_user_starts_a_fresh_session_as_that_user(lab, direct):
         for c in (conn, other):
             with suppress(Exception):
                 c.close()
+
+
+def test_a_held_connection_goes_back_to_the_pool_when_the_client_stays_idle(lab, connect):
+    from lab_helpers.local.rds.proxy.session_state import HOLD_TIMEOUT
+    from tests.rds_proxy.conftest import wait_until
+
+    conn = connect(autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO items (v) VALUES (60)")
+        mine = cur.lastrowid
+    assert lab.proxy.stats()["backend_in_use"] == 1  # kept for the next statement
+    wait_until(lambda: lab.proxy.stats()["backend_in_use"] == 0, timeout=HOLD_TIMEOUT + 2)
+    assert one(conn, "SELECT LAST_INSERT_ID()") == mine  # its connection came back to it

@@ -113,6 +113,8 @@ class ClientSession:
         self.connection_id = 0  # the id in the handshake (what KILL names)
         self.seed = b""  # the handshake's scramble (COM_CHANGE_USER answers it too)
         self.busy = False  # a statement of this session is running on the database
+        self.waiting = False  # between commands: waiting for the client's next one
+        self.commands = 0  # commands received
         # What the last statement left (session_state.py): the connection it ran on, whether the session
         # keeps that connection for its next statement, its LAST_INSERT_ID(), and whether it is new.
         self.home: Backend | None = None
@@ -140,11 +142,16 @@ class ClientSession:
                     return
                 if not message or message[0] == p.COM_QUIT:
                     return
+                self.waiting = False
+                self.commands += 1
                 try:
                     await self._command(message)
                 except MysqlError as e:
                     self.client.write(p.err_packet(e))
                 await self.client.flush()
+                self.waiting = True
+                if self.held:  # kept for the next statement, but not for a client that stays idle
+                    asyncio.get_running_loop().call_later(session_state.HOLD_TIMEOUT, self._end_hold, self.commands)
         except (ProtocolError, ConnectionError):
             pass  # the client left (or broke the protocol): nothing to answer
         finally:
@@ -419,6 +426,13 @@ class ClientSession:
         self.state = SessionState(names=self.initial_names, database=self.login_database)
         self.in_transaction = False
         self.home, self.held, self.last_insert_id, self.fresh = None, False, 0, True
+
+    def _end_hold(self, commands: int) -> None:
+        """The client sent nothing within HOLD_TIMEOUT of a result that held its connection: give it back
+        (it stays the client's home: affinity gives it back to it while nobody needed it)."""
+        if self.waiting and self.held and self.commands == commands:
+            self.held = False
+            self._settle()
 
     def _settle(self) -> None:
         """Keep the backend connection while a transaction or pinning needs it; else give it back."""

@@ -10,8 +10,9 @@ value of another client's session. The proxy keeps them with the session this wa
   idle; other sessions take someone's home only when no other connection is idle and the pool is
   full. What the previous statement left is then the session's own.
 - Hold: after a response that leaves something other than a fresh session's values (an insert id,
-  affected rows, warnings, or a SELECT with SQL_CALC_FOUND_ROWS) the session keeps its connection
-  for its next statement (as ProxySQL's auto_increment_delay_multiplex does): nobody can take it.
+  affected rows, warnings, an error, or a SELECT with SQL_CALC_FOUND_ROWS) the session keeps its
+  connection for its next statement, as ProxySQL's auto_increment_delay_multiplex does, for at most
+  HOLD_TIMEOUT: then the connection goes back to the pool, still the session's home.
 - LAST_INSERT_ID() lasts until the next insert: the proxy follows each session's and each
   connection's value from the OK packets' insert id, and gives the session's value to a connection
   with `DO LAST_INSERT_ID(n)` before a statement that reads it there.
@@ -28,6 +29,10 @@ from .backend import Backend, SessionState
 
 if TYPE_CHECKING:
     from .session import ClientSession
+
+# Seconds a held connection waits for the client's next statement before it goes back to the pool (a
+# warm client that stays idle must not keep a connection; ProxySQL bounds its delay the same way).
+HOLD_TIMEOUT = 1.0
 
 # Lower-case texts of statements that read what the previous statement left.
 _READS_DIAGNOSTICS = ("row_count", "found_rows", "warning", "error")
