@@ -25,7 +25,7 @@ from typing import Protocol
 
 from . import protocol as p
 from . import session_commands, session_state
-from .backend import ERR_STATUS, LOCAL_INFILE, Backend, SessionState, relay
+from .backend import ERR_STATUS, LOCAL_INFILE, Backend, Response, SessionState, relay
 from .charsets import DEFAULT_NAMES, engine_collation, known_names, names_for
 from .pool import Pool
 from .protocol import Channel, MysqlError, PacketTooLarge, ProtocolError
@@ -37,8 +37,6 @@ logger = logging.getLogger(__name__)
 LOST_CONNECTION = 2013  # MySQL's "Lost connection to MySQL server during query"
 TLS_REQUIRED = 3159  # RDS Proxy's "This RDS Proxy requires TLS connections."
 ACCESS_DENIED = 1045
-STALE_ERRORS = {1927, 4031}  # "Connection was killed", "disconnected by the server because of inactivity"
-RELAY_BUFFER = 1 << 20  # bytes of a response held back at most before they are passed on
 
 
 class ProxyCore(Protocol):
@@ -54,43 +52,6 @@ class ProxyCore(Protocol):
     def next_connection_id(self) -> int: ...
 
     def tls_context(self) -> ssl.SSLContext | None: ...
-
-
-class _Response:
-    """A response on its way to the client, its packets passed on unchanged: collected, and written in
-    one go by `finish()` (a long one goes on in parts, all but its last packet); an error saying the
-    pooled connection was closed is noticed, not passed on."""
-
-    def __init__(self, client: Channel, watch_stale: bool):
-        self.client = client
-        self.watch_stale = watch_stale
-        self.pending = bytearray()
-        self.last = b""
-        self.written = 0
-        self.stale = False
-
-    @property
-    def empty(self) -> bool:
-        return not self.written and not self.last
-
-    def add(self, message: bytes, raw: bytes) -> None:
-        if self.empty and self.watch_stale and p.is_err(message) and p.err_of(message).code in STALE_ERRORS:
-            self.stale = True  # the database closed this pooled connection; the command never ran
-            return
-        self.pending += self.last
-        self.last = raw
-        if len(self.pending) > RELAY_BUFFER:  # a long result goes on, all but its last packet
-            self.client.write_raw(bytes(self.pending))
-            self.written += 1
-            self.pending.clear()
-
-    def finish(self) -> None:
-        self.pending += self.last
-        if self.pending:
-            self.client.write_raw(bytes(self.pending))
-            self.written += 1
-        self.pending.clear()
-        self.last = b""
 
 
 class ClientSession:
@@ -274,7 +235,7 @@ class ClientSession:
         for attempt in (1, 2):
             borrowed = self.backend is None
             backend = await self._borrow()
-            out = _Response(self.client, watch_stale=borrowed)
+            out = Response(self.client, watch_stale=borrowed)
             try:
                 if sql is not None and not self.pinned:
                     try:

@@ -19,12 +19,12 @@ import hmac
 from typing import TYPE_CHECKING
 
 from . import protocol as p
-from .backend import Backend, SessionState, relay
+from .backend import Backend, Response, SessionState, relay
 from .charsets import names_for
 from .protocol import MysqlError, ProtocolError
 
 if TYPE_CHECKING:
-    from .session import ClientSession, _Response
+    from .session import ClientSession
 
 
 async def kill(session: ClientSession, query_only: bool, connection_id: int) -> None:
@@ -46,7 +46,7 @@ async def kill(session: ClientSession, query_only: bool, connection_id: int) -> 
         target.close()
 
 
-async def local_infile(session: ClientSession, backend: Backend, out: _Response) -> int:
+async def local_infile(session: ClientSession, backend: Backend, out: Response) -> int:
     """After the database asked for the file: its request to the client, the client's packets to the
     database as they come (to the empty one), then the database's answer; its status."""
     out.finish()
