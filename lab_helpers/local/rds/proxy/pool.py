@@ -45,8 +45,8 @@ class Pool:
     async def acquire(self, key: tuple, capabilities: int, database: str | None, home: Backend | None = None
                       ) -> Backend:
         """A connection for a client of `key` = (user, session capabilities): its `home` (the connection of
-        its last statement) when idle, another idle one that is nobody's home, a new one, someone's home,
-        or one given back while the client waits (at most ConnectionBorrowTimeout)."""
+        its last statement) when idle, another idle one (nobody's home first, then another client's), a new
+        one, or one given back while the client waits (at most ConnectionBorrowTimeout)."""
         settings = self.settings()
         if settings.target is None:
             raise MysqlError(NO_TARGET_ERROR, f"RDS Proxy {self.name} has no registered target: register the DB "
@@ -54,7 +54,7 @@ class Pool:
         for backend in [b for b in self.idle if b.target != settings.target]:
             self.idle.remove(backend)
             self._close(backend)
-        backend = self._take_idle(key, database, home, steal=self.opened >= settings.pool_size)
+        backend = self._take_idle(key, database, home)
         if backend:
             self.in_use += 1
             return backend
@@ -101,9 +101,11 @@ class Pool:
         self.waiters.clear()
         self.opened = self.in_use = 0
 
-    def _take_idle(self, key: tuple, database: str | None, home: Backend | None, steal: bool) -> Backend | None:
+    def _take_idle(self, key: tuple, database: str | None, home: Backend | None) -> Backend | None:
         """The client's home if idle; else an idle connection that is nobody's home (the same database
-        first); else, with `steal`, the least recently used home of another client."""
+        first); else the least recently used home of another idle client: an idle connection is always
+        reused before a new one is opened, as RDS Proxy multiplexes (the client whose home it was gets its
+        session values back, or a fresh session's, on its next statement: session_state.py)."""
         for backend in [b for b in self.idle if b.channel.reader.at_eof()]:  # the database closed it meanwhile
             self.idle.remove(backend)
             self._close(backend)
@@ -116,11 +118,9 @@ class Pool:
         free = [b for b in mine if b.owner is None or b.owner.home is not b]
         if free:
             backend = next((b for b in reversed(free) if b.state.database == database), free[-1])
-        elif steal:
+        else:
             backend = mine[0]
             backend.owner.home = None  # its client's next statement runs elsewhere (session_state.py)
-        else:
-            return None
         self.idle.remove(backend)
         return backend
 
