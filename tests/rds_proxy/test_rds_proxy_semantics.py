@@ -207,6 +207,7 @@ def test_init_query_runs_on_every_new_database_connection(lab, connect):
         query(conn, "SET time_zone = '+01:00'")  # the client's own setting wins over the defaults
         assert query(conn, "SELECT @@time_zone") == (("+01:00",),)
         settings.init_query = "SET no_such_variable = 1"  # the database refuses it: the client is told
+        conn.close()  # its connection goes idle, nobody's any more (a live client's last one is kept for it)
         first = connect(port=port)
         query(first, "SELECT 1")  # the idle connection, opened before: it keeps it (autocommit off)
         second = connect(port=port)

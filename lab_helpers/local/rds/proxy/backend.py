@@ -20,6 +20,9 @@ Sink = Callable[[bytes, bytes], None]  # (message, its packets as received)
 
 LOST_AT_LOGIN = 2013  # MySQL's "Lost connection to MySQL server at 'reading initial communication packet'"
 NO_STATUS = -1  # a response that carries no status flags (a prepared statement's, a row fetch's)
+LOCAL_INFILE = -3  # the database asks the client for a file (LOAD DATA LOCAL INFILE)
+STALE_ERRORS = {1927, 4031}  # "Connection was killed", "disconnected by the server because of inactivity"
+RELAY_BUFFER = 1 << 20  # bytes of a response held back at most before they are passed on
 # MySQL 8's names of variables MariaDB (before 11.1) knows by their older names.
 MARIADB_NAMES = {"transaction_isolation": "tx_isolation", "transaction_read_only": "tx_read_only"}
 
@@ -52,6 +55,9 @@ class Backend:
         self.state = SessionState()
         self.in_transaction = False
         self.idle_since = time.monotonic()
+        self.owner = None  # the client session that ran the last statement here (session_state.py)
+        self.max_allowed_packet: int | None = None
+        self.last_insert_id = 0  # LAST_INSERT_ID() here, as the OK packets' insert ids tell
 
     def alignment(self, wanted: SessionState) -> tuple[str | None, str | None]:
         """(database to select, SET statement) that give this connection the session state `wanted`."""
@@ -79,8 +85,9 @@ class Backend:
         self.state = wanted.copy()
         self.state.database = wanted.database or self.state.database
 
-    async def command(self, message: bytes) -> int:
-        """Run one command of the proxy's own and read its whole response; its status (MysqlError on ERR)."""
+    async def command(self, message: bytes, keep: Callable[[bytes], None] | None = None) -> int:
+        """Run one command of the proxy's own and read its whole response (each message to `keep`); its
+        status (MysqlError on ERR)."""
         self.channel.seq = 0
         self.channel.write(message)
         await self.channel.flush()
@@ -89,6 +96,8 @@ class Backend:
         def keep_error(response: bytes, raw: bytes) -> None:
             if p.is_err(response):
                 errors.append(p.err_of(response))
+            elif keep is not None:
+                keep(response)
 
         status = await relay(self.channel, keep_error, message[0])
         if errors:
@@ -97,6 +106,43 @@ class Backend:
 
     def close(self) -> None:
         self.channel.close()
+
+
+class Response:
+    """A response on its way to the client, its packets passed on unchanged: collected, and written in
+    one go by `finish()` (a long one goes on in parts, all but its last packet); an error saying the
+    pooled connection was closed is noticed, not passed on."""
+
+    def __init__(self, client: Channel, watch_stale: bool):
+        self.client = client
+        self.watch_stale = watch_stale
+        self.pending = bytearray()
+        self.last = b""
+        self.written = 0
+        self.stale = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.written and not self.last
+
+    def add(self, message: bytes, raw: bytes) -> None:
+        if self.empty and self.watch_stale and p.is_err(message) and p.err_of(message).code in STALE_ERRORS:
+            self.stale = True  # the database closed this pooled connection; the command never ran
+            return
+        self.pending += self.last
+        self.last = raw
+        if len(self.pending) > RELAY_BUFFER:  # a long result goes on, all but its last packet
+            self.client.write_raw(bytes(self.pending))
+            self.written += 1
+            self.pending.clear()
+
+    def finish(self) -> None:
+        self.pending += self.last
+        if self.pending:
+            self.client.write_raw(bytes(self.pending))
+            self.written += 1
+        self.pending.clear()
+        self.last = b""
 
 
 async def open_backend(target: tuple[str, int], user: str, password: str, capabilities: int, key: tuple,
@@ -120,7 +166,11 @@ async def open_backend(target: tuple[str, int], user: str, password: str, capabi
         while True:
             answer = await asyncio.wait_for(channel.read(), timeout)
             if p.is_ok(answer):
-                return Backend(channel, user, key, target, greeting.connection_id, greeting.version)
+                backend = Backend(channel, user, key, target, greeting.connection_id, greeting.version)
+                rows: list[bytes] = []
+                await backend.command(bytes([p.COM_QUERY]) + b"SELECT @@max_allowed_packet", rows.append)
+                backend.max_allowed_packet = int(p.lenenc_bytes(rows[-2], 0)[0])
+                return backend
             if p.is_err(answer):
                 raise p.err_of(answer)
             if answer[:1] == b"\xfe":  # auth switch: the database wants another plugin, or a new seed
@@ -159,6 +209,8 @@ async def relay(backend: Channel, sink: Sink, command: int) -> int:
         sink(first, backend.raw)
         if p.is_err(first):
             return ERR_STATUS
+        if first[:1] == b"\xfb" and command == p.COM_QUERY:
+            return LOCAL_INFILE
         if p.is_ok(first):
             status = p.ok_status(first)
         elif p.is_eof(first):  # COM_SET_OPTION answers with EOF

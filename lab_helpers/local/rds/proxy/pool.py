@@ -40,10 +40,13 @@ class Pool:
         self.in_use = 0
         self.peak = 0
         self.borrow_timeouts = 0
+        self.max_allowed_packet: int | None = None  # the database's, learned from each new connection
 
-    async def acquire(self, key: tuple, capabilities: int, database: str | None) -> Backend:
-        """A connection for a client of `key` = (user, session capabilities): an idle one, a new one,
-        or one given back while the client waits (at most ConnectionBorrowTimeout)."""
+    async def acquire(self, key: tuple, capabilities: int, database: str | None, home: Backend | None = None
+                      ) -> Backend:
+        """A connection for a client of `key` = (user, session capabilities): its `home` (the connection of
+        its last statement) when idle, another idle one (nobody's home first, then another client's), a new
+        one, or one given back while the client waits (at most ConnectionBorrowTimeout)."""
         settings = self.settings()
         if settings.target is None:
             raise MysqlError(NO_TARGET_ERROR, f"RDS Proxy {self.name} has no registered target: register the DB "
@@ -51,7 +54,7 @@ class Pool:
         for backend in [b for b in self.idle if b.target != settings.target]:
             self.idle.remove(backend)
             self._close(backend)
-        backend = self._take_idle(key, database)
+        backend = self._take_idle(key, database, home)
         if backend:
             self.in_use += 1
             return backend
@@ -98,14 +101,26 @@ class Pool:
         self.waiters.clear()
         self.opened = self.in_use = 0
 
-    def _take_idle(self, key: tuple, database: str | None) -> Backend | None:
+    def _take_idle(self, key: tuple, database: str | None, home: Backend | None) -> Backend | None:
+        """The client's home if idle; else an idle connection that is nobody's home (the same database
+        first); else the least recently used home of another idle client: an idle connection is always
+        reused before a new one is opened, as RDS Proxy multiplexes (the client whose home it was gets its
+        session values back, or a fresh session's, on its next statement: session_state.py)."""
         for backend in [b for b in self.idle if b.channel.reader.at_eof()]:  # the database closed it meanwhile
             self.idle.remove(backend)
             self._close(backend)
+        if home is not None and home.key == key and home in self.idle:
+            self.idle.remove(home)
+            return home
         mine = [b for b in self.idle if b.key == key]
         if not mine:
             return None
-        backend = next((b for b in reversed(mine) if b.state.database == database), mine[-1])
+        free = [b for b in mine if b.owner is None or b.owner.home is not b]
+        if free:
+            backend = next((b for b in reversed(free) if b.state.database == database), free[-1])
+        else:
+            backend = mine[0]
+            backend.owner.home = None  # its client's next statement runs elsewhere (session_state.py)
         self.idle.remove(backend)
         return backend
 
@@ -148,6 +163,7 @@ class Pool:
                 raise
         self.backends.add(backend)
         self.in_use += 1
+        self.max_allowed_packet = backend.max_allowed_packet
         return backend
 
     async def _wait(self, timeout: float) -> Backend | None:

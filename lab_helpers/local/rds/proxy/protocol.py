@@ -38,8 +38,10 @@ CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA = 0x200000
 CLIENT_DEPRECATE_EOF = 0x1000000
 
 # What the proxy offers clients (without CLIENT_SSL, added when it has a certificate). Not offered:
-# compression, LOCAL INFILE, DEPRECATE_EOF (responses keep their EOF packets), session tracking.
+# compression (RDS Proxy does not support it), DEPRECATE_EOF (responses keep their EOF packets),
+# session tracking.
 PROXY_CAPABILITIES = (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB
+                      | CLIENT_LOCAL_FILES
                       | CLIENT_IGNORE_SPACE | CLIENT_PROTOCOL_41 | CLIENT_INTERACTIVE | CLIENT_TRANSACTIONS
                       | CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS
                       | CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS
@@ -47,7 +49,7 @@ PROXY_CAPABILITIES = (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLA
 # Flags that change what a session does or how its results look: a backend connection serves
 # only clients that chose the same ones.
 SESSION_CAPABILITIES = (CLIENT_FOUND_ROWS | CLIENT_IGNORE_SPACE | CLIENT_INTERACTIVE | CLIENT_MULTI_STATEMENTS
-                        | CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS)
+                        | CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS | CLIENT_LOCAL_FILES)
 BACKEND_CAPABILITIES = (CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS
                         | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA)
 
@@ -80,6 +82,10 @@ UTF8MB4_GENERAL_CI = 45
 
 class ProtocolError(Exception):
     """The peer sent something that is not the MySQL protocol (or hung up mid-message)."""
+
+
+class PacketTooLarge(ProtocolError):
+    """A message longer than the channel's limit (the database's max_allowed_packet): not read further."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +163,7 @@ class Channel:
         self.reader, self.writer = reader, writer
         self.seq = 0
         self.raw = b""  # the last message as it came: its packets, headers included (to pass on unchanged)
+        self.limit: int | None = None  # the longest message read (PacketTooLarge past it); None: any
         self._tls: _Tls | None = None
 
     async def start_tls(self, context: ssl.SSLContext) -> None:
@@ -179,6 +186,9 @@ class Channel:
             try:
                 header = await self._readexactly(4)
                 length = int.from_bytes(header[:3], "little")
+                if self.limit is not None and length > self.limit - (sum(map(len, parts)) if parts else 0):
+                    self.seq = (header[3] + 1) & 0xFF  # the error answers this packet
+                    raise PacketTooLarge(f"a message longer than {self.limit} bytes")
                 payload = await self._readexactly(length)
             except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError) as e:
                 raise ProtocolError("the connection closed") from e

@@ -28,6 +28,7 @@ from .settings import ProxySettings
 logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 10.0
+FIRST_CONNECTION_ID = 1_000_000_000
 
 
 class RdsProxy:
@@ -44,7 +45,8 @@ class RdsProxy:
         self.sessions: set[ClientSession] = set()  # logged-in clients
         self.pinned = 0
         self.statements = 0  # client statements relayed to the database since creation
-        self._ids = itertools.count(1)
+        # Client connection ids (handshake, KILL) far above the database's thread ids: never the same number.
+        self._ids = itertools.count(FIRST_CONNECTION_ID)
         self._tls: tuple[tuple[str, str], ssl.SSLContext] | None = None
         self.refused_clients = 0  # past max_client_connections
         self._thread: threading.Thread | None = None

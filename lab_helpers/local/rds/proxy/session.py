@@ -10,6 +10,9 @@
   the database and recorded, not pinned. MySQL 8 collations the engine lacks map to its nearest.
 - A pinned client keeps its connection until it leaves; the connection is then closed, so its
   session state never reaches another client. A client that leaves in a transaction is rolled back.
+- What a statement leaves for the next one (LAST_INSERT_ID(), ROW_COUNT(), FOUND_ROWS(), warnings)
+  stays the client's (session_state.py); KILL, LOAD DATA LOCAL INFILE and COM_CHANGE_USER are
+  answered as MySQL answers them (session_commands.py).
 """
 from __future__ import annotations
 
@@ -20,12 +23,12 @@ import secrets
 import ssl
 from typing import Protocol
 
-from pymysql.charset import charset_by_id
-
 from . import protocol as p
-from .backend import ERR_STATUS, Backend, SessionState, relay
+from . import session_commands, session_state
+from .backend import ERR_STATUS, LOCAL_INFILE, Backend, Response, SessionState, relay
+from .charsets import DEFAULT_NAMES, engine_collation, known_names, names_for
 from .pool import Pool
-from .protocol import Channel, MysqlError, ProtocolError
+from .protocol import Channel, MysqlError, PacketTooLarge, ProtocolError
 from .settings import ProxySettings
 from .statements import Assignment, Classified, boolean, classify, unquote
 
@@ -34,9 +37,6 @@ logger = logging.getLogger(__name__)
 LOST_CONNECTION = 2013  # MySQL's "Lost connection to MySQL server during query"
 TLS_REQUIRED = 3159  # RDS Proxy's "This RDS Proxy requires TLS connections."
 ACCESS_DENIED = 1045
-STALE_ERRORS = {1927, 4031}  # "Connection was killed", "disconnected by the server because of inactivity"
-DEFAULT_NAMES = ("utf8mb4", "utf8mb4_general_ci")
-RELAY_BUFFER = 1 << 20  # bytes of a response held back at most before they are passed on
 
 
 class ProxyCore(Protocol):
@@ -54,80 +54,6 @@ class ProxyCore(Protocol):
     def tls_context(self) -> ssl.SSLContext | None: ...
 
 
-def engine_collation(name: str) -> str:
-    """A collation the engine has for one a client names: MySQL 8's *_0900_* ones map to the nearest."""
-    name = unquote(name).lower()
-    if "_0900_" not in name:
-        return name
-    if name.endswith(("_bin", "_as_cs")):
-        return "utf8mb4_bin"
-    return "utf8mb4_unicode_520_ci"
-
-
-def _charset_or_none(collation_id: int):
-    try:
-        return charset_by_id(collation_id)
-    except KeyError:
-        return None
-
-
-def names_for(collation_id: int) -> tuple[str, str]:
-    """(character set, collation) for the collation id a client sends in its handshake."""
-    try:
-        found = charset_by_id(collation_id)
-    except KeyError:
-        return DEFAULT_NAMES
-    return found.name, engine_collation(found.collation)
-
-
-def _known_names(state: SessionState) -> bool:
-    """Whether the character set and collation are ones every MySQL server knows (no check needed)."""
-    charset, collation = state.names
-    known = {c.name for c in _CHARSETS} | {"utf8"}
-    return not state.charset_overrides and charset in known and (
-        collation is None or collation in {c.collation for c in _CHARSETS})
-
-
-_CHARSETS = [c for c in (_charset_or_none(i) for i in range(1, 256)) if c is not None]
-
-
-class _Response:
-    """A response on its way to the client, its packets passed on unchanged: collected, and written in
-    one go by `finish()` (a long one goes on in parts, all but its last packet); an error saying the
-    pooled connection was closed is noticed, not passed on."""
-
-    def __init__(self, client: Channel, watch_stale: bool):
-        self.client = client
-        self.watch_stale = watch_stale
-        self.pending = bytearray()
-        self.last = b""
-        self.written = 0
-        self.stale = False
-
-    @property
-    def empty(self) -> bool:
-        return not self.written and not self.last
-
-    def add(self, message: bytes, raw: bytes) -> None:
-        if self.empty and self.watch_stale and p.is_err(message) and p.err_of(message).code in STALE_ERRORS:
-            self.stale = True  # the database closed this pooled connection; the command never ran
-            return
-        self.pending += self.last
-        self.last = raw
-        if len(self.pending) > RELAY_BUFFER:  # a long result goes on, all but its last packet
-            self.client.write_raw(bytes(self.pending))
-            self.written += 1
-            self.pending.clear()
-
-    def finish(self) -> None:
-        self.pending += self.last
-        if self.pending:
-            self.client.write_raw(bytes(self.pending))
-            self.written += 1
-        self.pending.clear()
-        self.last = b""
-
-
 class ClientSession:
     """One client connection: its session state, and the backend connection it holds, if any."""
 
@@ -143,7 +69,19 @@ class ClientSession:
         self.in_transaction = False
         self.pinned: str | None = None  # why, once pinned
         self.unchecked_database = False  # the login's database, until a backend connection accepted it
+        self.login_database: str | None = None  # the database COM_RESET_CONNECTION keeps, as MySQL does
         self.tls = False  # the client started TLS
+        self.connection_id = 0  # the id in the handshake (what KILL names)
+        self.seed = b""  # the handshake's scramble (COM_CHANGE_USER answers it too)
+        self.busy = False  # a statement of this session is running on the database
+        self.waiting = False  # between commands: waiting for the client's next one
+        self.commands = 0  # commands received
+        # What the last statement left (session_state.py): the connection it ran on, whether the session
+        # keeps that connection for its next statement, its LAST_INSERT_ID(), and whether it is new.
+        self.home: Backend | None = None
+        self.held = False
+        self.last_insert_id = 0
+        self.fresh = True
 
     async def run(self) -> None:
         try:
@@ -151,19 +89,30 @@ class ClientSession:
                 return
             self.proxy.sessions.add(self)
             while True:
+                self.client.limit = self.proxy.pool.max_allowed_packet
                 try:  # IdleClientTimeout: an idle client's connection is closed
                     message = await asyncio.wait_for(self.client.read(), self.proxy.settings().idle_client_timeout)
+                except PacketTooLarge:  # as MySQL does: the error, and the connection closed unread
+                    self.client.write(p.err_packet(MysqlError(
+                        1153, "Got a packet bigger than 'max_allowed_packet' bytes", "08S01")))
+                    await self.client.flush()
+                    return
                 except TimeoutError:
                     logger.info("RDS Proxy %s closed a client of %s idle for IdleClientTimeout", self.proxy.name,
                                 self.user)
                     return
                 if not message or message[0] == p.COM_QUIT:
                     return
+                self.waiting = False
+                self.commands += 1
                 try:
                     await self._command(message)
                 except MysqlError as e:
                     self.client.write(p.err_packet(e))
                 await self.client.flush()
+                self.waiting = True
+                if self.held:  # kept for the next statement, but not for a client that stays idle
+                    asyncio.get_running_loop().call_later(session_state.HOLD_TIMEOUT, self._end_hold, self.commands)
         except (ProtocolError, ConnectionError):
             pass  # the client left (or broke the protocol): nothing to answer
         finally:
@@ -186,11 +135,12 @@ class ClientSession:
             return False
 
     async def _handshake(self, settings: ProxySettings) -> bool:
-        seed = bytes(secrets.choice(range(1, 128)) for _ in range(20))
+        seed = self.seed = bytes(secrets.choice(range(1, 128)) for _ in range(20))
         collation = 255 if settings.server_version.startswith("8.") else p.UTF8MB4_GENERAL_CI
         context = self.proxy.tls_context()
         offered = p.PROXY_CAPABILITIES | (p.CLIENT_SSL if context else 0)
-        self.client.write(p.handshake_v10(settings.server_version, self.proxy.next_connection_id(), seed,
+        self.connection_id = self.proxy.next_connection_id()
+        self.client.write(p.handshake_v10(settings.server_version, self.connection_id, seed,
                                           offered, collation, p.SERVER_STATUS_AUTOCOMMIT))
         await self.client.flush()
         try:
@@ -229,7 +179,7 @@ class ClientSession:
         self.initial_names = self.state.names = names_for(response.collation)
         # The login needs no database connection (the pool may be busy): the database named here is
         # checked on the first one the client borrows.
-        self.state.database = response.database
+        self.state.database = self.login_database = response.database
         self.unchecked_database = response.database is not None
         self.client.write(p.ok_packet(self._status()))
         await self.client.flush()
@@ -238,6 +188,8 @@ class ClientSession:
     # -- commands ----------------------------------------------------------------------------------
     async def _command(self, message: bytes) -> None:
         command = message[0]
+        if command != p.COM_PING:
+            self.held = False  # this command's result replaces what the last one left
         if command == p.COM_PING:
             self.client.write(p.ok_packet(self._status()))
         elif command == p.COM_INIT_DB:
@@ -247,15 +199,16 @@ class ClientSession:
             await self._reset()
             self.client.write(p.ok_packet(self._status()))
         elif command == p.COM_CHANGE_USER:
-            raise MysqlError(1047, "COM_CHANGE_USER is not supported by the proxy: connect again as the other user",
-                             "08S01")
+            await session_commands.change_user(self, message)
         elif command == p.COM_QUERY:
             self.proxy.statements += 1
             sql = message[1:].decode("utf-8", errors="replace")
             found = classify(sql)
             if found.sets and "EXCLUDE_VARIABLE_SETS" in self.proxy.settings().session_pinning_filters:
                 found = Classified(use=found.use, sets=found.sets)  # the filter: setting variables does not pin
-            if found.use is not None:
+            if found.kill is not None:
+                await session_commands.kill(self, *found.kill)
+            elif found.use is not None:
                 await self._use(found.use)
                 self.client.write(p.ok_packet(self._status()))
             elif found.sets and not found.pin_reason and all(
@@ -264,7 +217,7 @@ class ClientSession:
                 self.client.write(p.ok_packet(self._status()))
             else:
                 ends = sql.lstrip().upper().startswith(("COMMIT", "ROLLBACK")) and "SAVEPOINT" not in sql.upper()
-                await self._forward(message, found.pin_reason, ends)
+                await self._forward(message, found.pin_reason, ends, sql)
         elif command == p.COM_STMT_PREPARE:
             await self._forward(message, "prepared statement")
         elif command == p.COM_SET_OPTION:
@@ -272,7 +225,8 @@ class ClientSession:
         else:
             await self._forward(message, None)
 
-    async def _forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False) -> None:
+    async def _forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False,
+                       sql: str | None = None) -> None:
         """Relay one command to a backend connection and its response to the client.
 
         The response's last message reaches the client only after the connection went back to the
@@ -281,12 +235,21 @@ class ClientSession:
         for attempt in (1, 2):
             borrowed = self.backend is None
             backend = await self._borrow()
-            out = _Response(self.client, watch_stale=borrowed)
+            out = Response(self.client, watch_stale=borrowed)
             try:
+                if sql is not None and not self.pinned:
+                    try:
+                        await session_state.give_session_values(self, backend, sql, borrowed)
+                    except MysqlError:
+                        self._drop_backend()  # half given: it cannot serve anyone
+                        raise
                 backend.channel.seq = 0
                 backend.channel.write(message)
                 await backend.channel.flush()
+                self.busy = True
                 status = await relay(backend.channel, out.add, message[0])
+                if status == LOCAL_INFILE:
+                    status = await session_commands.local_infile(self, backend, out)
             except (ProtocolError, ConnectionError) as e:
                 self._drop_backend()
                 if out.empty and borrowed and attempt == 1:
@@ -294,11 +257,14 @@ class ClientSession:
                 if out.written:  # part of the response reached the client: it cannot be answered any more
                     raise ProtocolError("the database connection broke in the middle of a response") from e
                 raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query") from None
+            finally:
+                self.busy = False
             if out.stale:
                 self._drop_backend()
                 if attempt == 1:
                     continue
                 raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query")
+            session_state.note(self, backend, out.last, sql)
             self._after(status, pin_reason, ends_transaction)
             out.finish()
             return
@@ -329,7 +295,7 @@ class ClientSession:
                 raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query") from None
             return self.backend
         for attempt in (1, 2):
-            backend = await self.proxy.pool.acquire(self.key, self.capabilities, self.state.database)
+            backend = await self._acquire()
             try:
                 await backend.align(self.state)
             except (ProtocolError, ConnectionError):
@@ -340,11 +306,24 @@ class ClientSession:
             except MysqlError:
                 self.proxy.pool.discard(backend)  # half given: it cannot serve anyone
                 if self.unchecked_database:  # the login's database does not exist: the session has none
-                    self.state.database, self.unchecked_database = None, False
+                    self.state.database = self.login_database = None
+                    self.unchecked_database = False
                 raise
             self.backend, self.unchecked_database = backend, False
             return backend
         raise AssertionError("unreachable")
+
+    async def _acquire(self) -> Backend:
+        """A connection from the pool (this session's last one if idle). A session without a default
+        database never gets one that has one (MySQL cannot unselect a database): such a connection is
+        closed and another one taken."""
+        pool = self.proxy.pool
+        for _ in range(pool.settings().pool_size + 1):
+            backend = await pool.acquire(self.key, self.capabilities, self.state.database, self.home)
+            if self.state.database is not None or backend.state.database is None:
+                return backend
+            pool.discard(backend)
+        raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query")
 
     async def _use(self, database: str) -> None:
         """COM_INIT_DB and USE: checked on a backend connection now, then given to each one borrowed."""
@@ -386,7 +365,7 @@ class ClientSession:
         # now; the rest is given to the next one borrowed.
         checked = wanted.variables != previous.variables or (
             (wanted.names, wanted.charset_overrides) != (previous.names, previous.charset_overrides)
-            and not _known_names(wanted))
+            and not known_names(wanted))
         if checked or self.backend is not None:
             try:
                 await self._borrow()
@@ -405,12 +384,20 @@ class ClientSession:
             else:
                 await self._rollback_and_release()
         self._unpin()
-        self.state = SessionState(names=self.initial_names)
+        self.state = SessionState(names=self.initial_names, database=self.login_database)
         self.in_transaction = False
+        self.home, self.held, self.last_insert_id, self.fresh = None, False, 0, True
+
+    def _end_hold(self, commands: int) -> None:
+        """The client sent nothing within HOLD_TIMEOUT of a result that held its connection: give it back
+        (it stays the client's home: affinity gives it back to it while nobody needed it)."""
+        if self.waiting and self.held and self.commands == commands:
+            self.held = False
+            self._settle()
 
     def _settle(self) -> None:
         """Keep the backend connection while a transaction or pinning needs it; else give it back."""
-        if self.backend is not None and not self.pinned and not self.in_transaction:
+        if self.backend is not None and not self.pinned and not self.in_transaction and not self.held:
             self.proxy.pool.release(self.backend)
             self.backend = None
 
@@ -443,6 +430,7 @@ class ClientSession:
 
     async def _leave(self) -> None:
         self.proxy.sessions.discard(self)
+        self.home, self.held = None, False
         if self.backend is not None:
             if self.pinned:
                 self._drop_backend()

@@ -127,11 +127,12 @@ class Classified:
     use: str | None = None  # USE <database>
     sets: tuple[Assignment, ...] = ()  # SET ...
     pin_reason: str | None = None
+    kill: tuple[bool, int] | None = None  # KILL [QUERY] <id>: (only the query?, the id)
 
 
 # Statements that start with none of these words, and contain none of these texts, change nothing
 # the proxy tracks and never pin: most of what clients send (SELECT, INSERT, UPDATE, ...).
-_TRACKED_STARTS = ("SET", "USE", "LOCK", "FLUSH", "CREATE", "PREPARE", "/*", "--", "#", "(")
+_TRACKED_STARTS = ("SET", "USE", "LOCK", "FLUSH", "CREATE", "PREPARE", "KILL", "/*", "--", "#", "(")
 _NEVER_IN_PLAIN = ("@", ";", "GET_LOCK")
 
 
@@ -164,6 +165,16 @@ def classify_one(statement: Statement) -> Classified:
     if first == "USE" and len(tokens) == 2 and tokens[1].kind in ("word", "quoted"):
         return Classified(use=tokens[1].text if tokens[1].kind == "quoted" else statement.sql[tokens[1].start:
                                                                                                tokens[1].end])
+    if first == "KILL":
+        words = [t.text for t in tokens[1:]]
+        while words and words[0] in ("HARD", "SOFT"):
+            words.pop(0)
+        query = bool(words) and words[0] == "QUERY"
+        if words and words[0] in ("QUERY", "CONNECTION"):
+            words.pop(0)
+        if len(words) == 1 and words[0].isdigit():
+            return Classified(kill=(query, int(words[0])))
+        return Classified()  # KILL QUERY ID <query id>, KILL USER <name>: the database answers
     if first == "SET":
         sets = tuple(_assignments(statement))
         pins = any(a.kind == "session" for a in sets)

@@ -1,0 +1,262 @@
+"""Session state that belongs to the session (#21): two clients interleaved through the proxy see what
+one client sees directly from MySQL (AWS documents nothing else for these), never the other's values."""
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import suppress
+
+import mysql.connector
+import pymysql
+import pytest
+
+from tests.rds_proxy.conftest import PASSWORD, USER, query
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tables(lab):
+    lab.db.execute("CREATE TABLE lab.items (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB")
+    lab.db.execute("INSERT INTO lab.items (v) VALUES (1), (1), (1), (2), (2), (2), (2)")
+
+
+@pytest.fixture
+def pair(lab, connect):
+    """pair(direct): two autocommit clients (A, B) on the proxy, or on the database when `direct`."""
+    def make(direct: bool = False):
+        port = lab.db.port if direct else lab.proxy.port
+        return connect(port=port, autocommit=True), connect(port=port, autocommit=True)
+    return make
+
+
+@pytest.fixture
+def small_pool(lab):
+    """A pool of one connection: the second client must take the first one's."""
+    saved = lab.settings.max_connections_percent
+    lab.settings.max_connections_percent = 10
+    yield
+    lab.settings.max_connections_percent = saved
+
+
+def one(conn, sql: str):
+    return query(conn, sql)[0][0]
+
+
+def insert_ids(a, b) -> tuple[int, int, int]:
+    with a.cursor() as cur:
+        cur.execute("INSERT INTO items (v) VALUES (10)")
+        mine = cur.lastrowid
+    with b.cursor() as cur:
+        cur.execute("INSERT INTO items (v) VALUES (20), (20)")
+    return mine, one(a, "SELECT LAST_INSERT_ID()"), one(b, "SELECT LAST_INSERT_ID()")
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
+def test_last_insert_id_is_the_clients_own(pair, direct):
+    a, b = pair(direct)
+    for _ in range(5):
+        mine, seen, other = insert_ids(a, b)
+        assert seen == mine and other != mine
+    query(a, "SELECT 1")  # LAST_INSERT_ID() lasts until the session's next insert
+    query(b, "INSERT INTO items (v) VALUES (30)")
+    assert one(a, "SELECT LAST_INSERT_ID()") == mine
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
+def test_row_count_and_found_rows_are_the_clients_own(pair, direct):
+    a, b = pair(direct)
+    for _ in range(3):
+        query(a, "UPDATE items SET v = v WHERE v = 1")  # matched 3, changed 0
+        query(b, "UPDATE items SET v = v + 0 * id WHERE v = 2")
+        assert one(a, "SELECT ROW_COUNT()") == 0
+        query(a, "DELETE FROM items WHERE v = 99")
+        query(b, "UPDATE items SET v = 3 WHERE v = 2")
+        query(b, "UPDATE items SET v = 2 WHERE v = 3")
+        query(a, "UPDATE items SET v = 5 WHERE v = 1")
+        query(b, "SELECT * FROM items")
+        assert one(a, "SELECT ROW_COUNT()") == 3
+        query(a, "UPDATE items SET v = 1 WHERE v = 5")
+        query(a, "SELECT SQL_CALC_FOUND_ROWS * FROM items WHERE v = 2 LIMIT 1")
+        query(b, "SELECT * FROM items WHERE v = 1 LIMIT 2")
+        assert one(a, "SELECT FOUND_ROWS()") == 4
+        query(a, "SELECT * FROM items WHERE v = 1")
+        query(b, "SELECT * FROM items")
+        assert one(a, "SELECT FOUND_ROWS()") == 3
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
+def test_warnings_are_the_clients_own(pair, direct):
+    a, b = pair(direct)
+    for _ in range(3):
+        query(a, "SELECT CAST('x' AS INT), CAST('y' AS INT)")  # two warnings
+        query(b, "SELECT 1")
+        assert len(query(a, "SHOW WARNINGS")) == 2
+        assert one(a, "SHOW COUNT(*) WARNINGS") == 2
+        assert one(a, "SELECT @@warning_count") == 2
+        assert query(b, "SHOW WARNINGS") == ()  # never the other client's
+        query(b, "SELECT CAST('z' AS INT)")
+        query(a, "SELECT COUNT(*) FROM items")  # a statement that uses a table clears them
+        query(b, "SELECT COUNT(*) FROM items")
+        assert one(a, "SELECT @@warning_count") == 0
+        assert query(a, "SHOW WARNINGS") == ()
+
+
+def test_a_client_whose_connection_was_taken_reads_a_fresh_sessions_values(lab, pair, small_pool):
+    a, b = pair()
+    with a.cursor() as cur:
+        cur.execute("INSERT INTO items (v) VALUES (40)")
+        mine = cur.lastrowid
+    query(a, "SELECT * FROM items WHERE v = 1")  # leaves nothing that holds the connection
+    query(b, "DELETE FROM items WHERE v = 40")  # the only connection, A's, is taken
+    query(b, "SELECT CAST('x' AS INT)")
+    query(b, "SELECT 1")
+    assert one(a, "SELECT ROW_COUNT()") in (0, -1)  # not B's 1
+    assert query(a, "SHOW WARNINGS") == ()  # not B's warning
+    query(b, "INSERT INTO items (v) VALUES (41)")
+    query(b, "SELECT 1")
+    assert one(a, "SELECT LAST_INSERT_ID()") == mine  # the session's own, given back to the connection
+
+
+def _reset(conn) -> None:
+    conn.cmd_reset_connection()
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
+def test_reset_connection_keeps_the_login_database(lab, direct):
+    port = lab.db.port if direct else lab.proxy.port
+    opened = [mysql.connector.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, database=db,
+                                      use_pure=True, autocommit=True) for db in ("lab", "other", None)]
+    a, b, c = opened
+    try:
+        for _ in range(3):
+            cur = b.cursor()
+            cur.execute("SELECT DATABASE()")
+            assert cur.fetchall() == [("other",)]
+            _reset(a)
+            cur = a.cursor()
+            cur.execute("SELECT DATABASE()")
+            assert cur.fetchall() == [("lab",)]
+            cur.execute("SELECT COUNT(*) FROM accounts")  # unqualified tables are the login database's
+            assert cur.fetchall() == [(2,)]
+            _reset(c)
+            cur = c.cursor()
+            cur.execute("SELECT DATABASE()")
+            assert cur.fetchall() == [(None,)]
+            with pytest.raises(mysql.connector.Error) as error:
+                cur.execute("SELECT COUNT(*) FROM accounts")
+            assert error.value.errno == 1046
+    finally:
+        for conn in opened:
+            with suppress(Exception):
+                conn.close()
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
+def test_load_data_local_infile_loads(lab, connect, tmp_path, direct):
+    data = tmp_path / "rows.csv"
+    data.write_text("".join(f"{i},{i * 2}\n" for i in range(1000, 1500)))
+    conn = connect(port=lab.db.port if direct else lab.proxy.port, autocommit=True, local_infile=True)
+    with conn.cursor() as cur:
+        loaded = cur.execute(f"LOAD DATA LOCAL INFILE '{data}' INTO TABLE items FIELDS TERMINATED BY ','")
+        assert loaded == 500
+    assert one(conn, "SELECT SUM(v) FROM items WHERE id >= 1000") == sum(i * 2 for i in range(1000, 1500))
+    query(conn, "DELETE FROM items WHERE id >= 1000")
+
+
+def _kill_while_sleeping(sleeper, killer, kill_sql: str) -> tuple[float, object]:
+    outcome = {}
+
+    def sleep() -> None:
+        started = time.monotonic()
+        try:
+            outcome["result"] = one(sleeper, "SELECT SLEEP(10)")
+        except pymysql.err.MySQLError as e:
+            outcome["result"] = e.args[0]
+        outcome["elapsed"] = time.monotonic() - started
+
+    thread = threading.Thread(target=sleep)
+    thread.start()
+    time.sleep(0.5)
+    query(killer, kill_sql)
+    thread.join(15)
+    return outcome["elapsed"], outcome["result"]
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
+def test_kill_query_of_the_handshake_id_or_connection_id_stops_the_query(pair, direct):
+    a, b = pair(direct)
+    elapsed, result = _kill_while_sleeping(a, b, f"KILL QUERY {a.thread_id()}")  # what Ctrl-C sends
+    assert elapsed < 5 and result == 1317  # Query execution was interrupted
+    own = one(a, "SELECT CONNECTION_ID()")
+    elapsed, result = _kill_while_sleeping(a, b, f"KILL QUERY {own}")
+    assert elapsed < 5 and result == 1317
+    assert one(a, "SELECT 2") == 2  # the connection stays
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
+def test_kill_of_ones_own_connection_ends_it(pair, direct):
+    a, b = pair(direct)
+    with pytest.raises(pymysql.err.MySQLError) as error:
+        query(a, f"KILL {a.thread_id()}")
+    assert error.value.args[0] == 1927
+    with pytest.raises(pymysql.err.MySQLError):
+        query(a, "SELECT 1")
+    with pytest.raises(pymysql.err.MySQLError) as error:
+        query(b, "KILL QUERY 987654")
+    assert error.value.args[0] == 1094
+
+
+@pytest.mark.parametrize("over", [1024, 1 << 20], ids=["1KB-over", "1MB-over"])
+def test_a_packet_over_max_allowed_packet_gets_what_mysql_answers(lab, connect, over):
+    codes = []
+    for port in (lab.db.port, lab.proxy.port):
+        conn = connect(port=port, autocommit=True)
+        limit = one(conn, "SELECT @@max_allowed_packet")
+        with pytest.raises(pymysql.err.MySQLError) as error:
+            query(conn, "SELECT '" + "x" * (limit + over) + "'")
+        codes.append(error.value.args[0])
+        with pytest.raises(pymysql.err.MySQLError):
+            query(conn, "SELECT 1")  # the connection is closed
+    assert codes[1] == codes[0]
+    assert codes[0] in (1153, 2006, 2013)  # Got a packet bigger than 'max_allowed_packet' bytes / gone away
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
+def test_change_user_starts_a_fresh_session_as_that_user(lab, direct):
+    port = lab.db.port if direct else lab.proxy.port
+    conn = mysql.connector.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, database="lab",
+                                   use_pure=True, autocommit=True)
+    other = mysql.connector.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, database="lab",
+                                    use_pure=True, autocommit=True)
+    try:
+        cur = conn.cursor()
+        cur.execute("SET @mine = 7")
+        cur.execute("INSERT INTO items (v) VALUES (50)")
+        conn.cmd_change_user(username=USER, password=PASSWORD, database="other")
+        cur = conn.cursor()
+        cur.execute("SELECT DATABASE(), CURRENT_USER(), @mine, LAST_INSERT_ID()")
+        assert cur.fetchall() == [("other", f"{USER}@%", None, 0)]
+        ocur = other.cursor()
+        ocur.execute("SELECT DATABASE()")
+        assert ocur.fetchall() == [("lab",)]
+        with pytest.raises(mysql.connector.Error) as error:
+            conn.cmd_change_user(username=USER, password="wrong", database="lab")
+        assert error.value.errno == 1045
+    finally:
+        for c in (conn, other):
+            with suppress(Exception):
+                c.close()
+
+
+def test_a_held_connection_goes_back_to_the_pool_when_the_client_stays_idle(lab, connect):
+    from lab_helpers.local.rds.proxy.session_state import HOLD_TIMEOUT
+    from tests.rds_proxy.conftest import wait_until
+
+    conn = connect(autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO items (v) VALUES (60)")
+        mine = cur.lastrowid
+    assert lab.proxy.stats()["backend_in_use"] == 1  # kept for the next statement
+    wait_until(lambda: lab.proxy.stats()["backend_in_use"] == 0, timeout=HOLD_TIMEOUT + 2)
+    assert one(conn, "SELECT LAST_INSERT_ID()") == mine  # its connection came back to it
