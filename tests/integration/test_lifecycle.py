@@ -3,6 +3,7 @@ when it cannot."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -159,8 +160,10 @@ def test_a_state_folder_deleted_while_the_cloud_runs_is_named_as_such(tmp_path):
 
 def test_two_ups_of_one_state_folder_at_the_same_moment_make_one_cloud(tmp_path):
     root = tmp_path / "state"
+    # default settings: not the port (or folder) of a cloud this test session exported for the notebooks' kernels
+    env = {name: value for name, value in os.environ.items() if name not in lifecycle.EXPORTED}
     starts = [subprocess.Popen([sys.executable, "-m", "lab_helpers.local", "up", "--state-dir", str(root)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
     try:
         said = [start.communicate(timeout=180) for start in starts]
         assert [start.returncode for start in starts] == [0, 0], said
