@@ -415,3 +415,6 @@ def native_password_scramble(password: str, seed: bytes) -> bytes:
     stage2 = hashlib.sha1(stage1).digest()
     mixed = hashlib.sha1(seed[:20] + stage2).digest()
     return bytes(a ^ b for a, b in zip(stage1, mixed, strict=True))
+
+
+ACCESS_DENIED = 1045  # MySQL's ER_ACCESS_DENIED_ERROR: a login or COM_CHANGE_USER refused

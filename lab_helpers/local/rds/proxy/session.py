@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 LOST_CONNECTION = 2013  # MySQL's "Lost connection to MySQL server during query"
 TLS_REQUIRED = 3159  # RDS Proxy's "This RDS Proxy requires TLS connections."
-ACCESS_DENIED = 1045
+ACCESS_DENIED = p.ACCESS_DENIED
 
 
 class ProxyCore(Protocol):

@@ -77,7 +77,6 @@ def _change_user_request(message: bytes, capabilities: int) -> tuple[str, bytes,
 
 
 async def change_user(session: ClientSession, message: bytes) -> None:
-    from .session import ACCESS_DENIED
 
     user, auth, database, collation, plugin = _change_user_request(message, session.capabilities)
     if plugin and plugin != p.NATIVE_PASSWORD:
@@ -88,7 +87,7 @@ async def change_user(session: ClientSession, message: bytes) -> None:
     if password is None or not hmac.compare_digest(auth, p.native_password_scramble(password, session.seed)):
         host = (session.client.writer.get_extra_info("peername") or ("localhost",))[0]
         session.client.write(p.err_packet(MysqlError(
-            ACCESS_DENIED, f"Access denied for user '{user}'@'{host}' (using password: {'YES' if auth else 'NO'})",
+            p.ACCESS_DENIED, f"Access denied for user '{user}'@'{host}' (using password: {'YES' if auth else 'NO'})",
             "28000")))
         await session.client.flush()
         raise ProtocolError("COM_CHANGE_USER refused")  # the connection ends, as it has no user any more
