@@ -104,7 +104,9 @@ CREATING_STEPS = {
     "02_vpc_endpoint": ["ec2 CreateSecurityGroup", "ec2 AuthorizeSecurityGroupIngress", "ec2 CreateVpcEndpoint"],
     "03_rds_proxy": ["iam CreateRole", "iam PutRolePolicy", "ec2 AuthorizeSecurityGroupIngress", "rds CreateDBProxy",
                      "rds RegisterDBProxyTargets"],
-    "04_lambda_update": ["iam AttachRolePolicy", "iam PutRolePolicy", "iam DetachRolePolicy"],
+    "04_lambda_update": ["iam AttachRolePolicy", "iam PutRolePolicy", "iam DetachRolePolicy",
+                         "lambda UpdateFunctionCode"],
+    "06_connection_lab": ["lambda UpdateFunctionCode", "lambda UpdateFunctionConfiguration"],
 }
 
 
@@ -123,7 +125,10 @@ def test_each_creating_step_shows_its_api_request_next_to_the_console_fields(nam
     expected = {"01_secrets_manager": ["Name  ", "serverless-app-rds-secret"],
                 "02_vpc_endpoint": ["ServiceName", "com.amazonaws.ap-northeast-2.secretsmanager", "PrivateDnsEnabled"],
                 "03_rds_proxy": ["DBProxyName", "RequireTLS", "VpcSecurityGroupIds", "DBInstanceIdentifiers"],
-                "04_lambda_update": ["PolicyArn", "SecretsManagerReadWrite", "secretsmanager:GetSecretValue"]}[name]
+                "04_lambda_update": ["PolicyArn", "SecretsManagerReadWrite", "secretsmanager:GetSecretValue",
+                                     "FunctionName  serverless-app-lambda", "ZipFile", "zip 파일"],
+                "06_connection_lab": ["FunctionName  serverless-app-lambda", "ZipFile", "Environment", "SECRET_NAME",
+                                      "serverless-app-rds-secret", "DB_HOST", "serverless-app-rds-proxy.proxy-"]}[name]
     assert [word for word in expected if word not in joined] == []
 
 
