@@ -8,6 +8,8 @@
 #   make jupyter    the local cloud and JupyterLab on notebooks/
 #   make notebooks  refresh the notebooks' reference outputs (after editing a notebook; NB=03_rds_proxy for one:
 #                   the lesson runs up to it on a fresh cloud, and only its outputs are rewritten)
+#   make example-charts  06's charts from a reference run (the lesson up to 06 on a fresh cloud) as the example images
+#                   its markdown shows, notebooks/images/06-chart-*.png (needs fonts-noto-cjk)
 #   make bench      measure it: Lambda Duration per variant, connection storm, start-up, lesson time
 #   make up/down/status   the local cloud by hand
 #   make classroom  for instructors: every learner's lab in a shared account (TARGET=aws REGION=...), with how far
@@ -30,7 +32,7 @@ JOBS ?=
 CONFIRM_COSTS ?=
 NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
 
-.PHONY: test lint lab jupyter notebooks bench venv venv-test mariadb chromium up down status clean \
+.PHONY: test lint lab jupyter notebooks example-charts bench venv venv-test mariadb chromium up down status clean \
 	classroom classroom-cleanup
 
 test: lint mariadb chromium
@@ -50,6 +52,9 @@ jupyter: venv mariadb
 
 notebooks: venv mariadb
 	$(PY) -m lab_helpers.run_lab --refresh $(NB)
+
+example-charts: venv mariadb
+	$(PY) -m lab_helpers.example_charts
 
 bench: venv mariadb
 	$(PY) -m lab_helpers.bench
