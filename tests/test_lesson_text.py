@@ -274,6 +274,22 @@ def test_the_prose_points_to_the_notebook_that_does_it():
     assert wrong == []
 
 
+SECTION_REFERENCE = re.compile(r"`?(\d\d_[a-z][a-z0-9_]*)`? (\d+)절")
+
+
+def headings(name: str) -> set[str]:
+    """The numbers of a notebook's numbered sections ("## 2. ...")."""
+    return {m for kind, text in all_text(name) if kind == "markdown" for m in re.findall(r"(?m)^## (\d+)\.", text)}
+
+
+def test_a_section_named_in_another_notebook_is_that_notebook_s_section():
+    wrong = [f"{name}: {target} {number}절" for name in run_lab.LESSON for kind, text in all_text(name)
+             if kind == "markdown" for target, number in SECTION_REFERENCE.findall(text)
+             if target in run_lab.LESSON and number not in headings(target)]
+    assert wrong == []
+    assert SECTION_REFERENCE.findall("적용되지 않습니다 (`06_connection_lab` 5절).") == [("06_connection_lab", "5")]
+
+
 def test_the_label_check_can_fail():
     assert ENGLISH_LABEL.findall("### 4. [Secret name]: `x` [링크](https://a) ![img](b)") == ["Secret name"]
     assert ENGLISH_LABEL.findall("[보안 암호 이름] (Secret name), [VPC]") == ["VPC"]
