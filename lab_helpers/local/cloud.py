@@ -18,7 +18,7 @@ import pymysql
 
 from .. import paths
 from ..config import DEFAULT_REGION
-from . import logs, moto_adapter, state
+from . import logs, moto_adapter, processes, state
 from .apigateway import ApiGatewayProvider
 from .awslambda import LambdaProvider, LambdaService
 from .awslambda import rules as lambda_rules
@@ -99,7 +99,7 @@ class LocalCloud:
             self.faults.report("endpoint", "warming up moto's backends", e)
 
     def info(self) -> dict:
-        return {"pid": os.getpid(), "identity": state.process_identity(os.getpid()),
+        return {"pid": os.getpid(), "identity": processes.process_identity(os.getpid()),
                 "endpoint": self.endpoint, "port": self.port, "region": self.region,
                 "root": str(self.root), "started_at": self.started_at,
                 "mariadb": {"pid": self.mariadb.pid, "port": self.mariadb.port, "socket": self.mariadb.socket}}
