@@ -25,7 +25,6 @@ from pathlib import Path
 
 from .. import paths
 from .errors import LocalCloudError
-from .processes import is_same_process
 
 DEFAULT_PORT = 24566  # the endpoint's port when it is free (below the kernel's ephemeral range, so no outgoing
 # connection ever holds it); else a free one is chosen, and remembered in the state folder; LAB_LOCAL_PORT overrides it
@@ -141,11 +140,3 @@ def health(endpoint: str, timeout: float = 2.0) -> dict | None:
 
 NOT_RUNNING = ("the local cloud is not running: start it with `python -m lab_helpers.local up` "
                "(or `make jupyter`, or run notebook 00), then try again.")
-
-
-def running_endpoint(root: Path | None = None) -> str:
-    """The endpoint of the running local cloud, or an error that says how to start it."""
-    info = read(root)
-    if not info or not is_same_process(info.get("pid"), info.get("identity")):
-        raise LocalCloudError(NOT_RUNNING)
-    return info["endpoint"]
