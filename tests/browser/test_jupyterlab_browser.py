@@ -40,7 +40,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from lab_helpers import paths
-from lab_helpers.local import lifecycle, state
+from lab_helpers.local import lifecycle, processes, state
 from lab_helpers.local.ports import HOST, free_port
 
 pytestmark = pytest.mark.integration
@@ -414,7 +414,7 @@ def test_00_starts_the_local_cloud_in_a_jupyterlab_that_a_hub_spawned():
                 said = "\n".join(_texts(page, ".jp-OutputArea-output"))
                 assert f"로컬 클라우드를 시작했습니다: http://127.0.0.1:{port}" in said, f"({shot}) {said[-1500:]}"
                 record = state.read(root)  # the cloud 00 started, running on after the cell, found by its record
-                assert record and state.is_same_process(record["pid"], record["identity"])
+                assert record and processes.is_same_process(record["pid"], record["identity"])
                 assert state.health(record["endpoint"]) is not None
                 print(f"00_prerequisites with no cloud running: ran in {seconds:.1f} s; {paths.shown(shot)}")
         finally:

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lab_helpers.local import moto_adapter
+from lab_helpers.local import moto
 from lab_helpers.local.gateway import Request
 from lab_helpers.local.vpc import function_access
 from lab_helpers.local.vpc.function_access import FunctionAccess
@@ -39,7 +39,7 @@ def vpc(monkeypatch):
                                                          "Principal": {"Service": "lambda.amazonaws.com"}}]}
         role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
         boto3.client("secretsmanager", REGION).create_secret(Name="lab/db", SecretString="{}")
-        fn = moto_adapter.DeployedFunction(REGION, "fn", f"arn:aws:lambda:{REGION}:{moto_adapter.ACCOUNT}:function:fn",
+        fn = moto.awslambda.DeployedFunction(REGION, "fn", f"arn:aws:lambda:{REGION}:{moto.ACCOUNT}:function:fn",
                                            "", b"", "app.handler", "python3.12", 3.0, 128, {}, role, subnets,
                                            (lambda_sg,))
         access = FunctionAccess()
@@ -116,7 +116,7 @@ def test_calls_not_made_by_a_function_or_to_other_services_are_not_checked(vpc):
 
 
 def test_each_function_gets_its_own_stable_key(vpc):
-    other = moto_adapter.DeployedFunction(REGION, "other", f"arn:aws:lambda:{REGION}:1:function:other", "", b"", "h",
+    other = moto.awslambda.DeployedFunction(REGION, "other", f"arn:aws:lambda:{REGION}:1:function:other", "", b"", "h",
                                           "python3.12", 3.0, 128, {}, "r", (), ())
     first, again = vpc["access"].credentials_for(other), vpc["access"].credentials_for(other)
     assert first == again and first["AWS_ACCESS_KEY_ID"] != vpc["key"]
