@@ -81,7 +81,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # The Debian packages, each list in one file that repo2docker and the dev container read too: apt.txt, what the
-# lab needs (MariaDB), and apt-test.txt, what `make test` adds (Chromium and fonts for the browser test).
+# lab needs (MariaDB, the Korean font of 06's charts), and apt-test.txt, what `make test` adds (Chromium, emoji).
 APT_PACKAGES := $(strip $(shell sed -e 's/\#.*//' apt.txt))
 TEST_APT_PACKAGES := $(strip $(shell sed -e 's/\#.*//' apt-test.txt))
 
@@ -100,7 +100,7 @@ mariadb:
 
 # Debian's Chromium for the browser test (Playwright drives it; it downloads no browser of its own), with
 # the fonts that draw the lesson's Korean text and its ✅ in the screenshots.
-CHROMIUM_PACKAGES := $(TEST_APT_PACKAGES)
+CHROMIUM_PACKAGES := $(APT_PACKAGES) $(TEST_APT_PACKAGES)
 chromium:
 	@if { command -v chromium >/dev/null || [ -x /usr/bin/chromium ]; } && \
 	  fc-list 2>/dev/null | grep -q NotoSansCJK && fc-list 2>/dev/null | grep -q NotoColorEmoji; then :; \

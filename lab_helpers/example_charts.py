@@ -27,7 +27,7 @@ CHART_CELL = re.compile(r"^\s*\w+_chart = measure\.chart_(\w+)\(", re.MULTILINE)
 BANNER = "예시: 참고 실행의 그림 (여러분이 실행하면 셀이 새로 그립니다)"
 BANNER_HEIGHT = 30  # px, above the chart
 FONT_MISSING = ("06's example charts need a font with Hangul (Debian's fonts-noto-cjk): run "
-                "'sudo apt-get install -y fonts-noto-cjk', then try again.")
+                "'sudo apt-get install -y mariadb-server fonts-noto-cjk' (the list of apt.txt), then try again.")
 
 
 def images_dir() -> Path:

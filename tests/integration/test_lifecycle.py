@@ -69,7 +69,7 @@ def test_a_stale_state_folder_says_what_to_do(tmp_path):
 def test_missing_mariadb_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setattr(mariadb, "SERVER_FOLDERS", ())
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(LocalCloudError, match=r"apt-get install -y mariadb-server"):
+    with pytest.raises(LocalCloudError, match=r"apt-get install -y mariadb-server fonts-noto-cjk"):
         lifecycle.up(tmp_path / "state", free_port())
 
 

@@ -57,7 +57,7 @@ def test_a_chart_cell_without_its_image_is_named(tmp_path):
 
 def test_without_a_font_with_hangul_it_says_what_to_install(monkeypatch):
     monkeypatch.setattr(charts, "font_families", lambda: ["DejaVu Sans"])
-    with pytest.raises(RuntimeError, match="sudo apt-get install -y fonts-noto-cjk"):
+    with pytest.raises(RuntimeError, match="sudo apt-get install -y mariadb-server fonts-noto-cjk"):
         example_charts.korean_font()
     assert example_charts.main([]) == 2  # before any run
 
