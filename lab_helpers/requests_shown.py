@@ -7,6 +7,16 @@ records every request that creates or changes something (boto3's `before-paramet
 lab's clients and on those made inside), and then prints them as a short table: the operation, each
 parameter, the console field it stands for, and its value (secret values and zip files never shown).
 
+    with requests_shown.counted(lab, "baseline"):
+        summary = baseline.ensure_baseline(lab)
+
+prints them shorter, for a step that no console form of the module stands for (00's Module 2, which the
+workshop built with a CloudFormation stack; 07's functions for the demo): one line per operation, with how
+many were sent and the names of what they made.
+
+The same request sent again at once (a call retried while IAM's changes propagate or an update finishes, on
+AWS only) is recorded once, so that both targets show the same requests.
+
 The helpers are idempotent: run again, a step finds what it made and sends no creating request. So
 that the cell shows the same thing on every run, the requests a step sent are kept in the state folder
 (one file per step, target, region and learner) and shown again on a run that sent none; a step that
@@ -27,7 +37,8 @@ from .text import pad, width
 CHANGING = ("Create", "Put", "Update", "Modify", "Register", "Attach", "Detach", "Authorize", "Revoke", "Delete",
             "Associate", "Rotate", "Add")
 TAGGING = {"CreateTags", "TagResource", "AddTagsToResource", "TagRole", "TagPolicy"}
-HIDDEN = {"ClientToken", "ClientRequestToken", "IdempotencyToken", "Tags", "TagSpecifications"}
+HIDDEN = {"ClientToken", "ClientRequestToken", "IdempotencyToken", "Tags", "tags", "TagSpecifications"}
+ZIP = "zip 파일 (함수 코드와 PyMySQL)"
 
 # (operation, parameter) -> the console field of the module's step it stands for, as the Korean console names it
 # (the notebooks' text gives the module's English name next to each at its first use)
@@ -71,7 +82,42 @@ CONSOLE: dict[tuple[str, str], str] = {
     ("UpdateFunctionCode", "ZipFile"): "코드 편집기의 코드, [배포]",
     ("UpdateFunctionConfiguration", "FunctionName"): "함수",
     ("UpdateFunctionConfiguration", "Environment"): "[구성] → 환경 변수",
+    ("CreateRole", "Description"): "[설명]",
+    # 07: the rotation function as the Lambda console's [함수 생성] → [새로 작성] makes it, then its [구성] tab
+    # (https://docs.aws.amazon.com/ko_kr/lambda/latest/dg/configuration-function-zip.html: 함수 이름, 런타임,
+    # 기본 실행 역할 변경, 고급 설정; https://docs.aws.amazon.com/ko_kr/lambda/latest/dg/configuration-vpc.html)
+    ("CreateFunction", "FunctionName"): "[함수 이름]",
+    ("CreateFunction", "Runtime"): "[런타임]",
+    ("CreateFunction", "Handler"): "[런타임 설정] → [핸들러]",
+    ("CreateFunction", "Role"): "[기본 실행 역할 변경] → 기존 역할 사용",
+    ("CreateFunction", "Code"): "[업로드 위치] → .zip 파일",
+    ("CreateFunction", "MemorySize"): "[일반 구성] → [메모리]",
+    ("CreateFunction", "Timeout"): "[일반 구성] → [제한 시간]",
+    ("CreateFunction", "VpcConfig"): "[고급 설정] → [VPC 활성화]",
+    ("CreateFunction", "Environment"): "[구성] → 환경 변수",
+    ("CreateLogGroup", "logGroupName"): "(콘솔: Lambda 가 만듦)",
+    # the function's [구성] → [권한] → [리소스 기반 정책 설명] → [권한 추가], for an AWS 서비스
+    # (https://docs.aws.amazon.com/ko_kr/lambda/latest/dg/access-control-resource-based.html)
+    ("AddPermission", "FunctionName"): "함수",
+    ("AddPermission", "StatementId"): "[문 ID]",
+    ("AddPermission", "Action"): "[작업]",
+    ("AddPermission", "Principal"): "[보안 주체]",
+    ("AddPermission", "SourceArn"): "[소스 ARN]",
+    # the secret's [교체 구성] → [교체 편집] in the Secrets Manager console: 자동 교체, 교체 일정, 교체 함수
+    # (https://docs.aws.amazon.com/ko_kr/secretsmanager/latest/userguide/rotate-secrets_lambda.html,
+    # https://docs.aws.amazon.com/ko_kr/secretsmanager/latest/userguide/rotate-secrets_turn-on-for-db.html)
+    ("RotateSecret", "SecretId"): "보안 암호",
+    ("RotateSecret", "RotationLambdaARN"): "[교체 함수]",
+    ("RotateSecret", "RotationRules"): "[자동 교체], [교체 일정]",
+    ("RotateSecret", "RotateImmediately"): "보안 암호가 저장될 때 즉시 교체",
 }
+
+EC2_ID_PREFIXES = ("vpc", "subnet", "sg", "igw", "rtb", "vpce")  # ids the notebooks' reference outputs mask
+MAX_NAMES = 4
+
+# what names the resource a request makes, in the short form (`counted`): the first of these it has
+NAME_PARAMETERS = ("Name", "name", "GroupName", "DBInstanceIdentifier", "DBProxyName", "DBSubnetGroupName", "RoleName",
+                   "PolicyName", "FunctionName", "logGroupName", "SecretId", "stageName", "httpMethod")
 
 
 def _changing(operation: str) -> bool:
@@ -97,8 +143,9 @@ def _value(operation: str, name: str, value: Any) -> str:
         except (TypeError, ValueError):
             keys = []
         return "JSON: " + ", ".join(keys) + " (값은 보여 주지 않음)"
-    if isinstance(value, (bytes, bytearray)):
-        return "zip 파일 (함수 코드와 PyMySQL)"
+    value = _without_bytes(value)
+    if value == ZIP:
+        return ZIP
     if isinstance(value, str) and value.lstrip().startswith("{"):
         try:
             value = json.loads(value)
@@ -113,6 +160,17 @@ def _value(operation: str, name: str, value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return str(value)
+
+
+def _without_bytes(value: Any) -> Any:
+    """`value` with every zip file in it (CreateFunction's Code.ZipFile too) replaced by what it is."""
+    if isinstance(value, (bytes, bytearray)):
+        return ZIP
+    if isinstance(value, dict):
+        return {k: _without_bytes(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_bytes(v) for v in value]
+    return value
 
 
 def rows(requests: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, str]]:
@@ -130,14 +188,20 @@ def _record_file(lab: Lab, step: str):
     return paths.state_dir() / "requests" / f"{lab.target}-{lab.region}-{lab.names.vpc}" / f"{step}.json"
 
 
+def _shown_part(request: tuple[str, str, dict[str, Any]]) -> tuple[str, str, dict[str, Any]]:
+    service, operation, params = request
+    return service, operation, {k: v for k, v in params.items() if k not in HIDDEN}
+
+
 @contextlib.contextmanager
 def recording(lab: Lab) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
     """Every creating or changing request the lab's clients send inside, as (service, operation, params)."""
     sent: list[tuple[str, str, dict[str, Any]]] = []
 
     def record(params: dict[str, Any], model, **_: Any) -> None:
-        if _changing(model.name):
-            sent.append((model.service_model.endpoint_prefix, model.name, dict(params)))
+        request = (model.service_model.endpoint_prefix, model.name, dict(params))
+        if _changing(model.name) and _shown_part(request) not in map(_shown_part, sent):  # a retry: once
+            sent.append(request)
 
     emitters = [lab.session.events] + [client.meta.events for client in lab._clients.values()]
     for emitter in emitters:  # clients copy the session's handlers when they are made: both
@@ -151,14 +215,9 @@ def recording(lab: Lab) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
             client.meta.events.unregister("before-parameter-build", unique_id="lab-requests-shown")
 
 
-@contextlib.contextmanager
-def shown(lab: Lab, step: str) -> Iterator[None]:
-    """Run the step's cell inside; then print the requests it sent (or, when it sent none, those it sent when
-    it made what it found), next to the console fields."""
-    with recording(lab) as sent:
-        yield
+def _kept(lab: Lab, step: str, table: list[dict[str, str]]) -> list[dict[str, str]]:
+    """`table` kept for the step when it has rows; else the one kept when the step made what it now finds."""
     record = _record_file(lab, step)
-    table = rows(sent)
     if table:
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps(table, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -166,9 +225,63 @@ def shown(lab: Lab, step: str) -> Iterator[None]:
         table = json.loads(record.read_text(encoding="utf-8"))
     if not table:
         print("AWS API 요청: 없음 (이미 있던 리소스를 찾기만 했고, 이 실습이 만든 요청의 기록이 없습니다)")
+    return table
+
+
+@contextlib.contextmanager
+def shown(lab: Lab, step: str) -> Iterator[None]:
+    """Run the step's cell inside; then print the requests it sent (or, when it sent none, those it sent when
+    it made what it found), next to the console fields."""
+    with recording(lab) as sent:
+        yield
+    table = _kept(lab, step, rows(sent))
+    if table:
+        print("이 단계가 리소스를 만들 때 보낸 AWS API 요청 (콘솔 항목 → 요청의 파라미터, 값):")
+        _print(table)
+
+
+def _name(params: dict[str, Any]) -> str | None:
+    """The name of what a request makes or changes: a name parameter, else its Name tag, else an EC2 id."""
+    for key in NAME_PARAMETERS:
+        if isinstance(params.get(key), str):
+            return params[key]
+    for spec in params.get("TagSpecifications", []):
+        for tag in spec.get("Tags", []):
+            if tag.get("Key") == "Name":
+                return tag.get("Value")
+    return next((v for k, v in params.items() if k.endswith("Id") and isinstance(v, str)
+                 and v.split("-")[0] in EC2_ID_PREFIXES), None)
+
+
+def counts(requests: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, str]]:
+    """One row per operation, in the order first sent: {"request", "count", "names"} (the distinct names of
+    what it made, the first MAX_NAMES of them and how many more)."""
+    found: dict[str, list[str | None]] = {}
+    for service, operation, params in requests:
+        found.setdefault(f"{service} {operation}", []).append(_name(params))
+    out = []
+    for request, names in found.items():
+        distinct = list(dict.fromkeys(n for n in names if n))
+        listed = ", ".join(distinct[:MAX_NAMES]) + (f" 외 {len(distinct) - MAX_NAMES}개" if len(distinct) > MAX_NAMES
+                                                    else "")
+        out.append({"request": request, "count": str(len(names)), "names": listed or "-"})
+    return out
+
+
+@contextlib.contextmanager
+def counted(lab: Lab, step: str) -> Iterator[None]:
+    """Like `shown`, shorter: one line per operation the step sent, how many times, and what it named."""
+    with recording(lab) as sent:
+        yield
+    table = _kept(lab, step, counts(sent))
+    if not table:
         return
-    print("이 단계가 리소스를 만들 때 보낸 AWS API 요청 (콘솔 항목 → 요청의 파라미터, 값):")
-    _print(table)
+    print(f"이 단계가 리소스를 만들 때 보낸 AWS API 요청: {len(table)}종류 "
+          f"{sum(int(row['count']) for row in table)}번 (요청, 횟수, 만든 리소스의 이름)")
+    request_width = max(width(row["request"]) for row in table)
+    count_width = max(width(row["count"]) for row in table)
+    for row in table:
+        print(f"  {pad(row['request'], request_width)}  {row['count']:>{count_width}}  {row['names']}".rstrip())
 
 
 def _print(table: list[dict[str, str]]) -> None:

@@ -28,7 +28,9 @@ README = paths.CHECKOUT / "README.md"
 CODE_LISTING = re.compile(r"\b(show_code|printed_diff)\(")
 # what may stay as it is in an output: URLs, ARNs, notebook names, and the names of AWS and MySQL themselves
 VERBATIM = [re.compile(p) for p in (r"https?://\S+", r"\barn:[^\s,]+", r"\b\d\d_[a-z][a-z0-9_]*\b")]
-AWS_AND_MYSQL_NAMES = {"max_connections", "mysql_native_password", "caching_sha2_password"}
+# (lambda_function: the module part of a Python function's handler, lambda_function.lambda_handler, as the Lambda
+# console's [런타임 설정] → [핸들러] shows it and a learner types it)
+AWS_AND_MYSQL_NAMES = {"max_connections", "mysql_native_password", "caching_sha2_password", "lambda_function"}
 SNAKE = re.compile(r"(?<![\w.:/-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-])")
 PYTHON_BOOL = re.compile(r"\b(True|False)\b")
 NOTEBOOK_NAME = re.compile(r"\b\d\d_[a-z][a-z0-9_]*\b")
@@ -110,6 +112,19 @@ CREATING_STEPS = {
     "04_lambda_update": ["iam AttachRolePolicy", "iam PutRolePolicy", "iam DetachRolePolicy",
                          "lambda UpdateFunctionCode"],
     "06_connection_lab": ["lambda UpdateFunctionCode", "lambda UpdateFunctionConfiguration"],
+    "07_secret_rotation": ["iam CreateRole", "iam AttachRolePolicy", "iam PutRolePolicy", "logs CreateLogGroup",
+                           "lambda CreateFunction", "lambda AddPermission", "secretsmanager RotateSecret"],
+}
+# steps no console form of the module stands for, shown short (`requests_shown.counted`): the operations each
+# sent, with what they named (00: Module 2, a CloudFormation stack in the workshop; 07: the demo's functions)
+COUNTED_STEPS = {
+    "00_prerequisites": {"ec2 CreateVpc": "serverless-app", "ec2 CreateSecurityGroup": "lambda-sg, rds-sg",
+                         "rds CreateDBInstance": "serverless-app-rds", "iam CreateRole": "serverless-app-lambda-role",
+                         "lambda CreateFunction": "serverless-app-lambda",
+                         "apigateway CreateRestApi": "serverless-app-api", "apigateway CreateStage": "dev"},
+    "07_secret_rotation": {"lambda CreateFunction": "serverless-app-lambda-printed, serverless-app-lambda-cached, "
+                                                    "serverless-app-lambda-m3",
+                           "rds ModifyDBProxy": "serverless-app-rds-proxy"},
 }
 
 
@@ -131,8 +146,26 @@ def test_each_creating_step_shows_its_api_request_next_to_the_console_fields(nam
                 "04_lambda_update": ["PolicyArn", "SecretsManagerReadWrite", "secretsmanager:GetSecretValue",
                                      "FunctionName  serverless-app-lambda", "ZipFile", "zip 파일"],
                 "06_connection_lab": ["FunctionName  serverless-app-lambda", "ZipFile", "Environment", "SECRET_NAME",
-                                      "serverless-app-rds-secret", "DB_HOST", "serverless-app-rds-proxy.proxy-"]}[name]
+                                      "serverless-app-rds-secret", "DB_HOST", "serverless-app-rds-proxy.proxy-"],
+                "07_secret_rotation": ["FunctionName  serverless-app-rds-rotation", "lambda_function.lambda_handler",
+                                       '{"ZipFile":"zip 파일 (함수 코드와 PyMySQL)"}', "[보안 주체]",
+                                       "Principal  secretsmanager.amazonaws.com", "RotationLambdaARN",
+                                       '{"AutomaticallyAfterDays":30}', "RotateImmediately  예"]}[name]
     assert [word for word in expected if word not in joined] == []
+
+
+@pytest.mark.parametrize("name", sorted(COUNTED_STEPS))
+def test_each_step_without_a_console_form_shows_its_api_requests_counted_with_what_they_named(name):
+    shown = [output_text(cell) for cell in notebook(name).cells
+             if cell.cell_type == "code" and "requests_shown.counted(" in cell.source]
+    assert shown and all(text.startswith("이 단계가 리소스를 만들 때 보낸 AWS API 요청: ") for text in shown)
+    lines = {match[1]: (int(match[2]), match[3]) for text in shown
+             for match in re.finditer(r"^  ([a-z0-9]+ [A-Z][A-Za-z]+) +(\d+)  (.+)$", text, re.MULTILINE)}
+    assert {request: lines.get(request, (0, ""))[1] for request in COUNTED_STEPS[name]} == COUNTED_STEPS[name]
+    for text in shown:  # the heading's totals are the lines' own
+        kinds, total = map(int, re.match(r".*: (\d+)종류 (\d+)번", text)[1:3])
+        counts = [int(m) for m in re.findall(r"^  [a-z0-9]+ [A-Z][A-Za-z]+ +(\d+)  ", text, re.MULTILINE)]
+        assert (kinds, total) == (len(counts), sum(counts))
 
 
 # ---------------------------------------------------------------- outputs short enough to read

@@ -112,3 +112,60 @@ def test_the_deployments_show_update_function_code_and_the_environment_they_set(
     out, operations = deployed("deploy_printed", module3.deploy_printed_function)
     assert operations == ["lambda UpdateFunctionCode", "lambda UpdateFunctionConfiguration"]
     assert '{"Variables":{}}' in out
+
+
+def test_module2_s_baseline_is_shown_short_one_line_per_operation_with_its_count_and_names(lab, calls, capsys):
+    """00: Module 2 came from a CloudFormation stack, no console form: each operation once, how many, what it named."""
+    with requests_shown.counted(lab, "baseline"):
+        baseline.ensure_baseline(lab)
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].startswith("이 단계가 리소스를 만들 때 보낸 AWS API 요청: ")
+    rows = {line.split()[0] + " " + line.split()[1]: line.split(None, 3)[2:] for line in lines[1:]}
+    assert rows["ec2 CreateVpc"] == ["1", lab.names.vpc]
+    assert rows["ec2 CreateSubnet"][0] == "7" and rows["ec2 CreateSubnet"][1].endswith(" 외 3개")
+    assert rows["rds CreateDBInstance"] == ["1", lab.names.db_instance]
+    assert rows["lambda CreateFunction"] == ["1", lab.names.function]
+    assert "zip" not in out and lab.names.db_master_password not in out
+    total = sum(int(count) for count, *_ in rows.values())
+    assert lines[0].startswith(f"이 단계가 리소스를 만들 때 보낸 AWS API 요청: {len(rows)}종류 {total}번")
+    assert total == len(calls.mutating())
+
+    calls.clear()
+    with requests_shown.counted(lab, "baseline"):
+        baseline.ensure_baseline(lab)
+    assert calls.mutating() == [] and capsys.readouterr().out == out  # found: the same lines again
+
+
+def test_the_rotation_function_s_requests_show_its_console_fields_and_never_its_zip(lab, capsys):
+    """07: CreateFunction's code (a zip inside Code) is named, never shown; the handler, role, permission and
+    RotateSecret's schedule are, next to the Lambda and Secrets Manager consoles' fields."""
+    from lab_helpers import rotation
+
+    baseline.ensure_baseline(lab)
+    secrets.ensure_secret(lab)
+    capsys.readouterr()
+    with requests_shown.shown(lab, "rotation_function"):
+        rotation.ensure_rotation_function(lab)
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if not line.startswith(" ")][1:] == [
+        "iam CreateRole", "iam AttachRolePolicy", "iam PutRolePolicy", "logs CreateLogGroup", "lambda CreateFunction",
+        "lambda AddPermission"]
+    for field, parameter, value in (
+            ("[함수 이름]", "FunctionName", lab.names.rotation_function),
+            ("[런타임 설정] → [핸들러]", "Handler", "lambda_function.lambda_handler"),
+            ("[업로드 위치] → .zip 파일", "Code", '{"ZipFile":"zip 파일 (함수 코드와 PyMySQL)"}'),
+            ("[일반 구성] → [제한 시간]", "Timeout", str(rotation.TIMEOUT_S)),
+            ("[보안 주체]", "Principal", "secretsmanager.amazonaws.com"),
+            ("[문 ID]", "StatementId", rotation.STATEMENT_ID)):
+        assert re.search(rf"^  {re.escape(field)} +{parameter} +{re.escape(value)}$", out, re.MULTILINE), (field, out)
+    assert "PK\\x03" not in out and "\\x" not in out  # no byte of the zip
+
+    # RotateSecret (moto in-process runs no rotation function: its request alone; 07's output shows it sent)
+    rows = requests_shown.rows([("secretsmanager", "RotateSecret", {
+        "SecretId": lab.names.secret, "RotationLambdaARN": "arn:f", "ClientRequestToken": "t",
+        "RotationRules": {"AutomaticallyAfterDays": rotation.ROTATION_DAYS}, "RotateImmediately": True})])
+    assert [(r["console_field"], r["parameter"], r["value"]) for r in rows] == [
+        ("보안 암호", "SecretId", lab.names.secret), ("[교체 함수]", "RotationLambdaARN", "arn:f"),
+        ("[자동 교체], [교체 일정]", "RotationRules", '{"AutomaticallyAfterDays":30}'),
+        ("보안 암호가 저장될 때 즉시 교체", "RotateImmediately", "예")]
