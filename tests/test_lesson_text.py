@@ -147,10 +147,10 @@ def test_each_creating_step_shows_its_api_request_next_to_the_console_fields(nam
                                      "FunctionName  serverless-app-lambda", "ZipFile", "zip 파일"],
                 "06_connection_lab": ["FunctionName  serverless-app-lambda", "ZipFile", "Environment", "SECRET_NAME",
                                       "serverless-app-rds-secret", "DB_HOST", "serverless-app-rds-proxy.proxy-"],
-                "07_secret_rotation": ["FunctionName  serverless-app-rds-rotation", "lambda_function.lambda_handler",
-                                       '{"ZipFile":"zip 파일 (함수 코드와 PyMySQL)"}', "[보안 주체]",
-                                       "Principal  secretsmanager.amazonaws.com", "RotationLambdaARN",
-                                       '{"AutomaticallyAfterDays":30}', "RotateImmediately  예"]}[name]
+                "07_secret_rotation": ["serverless-app-rds-rotation-role", "CreateFunction", "Handler",
+                                       "lambda_function.lambda_handler", '{"ZipFile":"zip 파일 (함수 코드와 PyMySQL)"}',
+                                       "VpcConfig", "Principal", "secretsmanager.amazonaws.com", "SourceArn",
+                                       "RotationLambdaARN", '{"AutomaticallyAfterDays":30}', "RotateImmediately"]}[name]
     assert [word for word in expected if word not in joined] == []
 
 
@@ -163,7 +163,7 @@ def test_each_step_without_a_console_form_shows_its_api_requests_counted_with_wh
              for match in re.finditer(r"^  ([a-z0-9]+ [A-Z][A-Za-z]+) +(\d+)  (.+)$", text, re.MULTILINE)}
     assert {request: lines.get(request, (0, ""))[1] for request in COUNTED_STEPS[name]} == COUNTED_STEPS[name]
     for text in shown:  # the heading's totals are the lines' own
-        kinds, total = map(int, re.match(r".*: (\d+)종류 (\d+)번", text)[1:3])
+        kinds, total = map(int, re.match(r".*: (\d+)종류 (\d+)번", text).groups())
         counts = [int(m) for m in re.findall(r"^  [a-z0-9]+ [A-Z][A-Za-z]+ +(\d+)  ", text, re.MULTILINE)]
         assert (kinds, total) == (len(counts), sum(counts))
 
