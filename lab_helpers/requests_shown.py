@@ -14,7 +14,7 @@ prints them shorter, for a step that no console form of the module stands for (0
 workshop built with a CloudFormation stack; 07's functions for the demo): one line per operation, with how
 many were sent and the names of what they made.
 
-The same request sent again at once (a call retried while IAM's changes propagate or an update finishes, on
+The same request sent twice in one step (a call retried while IAM's changes propagate or an update finishes, on
 AWS only) is recorded once, so that both targets show the same requests.
 
 The helpers are idempotent: run again, a step finds what it made and sends no creating request. So
@@ -84,8 +84,9 @@ CONSOLE: dict[tuple[str, str], str] = {
     ("UpdateFunctionConfiguration", "Environment"): "[구성] → 환경 변수",
     ("CreateRole", "Description"): "[설명]",
     # 07: the rotation function as the Lambda console's [함수 생성] → [새로 작성] makes it, then its [구성] tab
-    # (https://docs.aws.amazon.com/ko_kr/lambda/latest/dg/configuration-function-zip.html: 함수 이름, 런타임,
-    # 기본 실행 역할 변경, 고급 설정; https://docs.aws.amazon.com/ko_kr/lambda/latest/dg/configuration-vpc.html)
+    # (https://docs.aws.amazon.com/ko_kr/lambda/latest/dg/configuration-function-zip.html names 함수 이름, 런타임,
+    # 기본 실행 역할 변경, 고급 설정; 런타임 설정/핸들러, 일반 구성/메모리/제한 시간 and 업로드 위치 are not in it:
+    # written as the Korean console shows them, not checked against a page)
     ("CreateFunction", "FunctionName"): "[함수 이름]",
     ("CreateFunction", "Runtime"): "[런타임]",
     ("CreateFunction", "Handler"): "[런타임 설정] → [핸들러]",
@@ -103,9 +104,10 @@ CONSOLE: dict[tuple[str, str], str] = {
     ("AddPermission", "Action"): "[작업]",
     ("AddPermission", "Principal"): "[보안 주체]",
     ("AddPermission", "SourceArn"): "[소스 ARN]",
-    # the secret's [교체 구성] → [교체 편집] in the Secrets Manager console: 자동 교체, 교체 일정, 교체 함수
-    # (https://docs.aws.amazon.com/ko_kr/secretsmanager/latest/userguide/rotate-secrets_lambda.html,
-    # https://docs.aws.amazon.com/ko_kr/secretsmanager/latest/userguide/rotate-secrets_turn-on-for-db.html)
+    # the secret's [교체 구성] → [교체 편집] in the Secrets Manager console: 자동 교체, 교체 일정
+    # (https://docs.aws.amazon.com/ko_kr/secretsmanager/latest/userguide/rotate-secrets_lambda.html), Lambda 교체 함수
+    # (https://docs.aws.amazon.com/ko_kr/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html);
+    # the check box that rotates at once is described, not quoted (no Korean page of it found)
     ("RotateSecret", "SecretId"): "보안 암호",
     ("RotateSecret", "RotationLambdaARN"): "[교체 함수]",
     ("RotateSecret", "RotationRules"): "[자동 교체], [교체 일정]",
