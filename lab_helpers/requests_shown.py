@@ -114,7 +114,7 @@ CONSOLE: dict[tuple[str, str], str] = {
     ("RotateSecret", "RotateImmediately"): "보안 암호가 저장될 때 즉시 교체",
 }
 
-EC2_ID_PREFIXES = ("vpc", "subnet", "sg", "igw", "rtb", "vpce")  # ids the notebooks' reference outputs mask
+EC2_ID_PREFIXES = ("vpc", "subnet", "sg", "igw", "rtb", "vpce")
 MAX_NAMES = 4
 
 # what names the resource a request makes, in the short form (`counted`): the first of these it has
@@ -196,6 +196,22 @@ def _shown_part(request: tuple[str, str, dict[str, Any]]) -> tuple[str, str, dic
 
 
 @contextlib.contextmanager
+def _listening(lab: Lab, handlers: dict[str, Any]) -> Iterator[None]:
+    """`handlers` ({event: handler}) on the lab's clients and on those made inside, while inside (each registered
+    under an id of its own: botocore keeps only the first handler of an id)."""
+    emitters = [lab.session.events] + [client.meta.events for client in lab._clients.values()]
+    for emitter in emitters:  # clients copy the session's handlers when they are made: both
+        for event, handler in handlers.items():
+            emitter.register(event, handler, unique_id=f"lab-requests-shown-{id(handler)}")
+    try:
+        yield
+    finally:
+        for emitter in emitters + [client.meta.events for client in lab._clients.values()]:  # and those made inside
+            for event, handler in handlers.items():
+                emitter.unregister(event, unique_id=f"lab-requests-shown-{id(handler)}")
+
+
+@contextlib.contextmanager
 def recording(lab: Lab) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
     """Every creating or changing request the lab's clients send inside, as (service, operation, params)."""
     sent: list[tuple[str, str, dict[str, Any]]] = []
@@ -205,16 +221,26 @@ def recording(lab: Lab) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
         if _changing(model.name) and _shown_part(request) not in map(_shown_part, sent):  # a retry: once
             sent.append(request)
 
-    emitters = [lab.session.events] + [client.meta.events for client in lab._clients.values()]
-    for emitter in emitters:  # clients copy the session's handlers when they are made: both
-        emitter.register("before-parameter-build", record, unique_id="lab-requests-shown")
-    try:
+    with _listening(lab, {"before-parameter-build": record}):
         yield sent
-    finally:
-        for emitter in emitters:
-            emitter.unregister("before-parameter-build", unique_id="lab-requests-shown")
-        for client in lab._clients.values():  # made inside, from the session: they carry the handler too
-            client.meta.events.unregister("before-parameter-build", unique_id="lab-requests-shown")
+
+
+@contextlib.contextmanager
+def _naming_ids(lab: Lab) -> Iterator[dict[str, str]]:
+    """The EC2 ids that the creating requests sent inside got back, each with the name the request gave it (so
+    that a later request on `vpc-0abc...` is shown as on `serverless-app`)."""
+    names: dict[str, str] = {}
+    asked: list[str | None] = [None]
+
+    def before(params: dict[str, Any], model, **_: Any) -> None:
+        asked[0] = _name(params) if model.name.startswith("Create") else None
+
+    def after(parsed: dict[str, Any], **_: Any) -> None:
+        made = [parsed.get("GroupId")] + [v.get(f"{k}Id") for k, v in parsed.items() if isinstance(v, dict)]
+        names.update({made_id: asked[0] for made_id in made if asked[0] and isinstance(made_id, str)})
+
+    with _listening(lab, {"before-parameter-build": before, "after-call": after}):
+        yield names
 
 
 def _kept(lab: Lab, step: str, table: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -251,16 +277,21 @@ def _name(params: dict[str, Any]) -> str | None:
         for tag in spec.get("Tags", []):
             if tag.get("Key") == "Name":
                 return tag.get("Value")
-    return next((v for k, v in params.items() if k.endswith("Id") and isinstance(v, str)
-                 and v.split("-")[0] in EC2_ID_PREFIXES), None)
+    return next((v for k, v in params.items() if k.endswith("Id") and isinstance(v, str) and _is_ec2_id(v)), None)
 
 
-def counts(requests: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, str]]:
+def _is_ec2_id(value: str) -> bool:
+    return value.split("-")[0] in EC2_ID_PREFIXES and value.count("-") == 1
+
+
+def counts(requests: list[tuple[str, str, dict[str, Any]]], id_names: dict[str, str] | None = None
+           ) -> list[dict[str, str]]:
     """One row per operation, in the order first sent: {"request", "count", "names"} (the distinct names of
-    what it made, the first MAX_NAMES of them and how many more)."""
+    what it made or changed, the first MAX_NAMES of them and how many more; an EC2 id by the name in `id_names`)."""
     found: dict[str, list[str | None]] = {}
     for service, operation, params in requests:
-        found.setdefault(f"{service} {operation}", []).append(_name(params))
+        name = _name(params)
+        found.setdefault(f"{service} {operation}", []).append((id_names or {}).get(name or "", name))
     out = []
     for request, names in found.items():
         distinct = list(dict.fromkeys(n for n in names if n))
@@ -273,9 +304,9 @@ def counts(requests: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, st
 @contextlib.contextmanager
 def counted(lab: Lab, step: str) -> Iterator[None]:
     """Like `shown`, shorter: one line per operation the step sent, how many times, and what it named."""
-    with recording(lab) as sent:
+    with recording(lab) as sent, _naming_ids(lab) as id_names:
         yield
-    table = _kept(lab, step, counts(sent))
+    table = _kept(lab, step, counts(sent, id_names))
     if not table:
         return
     print(f"이 단계가 리소스를 만들 때 보낸 AWS API 요청: {len(table)}종류 "

@@ -123,6 +123,11 @@ def test_module2_s_baseline_is_shown_short_one_line_per_operation_with_its_count
     assert lines[0].startswith("이 단계가 리소스를 만들 때 보낸 AWS API 요청: ")
     rows = {line.split()[0] + " " + line.split()[1]: line.split(None, 3)[2:] for line in lines[1:]}
     assert rows["ec2 CreateVpc"] == ["1", lab.names.vpc]
+    # a request on an id the step got back is shown by the name it was made with
+    assert rows["ec2 ModifyVpcAttribute"] == ["2", lab.names.vpc]
+    assert rows["ec2 AuthorizeSecurityGroupIngress"] == ["1", lab.names.rds_sg]
+    assert rows["ec2 AssociateRouteTable"] == ["1", lab.names.route_table]
+    assert not re.search(r"\b(vpc|subnet|sg|igw|rtb)-[0-9a-f]{8,}\b", out), out
     assert rows["ec2 CreateSubnet"][0] == "7" and rows["ec2 CreateSubnet"][1].endswith(" 외 3개")
     assert rows["rds CreateDBInstance"] == ["1", lab.names.db_instance]
     assert rows["lambda CreateFunction"] == ["1", lab.names.function]
