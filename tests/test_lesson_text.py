@@ -119,6 +119,7 @@ CREATING_STEPS = {
 # sent, with what they named (00: Module 2, a CloudFormation stack in the workshop; 07: the demo's functions)
 COUNTED_STEPS = {
     "00_prerequisites": {"ec2 CreateVpc": "serverless-app", "ec2 CreateSecurityGroup": "lambda-sg, rds-sg",
+                         "ec2 ModifySubnetAttribute": "cloud9-subnet-a", "ec2 AuthorizeSecurityGroupIngress": "rds-sg",
                          "rds CreateDBInstance": "serverless-app-rds", "iam CreateRole": "serverless-app-lambda-role",
                          "lambda CreateFunction": "serverless-app-lambda",
                          "apigateway CreateRestApi": "serverless-app-api", "apigateway CreateStage": "dev"},
