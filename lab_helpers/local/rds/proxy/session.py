@@ -1,7 +1,8 @@
 """One client connection to the proxy: its login, its session state, and the relay of its commands.
 
 - Clients log in with mysql_native_password against the proxy's secret(s), read at each login; a
-  client that asks for another plugin (MySQL 8's caching_sha2_password) is switched to it.
+  client that asks for another plugin (MySQL 8's caching_sha2_password) is switched to it. A user whose
+  secret has IAMAuth REQUIRED logs in with an IAM authentication token instead (iam_auth.py).
 - Connections are shared at transaction boundaries, known from the database's status flags: a
   client borrows one per statement with autocommit on, and keeps it while the database says it is
   in a transaction; with autocommit off, from its first statement until COMMIT or ROLLBACK.
@@ -23,8 +24,8 @@ import secrets
 import ssl
 from typing import Protocol
 
+from . import iam_auth, session_commands, session_state
 from . import protocol as p
-from . import session_commands, session_state
 from .backend import ERR_STATUS, LOCAL_INFILE, Backend, Response, SessionState, relay
 from .charsets import DEFAULT_NAMES, engine_collation, known_names, names_for
 from .pool import Pool
@@ -160,18 +161,14 @@ class ClientSession:
         except (ssl.SSLError, OSError) as e:
             logger.info("RDS Proxy %s: a client's TLS handshake failed: %s", self.proxy.name, e)
             return False
-        auth = response.auth
-        if response.plugin and response.plugin != p.NATIVE_PASSWORD:
-            self.client.write(p.auth_switch_request(p.NATIVE_PASSWORD, seed))
-            await self.client.flush()
-            auth = await self.client.read()
-        password = self.proxy.settings().credentials.get(response.user)
-        if password is None or not hmac.compare_digest(auth, p.native_password_scramble(password, seed)):
-            host = (self.client.writer.get_extra_info("peername") or ("localhost",))[0]
-            self.client.write(p.err_packet(MysqlError(
-                ACCESS_DENIED, f"Access denied for user '{response.user}'@'{host}' "
-                               f"(using password: {'YES' if auth else 'NO'})", "28000")))
-            await self.client.flush()
+        host = (self.client.writer.get_extra_info("peername") or ("localhost",))[0]
+        if response.user in settings.iam_users:  # IAMAuth REQUIRED: a token, not the password (iam_auth.py)
+            refusal = await iam_auth.login(self.client, response, settings, self.tls, host, self.proxy.name)
+            if refusal is not None:
+                self.client.write(p.err_packet(refusal))
+                await self.client.flush()
+                return False
+        elif not await self._password_login(response, seed, host):
             return False
         self.user = response.user
         self.capabilities = response.capabilities & p.PROXY_CAPABILITIES
@@ -183,6 +180,21 @@ class ClientSession:
         self.unchecked_database = response.database is not None
         self.client.write(p.ok_packet(self._status()))
         await self.client.flush()
+        return True
+
+    async def _password_login(self, response: p.HandshakeResponse, seed: bytes, host: str) -> bool:
+        auth = response.auth
+        if response.plugin and response.plugin != p.NATIVE_PASSWORD:
+            self.client.write(p.auth_switch_request(p.NATIVE_PASSWORD, seed))
+            await self.client.flush()
+            auth = await self.client.read()
+        password = self.proxy.settings().credentials.get(response.user)
+        if password is None or not hmac.compare_digest(auth, p.native_password_scramble(password, seed)):
+            self.client.write(p.err_packet(MysqlError(
+                ACCESS_DENIED, f"Access denied for user '{response.user}'@'{host}' "
+                               f"(using password: {'YES' if auth else 'NO'})", "28000")))
+            await self.client.flush()
+            return False
         return True
 
     # -- commands ----------------------------------------------------------------------------------

@@ -83,7 +83,9 @@ async def change_user(session: ClientSession, message: bytes) -> None:
         session.client.write(p.auth_switch_request(p.NATIVE_PASSWORD, session.seed))
         await session.client.flush()
         auth = await session.client.read()
-    password = session.proxy.settings().credentials.get(user)
+    settings = session.proxy.settings()
+    # a user whose secret has IAMAuth REQUIRED never logs in with the password (iam_auth.py)
+    password = None if user in settings.iam_users else settings.credentials.get(user)
     if password is None or not hmac.compare_digest(auth, p.native_password_scramble(password, session.seed)):
         host = (session.client.writer.get_extra_info("peername") or ("localhost",))[0]
         session.client.write(p.err_packet(MysqlError(
