@@ -83,6 +83,8 @@ class Names:
     rotation_function: str = "serverless-app-rds-rotation"
     rotation_role: str = "serverless-app-rds-rotation-role"
     rotation_policy: str = "serverless-app-rds-secret-rotate"
+    # Beyond the module (notebook 08): IAM database authentication, the function's role allowed rds-db:connect
+    function_connect_policy: str = "serverless-app-lambda-rds-db-connect"
 
     # who the resources belong to: their names' prefix ("" keeps the module's names)
     learner: str = ""
