@@ -18,15 +18,15 @@ import json
 import time
 from typing import Any, TypedDict
 
-from . import api, cleanup, iam, lambda_fn, log_groups, module3, ownership, partition, proxy, secrets, waiting
+from . import api, cleanup, iam, lambda_fn, log_groups, module3, notebook, ownership, partition, proxy, secrets, waiting
 from .config import Lab
 from .waiting import require
 
 PROBE_SUFFIX = "iam-probe"
-OTHER_USER = "lab_reader"  # a database user the tokens of "a token for another user" are made for
+OTHER_USER = "reader"  # a database user the tokens of "a token for another user" are made for
 # what the probe tries, in the notebook's order, with what the learner reads
 ATTEMPTS = {
-    "token": "토큰 (generate_db_auth_token), TLS",
+    "token": "토큰, TLS (함수와 같은 방법)",
     "expired": "16분 전에 서명한 토큰",
     "other_user": f"다른 사용자({OTHER_USER})의 토큰",
     "no_tls": "토큰, TLS 없이",
@@ -167,6 +167,30 @@ def stage_answer(lab: Lab, expect_ok: bool = False) -> tuple[int, str]:
         status, body = api.call_stage(lab, url)
     print(body)
     return status, body
+
+
+EXPECTED = {"token": CONNECTED, "expired": "1045 ", "other_user": "1045 ", "no_tls": "3159 "}
+
+
+def check(lab: Lab, password_body: str, denied_body: str, body: str, tried: list[Attempt], after_body: str) -> None:
+    """08's closing check: the password and the role without the permission refused (1045), the invoke URL
+    answering with the permission, each attempt answered as RDS Proxy answers, and Module 3 back."""
+    failed = []
+    if "1045" not in password_body:
+        failed.append("IAMAuth REQUIRED 뒤에도 비밀번호로 접속되었습니다")
+    if "1045" not in denied_body:
+        failed.append("rds-db:connect 가 없는 역할의 토큰이 거절되지 않았습니다")
+    if '"statusCode": 200' not in body:
+        failed.append("rds-db:connect 를 허용한 뒤에도 Invoke URL 이 응답하지 않았습니다")
+    for (attempt, expected), row in zip(EXPECTED.items(), tried, strict=True):
+        if not row["result"].startswith(expected):
+            failed.append(f"{ATTEMPTS[attempt]}: {row['result']}")
+    if iam_auth_mode(lab) != "DISABLED" or '"statusCode": 200' not in after_body:
+        failed.append("Module 3 의 구성(IAMAuth DISABLED, 보안 암호로 접속하는 함수)으로 돌아오지 않았습니다")
+    notebook.check(not failed, "IAM 인증 확인: 비밀번호와 권한 없는 역할은 1045, 만료된 토큰과 다른 사용자의 토큰도 "
+                   "1045, TLS 없는 연결은 3159 로 거절되고, rds-db:connect 를 받은 함수의 토큰으로 접속했습니다. "
+                   "Module 3 의 구성으로 되돌렸습니다. 다음은 99_cleanup 입니다.",
+                   "기대와 다른 항목이 있습니다: " + "; ".join(failed) + ". 08_iam_auth 를 처음부터 다시 실행하세요.")
 
 
 # ---------------------------------------------------------------- back to Module 3

@@ -105,6 +105,7 @@ CREATING_STEPS = {
     "03_rds_proxy": ["iam CreateRole", "iam PutRolePolicy", "ec2 AuthorizeSecurityGroupIngress", "rds CreateDBProxy",
                      "rds RegisterDBProxyTargets"],
     "04_lambda_update": ["iam AttachRolePolicy", "iam PutRolePolicy", "iam DetachRolePolicy"],
+    "08_iam_auth": ["rds ModifyDBProxy", "iam PutRolePolicy"],
 }
 
 
@@ -123,7 +124,8 @@ def test_each_creating_step_shows_its_api_request_next_to_the_console_fields(nam
     expected = {"01_secrets_manager": ["Name  ", "serverless-app-rds-secret"],
                 "02_vpc_endpoint": ["ServiceName", "com.amazonaws.ap-northeast-2.secretsmanager", "PrivateDnsEnabled"],
                 "03_rds_proxy": ["DBProxyName", "RequireTLS", "VpcSecurityGroupIds", "DBInstanceIdentifiers"],
-                "04_lambda_update": ["PolicyArn", "SecretsManagerReadWrite", "secretsmanager:GetSecretValue"]}[name]
+                "04_lambda_update": ["PolicyArn", "SecretsManagerReadWrite", "secretsmanager:GetSecretValue"],
+                "08_iam_auth": ["\"IAMAuth\":\"REQUIRED\"", "rds-db:connect", ":dbuser:prx-ID/admin"]}[name]
     assert [word for word in expected if word not in joined] == []
 
 
