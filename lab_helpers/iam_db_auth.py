@@ -27,6 +27,7 @@ OTHER_USER = "reader"  # a database user the tokens of "a token for another user
 # what the probe tries, in the notebook's order, with what the learner reads
 ATTEMPTS = {
     "token": "토큰, TLS (함수와 같은 방법)",
+    "password": "보안 암호의 비밀번호, TLS (Module 3 의 방법)",
     "expired": "16분 전에 서명한 토큰",
     "other_user": f"다른 사용자({OTHER_USER})의 토큰",
     "no_tls": "토큰, TLS 없이",
@@ -125,7 +126,8 @@ def deploy_iam_function(lab: Lab) -> lambda_fn.FunctionView:
 def ensure_probe(lab: Lab) -> lambda_fn.FunctionView:
     """The probe (handler/iam_probe) beside the lab's function, with the same role, subnets and security group."""
     return lambda_fn.ensure_function(lab, lambda_fn.build_package("iam_probe"),
-                                     {**iam_environment(lab), "OTHER_USER": OTHER_USER}, name=probe_name(lab),
+                                     {**iam_environment(lab), "OTHER_USER": OTHER_USER,
+                                      "SECRET_NAME": lab.names.secret}, name=probe_name(lab),
                                      module=3)
 
 
@@ -169,15 +171,13 @@ def stage_answer(lab: Lab, expect_ok: bool = False) -> tuple[int, str]:
     return status, body
 
 
-EXPECTED = {"token": CONNECTED, "expired": "1045 ", "other_user": "1045 ", "no_tls": "3159 "}
+EXPECTED = {"token": CONNECTED, "password": "1045 ", "expired": "1045 ", "other_user": "1045 ", "no_tls": "3159 "}
 
 
-def check(lab: Lab, password_body: str, denied_body: str, body: str, tried: list[Attempt], after_body: str) -> None:
-    """08's closing check: the password and the role without the permission refused (1045), the invoke URL
-    answering with the permission, each attempt answered as RDS Proxy answers, and Module 3 back."""
+def check(lab: Lab, denied_body: str, body: str, tried: list[Attempt], after_body: str) -> None:
+    """08's closing check: the role without the permission refused (1045), the invoke URL answering with the
+    permission, each attempt answered as RDS Proxy answers (the password too), and Module 3 back."""
     failed = []
-    if "1045" not in password_body:
-        failed.append("IAMAuth REQUIRED 뒤에도 비밀번호로 접속되었습니다")
     if "1045" not in denied_body:
         failed.append("rds-db:connect 가 없는 역할의 토큰이 거절되지 않았습니다")
     if '"statusCode": 200' not in body:

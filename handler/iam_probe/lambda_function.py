@@ -3,12 +3,14 @@
 Deployed next to the lab's function (same role, subnets and security group), invoked with
 {"try": <one of TRIES>}; answers {"try": ..., "connected": true|false, "error": "<code> <message>"|null}.
   "token"       a token from generate_db_auth_token for DB_USER, over TLS: what the function does
+  "password"    DB_USER's password from the secret (SECRET_NAME), over TLS: what Module 3's function does
   "expired"     a token signed 16 minutes ago with the same role (a token lasts 15 minutes)
   "other_user"  a token made for another database user (OTHER_USER), used to log in as DB_USER
   "no_tls"      a good token, without TLS
-A token is never printed or returned.
+Neither a token nor the password is ever printed or returned.
 """
 import datetime
+import json
 import os
 import ssl
 
@@ -19,10 +21,11 @@ from botocore.awsrequest import AWSRequest
 
 DB_HOST = os.environ.get("DB_HOST", "")
 DB_USER = os.environ.get("DB_USER", "")
-OTHER_USER = os.environ.get("OTHER_USER", "lab_reader")
+SECRET_NAME = os.environ.get("SECRET_NAME", "")
+OTHER_USER = os.environ.get("OTHER_USER", "reader")
 DB_PORT = 3306
 TOKEN_LIFETIME_S = 900
-TRIES = ("token", "expired", "other_user", "no_tls")
+TRIES = ("token", "password", "expired", "other_user", "no_tls")
 
 session = boto3.Session()
 rds_client = session.client("rds")
@@ -53,7 +56,10 @@ def lambda_handler(event, context):
     attempt = event.get("try")
     if attempt not in TRIES:
         return {"try": attempt, "connected": False, "error": f"try must be one of {', '.join(TRIES)}"}
-    if attempt == "expired":
+    if attempt == "password":
+        secret = session.client("secretsmanager").get_secret_value(SecretId=SECRET_NAME)
+        token = json.loads(secret["SecretString"])["password"]
+    elif attempt == "expired":
         token = token_signed_at(datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=16),
                                 DB_USER)
     else:

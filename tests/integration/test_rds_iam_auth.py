@@ -2,14 +2,50 @@
 login a learner would try, answered with RDS Proxy's error."""
 from __future__ import annotations
 
+import dataclasses
+
 import boto3
 import pymysql
 import pytest
 
-from lab_helpers import baseline, module3, proxy
+from lab_helpers import baseline, iam_db_auth, module3, proxy
 from lab_helpers.config import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
+from tests.unit.test_aws_requests import Requests, problems
 
 USER = "admin"
+
+
+def test_notebook_08_s_requests_are_what_aws_accepts_and_module3_comes_back(lab, capsys):
+    """08's helpers as the notebook calls them (the same requests on both targets; on AWS they also wait for IAM):
+    every request checked against botocore's models (as the whole AWS path is in tests/unit/test_aws_requests.py),
+    each refusal as RDS Proxy gives it, and Module 3 as 06 left it afterwards."""
+    baseline.ensure_baseline(lab)
+    module3.ensure_module3(lab)
+    module3.deploy_improved_function(lab)
+    requests = Requests()
+    lab.session.events.register("before-parameter-build.*.*", requests.record)
+    recorded = dataclasses.replace(lab, _clients={})  # clients made now, with the recorder
+    try:
+        assert [row["iam_auth"] for row in iam_db_auth.require_iam_auth(recorded)] == ["REQUIRED"]
+        iam_db_auth.deploy_iam_function(recorded)
+        denied_body = iam_db_auth.stage_answer(recorded)[1]
+        assert iam_db_auth.ensure_connect_policy(recorded)["resources"] == [iam_db_auth.dbuser_arn(recorded)]
+        body = iam_db_auth.stage_answer(recorded, expect_ok=True)[1]
+        iam_db_auth.ensure_probe(recorded)
+        tried = iam_db_auth.attempts(recorded)
+        iam_db_auth.restore(recorded)
+        after_body = iam_db_auth.stage_answer(recorded)[1]
+        iam_db_auth.check(recorded, denied_body, body, tried, after_body)
+    finally:
+        lab.session.events.unregister("before-parameter-build.*.*", requests.record)
+    assert "✅ IAM 인증 확인" in capsys.readouterr().out
+    operations = {(service.service_name, name) for service, name, _ in requests.log}
+    assert {("rds", "ModifyDBProxy"), ("iam", "PutRolePolicy"), ("iam", "DeleteRolePolicy"),
+            ("lambda", "CreateFunction"), ("lambda", "Invoke")} <= operations
+    wrong = [f"{service.service_name}.{name}: {problem}" for service, name, params in requests.log
+             for problem in problems(service.operation_model(name).input_shape, params, name)]
+    assert wrong == []
+    assert iam_db_auth.iam_auth_mode(lab) == "DISABLED"
 
 
 @pytest.fixture(scope="module")
