@@ -230,7 +230,7 @@ BACK_TO_MODULE3: tuple[cleanup.Resource, ...] = (
     cleanup.Resource("Lambda 함수 코드 (IAM 인증, 06 의 코드로 되돌림)", lambda lab: lab.names.function, _iam_code,
                      cleanup.lambda_function_tagged, _put_improved_code_back, done=REVERTED, gone="이미 06 의 코드"),
     cleanup.Resource("RDS Proxy IAM 인증 (IAMAuth REQUIRED → DISABLED)", lambda lab: lab.names.proxy, _required,
-                     _proxy_tagged, lambda lab: set_iam_auth(lab, "DISABLED"), done=REVERTED, gone="이미 DISABLED"),
+                     _proxy_tagged, lambda lab: set_iam_auth(lab, "DISABLED"), done=REVERTED),
     cleanup.Resource("IAM 인라인 정책 (rds-db:connect)",
                      lambda lab: f"{lab.names.lambda_role}/{lab.names.function_connect_policy}",
                      iam.find_function_connect_policy, _connect_policy_tagged, iam.delete_function_connect_policy),
