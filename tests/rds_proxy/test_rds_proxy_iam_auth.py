@@ -50,6 +50,7 @@ def refused(lab, password: str, **kwargs) -> tuple:
 
 def test_the_password_of_an_iam_user_is_refused(iam_required, lab):
     assert refused(lab, PASSWORD)[0] == 1045
+    assert refused(lab, "a rotated [password]:x")[0] == 1045  # no URL at all: refused, not a lost connection
 
 
 def test_a_token_without_tls_is_refused_with_tls_required(iam_required, lab):

@@ -60,6 +60,9 @@ def test_a_token_for_another_user_host_or_port_is_refused():
 def test_a_password_is_not_a_token():
     with pytest.raises(iam_auth.Refused, match="not a presigned"):
         iam_auth.parse("Passw0rd")
+    for rotated in ("ab[c]d:e", "x:99999999/?y", "h:port/"):  # what urlsplit itself refuses is refused too
+        with pytest.raises(iam_auth.Refused):
+            iam_auth.parse(rotated)
 
 
 @pytest.fixture

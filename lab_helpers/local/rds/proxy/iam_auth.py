@@ -60,9 +60,9 @@ class Token:
 
 def parse(token: str) -> Token:
     """The token's parts, or Refused when it is not a presigned `connect` request."""
-    parts = urlsplit("https://" + token.strip())
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    try:
+    try:  # a password is no URL: urlsplit itself may refuse it ("[" reads as an IPv6 address)
+        parts = urlsplit("https://" + token.strip())
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
         if query.get("Action") != "connect" or query.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
             raise Refused("not a presigned rds-db connect request")
         if not query.get("X-Amz-Signature") or "host" not in query.get("X-Amz-SignedHeaders", "").split(";"):
