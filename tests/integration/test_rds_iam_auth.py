@@ -8,7 +8,8 @@ import boto3
 import pymysql
 import pytest
 
-from lab_helpers import baseline, iam_db_auth, module3, proxy
+from lab_helpers import baseline, cleanup, iam_db_auth, module3, proxy
+from lab_helpers.cleanup import ALREADY_GONE, DELETED
 from lab_helpers.config import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 from tests.unit.test_aws_requests import Requests, problems
 
@@ -46,6 +47,8 @@ def test_notebook_08_s_requests_are_what_aws_accepts_and_module3_comes_back(lab,
              for problem in problems(service.operation_model(name).input_shape, params, name)]
     assert wrong == []
     assert iam_db_auth.iam_auth_mode(lab) == "DISABLED"
+    removed = cleanup.run(lab, iam_db_auth.RESOURCES)  # what 99_cleanup removes of 08: the probe, nothing else left
+    assert [row["result"] for row in removed] == [DELETED, DELETED, ALREADY_GONE, ALREADY_GONE]
 
 
 @pytest.fixture(scope="module")
