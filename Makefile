@@ -8,7 +8,9 @@
 #   make jupyter    the local cloud and JupyterLab on notebooks/
 #   make notebooks  refresh the notebooks' reference outputs (after editing a notebook; NB=03_rds_proxy for one:
 #                   the lesson runs up to it on a fresh cloud, and only its outputs are rewritten)
-#   make bench      measure it: Lambda Duration per variant, connection storm, start-up, lesson time
+#   make bench      measure it: Lambda Duration per variant, connection storm, RDS Proxy against the database
+#                   (plain and TLS), start-up, lesson time, and a soak of the whole cloud (20 minutes; SOAK=300
+#                   for 300 seconds, SOAK=90m for 90 minutes, SOAK=0 for none)
 #   make up/down/status   the local cloud by hand
 #   make classroom  for instructors: every learner's lab in a shared account (TARGET=aws REGION=...), with how far
 #                   each got and what it bills; make classroom-cleanup LEARNER=kim01 (or ALL=1) removes labs
@@ -28,6 +30,7 @@ NB ?=
 ALL ?=
 JOBS ?=
 CONFIRM_COSTS ?=
+SOAK ?=
 NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
 
 .PHONY: test lint lab jupyter notebooks bench venv venv-test mariadb chromium up down status clean \
@@ -52,7 +55,7 @@ notebooks: venv mariadb
 	$(PY) -m lab_helpers.run_lab --refresh $(NB)
 
 bench: venv mariadb
-	$(PY) -m lab_helpers.bench
+	$(PY) -m lab_helpers.bench $(if $(SOAK),--soak $(SOAK))
 
 venv: $(STAMP)
 venv-test: $(TEST_STAMP)
