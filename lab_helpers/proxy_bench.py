@@ -59,8 +59,16 @@ def _latencies_ms(conn: pymysql.connections.Connection, n: int) -> list[float]:
     return samples
 
 
-def _throughput(target: dict[str, Any], clients: int, seconds: float) -> float:
-    """Queries per second of `clients` connections (opened before the clock starts) looping `SELECT 1`."""
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _throughput(target: dict[str, Any], clients: int, seconds: float, pid: int | None = None
+                ) -> tuple[float, float | None]:
+    """Queries per second of `clients` connections (opened before the clock starts) looping `SELECT 1`, and
+    the CPU microseconds per query process `pid` used meanwhile."""
     counts, barrier, stop = [0] * clients, threading.Barrier(clients + 1), threading.Event()
     failures: list[BaseException] = []
 
@@ -90,23 +98,27 @@ def _throughput(target: dict[str, Any], clients: int, seconds: float) -> float:
         barrier.wait()
     except threading.BrokenBarrierError:
         pass
-    started = time.perf_counter()
+    started, used = time.perf_counter(), cpu_seconds(pid) if pid else 0.0
     time.sleep(seconds)
     stop.set()
     elapsed = time.perf_counter() - started
+    used = cpu_seconds(pid) - used if pid else 0.0
     for thread in threads:
         thread.join()
     if failures:
         raise RuntimeError(f"a bench client could not connect: {failures[0]}")
-    return sum(counts) / elapsed
+    queries = sum(counts)
+    return queries / elapsed, (used / queries * 1e6 if pid and queries else None)
 
 
 def summary(latency_ms: dict[str, list[float]], qps: dict[str, list[float]], clients: int,
-            load: tuple[float, float]) -> dict[str, Any]:
-    """The figures from each way's rounds (p50 latency of each round, q/s of each round): medians, what the
-    proxy adds, its share of the database's throughput, the machine's load average (start, end)."""
+            load: tuple[float, float], cpu_us: dict[str, list[float]] | None = None) -> dict[str, Any]:
+    """The figures from each way's rounds (p50 latency of each round, q/s of each round, the proxy process's
+    CPU microseconds per query): medians, what the proxy adds, its share of the database's throughput, the
+    machine's load average (start, end)."""
     p50 = {way: statistics.median(rounds) for way, rounds in latency_ms.items()}
     rate = {way: statistics.median(rounds) for way, rounds in qps.items()}
+    cpu = {way: round(statistics.median(rounds), 1) for way, rounds in (cpu_us or {}).items() if rounds}
     return {
         "select1_direct_p50_ms": round(p50["direct"], 3), "select1_proxy_p50_ms": round(p50["proxy"], 3),
         "select1_proxy_tls_p50_ms": round(p50["proxy_tls"], 3),
@@ -118,6 +130,7 @@ def summary(latency_ms: dict[str, list[float]], qps: dict[str, list[float]], cli
         "tls_throughput_ratio": round(rate["proxy_tls"] / rate["direct"], 2),
         "rounds": {"p50_ms": {way: [round(v, 3) for v in r] for way, r in latency_ms.items()},
                    "qps": {way: [round(v) for v in r] for way, r in qps.items()}},
+        "proxy_cpu_us_per_query": cpu,
         "load_average": {"start": round(load[0], 2), "end": round(load[1], 2), "cpus": os.cpu_count()},
     }
 
@@ -149,11 +162,15 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
                 _latencies_ms(conn, 100)  # warm-up
             latency: dict[str, list[float]] = {way: [] for way in WAYS}
             qps: dict[str, list[float]] = {way: [] for way in WAYS}
+            cpu_us: dict[str, list[float]] = {way: [] for way in WAYS if way != "direct"}
             for n in range(rounds):
                 for way in WAYS:
                     latency[way].append(statistics.median(_latencies_ms(kept[way], queries)))
                 for way in WAYS:
-                    qps[way].append(_throughput(targets[way], clients, seconds))
+                    rate, cpu = _throughput(targets[way], clients, seconds, process.proc.pid if way in cpu_us else None)
+                    qps[way].append(rate)
+                    if cpu is not None:
+                        cpu_us[way].append(cpu)
                 echo(f"RDS Proxy bench round {n + 1}/{rounds}: SELECT 1 p50 "
                      + ", ".join(f"{way} {latency[way][-1]:.3f} ms" for way in WAYS) + f"; {clients} clients "
                      + ", ".join(f"{way} {qps[way][-1]:,.0f} q/s" for way in WAYS))
@@ -162,7 +179,7 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
                 conn.close()
             process.stop()
             db.stop()
-    result = summary(latency, qps, clients, (load_start, os.getloadavg()[0]))
+    result = summary(latency, qps, clients, (load_start, os.getloadavg()[0]), cpu_us)
     echo(f"RDS Proxy: SELECT 1 p50 {result['select1_direct_p50_ms']:.3f} ms direct, "
          f"+{result['added_p50_ms']:.3f} ms via the proxy, +{result['added_tls_p50_ms']:.3f} ms with TLS; "
          f"{clients} clients: {result['throughput_ratio']:g}x direct, {result['tls_throughput_ratio']:g}x with TLS")
@@ -178,6 +195,10 @@ def table_rows(p: dict[str, Any]) -> list[tuple[str, str]]:
             (f"{p['clients']} clients direct / proxy / proxy TLS",
              f"{p['direct_qps']:,} / {p['proxy_qps']:,} ({p['throughput_ratio']:g}x) / "
              f"{p['proxy_tls_qps']:,} q/s ({p['tls_throughput_ratio']:g}x)")]
+    cpu = p.get("proxy_cpu_us_per_query") or {}
+    if cpu:
+        rows.append(("proxy process CPU per query (50 clients)",
+                     f"{cpu['proxy']:g} µs plain / {cpu['proxy_tls']:g} µs TLS"))
     if load:
         rounds = len(p["rounds"]["qps"]["direct"])
         rows.append(("  measured", f"the three ways in turns, median of {rounds} rounds; load average "

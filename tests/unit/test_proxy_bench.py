@@ -1,6 +1,8 @@
 """`make bench`'s RDS Proxy part: the figures from each way's rounds, the table and the targets."""
 from __future__ import annotations
 
+import os
+
 from lab_helpers import bench, proxy_bench
 
 # Rounds as measured here (2 CPUs shared with other work): p50 ms and q/s per round, each way.
@@ -21,8 +23,10 @@ def test_each_figure_is_the_median_of_its_rounds_and_the_ratios_compare_the_medi
 
 
 def test_the_table_shows_plain_and_tls_side_by_side_with_the_conditions():
-    p = proxy_bench.summary(LATENCY, QPS, clients=50, load=(5.62, 17.27))
+    p = proxy_bench.summary(LATENCY, QPS, clients=50, load=(5.62, 17.27),
+                            cpu_us={"proxy": [61.04, 58.2, 70.0], "proxy_tls": [80.0, 75.55, 90.1]})
     lines = dict(proxy_bench.table_rows(p))
+    assert lines["proxy process CPU per query (50 clients)"] == "61 µs plain / 80 µs TLS"
     assert lines["SELECT 1 p50 direct / proxy / proxy TLS"] == \
         "0.037 ms / 0.394 ms (+0.357) / 0.703 ms (+0.666)"
     assert lines["50 clients direct / proxy / proxy TLS"] == "20,565 / 2,212 (0.11x) / 1,896 q/s (0.09x)"
@@ -42,3 +46,9 @@ def test_the_targets_are_the_plain_relays_with_tls_beside_them():
     shown = bench.table(report)
     assert "[    met] at 50 clients the proxy keeps >= 0.8x the database's throughput: 0.85x (TLS: 0.6x)" in shown
     assert "SELECT 1 p50 direct / proxy / proxy TLS" in shown
+
+
+def test_cpu_seconds_reads_this_process():
+    before = proxy_bench.cpu_seconds(os.getpid())
+    sum(i * i for i in range(300000))
+    assert proxy_bench.cpu_seconds(os.getpid()) >= before > 0
