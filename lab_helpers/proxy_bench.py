@@ -197,7 +197,7 @@ def table_rows(p: dict[str, Any]) -> list[tuple[str, str]]:
              f"{p['proxy_tls_qps']:,} q/s ({p['tls_throughput_ratio']:g}x)")]
     cpu = p.get("proxy_cpu_us_per_query") or {}
     if cpu:
-        rows.append(("proxy process CPU per query (50 clients)",
+        rows.append((f"proxy process CPU per query ({p['clients']} clients)",
                      f"{cpu['proxy']:g} µs plain / {cpu['proxy_tls']:g} µs TLS"))
     if load:
         rounds = len(p["rounds"]["qps"]["direct"])
