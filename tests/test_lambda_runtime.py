@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from lab_helpers.local.awslambda import FunctionVersion, LambdaService, TooManyRequests, environments
+from tests.polling import wait_until
 
 RUNTIME_ENV = {
     "AWS_REGION": "us-east-1",
@@ -77,14 +77,6 @@ def running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def wait_for(condition, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
-    return value
 
 
 @pytest.fixture
@@ -212,7 +204,7 @@ def test_beyond_the_environment_cap_invocations_are_throttled(tmp_path):
         fn = function(COUNTER)
         with ThreadPoolExecutor(2) as pool:
             busy = [pool.submit(call, service, fn, {"sleep": 1}) for _ in range(2)]
-            wait_for(lambda: len(service.environments()) == 2)
+            wait_until(lambda: len(service.environments()) == 2)
             with pytest.raises(TooManyRequests):
                 service.invoke(fn, b"{}")
             assert [f.result()[0].function_error for f in busy] == [None, None]
@@ -287,7 +279,7 @@ def test_retire_stops_environments_of_other_configurations(service):
     assert service.environments() == [] and not running(old["pid"])
     with ThreadPoolExecutor(1) as pool:  # a busy environment finishes its invocation first
         busy = pool.submit(call, service, fn, {"sleep": 0.5})
-        wait_for(lambda: [e["pid"] for e in service.environments() if e["pid"]])
+        wait_until(lambda: [e["pid"] for e in service.environments() if e["pid"]])
         service.retire("fn")
         result, body = busy.result()
     assert result.function_error is None and body["count"] == 1
@@ -306,7 +298,7 @@ def lambda_handler(event, context):
     _, body = call(service, fn)
     with ThreadPoolExecutor(1) as pool:
         busy = pool.submit(call, service, function(COUNTER, name="other"), {"sleep": 5})
-        [busy_pid] = wait_for(lambda: [e["pid"] for e in service.environments()
+        [busy_pid] = wait_until(lambda: [e["pid"] for e in service.environments()
                                         if e["function"] == "other" and e["pid"]])
         service.shutdown()
         assert busy.result()[1]["errorType"] == "Runtime.ExitError"  # killed mid-invocation
