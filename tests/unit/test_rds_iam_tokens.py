@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from lab_helpers.config import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
-from lab_helpers.local import moto_adapter
+from lab_helpers.local import moto
 from lab_helpers.local.rds.db_auth import DbAuthService
 from lab_helpers.local.rds.proxy import ProxySettings, iam_auth
 from lab_helpers.local.vpc.function_access import FunctionAccess
@@ -18,7 +18,7 @@ REGION = "ap-northeast-2"
 ENDPOINT = "lab-proxy.proxy-abcdefghijkl.ap-northeast-2.rds.amazonaws.com"
 RESOURCE_ID = "prx-0123456789abcdef0"
 SETTINGS = ProxySettings(credentials={"admin": "pw"}, target=None, db_max_connections=10, iam_users=("admin",),
-                         endpoint=ENDPOINT, region=REGION, account=moto_adapter.ACCOUNT, resource_id=RESOURCE_ID)
+                         endpoint=ENDPOINT, region=REGION, account=moto.ACCOUNT, resource_id=RESOURCE_ID)
 RESOURCE = iam_auth.resource_arn(SETTINGS, "admin")
 
 
@@ -39,7 +39,7 @@ def refusal(text: str, user: str = "admin", now: float | None = None) -> str | N
 
 
 def test_the_resource_is_the_proxys_dbuser_arn():
-    assert RESOURCE == f"arn:aws:rds-db:{REGION}:{moto_adapter.ACCOUNT}:dbuser:{RESOURCE_ID}/admin"
+    assert RESOURCE == f"arn:aws:rds-db:{REGION}:{moto.ACCOUNT}:dbuser:{RESOURCE_ID}/admin"
 
 
 def test_a_token_is_good_for_fifteen_minutes_on_the_proxys_clock():
@@ -73,7 +73,7 @@ def function_role(lab):
                                                      "Principal": {"Service": "lambda.amazonaws.com"}}]}
     role = iam.create_role(RoleName="lab-fn-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
     access = FunctionAccess()
-    fn = moto_adapter.DeployedFunction(REGION, "fn", f"arn:aws:lambda:{REGION}:{moto_adapter.ACCOUNT}:function:fn",
+    fn = moto.awslambda.DeployedFunction(REGION, "fn", f"arn:aws:lambda:{REGION}:{moto.ACCOUNT}:function:fn",
                                        "", b"", "h.h", "python3.12", 3.0, 128, {}, role["Arn"], (), ())
     issued = access.credentials_for(fn)
     return iam, DbAuthService(access), issued
@@ -101,7 +101,7 @@ def test_a_function_role_needs_rds_db_connect_on_the_dbuser(function_role):
 
 def test_a_wildcard_grant_for_the_proxy_covers_its_users(function_role):
     iam, service, issued = function_role
-    grant(iam, f"arn:aws:rds-db:{REGION}:{moto_adapter.ACCOUNT}:dbuser:{RESOURCE_ID}/*")
+    grant(iam, f"arn:aws:rds-db:{REGION}:{moto.ACCOUNT}:dbuser:{RESOURCE_ID}/*")
     assert service.verify(function_token(issued), RESOURCE)[0]
     assert not service.verify(function_token(issued), RESOURCE.replace(RESOURCE_ID, "prx-another"))[0]
 
@@ -122,7 +122,7 @@ def test_credentials_the_cloud_never_issued_are_refused(function_role):
 
 def test_a_token_changed_after_signing_is_refused(function_role):
     iam, service, issued = function_role
-    grant(iam, f"arn:aws:rds-db:{REGION}:{moto_adapter.ACCOUNT}:dbuser:{RESOURCE_ID}/*")
+    grant(iam, f"arn:aws:rds-db:{REGION}:{moto.ACCOUNT}:dbuser:{RESOURCE_ID}/*")
     changed = function_token(issued).replace("DBUser=admin", "DBUser=reader")
     allowed, why = service.verify(changed, iam_auth.resource_arn(SETTINGS, "reader"))
     assert not allowed and "signature does not match" in why

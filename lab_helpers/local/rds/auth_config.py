@@ -7,7 +7,7 @@ DISABLED (the secret's password) or REQUIRED (an IAM authentication token, never
 """
 from __future__ import annotations
 
-from .. import moto_adapter
+from .. import moto
 
 IAM_AUTH_MODES = ("DISABLED", "REQUIRED", "ENABLED")
 ENABLED_ONLY_FOR = "SQLSERVER"
@@ -31,7 +31,7 @@ def normalized(auth: list[dict[str, str]], engine_family: str) -> list[dict[str,
 
 def fill_defaults(account: str, region: str, name: str) -> None:
     """After CreateDBProxy: the new proxy's entries as RDS reports them."""
-    proxy = moto_adapter.db_proxy(account, region, name)
+    proxy = moto.rds.db_proxy(account, region, name)
     if proxy is None:
         return
-    moto_adapter.modify_db_proxy(account, region, name, auth=normalized(list(proxy.auth), proxy.engine_family))
+    moto.rds.modify_db_proxy(account, region, name, auth=normalized(list(proxy.auth), proxy.engine_family))

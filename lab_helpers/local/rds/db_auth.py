@@ -22,7 +22,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from ...config import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
-from .. import moto_adapter
+from .. import moto
 from ..gateway import Request, Response
 from ..vpc.function_access import FunctionAccess
 
@@ -86,7 +86,7 @@ class DbAuthService:
             return False, "the signature does not match the credentials' (signed with another secret key)"
         if role_arn is None:
             return True, "signed with the learner's keys (the account's administrator)"
-        policies = moto_adapter.role_policies(role_arn)
-        if policies is None or not moto_adapter.policies_allow(policies, ACTION, resource):
+        policies = moto.iam.role_policies(role_arn)
+        if policies is None or not moto.iam.policies_allow(policies, ACTION, resource):
             return False, f"no identity-based policy of {role_arn} allows {ACTION} on {resource}"
         return True, f"{role_arn} may {ACTION} on {resource}"
