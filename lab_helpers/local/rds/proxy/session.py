@@ -21,14 +21,13 @@ import hmac
 import logging
 import secrets
 import ssl
-from typing import Protocol
 
 from . import protocol as p
 from . import session_commands, session_state
 from .backend import ERR_STATUS, LOCAL_INFILE, Backend, Response, SessionState, relay
 from .charsets import DEFAULT_NAMES, engine_collation, known_names, names_for
-from .pool import Pool
 from .protocol import Channel, MysqlError, PacketTooLarge, ProtocolError
+from .session_view import ProxyCore
 from .settings import ProxySettings
 from .statements import Assignment, Classified, boolean, classify, unquote
 
@@ -37,21 +36,6 @@ logger = logging.getLogger(__name__)
 LOST_CONNECTION = 2013  # MySQL's "Lost connection to MySQL server during query"
 TLS_REQUIRED = 3159  # RDS Proxy's "This RDS Proxy requires TLS connections."
 ACCESS_DENIED = p.ACCESS_DENIED
-
-
-class ProxyCore(Protocol):
-    """What a client session uses of its proxy (server.RdsProxy is one)."""
-    name: str
-    pool: Pool
-    sessions: set[ClientSession]  # logged-in clients
-    pinned: int  # clients pinned now
-    statements: int  # client statements relayed to the database
-
-    def settings(self) -> ProxySettings: ...
-
-    def next_connection_id(self) -> int: ...
-
-    def tls_context(self) -> ssl.SSLContext | None: ...
 
 
 class ClientSession:
@@ -181,7 +165,7 @@ class ClientSession:
         # checked on the first one the client borrows.
         self.state.database = self.login_database = response.database
         self.unchecked_database = response.database is not None
-        self.client.write(p.ok_packet(self._status()))
+        self.client.write(p.ok_packet(self.status()))
         await self.client.flush()
         return True
 
@@ -191,13 +175,13 @@ class ClientSession:
         if command != p.COM_PING:
             self.held = False  # this command's result replaces what the last one left
         if command == p.COM_PING:
-            self.client.write(p.ok_packet(self._status()))
+            self.client.write(p.ok_packet(self.status()))
         elif command == p.COM_INIT_DB:
             await self._use(message[1:].decode())
-            self.client.write(p.ok_packet(self._status()))
+            self.client.write(p.ok_packet(self.status()))
         elif command == p.COM_RESET_CONNECTION:
-            await self._reset()
-            self.client.write(p.ok_packet(self._status()))
+            await self.reset()
+            self.client.write(p.ok_packet(self.status()))
         elif command == p.COM_CHANGE_USER:
             await session_commands.change_user(self, message)
         elif command == p.COM_QUERY:
@@ -210,22 +194,22 @@ class ClientSession:
                 await session_commands.kill(self, *found.kill)
             elif found.use is not None:
                 await self._use(found.use)
-                self.client.write(p.ok_packet(self._status()))
+                self.client.write(p.ok_packet(self.status()))
             elif found.sets and not found.pin_reason and all(
                     a.kind in ("tracked", "charset", "autocommit") for a in found.sets):
                 await self._set_tracked(found.sets)
-                self.client.write(p.ok_packet(self._status()))
+                self.client.write(p.ok_packet(self.status()))
             else:
                 ends = sql.lstrip().upper().startswith(("COMMIT", "ROLLBACK")) and "SAVEPOINT" not in sql.upper()
-                await self._forward(message, found.pin_reason, ends, sql)
+                await self.forward(message, found.pin_reason, ends, sql)
         elif command == p.COM_STMT_PREPARE:
-            await self._forward(message, "prepared statement")
+            await self.forward(message, "prepared statement")
         elif command == p.COM_SET_OPTION:
-            await self._forward(message, "COM_SET_OPTION")
+            await self.forward(message, "COM_SET_OPTION")
         else:
-            await self._forward(message, None)
+            await self.forward(message, None)
 
-    async def _forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False,
+    async def forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False,
                        sql: str | None = None) -> None:
         """Relay one command to a backend connection and its response to the client.
 
@@ -376,7 +360,7 @@ class ClientSession:
             self.in_transaction = False  # turning autocommit on commits, as in MySQL
         self._settle()
 
-    async def _reset(self) -> None:
+    async def reset(self) -> None:
         """COM_RESET_CONNECTION: a fresh session (its connection, if pinned, is closed)."""
         if self.backend is not None:
             if self.pinned:
@@ -412,7 +396,7 @@ class ClientSession:
             self.pinned = None
             self.proxy.pinned -= 1
 
-    def _status(self) -> int:
+    def status(self) -> int:
         return (p.SERVER_STATUS_AUTOCOMMIT if self.state.autocommit else 0) | (
             p.SERVER_STATUS_IN_TRANS if self.in_transaction else 0)
 

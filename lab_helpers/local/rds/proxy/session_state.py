@@ -22,13 +22,9 @@ value of another client's session. The proxy keeps them with the session this wa
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import protocol as p
 from .backend import Backend, SessionState
-
-if TYPE_CHECKING:
-    from .session import ClientSession
+from .session_view import SessionView
 
 # Seconds a held connection waits for the client's next statement before it goes back to the pool (a
 # warm client that stays idle must not keep a connection; ProxySQL bounds its delay the same way).
@@ -70,7 +66,7 @@ class Outcome:
             self.hold = True  # SHOW WARNINGS and SHOW ERRORS show the error
 
 
-async def give_session_values(session: ClientSession, backend: Backend, sql: str, borrowed: bool) -> None:
+async def give_session_values(session: SessionView, backend: Backend, sql: str, borrowed: bool) -> None:
     """Before a statement: what it may read of the statements before (session_state.py) is this
     session's, not that of the session that used this connection last."""
     foreign = backend.owner is not session and not (backend.owner is None and session.fresh)
@@ -83,7 +79,7 @@ async def give_session_values(session: ClientSession, backend: Backend, sql: str
         backend.last_insert_id = session.last_insert_id
 
 
-async def _fresh_session(session: ClientSession, backend: Backend) -> None:
+async def _fresh_session(session: SessionView, backend: Backend) -> None:
     """Reset a borrowed connection to a fresh session (COM_RESET_CONNECTION), then give it InitQuery
     and this session's state: what the statement reads is a fresh session's, never another's."""
     await backend.command(bytes([p.COM_RESET_CONNECTION]))
@@ -95,7 +91,7 @@ async def _fresh_session(session: ClientSession, backend: Backend) -> None:
     await backend.align(session.state)
 
 
-def note(session: ClientSession, backend: Backend, last_packet: bytes, sql: str | None) -> None:
+def note(session: SessionView, backend: Backend, last_packet: bytes, sql: str | None) -> None:
     """After a response: this connection holds what this session's statement left."""
     outcome = Outcome(last_packet, sql)
     backend.owner, session.home, session.fresh, session.held = session, backend, False, outcome.hold
