@@ -10,6 +10,7 @@ import mysql.connector
 import pymysql
 import pytest
 
+from lab_helpers.local.rds.proxy import RdsProxy
 from tests.rds_proxy.conftest import PASSWORD, USER, query
 
 pytestmark = pytest.mark.integration
@@ -207,19 +208,38 @@ def test_kill_of_ones_own_connection_ends_it(pair, direct):
     assert error.value.args[0] == 1094
 
 
-@pytest.mark.parametrize("over", [1024, 1 << 20], ids=["1KB-over", "1MB-over"])
-def test_a_packet_over_max_allowed_packet_gets_what_mysql_answers(lab, connect, over):
+def _oversize(port: int, size: int) -> tuple[int, int]:
+    """A statement of `size` bytes on a new connection: (its error code, the next statement's)."""
+    conn = pymysql.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, autocommit=True)
     codes = []
-    for port in (lab.db.port, lab.proxy.port):
-        conn = connect(port=port, autocommit=True)
-        limit = one(conn, "SELECT @@max_allowed_packet")
-        with pytest.raises(pymysql.err.MySQLError) as error:
-            query(conn, "SELECT '" + "x" * (limit + over) + "'")
-        codes.append(error.value.args[0])
-        with pytest.raises(pymysql.err.MySQLError):
-            query(conn, "SELECT 1")  # the connection is closed
-    assert codes[1] == codes[0]
-    assert codes[0] in (1153, 2006, 2013)  # Got a packet bigger than 'max_allowed_packet' bytes / gone away
+    try:
+        for sql in ("SELECT '" + "x" * size + "'", "SELECT 1"):
+            with pytest.raises(pymysql.err.MySQLError) as error:
+                query(conn, sql)
+            codes.append(error.value.args[0])
+    finally:
+        with suppress(Exception):
+            conn.close()
+    return codes[0], codes[1]
+
+
+@pytest.mark.parametrize("limit, over", [(16 << 20, 1024), (1 << 20, 8 << 20)], ids=["16MB+1KB", "1MB+8MB"])
+def test_a_packet_over_max_allowed_packet_ends_the_connection_as_the_database_does(lab, limit, over):
+    """1153, or the write failing first (2006) when the database closes while the client still writes
+    much more; then the connection is closed. The first client of a new proxy too: it reads the limit
+    when that client logs in, not from its first statement."""
+    lab.db.execute(f"SET GLOBAL max_allowed_packet = {limit}")  # for connections opened from now on
+    proxy = RdsProxy("oversize", lambda: lab.settings)
+    port = proxy.start()
+    try:
+        direct, proxied = _oversize(lab.db.port, limit + over), _oversize(port, limit + over)
+        assert proxied[0] == direct[0] == (1153 if over < limit else 2006)
+        # then gone (0: the driver closed it on its 2006); 2006 or 2013 as the reset reaches the client
+        assert direct[1] in (0, 2006, 2013) and proxied[1] in (0, 2006, 2013)
+        assert proxy.stats()["statements"] == 1  # PyMySQL's SET autocommit: the packet was refused unread
+    finally:
+        proxy.stop()
+        lab.db.execute("SET GLOBAL max_allowed_packet = DEFAULT")
 
 
 @pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])

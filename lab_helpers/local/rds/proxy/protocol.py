@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import socket
 import ssl
 import struct
 from dataclasses import dataclass
@@ -231,6 +232,14 @@ class Channel:
     def close(self) -> None:
         if not self.writer.is_closing():
             self.writer.close()
+
+    def close_unread(self) -> None:
+        """Close as a server closes a connection with data it did not read: with a TCP reset (so the
+        client's next write fails, as it fails on the database's connection), after what was written."""
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close()
 
 
 # ---------------------------------------------------------------- length-encoded values

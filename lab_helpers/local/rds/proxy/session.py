@@ -21,6 +21,7 @@ import hmac
 import logging
 import secrets
 import ssl
+from contextlib import suppress
 
 from . import protocol as p
 from . import session_commands, session_state
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 LOST_CONNECTION = 2013  # MySQL's "Lost connection to MySQL server during query"
 TLS_REQUIRED = 3159  # RDS Proxy's "This RDS Proxy requires TLS connections."
 ACCESS_DENIED = p.ACCESS_DENIED
+LEARN_TIMEOUT = 1.0  # seconds a login waits for the connection that tells max_allowed_packet
 
 
 class ClientSession:
@@ -80,6 +82,7 @@ class ClientSession:
                     self.client.write(p.err_packet(MysqlError(
                         1153, "Got a packet bigger than 'max_allowed_packet' bytes", "08S01")))
                     await self.client.flush()
+                    self.client.close_unread()
                     return
                 except TimeoutError:
                     logger.info("RDS Proxy %s closed a client of %s idle for IdleClientTimeout", self.proxy.name,
@@ -165,9 +168,20 @@ class ClientSession:
         # checked on the first one the client borrows.
         self.state.database = self.login_database = response.database
         self.unchecked_database = response.database is not None
+        if self.proxy.pool.max_allowed_packet is None:
+            await self._learn_packet_limit()
         self.client.write(p.ok_packet(self.status()))
         await self.client.flush()
         return True
+
+    async def _learn_packet_limit(self) -> None:
+        """The database's max_allowed_packet before the client's first command, so that a longer packet is
+        refused unread, as the database refuses it, from the first one on: a pool connection is opened now
+        (once: the pool keeps the limit). Without one soon (no target yet, the database down), the limit
+        stays unknown until a statement opens one."""
+        pool = self.proxy.pool
+        with suppress(MysqlError, ProtocolError, ConnectionError, TimeoutError):
+            pool.release(await asyncio.wait_for(pool.acquire(self.key, self.capabilities, None), LEARN_TIMEOUT))
 
     # -- commands ----------------------------------------------------------------------------------
     async def _command(self, message: bytes) -> None:
