@@ -280,3 +280,54 @@ def test_a_held_connection_goes_back_to_the_pool_when_the_client_stays_idle(lab,
     assert lab.proxy.stats()["backend_in_use"] == 1  # kept for the next statement
     wait_until(lambda: lab.proxy.stats()["backend_in_use"] == 0, timeout=HOLD_TIMEOUT + 2)
     assert one(conn, "SELECT LAST_INSERT_ID()") == mine  # its connection came back to it
+
+
+@pytest.mark.parametrize("direct, pool", [(True, "any"), (False, "any"), (False, "one connection")],
+                         ids=["direct", "proxy", "proxy-pool-of-one"])
+def test_found_rows_outlives_the_clients_other_statements_and_is_never_anothers(lab, pair, direct, pool):
+    """FOUND_ROWS() stays what the client's last SELECT left through its other statements; through the
+    proxy it is that, or a fresh session's when the other client took the connection: never the other's."""
+    if pool == "one connection":
+        saved, lab.settings.max_connections_percent = lab.settings.max_connections_percent, 10
+    try:
+        a, b = pair(direct)
+        query(a, "SELECT * FROM items WHERE v = 1")
+        query(b, "SELECT * FROM items WHERE v = 2")
+        query(a, "DO 1")  # no statement but a SELECT (or SHOW) changes FOUND_ROWS()
+        query(a, "UPDATE items SET v = v WHERE id = 0")
+        found = one(a, "SELECT FOUND_ROWS()")
+        assert found == 3 if direct else found in (3, 0)
+    finally:
+        if pool == "one connection":
+            lab.settings.max_connections_percent = saved
+
+
+@pytest.fixture
+def numbered(lab):
+    lab.db.execute("CREATE TABLE lab.numbered (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB")
+    yield
+    lab.db.execute("DROP TABLE lab.numbered")
+
+
+@pytest.mark.parametrize("direct, pool", [(True, "any"), (False, "any"), (False, "one connection")],
+                         ids=["direct", "proxy", "proxy-pool-of-one"])
+def test_an_explicit_id_leaves_last_insert_id_as_it_was(lab, pair, numbered, direct, pool):
+    """The OK packet carries the id the statement gave (what the driver's lastrowid says), while
+    LAST_INSERT_ID() stays the last generated one, with the other client's inserts in between and the
+    client's connection taken by the other (a pool of one connection)."""
+    if pool == "one connection":
+        saved, lab.settings.max_connections_percent = lab.settings.max_connections_percent, 10
+    try:
+        a, b = pair(direct)
+        with a.cursor() as cur:
+            cur.execute("INSERT INTO numbered (v) VALUES (1)")
+            mine = cur.lastrowid
+            cur.execute("INSERT INTO numbered (id, v) VALUES (500, 1)")
+            assert cur.lastrowid == 500
+        query(b, "INSERT INTO numbered (v) VALUES (2), (2)")
+        query(b, "SELECT 1")
+        assert one(a, "SELECT LAST_INSERT_ID()") == mine
+        assert one(b, "SELECT LAST_INSERT_ID()") == 501
+    finally:
+        if pool == "one connection":
+            lab.settings.max_connections_percent = saved
