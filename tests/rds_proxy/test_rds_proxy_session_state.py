@@ -331,3 +331,26 @@ def test_an_explicit_id_leaves_last_insert_id_as_it_was(lab, pair, numbered, dir
     finally:
         if pool == "one connection":
             lab.settings.max_connections_percent = saved
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
+def test_no_backslash_escapes_reaches_the_driver(lab, connect, direct):
+    """The OK of `SET sql_mode` carries the status flag a driver escapes by (PyMySQL's own suite checks it)."""
+    conn = connect(port=lab.db.port if direct else lab.proxy.port, autocommit=True)
+    assert conn.escape("foo'bar") == "'foo\\'bar'"
+    query(conn, "SET sql_mode = 'NO_BACKSLASH_ESCAPES'")
+    assert conn.escape("foo'bar") == "'foo''bar'"
+    query(conn, "INSERT INTO items (v) VALUES (%s)" % conn.escape(7))
+    query(conn, "SET sql_mode = DEFAULT")
+    assert conn.escape("foo'bar") == "'foo\\'bar'"
+
+
+def test_a_pooled_connection_the_database_closed_is_replaced(lab, connect):
+    """A client's wait_timeout goes with its session to the pooled connection, which the database then
+    closes while idle: the next client gets another connection (PyMySQL's suite, test_connection_gone_away)."""
+    a = connect(autocommit=True)
+    query(a, "SET wait_timeout = 1")
+    query(a, "SELECT 1")
+    time.sleep(1.5)
+    b = connect(autocommit=True)
+    assert one(b, "SELECT 2") == 2

@@ -411,8 +411,11 @@ class ClientSession:
             self.proxy.pinned -= 1
 
     def status(self) -> int:
+        """The status flags of an answer of the proxy's own, as the database would set them."""
         return (p.SERVER_STATUS_AUTOCOMMIT if self.state.autocommit else 0) | (
-            p.SERVER_STATUS_IN_TRANS if self.in_transaction else 0)
+            p.SERVER_STATUS_IN_TRANS if self.in_transaction else 0) | (
+            p.SERVER_STATUS_NO_BACKSLASH_ESCAPES
+            if "no_backslash_escapes" in self.state.variables.get("sql_mode", "").lower() else 0)
 
     async def _rollback_and_release(self) -> None:
         backend = self.backend
