@@ -340,7 +340,7 @@ def test_no_backslash_escapes_reaches_the_driver(lab, connect, direct):
     assert conn.escape("foo'bar") == "'foo\\'bar'"
     query(conn, "SET sql_mode = 'NO_BACKSLASH_ESCAPES'")
     assert conn.escape("foo'bar") == "'foo''bar'"
-    query(conn, "INSERT INTO items (v) VALUES (%s)" % conn.escape(7))
+    assert one(conn, "SELECT " + conn.escape("it's")) == "it's"  # the database reads it as the driver wrote it
     query(conn, "SET sql_mode = DEFAULT")
     assert conn.escape("foo'bar") == "'foo\\'bar'"
 
