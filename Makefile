@@ -9,6 +9,8 @@
 #   make notebooks  refresh the notebooks' reference outputs (after editing a notebook; NB=03_rds_proxy for one:
 #                   the lesson runs up to it on a fresh cloud, and only its outputs are rewritten)
 #   make bench      measure it: Lambda Duration per variant, connection storm, start-up, lesson time
+#   make conformance  PyMySQL's and aiomysql's own test suites, directly and through the local RDS Proxy, side by
+#                   side (not part of make test; make bench shows the counts of the last run)
 #   make up/down/status   the local cloud by hand
 #   make classroom  for instructors: every learner's lab in a shared account (TARGET=aws REGION=...), with how far
 #                   each got and what it bills; make classroom-cleanup LEARNER=kim01 (or ALL=1) removes labs
@@ -30,7 +32,7 @@ JOBS ?=
 CONFIRM_COSTS ?=
 NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
 
-.PHONY: test lint lab jupyter notebooks bench venv venv-test mariadb chromium up down status clean \
+.PHONY: test lint lab jupyter notebooks bench conformance venv venv-test mariadb chromium up down status clean \
 	classroom classroom-cleanup
 
 test: lint mariadb chromium
@@ -53,6 +55,9 @@ notebooks: venv mariadb
 
 bench: venv mariadb
 	$(PY) -m lab_helpers.bench
+
+conformance: venv mariadb
+	$(PY) -m lab_helpers.conformance
 
 venv: $(STAMP)
 venv-test: $(TEST_STAMP)
