@@ -354,3 +354,13 @@ def test_a_pooled_connection_the_database_closed_is_replaced(lab, connect):
     time.sleep(1.5)
     b = connect(autocommit=True)
     assert one(b, "SELECT 2") == 2
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
+def test_a_login_to_a_database_that_does_not_exist_is_refused(lab, connect, direct):
+    """As MySQL refuses it (aiomysql's own suite, test_issue_792), when the proxy has a connection at hand."""
+    port = lab.db.port if direct else lab.proxy.port
+    query(connect(port=port, autocommit=True), "SELECT 1")  # the proxy has an idle connection after it
+    with pytest.raises(pymysql.err.OperationalError) as error:
+        connect(port=port, database="does_not_exist")
+    assert error.value.args == (1049, "Unknown database 'does_not_exist'")

@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 LOST_CONNECTION = 2013  # MySQL's "Lost connection to MySQL server during query"
 TLS_REQUIRED = 3159  # RDS Proxy's "This RDS Proxy requires TLS connections."
 ACCESS_DENIED = p.ACCESS_DENIED
+BAD_DATABASE, DATABASE_ACCESS_DENIED = 1049, 1044  # Unknown database; Access denied for user to database
 LEARN_TIMEOUT = 1.0  # seconds a login waits for the connection that tells max_allowed_packet
 
 
@@ -170,8 +171,26 @@ class ClientSession:
         self.unchecked_database = response.database is not None
         if self.proxy.pool.max_allowed_packet is None:
             await self._learn_packet_limit()
+        if self.unchecked_database and not await self._check_login_database():
+            return False
         self.client.write(p.ok_packet(self.status()))
         await self.client.flush()
+        return True
+
+    async def _check_login_database(self) -> bool:
+        """The login's database, checked now as MySQL checks it (1049 refuses the login) when a connection of
+        the client's user is idle; else on the first connection the client borrows (a login never waits for one)."""
+        if not any(b.key == self.key for b in self.proxy.pool.idle):
+            return True
+        try:
+            await self._borrow()
+        except MysqlError as e:
+            if e.code not in (BAD_DATABASE, DATABASE_ACCESS_DENIED):
+                return True  # no target yet, the database down: the first statement tells the client
+            self.client.write(p.err_packet(e))
+            await self.client.flush()
+            return False
+        self._settle()
         return True
 
     async def _learn_packet_limit(self) -> None:
