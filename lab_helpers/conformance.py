@@ -244,6 +244,7 @@ def run(suites: list[str], work: Path = WORK, echo=print) -> dict:
         if proxy:
             proxy.stop()
         db.stop()
+        shutil.rmtree(state, ignore_errors=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     (work / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     return results
