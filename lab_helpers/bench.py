@@ -272,8 +272,9 @@ def table(report: dict[str, Any]) -> str:
         for label, value in classroom_bench.table_rows(report["classroom"]):
             row(label, value)
     for suite, c in report.get("conformance", {}).items():  # the last `make conformance`
-        row(f"{suite} suite direct / via the proxy (pass/fail/skip)",
-            f"{c['direct']} / {c['proxy']}; fail only via the proxy {c['proxy_only']} ({c['unexplained']} unexplained)")
+        row(f"{suite}'s suite direct / via the proxy", f"{c['direct']} / {c['proxy']} passed/failed/skipped; "
+                                                        f"{c['proxy_only']} fail only via the proxy "
+                                                        f"({c['unexplained']} unexplained)")
     lines.append("")
     for t in report.get("targets", []):
         verdict = "met" if t["met"] else "NOT MET"
