@@ -8,7 +8,11 @@
 #   make jupyter    the local cloud and JupyterLab on notebooks/
 #   make notebooks  refresh the notebooks' reference outputs (after editing a notebook; NB=03_rds_proxy for one:
 #                   the lesson runs up to it on a fresh cloud, and only its outputs are rewritten)
-#   make bench      measure it: Lambda Duration per variant, connection storm, start-up, lesson time
+#   make example-charts  06's charts from a reference run (the lesson up to 06 on a fresh cloud) as the example images
+#                   its markdown shows, notebooks/images/06-chart-*.png (needs fonts-noto-cjk)
+#   make bench      measure it: Lambda Duration per variant, connection storm, RDS Proxy against the database
+#                   (plain and TLS), start-up, lesson time, and a soak of the whole cloud (20 minutes; SOAK=300
+#                   for 300 seconds, SOAK=90m for 90 minutes, SOAK=0 for none)
 #   make conformance  PyMySQL's and aiomysql's own test suites, directly and through the local RDS Proxy, side by
 #                   side (not part of make test; make bench shows the counts of the last run)
 #   make up/down/status   the local cloud by hand
@@ -30,9 +34,10 @@ NB ?=
 ALL ?=
 JOBS ?=
 CONFIRM_COSTS ?=
+SOAK ?=
 NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
 
-.PHONY: test lint lab jupyter notebooks bench conformance venv venv-test mariadb chromium up down status clean \
+.PHONY: test lint lab jupyter notebooks example-charts bench conformance venv venv-test mariadb chromium up down status clean \
 	classroom classroom-cleanup
 
 test: lint mariadb chromium
@@ -53,8 +58,11 @@ jupyter: venv mariadb
 notebooks: venv mariadb
 	$(PY) -m lab_helpers.run_lab --refresh $(NB)
 
+example-charts: venv mariadb
+	$(PY) -m lab_helpers.example_charts
+
 bench: venv mariadb
-	$(PY) -m lab_helpers.bench
+	$(PY) -m lab_helpers.bench $(if $(SOAK),--soak $(SOAK))
 
 conformance: venv mariadb
 	$(PY) -m lab_helpers.conformance
@@ -81,7 +89,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # The Debian packages, each list in one file that repo2docker and the dev container read too: apt.txt, what the
-# lab needs (MariaDB), and apt-test.txt, what `make test` adds (Chromium and fonts for the browser test).
+# lab needs (MariaDB, the Korean font of 06's charts), and apt-test.txt, what `make test` adds (Chromium, emoji).
 APT_PACKAGES := $(strip $(shell sed -e 's/\#.*//' apt.txt))
 TEST_APT_PACKAGES := $(strip $(shell sed -e 's/\#.*//' apt-test.txt))
 
@@ -100,7 +108,7 @@ mariadb:
 
 # Debian's Chromium for the browser test (Playwright drives it; it downloads no browser of its own), with
 # the fonts that draw the lesson's Korean text and its ✅ in the screenshots.
-CHROMIUM_PACKAGES := $(TEST_APT_PACKAGES)
+CHROMIUM_PACKAGES := $(APT_PACKAGES) $(TEST_APT_PACKAGES)
 chromium:
 	@if { command -v chromium >/dev/null || [ -x /usr/bin/chromium ]; } && \
 	  fc-list 2>/dev/null | grep -q NotoSansCJK && fc-list 2>/dev/null | grep -q NotoColorEmoji; then :; \

@@ -154,10 +154,10 @@ class Lab:
         names = names or names_for(learner, region)
         required = {"extra_tags": dict(extra_tags or {}), "permissions_boundary": permissions_boundary}
         if target == "local":
-            from .local import state
+            from .local import RunningCloud
 
             # raises with what to do when the cloud is not up
-            return replace(cls.local(state.running_endpoint(), region, names), **required)
+            return replace(cls.local(RunningCloud.find().endpoint, region, names), **required)
         if target == "aws":
             session = boto3.Session(region_name=region)
             if session.get_credentials() is None:

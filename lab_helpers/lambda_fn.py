@@ -8,6 +8,7 @@ Python, so the copy runs on Lambda as it is.
 """
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import importlib.metadata
@@ -36,9 +37,39 @@ def _lambda(lab: Lab):
 
 # ---------------------------------------------------------------- package
 
-def show_code(variant: str) -> str:
-    """The source of handler/<variant>/lambda_function.py, for a notebook to print."""
-    return paths.handler_file(variant).read_text(encoding="utf-8")
+def show_code(variant: str, *parts: str) -> str:
+    """The source of handler/<variant>/lambda_function.py, for a notebook to print; with `parts`, only those
+    top-level functions and assignments (each with the comment lines right above it), in the file's order,
+    under a line that says which part of how many lines it is, and `# ...` where lines are left out.
+
+        >>> print(lambda_fn.show_code("rotation", "set_secret", "finish_secret"))
+    """
+    source = paths.handler_file(variant).read_text(encoding="utf-8")
+    if not parts:
+        return source
+    lines = source.splitlines()
+    spans = {}
+    for node in ast.parse(source).body:
+        names = [node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else \
+            [t.id for t in getattr(node, "targets", [getattr(node, "target", None)]) if isinstance(t, ast.Name)]
+        first = node.lineno - 1
+        while first > 0 and lines[first - 1].lstrip().startswith("#"):
+            first -= 1
+        for name in names:
+            spans[name] = (first, node.end_lineno)
+    unknown = [name for name in parts if name not in spans]
+    if unknown:
+        raise ValueError(f"handler/{variant}/lambda_function.py defines no {', '.join(unknown)} at its top level")
+    shown, end = [], 0
+    for first, last in sorted(spans[name] for name in parts):
+        gap = lines[end:first]
+        # what lies between two parts: kept when it is only blank lines, else said to be left out
+        shown += gap if shown and not any(line.strip() for line in gap) else ["# ..."] if gap else []
+        shown += lines[max(first, end):last]
+        end = max(end, last)
+    count = sum(1 for line in shown if line != "# ...")
+    header = f"# handler/{variant}/lambda_function.py 에서 {', '.join(parts)} (전체 {len(lines)}줄 중 {count}줄)"
+    return "\n".join([header, *shown]).rstrip() + "\n"
 
 
 def _source(variant: str, replacements: Mapping[str, str]) -> str:

@@ -27,11 +27,10 @@ def start(target: str = "local", region: str | None = None, confirm_costs: bool 
     if lab_choices.target == "local":
         choices.remember(lab_choices)
         from . import local
-        from .local import state
 
-        record = state.read()
-        running = bool(record) and state.is_same_process(record.get("pid"), record.get("identity"))
-        if record and not running:  # a cloud stopped without `down` (its server was stopped, the machine restarted)
+        recorded = local.RunningCloud.recorded()
+        running = recorded == "running"
+        if recorded == "stale":  # a cloud stopped without `down` (its server was stopped, the machine restarted)
             local.down()  # clears its record and anything of it left, so that `up` starts a new one
         info = local.up()
         print(f"로컬 클라우드 실행 중: {info['endpoint']}" if running else

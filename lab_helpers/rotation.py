@@ -82,14 +82,16 @@ def _local_failure(lab: Lab, token: str) -> str | None:
     log in CloudWatch Logs); None while the rotation runs or succeeded."""
     if lab.target != "local":
         return None
-    from .local import state
+    from .local import LocalCloudError, health_at
 
-    health = state.health(lab.endpoint_url or "") or {}
-    for found in (health.get("secretsmanager") or {}).get("rotations", []):
-        if found.get("token") == token and found.get("outcome") == "failed":
-            return (f"로테이션 함수의 {found['error']} (함수의 로그: `/aws/lambda/{lab.names.rotation_function}`). "
-                    "AWSPENDING 은 새 버전에 남고 AWSCURRENT 는 그대로라서, 이전 비밀번호가 계속 동작합니다. 원인을 "
-                    "고친 뒤 같은 ClientRequestToken 으로 RotateSecret 을 다시 부르면 이어서 실행합니다.")
+    try:
+        found = health_at(lab.endpoint_url or "").rotation(token)
+    except LocalCloudError:
+        return None  # the wait goes on; a cloud that stopped answering shows in the wait's own error
+    if found is not None and found.outcome == "failed":
+        return (f"로테이션 함수의 {found.error} (함수의 로그: `/aws/lambda/{lab.names.rotation_function}`). "
+                "AWSPENDING 은 새 버전에 남고 AWSCURRENT 는 그대로라서, 이전 비밀번호가 계속 동작합니다. 원인을 "
+                "고친 뒤 같은 ClientRequestToken 으로 RotateSecret 을 다시 부르면 이어서 실행합니다.")
     return None
 
 
@@ -224,12 +226,12 @@ def database_checks(lab: Lab) -> dict[str, bool]:
     through RDS Proxy (this machine reaches both; on AWS they are inside the VPC)."""
     import pymysql
 
-    from .local import state
+    from .local import RunningCloud
 
-    info = state.read() or {}
-    health = state.health(info.get("endpoint", "")) or {}
-    db_port = (info.get("mariadb") or {}).get("port")
-    proxy_port = next((p["port"] for p in health.get("proxies", []) if p["name"] == lab.names.proxy), None)
+    cloud = RunningCloud.serving(lab.endpoint_url or "")
+    db_port = cloud.record.database.port
+    found = cloud.health().proxy(lab.names.proxy, lab.region)
+    proxy_port = found.port if found else None
 
     def password(stage: str) -> str:
         value = _sm(lab).get_secret_value(SecretId=lab.names.secret, VersionStage=stage)["SecretString"]

@@ -34,7 +34,7 @@ def aws_played_by_the_local_cloud(fresh_cloud, monkeypatch, tmp_path):
     # the learner ran 00 on AWS with the costs accepted: the baseline is there
     choices.remember(choices.Choices("aws", "ap-northeast-2", costs_confirmed=True))
     lab = Lab.connect("aws", "ap-northeast-2")
-    monkeypatch.setattr(network, "_rds_zones", lambda lab: {"ap-northeast-2a", "ap-northeast-2c"})
+    monkeypatch.setattr(network.zones, "_rds_zones", lambda lab: {"ap-northeast-2a", "ap-northeast-2c"})
     # (the local cloud keeps no orderable DB options: the zones are given); polled at the local cloud's pace
     baseline.ensure_baseline(dataclasses.replace(lab, poll_interval=0.2, _clients={}))
     yield lab

@@ -1,6 +1,7 @@
 """The lesson run headless as `make lab` runs it: twice without cleanup, cleanup twice, and a broken step."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from lab_helpers import paths, run_lab, secrets
 from lab_helpers.cleanup import ALREADY_GONE, DELETED
 from lab_helpers.config import Lab
+from tests.test_lesson_text import too_long
 
 pytestmark = pytest.mark.integration
 ROOT = paths.CHECKOUT
@@ -18,6 +20,9 @@ SEQUENCE = [name for name in run_lab.LESSON if name != "99_cleanup"]
 # the module's steps, without the measurements and what goes beyond the module (its outputs change with a rotation)
 SETUP = [name for name in SEQUENCE if name not in ("06_connection_lab", "07_secret_rotation")]
 REPEATABLE = [name for name in SEQUENCE if name != "07_secret_rotation"]  # the same outputs every time
+# 04 run again after 06: the printed code goes back over 06's improved function, and the request that removes the
+# environment 06 set is sent, and shown, too
+ENVIRONMENT_REMOVED = re.compile(r"lambda UpdateFunctionConfiguration\n(?:  .*\n)+")
 
 
 def outputs(path: Path) -> list[str]:
@@ -42,12 +47,18 @@ def test_the_sequence_twice_without_cleanup_gives_the_same_outputs(fresh_cloud, 
     run_lab.run(REPEATABLE, tmp_path / "second", echo=quiet)
     for name in REPEATABLE:
         first, second = outputs(tmp_path / "first" / f"{name}.ipynb"), outputs(tmp_path / "second" / f"{name}.ipynb")
+        if name == "04_lambda_update":
+            assert sum(bool(ENVIRONMENT_REMOVED.search(text)) for text in second) == 1
+            assert '{"Variables":{}}' in "".join(second)
+            second = [ENVIRONMENT_REMOVED.sub("", text) for text in second]
         assert first == second, name
     assert '"statusCode": 200' in "".join(outputs(tmp_path / "second" / "05_test.ipynb"))
     # a rotation (07), then the whole sequence again: every notebook still ends with its check passed, twice
     run_lab.run(SEQUENCE, tmp_path / "rotated", echo=quiet)
     run_lab.run(SEQUENCE, tmp_path / "rotated-again", echo=quiet)
     assert "✅ 로테이션 완료" in "".join(outputs(tmp_path / "rotated-again" / "07_secret_rotation.ipynb"))
+    # what the learner reads stays short, 06's measurement tables and charts included
+    assert [found for name in SEQUENCE for found in too_long(tmp_path / "rotated-again" / f"{name}.ipynb")] == []
 
 
 def test_a_deleted_secret_makes_05_test_say_which_notebook_to_rerun(fresh_cloud, tmp_path):
@@ -82,3 +93,4 @@ def test_cleanup_twice(fresh_cloud, tmp_path):
     second = "".join(outputs(tmp_path / "second" / "99_cleanup.ipynb"))
     assert DELETED in first
     assert DELETED not in second.replace(ALREADY_GONE, "") and ALREADY_GONE in second
+    assert too_long(tmp_path / "first" / "99_cleanup.ipynb") == []

@@ -10,7 +10,10 @@ nbval proves a real run prints):
 """
 from __future__ import annotations
 
+import base64
+import math
 import re
+import struct
 from pathlib import Path
 
 import nbformat
@@ -104,7 +107,9 @@ CREATING_STEPS = {
     "02_vpc_endpoint": ["ec2 CreateSecurityGroup", "ec2 AuthorizeSecurityGroupIngress", "ec2 CreateVpcEndpoint"],
     "03_rds_proxy": ["iam CreateRole", "iam PutRolePolicy", "ec2 AuthorizeSecurityGroupIngress", "rds CreateDBProxy",
                      "rds RegisterDBProxyTargets"],
-    "04_lambda_update": ["iam AttachRolePolicy", "iam PutRolePolicy", "iam DetachRolePolicy"],
+    "04_lambda_update": ["iam AttachRolePolicy", "iam PutRolePolicy", "iam DetachRolePolicy",
+                         "lambda UpdateFunctionCode"],
+    "06_connection_lab": ["lambda UpdateFunctionCode", "lambda UpdateFunctionConfiguration"],
 }
 
 
@@ -123,8 +128,73 @@ def test_each_creating_step_shows_its_api_request_next_to_the_console_fields(nam
     expected = {"01_secrets_manager": ["Name  ", "serverless-app-rds-secret"],
                 "02_vpc_endpoint": ["ServiceName", "com.amazonaws.ap-northeast-2.secretsmanager", "PrivateDnsEnabled"],
                 "03_rds_proxy": ["DBProxyName", "RequireTLS", "VpcSecurityGroupIds", "DBInstanceIdentifiers"],
-                "04_lambda_update": ["PolicyArn", "SecretsManagerReadWrite", "secretsmanager:GetSecretValue"]}[name]
+                "04_lambda_update": ["PolicyArn", "SecretsManagerReadWrite", "secretsmanager:GetSecretValue",
+                                     "FunctionName  serverless-app-lambda", "ZipFile", "zip 파일"],
+                "06_connection_lab": ["FunctionName  serverless-app-lambda", "ZipFile", "Environment", "SECRET_NAME",
+                                      "serverless-app-rds-secret", "DB_HOST", "serverless-app-rds-proxy.proxy-"]}[name]
     assert [word for word in expected if word not in joined] == []
+
+
+# ---------------------------------------------------------------- outputs short enough to read
+
+LINE_PX = 20  # the height of a line of output in JupyterLab, to count an image in lines
+MAX_CELL_LINES = 70  # the longest: 04's listing of the module's code, whole (its line numbers are the seed's)
+MAX_NOTEBOOK_LINES = 200  # the longest: executed 06, its four charts (~70 lines) and tables included
+
+
+def seen_lines(output) -> int:
+    """How much of the page one output takes, in lines, as the learner scrolls past it: a text's lines, an HTML
+    table's rows, an image's height."""
+    if output.get("output_type") == "stream":
+        return len(output.get("text", "").splitlines())
+    if output.get("output_type") == "error":
+        return len(output.get("traceback", [])) + 1
+    data = output.get("data", {})
+    if "image/png" in data:
+        width, height = struct.unpack(">II", base64.b64decode(data["image/png"])[16:24])  # the PNG's IHDR
+        return math.ceil(height / LINE_PX)
+    if "text/html" in data:
+        return data["text/html"].count("<tr") or len(re.sub(r"<[^>]+>", "\n", data["text/html"]).split())
+    return len(data.get("text/plain", "").splitlines())
+
+
+def too_long(path: Path) -> list[str]:
+    """What of a notebook's outputs is longer than a learner should have to read: a cell over MAX_CELL_LINES, the
+    notebook over MAX_NOTEBOOK_LINES (each with its number of lines)."""
+    cells = [(i, sum(seen_lines(o) for o in cell.get("outputs", [])))
+             for i, cell in enumerate(nbformat.read(path, as_version=4).cells) if cell.cell_type == "code"]
+    found = [f"{path.stem} cell {i}: {n} lines" for i, n in cells if n > MAX_CELL_LINES]
+    total = sum(n for _, n in cells)
+    return found + ([f"{path.stem}: {total} lines in all"] if total > MAX_NOTEBOOK_LINES else [])
+
+
+@pytest.mark.parametrize("name", run_lab.LESSON)
+def test_the_outputs_are_short_enough_to_read(name):
+    """On the reference outputs; tests/test_lesson_runs.py checks the same on executed notebooks (06's measurement
+    tables and charts, which the committed notebook does not keep, included)."""
+    assert too_long(NOTEBOOKS / f"{name}.ipynb") == []
+
+
+def test_the_length_check_counts_what_the_learner_scrolls_past(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure, png = Figure(figsize=(8, 4), dpi=100), tmp_path / "chart.png"
+    figure.savefig(png)  # 400 px high: 20 lines
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("print(code)", outputs=[nbformat.v4.new_output(
+            "stream", name="stdout", text="x\n" * 136)]),  # 07's listing of the rotation function, before #18
+        nbformat.v4.new_code_cell("chart", outputs=[nbformat.v4.new_output(
+            "display_data", data={"image/png": base64.b64encode(png.read_bytes()).decode(), "text/plain": "<Figure>"}),
+            nbformat.v4.new_output("display_data", data={"text/html": "<table><tr><td>1</td></tr><tr><td>2</td></tr>"
+                                                                      "</table>", "text/plain": "<HTML>"})]),
+        nbformat.v4.new_markdown_cell("not an output\n" * 100),
+        nbformat.v4.new_code_cell("table", outputs=[nbformat.v4.new_output("execute_result", data={
+            "text/plain": "row\n" * 50})])])
+    nbformat.write(nb, tmp_path / "07_long.ipynb")
+    assert too_long(tmp_path / "07_long.ipynb") == ["07_long cell 0: 136 lines", "07_long: 208 lines in all"]
 
 
 # ---------------------------------------------------------------- the route
@@ -202,6 +272,22 @@ def test_the_prose_points_to_the_notebook_that_does_it():
                     if pattern.search(sentence) and named and not named <= allowed:
                         wrong.append(f"{name}: {what} sent to {sorted(named - allowed)}: {sentence[:120]}")
     assert wrong == []
+
+
+SECTION_REFERENCE = re.compile(r"`?(\d\d_[a-z][a-z0-9_]*)`? (\d+)절")
+
+
+def headings(name: str) -> set[str]:
+    """The numbers of a notebook's numbered sections ("## 2. ...")."""
+    return {m for kind, text in all_text(name) if kind == "markdown" for m in re.findall(r"(?m)^## (\d+)\.", text)}
+
+
+def test_a_section_named_in_another_notebook_is_that_notebook_s_section():
+    wrong = [f"{name}: {target} {number}절" for name in run_lab.LESSON for kind, text in all_text(name)
+             if kind == "markdown" for target, number in SECTION_REFERENCE.findall(text)
+             if target in run_lab.LESSON and number not in headings(target)]
+    assert wrong == []
+    assert SECTION_REFERENCE.findall("적용되지 않습니다 (`06_connection_lab` 5절).") == [("06_connection_lab", "5")]
 
 
 def test_the_label_check_can_fail():

@@ -18,7 +18,7 @@ import pymysql
 
 from .. import paths
 from ..config import DEFAULT_REGION
-from . import logs, moto_adapter, state
+from . import logs, moto, processes, state
 from .apigateway import ApiGatewayProvider
 from .awslambda import LambdaProvider, LambdaService
 from .awslambda import rules as lambda_rules
@@ -72,10 +72,12 @@ class LocalCloud:
             # a function's calls first meet its network path and role; then every call what AWS would refuse;
             # then EC2's dry runs are answered (a valid one "would have succeeded")
             self.strict = Strict({"lambda": lambda_rules.RULES, "rds": rds_rules.RULES, "ec2": vpc_rules.RULES})
+            self.patched = threading.Event()  # moto's patches applied (at the start of the warm-up)
             gateway = Gateway(providers=[self.lambdas, self.apigw, self.secrets, self.rds],
                               guards=[access, self.strict, DryRun()],
                               health=self.health,
-                              faults=self.faults)
+                              faults=self.faults,
+                              ready=self.patched)
             try:
                 self.server = EndpointServer(HOST, self.port, gateway)
             except OSError as e:
@@ -91,15 +93,22 @@ class LocalCloud:
             raise
 
     def _warm_up(self) -> None:
-        """Build moto's backends of the lab's services after start-up, so the first calls are not slow (~1 s each)."""
+        """Apply moto's patches (AWS calls wait for them), then build moto's backends of the lab's services, so
+        the first calls are not slow (~1 s each). Both after start-up: `up` answers sooner."""
         try:
-            moto_adapter.warm_up(WARM_UP_SERVICES, self.region)
+            moto.patches.apply_all(endpoint=self.endpoint, target_health=self.rds.target_health)
+        except moto.MotoContractError as e:
+            self.faults.report("endpoint", "patching moto", e)
+        finally:
+            self.patched.set()
+        try:
+            moto.warm_up(WARM_UP_SERVICES, self.region)
             self.strict.warm_up()
-        except moto_adapter.MotoContractError as e:
+        except moto.MotoContractError as e:
             self.faults.report("endpoint", "warming up moto's backends", e)
 
     def info(self) -> dict:
-        return {"pid": os.getpid(), "identity": state.process_identity(os.getpid()),
+        return {"pid": os.getpid(), "identity": processes.process_identity(os.getpid()),
                 "endpoint": self.endpoint, "port": self.port, "region": self.region,
                 "root": str(self.root), "started_at": self.started_at,
                 "mariadb": {"pid": self.mariadb.pid, "port": self.mariadb.port, "socket": self.mariadb.socket}}

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 
 from werkzeug.serving import ThreadedWSGIServer
 
-from . import moto_adapter
+from . import moto
 from .faults import Faults
 from .state import HEALTH_PATH
 
@@ -34,6 +34,7 @@ READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 REQUEST_TIMEOUT_S = 30.0  # seconds the endpoint waits for a client's next bytes (headers, body, keep-alive)
 MAX_CONNECTIONS = 128  # connections served at once (a thread each); beyond, 503 and close
 MAX_BODY_BYTES = 80 * 1024 * 1024  # the largest request body (a 50 MB zip upload, base64 in JSON)
+READY_TIMEOUT = 120.0  # seconds an AWS call waits for the cloud to finish starting (moto patched)
 
 Headers = dict[str, str]
 Response = tuple[int, Headers, bytes]
@@ -79,7 +80,7 @@ class Guard(Protocol):
         """An answer that replaces the call (a denial, a timeout), or None to let it through."""
 
 
-class NoDelayRequestHandler(moto_adapter.RequestHandler):
+class NoDelayRequestHandler(moto.RequestHandler):
     """Nagle's algorithm with delayed ACKs adds ~40 ms to small request/response exchanges. `timeout`
     bounds every wait for the client (its request line, headers and body, and an idle keep-alive
     connection): a half-sent request is dropped, not kept forever."""
@@ -110,12 +111,14 @@ def error_response(status: int, code: str, message: str) -> Response:
 class Gateway:
     """The WSGI application of the endpoint."""
 
-    def __init__(self, providers: list[Provider], guards: list[Guard], health: Callable[[], dict], faults: Faults):
+    def __init__(self, providers: list[Provider], guards: list[Guard], health: Callable[[], dict], faults: Faults,
+                 ready: threading.Event | None = None):
         self.providers = providers
         self.guards = guards
         self.health = health
         self.faults = faults
-        self.moto = moto_adapter.wsgi_app()
+        self.ready = ready  # set once moto is patched: AWS calls wait for it (health is answered at once)
+        self.moto = moto.wsgi_app()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         try:
@@ -141,6 +144,8 @@ class Gateway:
     def _answer(self, request: Request) -> Response | None:
         if request.path == HEALTH_PATH:
             return 200, {"Content-Type": "application/json"}, json.dumps(self.health()).encode()
+        if self.ready is not None and not self.ready.wait(READY_TIMEOUT):
+            return error_response(503, "ServiceUnavailable", "the local cloud is still starting: try again")
         for guard in self.guards:
             if (verdict := guard.check(request)) is not None:
                 return verdict

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import logs, state
+from . import logs, processes, state
 from .errors import LocalCloudError
 from .ports import PortClaim, ensure_free, free_port, is_free
 from .rds.mariadb import find_mariadbd
@@ -91,7 +90,7 @@ def up(root: Path | None = None, port: int | None = None, timeout: float = START
 
 def _up(root: Path, port: int | None, timeout: float, existed: bool) -> dict:
     info = state.read(root)
-    if info and state.is_same_process(info.get("pid"), info.get("identity")):
+    if info and processes.is_same_process(info.get("pid"), info.get("identity")):
         if state.health(info["endpoint"]):
             return info
         raise LocalCloudError(f"the local cloud (pid {info['pid']}) is not answering at {info['endpoint']}: "
@@ -165,7 +164,7 @@ def _lab_processes(root: Path, servers_only: bool = False) -> list[int]:
         else:
             ours = ((("mariadbd" in program or "lab_helpers.local" in program) and _names_folder(args, root))
                     or _inside(cwd, root / "lambda"))
-        if ours and state.pid_alive(int(entry.name)):
+        if ours and processes.pid_alive(int(entry.name)):
             found.append(int(entry.name))
     return found
 
@@ -181,20 +180,6 @@ def _unrecorded_server(root: Path, existed: bool | None = None) -> str | None:
     what = "its state folder was deleted" if not existed else "its record (cloud.json) was deleted"
     return (f"a local cloud of {root} is still running (pid {pids[0]}) but {what}: run "
             "`python -m lab_helpers.local down` to stop it, then `up` again.")
-
-
-def _stop_pids(pids: list[int], timeout: float) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + timeout
-    while any(state.pid_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    for pid in pids:
-        if state.pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
 
 
 def down(root: Path | None = None, timeout: float = 20.0) -> dict:
@@ -218,13 +203,13 @@ def _down(root: Path, timeout: float) -> dict:
     stopped = stale = False
     unrecorded = not info and bool(_lab_processes(root, servers_only=True))
     if info:
-        if state.is_same_process(info.get("pid"), info.get("identity")):
-            _stop_pids([info["pid"]], timeout)
+        if processes.is_same_process(info.get("pid"), info.get("identity")):
+            processes.stop_pids([info["pid"]], timeout)
             stopped = True
         else:
             stale = True  # the cloud is gone; its PID may belong to another program now: left alone
     leftovers = _lab_processes(root)
-    _stop_pids(leftovers, 5.0)
+    processes.stop_pids(leftovers, 5.0)
     state.cloud_file(root).unlink(missing_ok=True)
     return {"stopped": stopped or unrecorded, "stale_record": stale, "unrecorded": unrecorded,
             "leftover_processes_stopped": len(leftovers) - unrecorded}
@@ -251,7 +236,7 @@ def status(root: Path | None = None) -> dict:
         orphan = _unrecorded_server(root)
         return {"running": bool(orphan), "healthy": False, "message": orphan} if orphan else \
             {"running": False, "message": state.NOT_RUNNING}
-    if not state.is_same_process(info.get("pid"), info.get("identity")):
+    if not processes.is_same_process(info.get("pid"), info.get("identity")):
         return {"running": False, "message": f"stale state in {root}: run `python -m lab_helpers.local down`."}
     health = state.health(info["endpoint"])
     if health is None:

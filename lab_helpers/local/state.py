@@ -129,42 +129,6 @@ def write(info: dict, root: Path) -> None:
     os.replace(tmp, path)
 
 
-def pid_alive(pid: int | None) -> bool:
-    """Whether a process of that id exists and is not a zombie."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie is not alive
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def process_identity(pid: int) -> dict | None:
-    """What tells one process from a later one that got the same PID: its start time (clock ticks since
-    boot) and its exact command line; None when there is no such process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            start_time = int(f.read().rsplit(")", 1)[1].split()[19])
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmdline = [arg.decode(errors="replace") for arg in f.read().split(b"\0") if arg]
-    except (OSError, ValueError, IndexError):
-        return None
-    return {"start_time": start_time, "cmdline": cmdline}
-
-
-def is_same_process(pid: int | None, identity: dict | None) -> bool:
-    """Whether `pid` is still the process recorded with `identity` (not a later one given its PID)."""
-    return bool(pid) and identity is not None and process_identity(pid) == identity and pid_alive(pid)
-
-
 def health(endpoint: str, timeout: float = 2.0) -> dict | None:
     """The endpoint's health answer, or None when it does not answer."""
     try:
@@ -176,11 +140,3 @@ def health(endpoint: str, timeout: float = 2.0) -> dict | None:
 
 NOT_RUNNING = ("the local cloud is not running: start it with `python -m lab_helpers.local up` "
                "(or `make jupyter`, or run notebook 00), then try again.")
-
-
-def running_endpoint(root: Path | None = None) -> str:
-    """The endpoint of the running local cloud, or an error that says how to start it."""
-    info = read(root)
-    if not info or not is_same_process(info.get("pid"), info.get("identity")):
-        raise LocalCloudError(NOT_RUNNING)
-    return info["endpoint"]

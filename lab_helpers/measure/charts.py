@@ -166,3 +166,43 @@ def chart_failover(result: dict[str, Any]):
     ax.set_title("DB 가 재시작하는 동안의 호출 (초록: 성공, 빨강: 오류)")
     ax.legend(loc="upper right", fontsize=8)
     return _korean(fig)
+
+
+def glyph_report(fig) -> dict[str, Any]:
+    """Whether every character of `fig` is drawn with a real glyph (no tofu box): each text's characters looked up in
+    the fonts matplotlib resolves for it (its families in order, as its font fallback does), and the warnings a draw
+    gives. {"hangul_fonts": the font files that draw its Hangul, "missing": "text: character" for each character no
+    font has, "warnings": matplotlib's missing-glyph warnings}."""
+    import warnings
+    from pathlib import Path
+
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+    from matplotlib.text import Text
+
+    def files(props) -> list[str]:
+        found = []
+        for family in props.get_family():
+            try:
+                found.append(font_manager.findfont(font_manager.FontProperties(
+                    family=family, style=props.get_style(), weight=props.get_weight()), fallback_to_default=False))
+            except ValueError:  # a family that is not installed
+                continue
+        return list(dict.fromkeys(found))
+
+    fonts: dict[str, FT2Font] = {}
+    hangul_fonts, missing = set(), []
+    for text in fig.findobj(Text):
+        content = text.get_text()
+        candidates = files(text.get_fontproperties())
+        for char in sorted({c for c in content if not c.isspace()}):
+            having = [f for f in candidates if fonts.setdefault(f, FT2Font(f)).get_char_index(ord(char))]
+            if not having:
+                missing.append(f"{content!r}: {char!r}")
+            elif "\uac00" <= char <= "\ud7a3":
+                hangul_fonts.add(Path(having[0]).name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
+    return {"hangul_fonts": sorted(hangul_fonts), "missing": missing,
+            "warnings": [str(w.message) for w in caught if "missing from font" in str(w.message)]}

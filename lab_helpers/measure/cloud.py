@@ -13,7 +13,7 @@ import time
 import pymysql
 
 from ..config import Lab
-from ..local import state
+from ..local import CloudRecord, Health, LocalCloudError, RunningCloud
 from ..local.rds.mariadb import admin_connect, admin_query
 from ..waiting import require
 
@@ -29,50 +29,57 @@ def require_local(lab: Lab) -> None:
                         "restart it and start dozens of Lambda environments, which on AWS means downtime and costs.")
 
 
-def cloud_info(lab: Lab, cloud: dict | None = None) -> dict:
-    """The running local cloud's record (endpoint, MariaDB socket) that `lab` talks to.
+def cloud_info(lab: Lab, cloud: RunningCloud | dict | None = None) -> RunningCloud:
+    """The running local cloud that `lab` talks to, typed (`local.RunningCloud`).
 
-    `cloud` is what `lifecycle.up()` returned (tests and the benchmark pass it); by default the
-    record of the cloud in LAB_STATE_DIR, checked to be the lab's.
+    `cloud` is what `lifecycle.up()` returned (tests and the benchmark pass it), or a RunningCloud already
+    found (returned as it is: measurements pass it on without looking again); by default the cloud of
+    LAB_STATE_DIR, checked to serve the lab's endpoint.
     """
     require_local(lab)
+    if isinstance(cloud, RunningCloud):
+        return cloud
     if cloud is None:
-        cloud = state.read()
-    if not cloud or cloud.get("endpoint") != lab.endpoint_url or not cloud.get("mariadb", {}).get("socket"):
-        raise RuntimeError(f"no record of the local cloud at {lab.endpoint_url}: pass cloud=<what lifecycle.up() "
-                           "returned>, or set LAB_STATE_DIR to its state folder.")
-    return cloud
-
-
-def health(cloud: dict) -> dict:
-    """The local cloud's health: the database's max_connections and Threads_connected, each proxy's pool."""
-    found = state.health(cloud["endpoint"], timeout=5)
-    if found is None:
-        raise RuntimeError(f"the local cloud at {cloud['endpoint']} does not answer")
+        try:
+            return RunningCloud.serving(lab.endpoint_url or "")
+        except LocalCloudError as e:
+            raise RuntimeError(f"no record of the local cloud at {lab.endpoint_url}: pass cloud=<what "
+                               f"lifecycle.up() returned>, or set LAB_STATE_DIR to its state folder ({e}).") from e
+    found = RunningCloud(CloudRecord.from_json(cloud))
+    if found.endpoint != lab.endpoint_url or not found.record.database.socket:
+        raise RuntimeError(f"the local cloud passed serves {found.endpoint}, not the lab's {lab.endpoint_url}.")
     return found
 
 
-def proxy_stats(lab: Lab, cloud: dict) -> dict:
+def health(cloud: RunningCloud) -> Health:
+    """The local cloud's health: the database's max_connections and Threads_connected, each proxy's pool."""
+    try:
+        return cloud.health(timeout=5)
+    except LocalCloudError as e:
+        raise RuntimeError(str(e)) from e
+
+
+def proxy_stats(lab: Lab, cloud: RunningCloud) -> dict:
     """The lab's proxy's pool now: pool_size, backend_open, backend_in_use, peak_backend_open, borrow_timeouts, ..."""
-    found = [p for p in health(cloud)["proxies"] if p["name"] == lab.names.proxy]
-    return require(found[0] if found else None, f"RDS Proxy {lab.names.proxy} in the local cloud")
+    found = health(cloud).proxy(lab.names.proxy, lab.region)
+    return require(found, f"RDS Proxy {lab.names.proxy} in the local cloud").figures
 
 
-def _admin(cloud: dict) -> pymysql.connections.Connection:
+def _admin(cloud: RunningCloud) -> pymysql.connections.Connection:
     """root on the local MariaDB over its unix socket: the operator's view, not the lab's."""
-    return admin_connect(cloud["mariadb"]["socket"], connect_timeout=5)
+    return admin_connect(cloud.record.database.socket, connect_timeout=5)
 
 
-def _admin_value(cloud: dict, sql: str) -> str:
-    return admin_query(cloud["mariadb"]["socket"], sql)[0][-1]
+def _admin_value(cloud: RunningCloud, sql: str) -> str:
+    return admin_query(cloud.record.database.socket, sql)[0][-1]
 
 
-def db_threads_connected(cloud: dict) -> int:
+def db_threads_connected(cloud: RunningCloud) -> int:
     """Client connections the database has now (not counting this one)."""
     return int(_admin_value(cloud, "SHOW GLOBAL STATUS LIKE 'Threads_connected'")) - 1
 
 
-def db_max_connections(cloud: dict) -> int:
+def db_max_connections(cloud: RunningCloud) -> int:
     """The database server's max_connections now."""
     return int(_admin_value(cloud, "SELECT @@GLOBAL.max_connections"))
 
@@ -86,7 +93,7 @@ class ThreadsSampler:
     `samples` are (seconds since start, connections).
     """
 
-    def __init__(self, cloud: dict, interval: float = 0.02):
+    def __init__(self, cloud: RunningCloud, interval: float = 0.02):
         self.cloud, self.interval = cloud, interval
         self.samples: list[tuple[float, int]] = []
         self.t0 = 0.0

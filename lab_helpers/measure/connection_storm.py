@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import proxy, rds
 from ..config import Lab
+from ..local import RunningCloud
 from .cloud import ThreadsSampler, cloud_info, db_threads_connected, proxy_stats
 from .functions import FUNCTION_TIMEOUT_S, delete_measurement_function, deploy_storm, invoke_concurrently, tally
 from .settings import lower_connections
@@ -15,7 +16,7 @@ from .settings import lower_connections
 TOO_MANY_CONNECTIONS = 1040  # MySQL's "Too many connections"
 
 
-def _wait_for_threads(cloud: dict, at_most: int, timeout: float = 10.0) -> int:
+def _wait_for_threads(cloud: RunningCloud, at_most: int, timeout: float = 10.0) -> int:
     """Wait until the database has at most `at_most` client connections (closed ones take a moment)."""
     deadline = time.monotonic() + timeout
     while (now := db_threads_connected(cloud)) > at_most and time.monotonic() < deadline:
@@ -23,7 +24,7 @@ def _wait_for_threads(cloud: dict, at_most: int, timeout: float = 10.0) -> int:
     return now
 
 
-def storm(lab: Lab, cloud: dict | None = None, concurrency: int = 20, max_connections: int = 10,
+def storm(lab: Lab, cloud: RunningCloud | dict | None = None, concurrency: int = 20, max_connections: int = 10,
           pool_percent: int = 50, hold_s: float = 0.5) -> dict[str, Any]:
     """`concurrency` simultaneous executions of one function that keeps a module-scope connection
     (handler/storm), first with DB_HOST = the database, then with DB_HOST = the RDS Proxy endpoint.

@@ -7,12 +7,13 @@ from typing import Any
 
 from .. import rds
 from ..config import Lab
+from ..local import RunningCloud
 from ..waiting import waiter_config
 from .cloud import cloud_info
 from .functions import checked, delete_measurement_function, deploy_storm, deploy_variant, invoke, lambda_client, tally
 
 
-def failover(lab: Lab, cloud: dict | None = None, before_s: float = 1.0, after_s: float = 2.0,
+def failover(lab: Lab, cloud: RunningCloud | dict | None = None, before_s: float = 1.0, after_s: float = 2.0,
              interval_s: float = 0.05) -> dict[str, Any]:
     """The database restarts (RebootDBInstance) under steady load from two clients, each invoking
     its function one call after another: "direct" (handler/storm, a module-scope connection to the

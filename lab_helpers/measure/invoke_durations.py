@@ -13,6 +13,7 @@ from pymysql.constants import CLIENT
 
 from .. import secrets
 from ..config import Lab
+from ..local import RunningCloud
 from .cloud import cloud_info, require_local
 from .functions import checked, delete_measurement_function, deploy_variant, invoke, lambda_client
 
@@ -61,7 +62,7 @@ def durations(lab: Lab, warm: int = 20) -> list[dict[str, Any]]:
     return rows
 
 
-def tls_attempt_cost(lab: Lab, cloud: dict | None = None, n: int = 20) -> dict[str, Any]:
+def tls_attempt_cost(lab: Lab, cloud: RunningCloud | dict | None = None, n: int = 20) -> dict[str, Any]:
     """What PyMySQL's default TLS attempt costs per connection, measured from this process.
 
     PyMySQL (1.2) tries TLS unless told `ssl_disabled=True`: every connect builds an SSL context,
@@ -72,7 +73,7 @@ def tls_attempt_cost(lab: Lab, cloud: dict | None = None, n: int = 20) -> dict[s
     import ssl
 
     cloud = cloud_info(lab, cloud)
-    host, port = "127.0.0.1", cloud["mariadb"]["port"]  # the local database's own address
+    host, port = "127.0.0.1", cloud.record.database.port  # the local database's own address
     password = secrets.database_password(lab)
     offers = []
 

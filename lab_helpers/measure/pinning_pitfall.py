@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from ..config import Lab
+from ..local import RunningCloud
 from .cloud import cloud_info, proxy_stats
 from .functions import (
     delete_measurement_function,
@@ -22,14 +23,14 @@ from .settings import lower_connections
 BORROW_TIMEOUT = 9501  # RDS Proxy's "Timed-out waiting to acquire database connection"
 
 
-def _wait_for_pool_idle(lab: Lab, cloud: dict, timeout: float = 10.0) -> dict:
+def _wait_for_pool_idle(lab: Lab, cloud: RunningCloud, timeout: float = 10.0) -> dict:
     deadline = time.monotonic() + timeout
     while (stats := proxy_stats(lab, cloud))["backend_in_use"] > 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     return stats
 
 
-def pinning(lab: Lab, cloud: dict | None = None, borrow_timeout_s: int = 1, max_connections: int = 10,
+def pinning(lab: Lab, cloud: RunningCloud | dict | None = None, borrow_timeout_s: int = 1, max_connections: int = 10,
             pool_percent: int = 50, fix: str = "commit") -> dict[str, Any]:
     """A handler that never commits (handler/pinning, FIX=none) holds its pooled connection.
 

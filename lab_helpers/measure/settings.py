@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from ..config import Lab
+from ..local import RunningCloud
 from ..waiting import require
 from .cloud import cloud_info, db_max_connections, proxy_stats
 from .names import parameter_group_name
@@ -23,7 +24,7 @@ from .parameter_group import (
 )
 
 
-def current_settings(lab: Lab, cloud: dict | None = None) -> dict[str, Any]:
+def current_settings(lab: Lab, cloud: RunningCloud | dict | None = None) -> dict[str, Any]:
     """What the measurements change: the database's max_connections (as the server has it), its DB
     parameter group, and the proxy's pool configuration."""
     cloud = cloud_info(lab, cloud)
@@ -34,8 +35,8 @@ def current_settings(lab: Lab, cloud: dict | None = None) -> dict[str, Any]:
             "borrow_timeout_s": pool.get("ConnectionBorrowTimeout")}
 
 
-def lower_connections(lab: Lab, cloud: dict | None = None, max_connections: int = 10, pool_percent: int = 50,
-                      borrow_timeout_s: int = 30) -> dict[str, Any]:
+def lower_connections(lab: Lab, cloud: RunningCloud | dict | None = None, max_connections: int = 10,
+                      pool_percent: int = 50, borrow_timeout_s: int = 30) -> dict[str, Any]:
     """The database's max_connections lowered through a DB parameter group of the lab's own, and the
     proxy's pool set to `pool_percent` % of it with `borrow_timeout_s` (ConnectionBorrowTimeout).
 

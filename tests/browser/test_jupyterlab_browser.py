@@ -1,11 +1,17 @@
 """The lesson as a learner takes it: JupyterLab started as `make jupyter` starts it, in headless Chromium.
 
 On a local cloud of its own, JupyterLab (this virtualenv's `jupyter lab`, the project's `python3` kernel)
-serves a copy of notebooks/, so that the committed notebooks are never touched. For 00 to 05, in order,
-the page opens the notebook by its URL, clears the reference outputs (Edit menu), runs all cells (Run
+serves a copy of notebooks/ (and its images), so that the committed notebooks are never touched. For 00 to 07,
+in order, the page opens the notebook by its URL, clears the reference outputs (Edit menu), runs all cells (Run
 menu) and waits until every cell has run; then it checks what the learner sees: every cell ran once,
-the closing check shows ✅, no cell shows an error or stderr, and each ```mermaid block is drawn as an
-SVG image. The end of each notebook is saved to build/screenshots/<name>.png.
+the closing check shows ✅, no cell shows an error or stderr (a missing glyph's warning would be one), and each
+```mermaid block is drawn as an SVG image. The end of each notebook is saved to build/screenshots/<name>.png.
+
+In 06 it also checks the charts: each measurement's chart is drawn on the page (saved to
+build/screenshots/06_connection_lab-chart.png), its folded example image (notebooks/images/) opens, and in the
+kernel that drew them, every character of every chart has a glyph in the font matplotlib resolves for it, the
+Hangul in Noto Sans CJK (`charts.glyph_report`): without fonts-noto-cjk the charts fall back to DejaVu Sans, whose
+missing Hangul would be drawn as boxes, and the test fails.
 
 A second test starts JupyterLab with no local cloud running, as JupyterHub or Binder starts it, and runs 00
 there: 00 starts the learner's cloud itself (the cloud is stopped by its PID afterwards).
@@ -34,12 +40,13 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from lab_helpers import paths
-from lab_helpers.local import lifecycle, state
+from lab_helpers.local import lifecycle, processes, state
 from lab_helpers.local.ports import HOST, free_port
 
 pytestmark = pytest.mark.integration
 
-LESSON = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update", "05_test"]
+LESSON = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update", "05_test",
+          "06_connection_lab", "07_secret_rotation"]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [  # headless, as root, without a GPU, and with nothing to fetch: the network is the loopback
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -49,7 +56,7 @@ CHROMIUM_ARGS = [  # headless, as root, without a GPU, and with nothing to fetch
 ]
 SCREENSHOTS = paths.build_dir() / "screenshots"
 START_TIMEOUT = 90  # s: JupyterLab's server answering; a page loaded with its notebook's kernel idle
-RUN_TIMEOUT = 300  # s: one notebook's cells (headless, each of 00-05 takes seconds)
+RUN_TIMEOUT = 300  # s: one notebook's cells (headless, each of 00-05 takes seconds, 06 and 07 under a minute)
 
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in the front tab
 # What a cell writes to stderr and what fails in it: JupyterLab shows both, tracebacks included, as this
@@ -147,6 +154,7 @@ def _serve(tmp: Path, env: dict[str, str]) -> Iterator[dict]:
     notebooks.mkdir()
     for notebook in paths.notebooks_dir().glob("*.ipynb"):  # the lesson only (a run may leave sockets there)
         shutil.copyfile(notebook, notebooks / notebook.name)
+    shutil.copytree(paths.notebooks_dir() / "images", notebooks / "images")  # what the markdown shows
     for name, values in SETTINGS.items():
         (tmp / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp / "settings" / name).write_text(json.dumps(values))
@@ -170,7 +178,7 @@ def _serve(tmp: Path, env: dict[str, str]) -> Iterator[dict]:
                 what = "exited at start-up" if proc.poll() is not None else f"did not answer in {START_TIMEOUT} s"
                 pytest.fail(f"JupyterLab {what}:\n{log.read_text(errors='replace')[-3000:]}")
             time.sleep(0.2)
-        yield {"base": base, "token": token, "notebooks": notebooks, "log": log}
+        yield {"base": base, "token": token, "notebooks": notebooks, "log": log, "runtime": tmp / "runtime"}
     finally:
         _stop(proc)
 
@@ -317,6 +325,78 @@ def _run_in_browser(page, jupyterlab: dict, name: str) -> tuple[float, Path]:
     return seconds, shot
 
 
+# An <img> once it has loaded: its size on the page and its natural size.
+IMAGE = """(img) => img.complete && img.naturalWidth > 0
+  ? {width: img.getBoundingClientRect().width, natural: img.naturalWidth,
+     src: img.src.startsWith('data:') ? img.src.slice(0, 40) : img.src} : null"""
+CHARTS = ("durations_chart", "storm_chart", "pinning_chart", "failover_chart")  # 06's charts, as its cells name them
+
+
+def _image_loaded(page, image, what: str) -> dict:
+    image.scroll_into_view_if_needed(timeout=30_000)
+    try:
+        return page.wait_for_function(IMAGE, arg=image.element_handle(), timeout=30_000).json_value()
+    except PlaywrightTimeout:
+        raise AssertionError(f"{what} did not load ({_screenshot(page, 'failed-image')})") from None
+
+
+def _in_kernel(jupyterlab: dict, name: str, code: str) -> str:
+    """Run `code` in the kernel of the open notebook `name` (JupyterLab's own, found by its session) through its
+    connection file, without a history entry; what it prints."""
+    from jupyter_client import BlockingKernelClient
+
+    with urllib.request.urlopen(f"{jupyterlab['base']}/api/sessions?token={jupyterlab['token']}", timeout=10) as r:
+        sessions = json.load(r)
+    kernel = next(s["kernel"]["id"] for s in sessions if s["path"].endswith(f"{name}.ipynb"))
+    client = BlockingKernelClient(connection_file=str(jupyterlab["runtime"] / f"kernel-{kernel}.json"))
+    client.load_connection_file()
+    client.start_channels()
+    printed: list[str] = []
+
+    def output(msg) -> None:
+        if msg["msg_type"] == "stream":
+            printed.append(msg["content"]["text"])
+
+    try:
+        reply = client.execute_interactive(code, store_history=False, timeout=120, output_hook=output)
+    finally:
+        client.stop_channels()
+    assert reply["content"]["status"] == "ok", f"{name}: {reply['content']}"
+    return "".join(printed)
+
+
+def _assert_charts_drawn_in_korean(page, jupyterlab: dict) -> Path:
+    """06's charts on the page, its example images, and each chart's text in fonts that have its glyphs."""
+    name = "06_connection_lab"
+    charts = page.locator(f"{NOTEBOOK} .jp-CodeCell .jp-OutputArea-output[data-mime-type='image/png'] img")
+    assert charts.count() == len(CHARTS), f"{name}: {charts.count()} charts drawn, {len(CHARTS)} measured"
+    for i in range(len(CHARTS)):
+        drawn = _image_loaded(page, charts.nth(i), f"{name}: chart {i + 1}")
+        assert drawn["src"].startswith("data:image/png") and drawn["natural"] > 400, f"{name}: chart {i + 1}: {drawn}"
+    charts.first.scroll_into_view_if_needed()
+    shot = SCREENSHOTS / f"{name}-chart.png"
+    charts.first.screenshot(path=str(shot))
+
+    examples = page.locator(f"{NOTEBOOK} .jp-MarkdownCell .jp-RenderedMarkdown details")
+    assert examples.count() == len(CHARTS), f"{name}: {examples.count()} example images, {len(CHARTS)} charts"
+    for i in range(len(CHARTS)):
+        example = examples.nth(i)
+        assert "예시" in example.locator("summary").text_content()
+        example.locator("summary").click()
+        image = _image_loaded(page, example.locator("img"), f"{name}: example image {i + 1}")
+        assert "/files/images/06-chart-" in image["src"], f"{name}: example image {i + 1}: {image}"  # notebooks/images
+        assert image["natural"] > 400 and image["width"] > 200, f"{name}: example image {i + 1}: {image}"
+
+    report = json.loads(_in_kernel(jupyterlab, name, (
+        "import json as _json\nfrom lab_helpers.measure import charts as _charts\n"
+        f"print(_json.dumps({{_name: _charts.glyph_report(globals()[_name]) for _name in {CHARTS!r}}}))")))
+    for chart, glyphs in report.items():
+        assert glyphs["missing"] == [] and glyphs["warnings"] == [], f"{name}: {chart} has no glyph for {glyphs}"
+        assert glyphs["hangul_fonts"] and all(f.startswith("NotoSansCJK") for f in glyphs["hangul_fonts"]), \
+            f"{name}: {chart}'s Hangul is drawn with {glyphs['hangul_fonts']}"
+    return shot
+
+
 def test_00_starts_the_local_cloud_in_a_jupyterlab_that_a_hub_spawned():
     """JupyterLab started with no local cloud running, as JupyterHub or Binder starts it (no terminal, no `make
     jupyter`): notebook 00, run in the browser, starts the learner's cloud itself and says so."""
@@ -334,7 +414,7 @@ def test_00_starts_the_local_cloud_in_a_jupyterlab_that_a_hub_spawned():
                 said = "\n".join(_texts(page, ".jp-OutputArea-output"))
                 assert f"로컬 클라우드를 시작했습니다: http://127.0.0.1:{port}" in said, f"({shot}) {said[-1500:]}"
                 record = state.read(root)  # the cloud 00 started, running on after the cell, found by its record
-                assert record and state.is_same_process(record["pid"], record["identity"])
+                assert record and processes.is_same_process(record["pid"], record["identity"])
                 assert state.health(record["endpoint"]) is not None
                 print(f"00_prerequisites with no cloud running: ran in {seconds:.1f} s; {paths.shown(shot)}")
         finally:
@@ -348,4 +428,6 @@ def test_the_lesson_in_jupyterlab_in_a_browser(jupyterlab, page):
         seconds, shot = _run_in_browser(page, jupyterlab, name)
         if blocks := _mermaid_blocks(jupyterlab["notebooks"] / f"{name}.ipynb"):
             _assert_mermaid_drawn(page, name, blocks)
+        if name == "06_connection_lab":
+            print(f"{name}: charts in Korean; {paths.shown(_assert_charts_drawn_in_korean(page, jupyterlab))}")
         print(f"{name}: ran in {seconds:.1f} s; {paths.shown(shot)}")

@@ -10,6 +10,7 @@ import pytest
 from lab_helpers import baseline, iam, lambda_fn, module3, network, proxy
 from lab_helpers.local.ports import free_port
 from tests.integration.conftest import admin_query
+from tests.polling import wait_until
 
 READ_WRITE_ARN = "arn:aws:iam::aws:policy/SecretsManagerReadWrite"  # the local cloud's partition: aws
 
@@ -126,21 +127,12 @@ def test_a_rotated_password_is_fetched_again_once(failing, lab, cloud):
         rotate("second-Passw0rd", json.dumps({**json.loads(old), "password": "second-Passw0rd"}))
         before = proxy_process()
         os.kill(before["pid"], signal.SIGKILL)  # every client connection of the proxy drops
-        wait_for(lambda: proxy_process()["restarts"] > before["restarts"] and proxy_process()["healthy"])
+        wait_until(lambda: proxy_process()["restarts"] > before["restarts"] and proxy_process()["healthy"], timeout=10)
         r = lab.client("lambda").invoke(FunctionName=NAME)  # same environment: the cached password is stale
         second = json.loads(r["Payload"].read())
         assert second["statusCode"] == 200, second
     finally:
         rotate(lab.names.db_master_password, old)
-
-
-def wait_for(condition, timeout: float = 10.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.1)
 
 
 def in_the_vpc(lab, name: str, security_group: str, timeout: int = 3) -> dict:

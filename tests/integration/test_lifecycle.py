@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from lab_helpers.local import LocalCloudError, lifecycle, state
+from lab_helpers.local import LocalCloudError, lifecycle, processes, state
 from lab_helpers.local.ports import HOST, free_port, is_free
 from lab_helpers.local.rds import mariadb
 
@@ -36,7 +36,7 @@ def test_up_status_down_leaves_nothing_behind(tmp_path):
     down = cli("down", root=root)
     assert down.returncode == 0 and "local cloud stopped" in down.stdout
     assert lifecycle._lab_processes(root) == []
-    assert not state.pid_alive(info["pid"]) and not state.pid_alive(info["mariadb"]["pid"])
+    assert not processes.pid_alive(info["pid"]) and not processes.pid_alive(info["mariadb"]["pid"])
     assert is_free(port) and is_free(info["mariadb"]["port"])
     assert cli("down", root=root).returncode == 0  # stopping again is harmless
     status = cli("status", root=root)
@@ -69,7 +69,7 @@ def test_a_stale_state_folder_says_what_to_do(tmp_path):
 def test_missing_mariadb_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setattr(mariadb, "SERVER_FOLDERS", ())
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(LocalCloudError, match=r"apt-get install -y mariadb-server"):
+    with pytest.raises(LocalCloudError, match=r"apt-get install -y mariadb-server fonts-noto-cjk"):
         lifecycle.up(tmp_path / "state", free_port())
 
 
@@ -152,7 +152,7 @@ def test_a_state_folder_deleted_while_the_cloud_runs_is_named_as_such(tmp_path):
         assert down.returncode == 0
         assert down.stdout.startswith("local cloud stopped (it ran without its record: its state folder had been "
                                       "deleted)")
-        assert not state.pid_alive(info["pid"]) and not state.pid_alive(info["mariadb"]["pid"])
+        assert not processes.pid_alive(info["pid"]) and not processes.pid_alive(info["mariadb"]["pid"])
         assert lifecycle._lab_processes(root) == []
     finally:
         lifecycle.down(root)

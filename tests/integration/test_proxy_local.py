@@ -150,6 +150,7 @@ def restart_under_load(lab, cloud, restart) -> tuple[list, list, list[str]]:
     through = pymysql.connect(host=proxy.proxy_endpoint(lab), user="admin", password=password, autocommit=True)
     direct = pymysql.connect(host=rds.db_host(lab), user="admin", password=password, autocommit=True)
     failures: dict[str, list] = {"proxy": [], "direct": []}
+    answered = {"proxy": 0, "direct": 0}  # statements each client got an answer to
     stop = threading.Event()
 
     def load(name: str, conn) -> None:
@@ -157,19 +158,28 @@ def restart_under_load(lab, cloud, restart) -> tuple[list, list, list[str]]:
             try:
                 with conn.cursor() as cur:
                     cur.execute("SELECT 1")
+                answered[name] += 1
             except pymysql.MySQLError as e:
                 failures[name].append(e.args[0])
                 if name == "direct":
                     return  # its connection is gone for good
             time.sleep(0.01)
 
+    def answers(name: str, more: int) -> None:
+        """Wait until a client has had `more` answers from now on (not a fixed time)."""
+        target, deadline = answered[name] + more, time.monotonic() + 30
+        while answered[name] < target:
+            assert time.monotonic() < deadline, (answered, failures)
+            time.sleep(0.01)
+
     threads = [threading.Thread(target=load, args=pair) for pair in (("proxy", through), ("direct", direct))]
     for thread in threads:
         thread.start()
-    time.sleep(0.2)
+    answers("proxy", 5)  # both clients are answered before the restart
+    answers("direct", 5)
     restart()
     seen = statuses(lab, "available")
-    time.sleep(0.3)
+    answers("proxy", 5)  # and the proxy's client is answered again after it
     stop.set()
     for thread in threads:
         thread.join()

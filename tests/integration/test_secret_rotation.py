@@ -72,9 +72,10 @@ def test_rotation_runs_the_four_steps_in_order_and_moves_the_labels(lab):
 
 def test_a_second_rotate_secret_with_the_same_token_changes_nothing(lab):
     token = rotation.rotate(lab)
-    before, log = labels(lab), rotation_log(lab)
-    lab.client("secretsmanager").rotate_secret(SecretId=lab.names.secret, ClientRequestToken=token)
-    time.sleep(0.5)
+    before, log, record = labels(lab), rotation_log(lab), wait_outcome(lab)  # the rotation has ended
+    answer = lab.client("secretsmanager").rotate_secret(SecretId=lab.names.secret, ClientRequestToken=token)
+    assert answer["VersionId"] == token
+    assert rotation_status(lab) == record  # no rotation started: the one on record is the first
     assert labels(lab) == before and rotation_log(lab) == log
 
 

@@ -20,7 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from lab_helpers.local import lifecycle
-from lab_helpers.local.moto_adapter import ACCOUNT
+from lab_helpers.local.moto import ACCOUNT
 
 REGION = "ap-northeast-2"
 AWS_CLI = Path(sys.executable).with_name("aws")

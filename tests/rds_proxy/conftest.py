@@ -10,6 +10,7 @@ import pytest
 
 from lab_helpers.local.rds.mariadb import MariaDB
 from lab_helpers.local.rds.proxy import ProxySettings, RdsProxy
+from tests.polling import wait_until
 
 USER, PASSWORD = "admin", "Passw0rd"
 
@@ -60,13 +61,6 @@ def connect(lab):
         with suppress(Exception):
             conn.close()
     wait_until(lambda: lab.proxy.stats()["clients"] == 0 and lab.proxy.stats()["backend_in_use"] == 0)
-
-
-def wait_until(predicate, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
 
 
 def query(conn, sql: str) -> tuple:

@@ -9,7 +9,7 @@ import time
 
 from lab_helpers.local.apigateway.provider import INTEGRATION_TIMEOUT_S, ApiGatewayProvider
 from lab_helpers.local.awslambda.function import InvokeResult
-from lab_helpers.local.moto_adapter import Route
+from lab_helpers.local.moto.apigateway import Route
 
 ROUTE = Route(path="/", method="GET", integration_type="AWS",
               uri="arn:aws:apigateway:ap-northeast-2:lambda:path/2015-03-31/functions/"

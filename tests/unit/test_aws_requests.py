@@ -56,7 +56,7 @@ def test_the_whole_aws_path_sends_only_requests_aws_accepts(lab, monkeypatch):
     lab.session.events.register("before-parameter-build.*.*", requests.record)
     on_aws = dataclasses.replace(lab, target="aws", _clients={})
     # moto keeps no RDS orderable options: the two zones RDS offers are given (the rest of the discovery runs)
-    monkeypatch.setattr(network, "_rds_zones", lambda lab: {f"{lab.region}a", f"{lab.region}c"})
+    monkeypatch.setattr(network.zones, "_rds_zones", lambda lab: {f"{lab.region}a", f"{lab.region}c"})
     baseline.ensure_baseline(on_aws)
     module3.ensure_module3(on_aws)
     module3.deploy_improved_function(on_aws)

@@ -73,3 +73,19 @@ def test_hangul_is_drawn_with_a_cjk_font_and_no_glyph_is_missing(figure):
     for text in hangul:
         path = font_manager.findfont(text.get_fontproperties(), fallback_to_default=False)
         assert "NotoSansCJK" in path, (text.get_text(), path)
+
+
+def test_the_glyph_report_finds_every_hangul_character_in_noto_sans_cjk(figure):
+    report = charts.glyph_report(figure)
+    assert report["missing"] == [] and report["warnings"] == []
+    assert report["hangul_fonts"] and all(name.startswith("NotoSansCJK") for name in report["hangul_fonts"])
+
+
+def test_the_glyph_report_sees_tofu_when_no_font_has_hangul(monkeypatch):
+    """As on a machine without fonts-noto-cjk: the charts fall back to DejaVu Sans, which has no Hangul."""
+    monkeypatch.setattr(charts, "font_families", lambda: ["DejaVu Sans"])
+    fig = charts.chart_pinning(PINNING)
+    report = charts.glyph_report(fig)
+    assert report["hangul_fonts"] == []
+    assert any(entry.startswith("'동시 실행 7개") for entry in report["missing"]), report["missing"][:3]
+    assert report["warnings"] and "DejaVu Sans" in report["warnings"][0]

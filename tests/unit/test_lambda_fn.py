@@ -49,6 +49,25 @@ def test_show_code_is_the_handler_source():
     assert "YOUR RDS PROXY ENDPOINT" in lambda_fn.show_code("module3_printed")
 
 
+def test_show_code_with_parts_prints_only_them_in_the_file_s_order_and_says_what_is_left_out():
+    full = lambda_fn.show_code("rotation").splitlines()
+    part = lambda_fn.show_code("rotation", "finish_secret", "set_secret").splitlines()
+    body = part[1:]
+    shown = [line for line in body if line != "# ..."]
+    assert part[0] == (f"# handler/rotation/lambda_function.py 에서 finish_secret, set_secret "
+                       f"(전체 {len(full)}줄 중 {len(shown)}줄)")
+    assert body[0] == "# ..." and body[1] == "def set_secret(arn, token):"  # what comes before it is left out
+    assert body.count("# ...") == 2 and "def finish_secret(arn, token):" in body
+    assert "def create_secret(arn, token):" not in body and "def test_secret(arn, token):" not in body
+    it = iter(full)
+    assert all(line in it for line in shown)  # the file's own lines, in its order
+    # a comment right above a part belongs to it; neighbouring parts are not separated
+    storm = lambda_fn.show_code("storm", "DB_HOST", "DB_USER").splitlines()
+    assert storm[1:] == ["# ...", 'DB_HOST = os.environ["DB_HOST"]', 'DB_USER = os.environ["DB_USER"]']
+    with pytest.raises(ValueError, match="defines no nowhere at its top level"):
+        lambda_fn.show_code("rotation", "nowhere")
+
+
 def test_function_runs_in_the_lambda_subnets(lab, network_ready, module2_package, calls, rerun, has_lab_tags):
     role = iam.ensure_lambda_role(lab)
     calls.clear()

@@ -202,7 +202,8 @@ def test_the_server_is_found_on_path_and_mysql_is_told_apart(tmp_path, monkeypat
     monkeypatch.setattr(mariadb, "SERVER_FOLDERS", ())
     oracle = fake_program(tmp_path / "oracle", "mysqld", "mysqld  Ver 8.4.3 for Linux (MySQL Community Server - GPL)")
     monkeypatch.setenv("PATH", str(oracle.parent))
-    with pytest.raises(LocalCloudError, match=r"is not MariaDB's server .* apt-get install -y mariadb-server"):
+    refused = r"is not MariaDB's server .* apt-get install -y mariadb-server fonts-noto-cjk"
+    with pytest.raises(LocalCloudError, match=refused):
         mariadb.find_mariadbd()
     brew = fake_program(tmp_path / "homebrew" / "bin", "mysqld", "mysqld  Ver 11.4.2-MariaDB for osx10.19 on arm64")
     monkeypatch.setenv("PATH", os.pathsep.join([str(oracle.parent), str(brew.parent)]))
@@ -218,7 +219,8 @@ def test_the_server_is_found_in_the_packages_places_off_path(tmp_path, monkeypat
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert mariadb.find_mariadbd() == str(place)
     monkeypatch.setattr(mariadb, "SERVER_FOLDERS", ())
-    with pytest.raises(LocalCloudError, match=r"apt-get install -y mariadb-server.*brew install mariadb"):
+    missing = r"apt-get install -y mariadb-server fonts-noto-cjk`.*brew install mariadb"
+    with pytest.raises(LocalCloudError, match=missing):
         mariadb.find_mariadbd()
 
 
@@ -231,7 +233,7 @@ def test_install_db_of_the_same_installation_comes_first(tmp_path, monkeypatch):
     assert mariadb.find_install_db(str(server)) == str(own)
     assert mariadb.find_install_db() == str(other)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    with pytest.raises(LocalCloudError, match=r"apt-get install -y mariadb-server"):
+    with pytest.raises(LocalCloudError, match=r"apt-get install -y mariadb-server fonts-noto-cjk"):
         mariadb.find_install_db()
 
 

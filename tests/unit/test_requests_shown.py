@@ -2,6 +2,8 @@
 the same on a re-run that sends none, and never a secret value."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from lab_helpers import baseline, network, proxy, requests_shown, secrets
@@ -75,3 +77,38 @@ def test_policy_documents_are_one_line_and_secrets_and_zips_are_never_shown():
     assert "ClientRequestToken" not in values
     assert [r["request"] for r in rows if r["request"]] == ["iam PutRolePolicy", "lambda UpdateFunctionCode",
                                                              "secretsmanager CreateSecret"]
+
+
+def test_the_deployments_show_update_function_code_and_the_environment_they_set(lab, capsys):
+    """04 deploys the printed code (UpdateFunctionCode, no environment); 06 the improved one (its code, then
+    SECRET_NAME and DB_HOST); the printed code deployed again over it also removes that environment."""
+    from lab_helpers import iam, module3
+
+    baseline.ensure_baseline(lab)
+    secret = secrets.ensure_secret(lab)
+    iam.ensure_proxy_role(lab, secret["arn"])
+    proxy.ensure_proxy(lab)
+    capsys.readouterr()
+
+    def deployed(step, deploy):
+        with requests_shown.shown(lab, step):
+            deploy(lab)
+        out = capsys.readouterr().out
+        return out, [line for line in out.splitlines() if line.startswith("lambda ")]
+
+    out, operations = deployed("deploy_printed", module3.deploy_printed_function)
+    assert operations == ["lambda UpdateFunctionCode"]
+    assert re.search(rf"^  함수 +FunctionName +{lab.names.function}$", out, re.MULTILINE), out
+    assert re.search(r"^  코드 편집기의 코드, \[배포\] +ZipFile +zip 파일 \(함수 코드와 PyMySQL\)$", out,
+                     re.MULTILINE), out
+
+    out, operations = deployed("deploy_improved", module3.deploy_improved_function)
+    assert operations == ["lambda UpdateFunctionCode", "lambda UpdateFunctionConfiguration"]
+    environment = next(line for line in out.splitlines() if "Environment" in line)
+    assert environment.split()[:4] == ["[구성]", "→", "환경", "변수"]
+    assert f'"SECRET_NAME":"{lab.names.secret}"' in environment
+    assert f'"DB_HOST":"{proxy.proxy_endpoint(lab)}"' in environment
+
+    out, operations = deployed("deploy_printed", module3.deploy_printed_function)
+    assert operations == ["lambda UpdateFunctionCode", "lambda UpdateFunctionConfiguration"]
+    assert '{"Variables":{}}' in out

@@ -182,9 +182,9 @@ def endpoint(state: str, error: dict | None = None) -> dict:
 
 def test_endpoint_wait_from_pending_to_available(on_aws, clock, capsys, monkeypatch):
     # ensure's own look, then the wait: not listed yet (eventual consistency), pending, available
-    monkeypatch.setattr(network, "_raw_secrets_endpoint", answers(endpoint("pending"), None, endpoint("pending"),
-                                                                  endpoint("available")))
-    monkeypatch.setattr(network, "find_subnets", lambda lab: [])
+    monkeypatch.setattr(network.endpoint, "_raw_secrets_endpoint",
+                        answers(endpoint("pending"), None, endpoint("pending"), endpoint("available")))
+    monkeypatch.setattr(network.endpoint, "find_subnets", lambda lab: [])
     assert network.ensure_secrets_endpoint(on_aws)["state"] == "available"
     assert capsys.readouterr().out.splitlines() == [
         f"⏳ Secrets Manager VPC 엔드포인트: {ABSENT} (0초 경과, 보통 1–3분)",
@@ -196,9 +196,9 @@ def test_endpoint_wait_from_pending_to_available(on_aws, clock, capsys, monkeypa
 @pytest.mark.parametrize("state", ["Failed", "Rejected", "Expired", "Partial"])
 def test_endpoint_wait_stops_at_once_on_a_terminal_state(on_aws, clock, monkeypatch, state):
     error = {"Code": "InsufficientFreeAddressesInSubnet", "Message": "no free addresses"} if state == "Failed" else None
-    monkeypatch.setattr(network, "_raw_secrets_endpoint", answers(endpoint("Pending"), endpoint("Pending"),
-                                                                  endpoint(state, error)))
-    monkeypatch.setattr(network, "find_subnets", lambda lab: [])
+    monkeypatch.setattr(network.endpoint, "_raw_secrets_endpoint",
+                        answers(endpoint("Pending"), endpoint("Pending"), endpoint(state, error)))
+    monkeypatch.setattr(network.endpoint, "find_subnets", lambda lab: [])
     with pytest.raises(WaitFailed) as failed:
         network.ensure_secrets_endpoint(on_aws)
     assert failed.value.state == state.lower()

@@ -31,10 +31,10 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from urllib.parse import parse_qs
 
-from .. import moto_adapter
+from .. import moto
 from ..awslambda import FunctionNotFound, LambdaProvider, TooManyRequests, invoke_allowed
 from ..gateway import Request, Response
-from ..moto_adapter import Route
+from ..moto.apigateway import Route
 
 log = logging.getLogger(__name__)
 STAGE_PATH = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
@@ -97,14 +97,14 @@ class ApiGatewayProvider:
         """Every stage of every REST API with its invoke URL (on the endpoint's `port`)."""
         return [{"api": name, "api_id": api_id, "stage": stage, "region": region,
                  "address": f"http://{api_id}.execute-api.localhost:{port}/{stage}"}
-                for region, api_id, name, stage in moto_adapter.rest_api_stages()]
+                for region, api_id, name, stage in moto.apigateway.rest_api_stages()]
 
     def after(self, request: Request) -> None:
         """After a successful control-plane call: a new deployment freezes the API's routes, as on AWS."""
         m = re.match(r"^/restapis/(?P<api>[^/]+)/deployments/?$", request.path)
         if request.service != "apigateway" or request.method != "POST" or not m:
             return
-        api = moto_adapter.find_rest_api(m.group("api"))
+        api = moto.apigateway.find_rest_api(m.group("api"))
         for deployment_id in api.deployment_ids if api else ():
             self.deployments.setdefault((api.id, deployment_id), api.routes)
 
@@ -127,7 +127,7 @@ class ApiGatewayProvider:
     def handle(self, method: str, api_id: str, stage: str, path: str, query: str, headers: dict,
                body: bytes) -> Response:
         """One request to a stage: `path` is the part after the stage's name ("/" for the API's root)."""
-        api = moto_adapter.find_rest_api(api_id)
+        api = moto.apigateway.find_rest_api(api_id)
         if api is None:
             return _message(404, "Not Found")
         if stage not in api.stages:
@@ -142,7 +142,7 @@ class ApiGatewayProvider:
             log.warning("Execution failed due to configuration error: no Lambda integration on %s %s", method, path)
             return _message(500, "Internal server error")
         fn_arn = target.group("fn")
-        source_arn = f"arn:aws:execute-api:{api.region}:{moto_adapter.ACCOUNT}:{api.id}/{stage}/{method}{route.path}"
+        source_arn = f"arn:aws:execute-api:{api.region}:{moto.ACCOUNT}:{api.id}/{stage}/{method}{route.path}"
         if not allowed(api.region, fn_arn, source_arn):
             log.warning("Execution failed due to configuration error: Invalid permissions on Lambda function")
             return _message(500, "Internal server error")
@@ -216,7 +216,7 @@ class ApiGatewayProvider:
             "multiValueQueryStringParameters": multi or None,
             "pathParameters": params or None, "stageVariables": None,
             "requestContext": {"resourcePath": resource_path, "httpMethod": method, "path": f"/{stage}{path}",
-                               "stage": stage, "apiId": api_id, "accountId": moto_adapter.ACCOUNT,
+                               "stage": stage, "apiId": api_id, "accountId": moto.ACCOUNT,
                                "requestId": str(uuid.uuid4()), "requestTimeEpoch": int(time.time() * 1000),
                                "identity": {"sourceIp": "127.0.0.1"}},
             "body": text or None, "isBase64Encoded": b64,

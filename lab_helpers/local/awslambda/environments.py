@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import logs
+from .. import logs, processes
 from ..errors import LocalCloudError
 from . import runtime_layer
 from .function import FunctionVersion, InvokeResult, TooManyRequests
@@ -257,7 +257,7 @@ class ExecutionEnvironment:
                 return
             self._stopped = True
             if self.proc is not None:
-                _kill_group(self.proc, grace)
+                processes.terminate(self.proc, grace, group=True)
             if self.api is not None:
                 self.api.close()
 
@@ -392,25 +392,6 @@ def _error_type(payload: bytes) -> str:
 
 def _ms_since(start: float | None) -> float:
     return (time.perf_counter() - start) * 1000 if start is not None else 0.0
-
-
-def _kill_group(proc: subprocess.Popen, grace: float) -> None:
-    """SIGTERM the process group, SIGKILL whatever is left after `grace` seconds, and reap."""
-    if proc.poll() is None:
-        _signal_group(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            pass
-    _signal_group(proc.pid, signal.SIGKILL)  # the runtime, or processes it started
-    proc.wait()
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _stop_all(envs: list[ExecutionEnvironment]) -> None:

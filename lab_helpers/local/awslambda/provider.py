@@ -17,7 +17,7 @@ import threading
 import uuid
 from urllib.parse import parse_qs, unquote
 
-from .. import moto_adapter
+from .. import moto
 from ..gateway import Request, Response
 from ..vpc.function_access import FunctionAccess
 from .environments import LambdaService
@@ -26,7 +26,7 @@ from .function import FunctionVersion, InvokeResult, TooManyRequests
 log = logging.getLogger(__name__)
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 FUNCTION_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)(?P<rest>/.*)?$")
-FunctionNotFound = moto_adapter.FunctionNotFound
+FunctionNotFound = moto.FunctionNotFound
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024  # bytes, request and response of a synchronous invocation
 ASYNC_PAYLOAD_LIMIT = 256 * 1024  # bytes, an asynchronous (Event) invocation's request
 ENVIRONMENT_LIMIT = 4 * 1024  # bytes, a function's environment variables, keys and values together
@@ -66,7 +66,7 @@ def invoke_allowed(region: str, fn_arn: str, service: str, source_arn: str) -> b
     """Does the function's resource policy let `service` (e.g. "apigateway.amazonaws.com") invoke it for
     `source_arn` (an `ArnLike AWS:SourceArn` condition, when the statement has one)? FunctionNotFound when
     there is no such function."""
-    for st in moto_adapter.function_policy_statements(region, function_name(fn_arn)):
+    for st in moto.awslambda.function_policy_statements(region, function_name(fn_arn)):
         principal = st.get("Principal", {})
         named = principal.get("Service") if isinstance(principal, dict) else principal
         if st.get("Effect") != "Allow" or named != service:
@@ -86,11 +86,10 @@ class LambdaProvider:
         self.service = service
         self.access = access
         self.endpoint = endpoint  # where GetFunction's Code.Location points
-        self._answers_installed = False
 
     def version(self, region: str, name_or_arn: str, qualifier: str | None = None) -> FunctionVersion:
         """The function as deployed now (FunctionNotFound when there is none)."""
-        fn = moto_adapter.deployed_function(region, function_name(name_or_arn), qualifier)
+        fn = moto.awslambda.deployed_function(region, function_name(name_or_arn), qualifier)
         settings = dict(handler=fn.handler, runtime=fn.runtime, timeout=fn.timeout, memory_size=fn.memory_size,
                         environment=fn.environment)
         # any change of code or configuration means new execution environments, as on AWS
@@ -104,10 +103,7 @@ class LambdaProvider:
         return self.service.invoke(self.version(region, name_or_arn), payload or b"{}")
 
     def route(self, request: Request) -> Response | None:
-        if request.service == "lambda" and not self._answers_installed:  # before moto answers its first call
-            moto_adapter.install_function_answers(self.endpoint)
-            self._answers_installed = True
-        if request.method == "GET" and request.path.startswith(moto_adapter.CODE_PATH + "/"):
+        if request.method == "GET" and request.path.startswith(moto.awslambda.CODE_PATH + "/"):
             return self.code_download(request.path, request.query)
         if request.service == "lambda" and request.method in ("POST", "PUT") and FUNCTION_PATH.match(request.path):
             refused = _environment_too_large(request.body)  # CreateFunction, UpdateFunctionConfiguration
@@ -120,8 +116,8 @@ class LambdaProvider:
 
     def code_download(self, path: str, query: str) -> Response:
         """GetFunction's Code.Location: the deployed zip, while it is still the function's code."""
-        region, _, name = path.removeprefix(moto_adapter.CODE_PATH + "/").partition("/")
-        found = moto_adapter.function_code(region, name)
+        region, _, name = path.removeprefix(moto.awslambda.CODE_PATH + "/").partition("/")
+        found = moto.awslambda.function_code(region, name)
         wanted = (parse_qs(query).get("sha256") or [""])[0]
         if found is None or (wanted and wanted != found[0]):
             return 404, {"Content-Type": "application/xml"}, (
@@ -134,7 +130,7 @@ class LambdaProvider:
         try:
             fn = self.version(region, name, qualifier)
         except FunctionNotFound:
-            arn = f"arn:aws:lambda:{region}:{moto_adapter.ACCOUNT}:function:{function_name(name)}"
+            arn = f"arn:aws:lambda:{region}:{moto.ACCOUNT}:function:{function_name(name)}"
             return _error(404, "ResourceNotFoundException", f"Function not found: {arn}")
         invocation_type = headers.get("x-amz-invocation-type", "RequestResponse")
         limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT

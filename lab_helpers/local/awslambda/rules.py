@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import moto_adapter
+from .. import moto
 from ..validation.policies import trusts
 from ..validation.refusal import Refusal
 
@@ -23,16 +23,16 @@ def _invalid(message: str) -> Refusal:
 
 
 def check_role(role_arn: str) -> None:
-    if not trusts(moto_adapter.role_trust_policy(role_arn), "lambda.amazonaws.com"):
+    if not trusts(moto.iam.role_trust_policy(role_arn), "lambda.amazonaws.com"):
         raise _invalid("The role defined for the function cannot be assumed by Lambda.")
 
 
 def check_vpc_access(role_arn: str, vpc_config: dict[str, Any] | None) -> None:
     if not vpc_config or not vpc_config.get("SubnetIds"):
         return
-    policies = moto_adapter.role_policies(role_arn) or []
+    policies = moto.iam.role_policies(role_arn) or []
     for action in ENI_ACTIONS:
-        if not moto_adapter.policies_allow(policies, f"ec2:{action}", "*"):
+        if not moto.iam.policies_allow(policies, f"ec2:{action}", "*"):
             raise _invalid(f"The provided execution role does not have permissions to call {action} on EC2")
 
 
@@ -48,8 +48,8 @@ def update_function_configuration(region: str, params: dict[str, Any]) -> None:
     if params.get("VpcConfig", {}).get("SubnetIds"):
         if not role:
             try:
-                role = moto_adapter.deployed_function(region, params["FunctionName"]).role
-            except moto_adapter.FunctionNotFound:
+                role = moto.awslambda.deployed_function(region, params["FunctionName"]).role
+            except moto.FunctionNotFound:
                 return  # Lambda answers ResourceNotFoundException (moto does)
         check_vpc_access(role, params["VpcConfig"])
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from xml.sax.saxutils import escape
 
-from .. import moto_adapter
+from .. import moto
 from ..gateway import Response
 
 ENDPOINT_NAME = "default"  # the name of the endpoint RDS makes with every proxy
@@ -47,7 +47,7 @@ def _boolean(form: dict[str, list[str]], name: str) -> bool | None:
 def describe_db_proxy_endpoints(region: str, form: dict[str, list[str]]) -> Response:
     wanted = (form.get("DBProxyName") or [None])[0]
     endpoint_name = (form.get("DBProxyEndpointName") or [None])[0]
-    proxies = [p for p in moto_adapter.db_proxies() if p.region == region and wanted in (None, p.name)]
+    proxies = [p for p in moto.rds.db_proxies() if p.region == region and wanted in (None, p.name)]
     if wanted and not proxies:
         return _error(404, "DBProxyNotFoundFault", f"The specified proxy name {wanted} doesn't correspond to a "
                                                    f"proxy owned by your Amazon Web Services account in the "
@@ -58,7 +58,7 @@ def describe_db_proxy_endpoints(region: str, form: dict[str, list[str]]) -> Resp
                   "Status": "available", "VpcId": p.vpc_id, "VpcSubnetIds": list(p.vpc_subnet_ids),
                   "VpcSecurityGroupIds": list(p.vpc_security_group_ids), "TargetRole": "READ_WRITE",
                   "IsDefault": True} for p in proxies]
-    return moto_adapter.aws_response("rds", "DescribeDBProxyEndpoints", {"DBProxyEndpoints": endpoints})
+    return moto.aws_response("rds", "DescribeDBProxyEndpoints", {"DBProxyEndpoints": endpoints})
 
 
 def modify_db_proxy(region: str, form: dict[str, list[str]]) -> Response:
@@ -66,15 +66,15 @@ def modify_db_proxy(region: str, form: dict[str, list[str]]) -> Response:
     if "NewDBProxyName" in form:
         return _error(400, "InvalidParameterValue", "Renaming a DB proxy is not supported by the local cloud.")
     timeout = form.get("IdleClientTimeout")
-    changed = moto_adapter.modify_db_proxy(
-        moto_adapter.ACCOUNT, region, name, auth=_members(form, "Auth") or None,
+    changed = moto.rds.modify_db_proxy(
+        moto.ACCOUNT, region, name, auth=_members(form, "Auth") or None,
         require_tls=_boolean(form, "RequireTLS"), idle_client_timeout=int(timeout[0]) if timeout else None,
         debug_logging=_boolean(form, "DebugLogging"), security_groups=_strings(form, "SecurityGroups"))
     if changed is None:
         return _error(404, "DBProxyNotFoundFault", f"The specified proxy name {name} doesn't correspond to a proxy "
                                                    "owned by your Amazon Web Services account in the specified "
                                                    "Amazon Web Services Region.")
-    return moto_adapter.aws_response("rds", "ModifyDBProxy", {"DBProxy": changed})
+    return moto.aws_response("rds", "ModifyDBProxy", {"DBProxy": changed})
 
 
 # action -> (handler, whether it changes something the data plane follows)

@@ -34,8 +34,9 @@ SERVER_FOLDERS = ("/usr/sbin", "/usr/bin", "/usr/libexec", "/opt/homebrew/bin", 
                   "/opt/homebrew/opt/mariadb/bin", "/usr/local/bin", "/usr/local/sbin", "/usr/local/opt/mariadb/bin",
                   "/usr/local/mysql/bin")
 INSTALL_HINT = (
-    "MariaDB is not installed: install Debian's package with "
-    "`sudo apt-get install -y mariadb-server` (or run `make test`/`make lab` as root, which does it; "
+    "MariaDB is not installed: install Debian's packages with "
+    "`sudo apt-get install -y mariadb-server fonts-noto-cjk` (the list of apt.txt; or run `make test`/`make lab` as "
+    "root, which does it; "
     "on macOS `brew install mariadb`), then try again."
 )
 DEFAULT_MAX_CONNECTIONS = 100

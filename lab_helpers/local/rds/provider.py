@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pymysql
 
-from .. import moto_adapter
+from .. import moto
 from ..errors import LocalCloudError
 from ..faults import Faults
 from ..gateway import Request, Response
@@ -49,7 +49,7 @@ FOLLOWED_SERVICES = ("rds", "secretsmanager")  # a change in either may change w
 def secret_credentials(account: str, region: str, secret_arn: str) -> tuple[str, str] | None:
     """(username, password) from a Secrets Manager secret of the RDS credentials shape, or None
     when the secret is missing or deleted, is not JSON, or has no username or password."""
-    text = moto_adapter.secret_string(account, region, secret_arn)
+    text = moto.secretsmanager.secret_string(account, region, secret_arn)
     try:
         secret = json.loads(text or "")
         return str(secret["username"]), str(secret["password"])
@@ -73,7 +73,6 @@ class RdsDataPlane:
         self.max_connections = mariadb.get_max_connections()
         self._lock = threading.RLock()
         self._health_cache: dict[tuple[str, str, str | None, str], tuple[float, dict]] = {}
-        self._health_installed = False  # on the first reconcile: moto's RDS models load on first use (~1 s)
         self._stopping = threading.Event()
         self.engine_restarts = 0
         self._instances: set[tuple[str, str, str]] = set()  # the MySQL DB instances served now
@@ -94,7 +93,7 @@ class RdsDataPlane:
                 return answer
             if action == "RebootDBInstance":
                 identifier = (form.get("DBInstanceIdentifier") or [""])[0]
-                if moto_adapter.set_db_instance_status(moto_adapter.ACCOUNT, request.region, identifier,
+                if moto.rds.set_db_instance_status(moto.ACCOUNT, request.region, identifier,
                                                        "rebooting"):
                     threading.Thread(target=self._restart_engine, args=("RebootDBInstance",),
                                      name="rds-reboot", daemon=True).start()
@@ -109,7 +108,7 @@ class RdsDataPlane:
             self._users.clear()  # set it again, whatever the lab last applied (a rotation changed it meanwhile)
         if request.service == "rds" and request.operation == "ModifyDBProxyTargetGroup" and request.region:
             if "ConnectionPoolConfig.InitQuery" in form:  # moto drops it: the data plane keeps it
-                moto_adapter.set_init_query(moto_adapter.ACCOUNT, request.region, form["DBProxyName"][0],
+                moto.rds.set_init_query(moto.ACCOUNT, request.region, form["DBProxyName"][0],
                                             form["ConnectionPoolConfig.InitQuery"][0])
         self.reconcile()
 
@@ -117,9 +116,9 @@ class RdsDataPlane:
         """Restart the engine (the server really restarts: direct clients lose their connections), every
         MySQL instance `rebooting` meanwhile and `available` again after; the parameter group applied again."""
         with self._lock:
-            instances = [db for db in moto_adapter.db_instances() if db.engine in MYSQL_ENGINES]
+            instances = [db for db in moto.rds.db_instances() if db.engine in MYSQL_ENGINES]
             for db in instances:
-                moto_adapter.set_db_instance_status(db.account, db.region, db.identifier, "rebooting")
+                moto.rds.set_db_instance_status(db.account, db.region, db.identifier, "rebooting")
             try:
                 self.mariadb.restart()
                 self.max_connections = self.mariadb.get_max_connections()  # the server's default, until...
@@ -130,7 +129,7 @@ class RdsDataPlane:
                 return
             finally:
                 for db in instances:
-                    moto_adapter.set_db_instance_status(db.account, db.region, db.identifier, "available")
+                    moto.rds.set_db_instance_status(db.account, db.region, db.identifier, "available")
         try:
             self.reconcile()  # ...the parameter group's value is applied again
         except (LocalCloudError, pymysql.MySQLError) as e:
@@ -139,19 +138,15 @@ class RdsDataPlane:
     # -- reconcile ---------------------------------------------------------------------------
     def reconcile(self) -> None:
         with self._lock:
-            if not self._health_installed:
-                moto_adapter.install_target_health(self.target_health)
-                moto_adapter.install_init_query_reporting()
-                self._health_installed = True
-            moto_adapter.correct_proxy_targets()  # (and the endpoints' names, before certificates name them)
+            moto.rds.correct_proxy_targets()  # (and the endpoints' names, before certificates name them)
             entries: dict[str, dict[str, int]] = {}
-            instances = [db for db in moto_adapter.db_instances() if db.engine in MYSQL_ENGINES]
+            instances = [db for db in moto.rds.db_instances() if db.engine in MYSQL_ENGINES]
             self._forget_deleted(instances)
             for db in instances:
                 self._apply_instance(db)
                 entries[db.address.lower()] = {"port": db.port, "local_port": self.mariadb.port}
             live: set[tuple[str, str, str]] = set()
-            for proxy in moto_adapter.db_proxies():
+            for proxy in moto.rds.db_proxies():
                 key = (proxy.account, proxy.region, proxy.name)
                 live.add(key)
                 process = self.proxies.get(key)
@@ -170,7 +165,7 @@ class RdsDataPlane:
                 self.proxies.pop(key).stop()
             dns.write_map(self.dns_file, entries)
 
-    def _forget_deleted(self, instances: list[moto_adapter.DbInstance]) -> None:
+    def _forget_deleted(self, instances: list[moto.rds.DbInstance]) -> None:
         """A deleted instance takes its account with it; the last one, all the data (a new instance of
         the same name starts empty, as on RDS)."""
         now = {(db.account, db.region, db.identifier) for db in instances}
@@ -185,13 +180,13 @@ class RdsDataPlane:
                     self._users.pop(user)
         self._instances = now
 
-    def _apply_instance(self, db: moto_adapter.DbInstance) -> None:
+    def _apply_instance(self, db: moto.rds.DbInstance) -> None:
         if db.engine_version in MINOR_VERSIONS:  # a major version asked for: RDS creates its newest minor one
-            moto_adapter.set_engine_version(db.account, db.region, db.identifier, MINOR_VERSIONS[db.engine_version])
+            moto.rds.set_engine_version(db.account, db.region, db.identifier, MINOR_VERSIONS[db.engine_version])
         if db.master_username and self._users.get(db.master_username) != db.master_password:
             self.mariadb.ensure_user(db.master_username, db.master_password)
             self._users[db.master_username] = db.master_password
-        value = moto_adapter.parameter_value(db.account, db.region, db.parameter_group, "max_connections")
+        value = moto.rds.parameter_value(db.account, db.region, db.parameter_group, "max_connections")
         if value and str(value).isdigit() and int(value) != self.max_connections:
             self.mariadb.set_max_connections(int(value))
             self.max_connections = self.mariadb.get_max_connections()
@@ -200,12 +195,12 @@ class RdsDataPlane:
     def proxy_settings(self, account: str, region: str, name: str,
                        tls: tuple[Path, Path] | None = None) -> ProxySettings:
         """What one proxy reads: its secret(s)' logins, its target, its pool and client settings, TLS."""
-        proxy = moto_adapter.db_proxy(account, region, name)
+        proxy = moto.rds.db_proxy(account, region, name)
         if proxy is None:
             return ProxySettings(credentials={}, target=None, db_max_connections=self.max_connections)
         credentials = dict(found for found in (secret_credentials(account, region, arn) for arn in proxy.secret_arns)
                            if found)
-        targets = [db for db in moto_adapter.db_instances()
+        targets = [db for db in moto.rds.db_instances()
                    if (db.account, db.region) == (account, region) and db.identifier in proxy.target_instances]
         target = ("127.0.0.1", self.mariadb.port) if targets else None
         version = (MINOR_VERSIONS.get(targets[0].engine_version, targets[0].engine_version) if targets
@@ -218,9 +213,9 @@ class RdsDataPlane:
                              idle_client_timeout=float(proxy.idle_client_timeout), require_tls=proxy.require_tls,
                              tls=(str(tls[0]), str(tls[1])) if tls else None, init_query=proxy.init_query)
 
-    def target_health(self, target: moto_adapter.ProxyTarget) -> dict[str, str]:
+    def target_health(self, target: moto.rds.ProxyTarget) -> dict[str, str]:
         """Health as RDS Proxy reports it: can the proxy log in to the database with its secret?"""
-        proxy = moto_adapter.db_proxy(target.account, target.region, target.proxy) if target.proxy else None
+        proxy = moto.rds.db_proxy(target.account, target.region, target.proxy) if target.proxy else None
         if proxy is None or not target.instance_exists:
             return {"State": "UNAVAILABLE", "Reason": "CONNECTION_FAILED",
                     "Description": "The target DB instance does not exist."}

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import moto_adapter
+from .. import moto
 from ..validation.policies import trusts
 from ..validation.refusal import Refusal
 
 
 def _zones(region: str, subnet_ids: list[str]) -> set[str] | None:
     """The subnets' Availability Zones, or None when one of them does not exist."""
-    zones = moto_adapter.subnet_zones(region, tuple(subnet_ids))
+    zones = moto.ec2.subnet_zones(region, tuple(subnet_ids))
     return set(zones.values()) if len(zones) == len(set(subnet_ids)) else None
 
 
@@ -39,10 +39,10 @@ def create_db_proxy(region: str, params: dict[str, Any]) -> None:
                       f"Current AZ coverage: {', '.join(sorted(zones))}.")
     role = params.get("RoleArn", "")
     secrets = [auth["SecretArn"] for auth in params.get("Auth") or [] if auth.get("SecretArn")]
-    policies = moto_adapter.role_policies(role)
+    policies = moto.iam.role_policies(role)
     readable = policies is not None and all(
-        moto_adapter.policies_allow(policies, "secretsmanager:GetSecretValue", arn) for arn in secrets)
-    if not trusts(moto_adapter.role_trust_policy(role), "rds.amazonaws.com") or not readable:
+        moto.iam.policies_allow(policies, "secretsmanager:GetSecretValue", arn) for arn in secrets)
+    if not trusts(moto.iam.role_trust_policy(role), "rds.amazonaws.com") or not readable:
         raise Refusal("InvalidParameterValue", "IAM role ARN value is invalid or does not include the required "
                       "permissions for: SECRETS_MANAGER")
 

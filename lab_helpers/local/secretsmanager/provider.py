@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 
-from .. import moto_adapter
+from .. import moto
 from ..awslambda import FunctionNotFound, LambdaProvider, TooManyRequests, invoke_allowed
 from ..gateway import Request, Response, error_response
 
@@ -37,14 +37,10 @@ class SecretsManagerProvider:
         self.lambdas = lambdas
         self.rotations: dict[str, dict] = {}  # secret ARN -> the last rotation: token, step, outcome, error
         self._lock = threading.Lock()
-        self._installed = False
 
     def route(self, request: Request) -> Response | None:
         if request.service != "secretsmanager" or not request.region:
             return None
-        if not self._installed:  # before moto answers its first Secrets Manager call
-            moto_adapter.install_current_stage_follows()
-            self._installed = True
         if request.operation != "RotateSecret":
             return None
         try:
@@ -57,7 +53,7 @@ class SecretsManagerProvider:
         """Nothing to follow: the rotation runs from `route`."""
 
     def rotate(self, region: str, params: dict) -> Response:
-        secret = moto_adapter.secret_versions(region, str(params.get("SecretId", "")))
+        secret = moto.secretsmanager.secret_versions(region, str(params.get("SecretId", "")))
         if secret is None:
             return error_response(400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
         fn_arn = params.get("RotationLambdaARN") or secret.rotation_lambda_arn
@@ -82,7 +78,7 @@ class SecretsManagerProvider:
                                   "A previous rotation isn't complete. That rotation will be reattempted.")
         days = (params.get("RotationRules") or {}).get("AutomaticallyAfterDays")
         immediately = params.get("RotateImmediately", True) is not False
-        moto_adapter.start_rotation(region, secret.arn, token, fn_arn, days, pending=immediately)
+        moto.secretsmanager.start_rotation(region, secret.arn, token, fn_arn, days, pending=immediately)
         if immediately:
             with self._lock:
                 self.rotations[secret.arn] = {"secret": secret.name, "token": token, "step": None,

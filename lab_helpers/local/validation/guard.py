@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...config import DEFAULT_REGION
-from .. import moto_adapter
+from .. import moto
 from . import constraints, policies, wire
 from .refusal import Refusal
 
@@ -39,7 +39,7 @@ class Strict:
         service = SERVICES.get(request.service or "")
         if service is None:
             return None
-        parsed = moto_adapter.parse_request(service, request.method, request.path, request.query, request.headers,
+        parsed = moto.requests.parse_request(service, request.method, request.path, request.query, request.headers,
                                             request.body)
         if parsed is None:
             return None
@@ -60,7 +60,7 @@ class Strict:
     def warm_up(self) -> None:
         """Load each service's model and router now (the first call of each otherwise takes up to ~0.5 s)."""
         for service in SERVICES.values():
-            moto_adapter.parse_request(service, "POST", "/", "", {}, b"")
+            moto.requests.parse_request(service, "POST", "/", "", {}, b"")
 
 
 def _json_body(raw: bytes) -> dict[str, Any] | None:

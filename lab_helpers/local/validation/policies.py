@@ -22,7 +22,7 @@ import json
 import re
 from typing import Any
 
-from .. import moto_adapter
+from .. import moto
 from .refusal import Refusal
 
 TRUST = {("iam", "CreateRole"): "AssumeRolePolicyDocument", ("iam", "UpdateAssumeRolePolicy"): "PolicyDocument"}
@@ -58,7 +58,7 @@ def grammar_error(document: str, trust: bool) -> str | None:
     """moto's grammar error for the document, except where moto is stricter than IAM: IAM accepts a policy
     without Version or with "2008-10-17" (old trust policies have it) and refuses it only when it uses policy
     variables (${...}); the rest of such a document is checked as if it had the current version."""
-    error = moto_adapter.policy_document_error(document, trust)
+    error = moto.iam.policy_document_error(document, trust)
     if error != OLD_VERSION or "${" in document:
         return error
     try:
@@ -67,7 +67,7 @@ def grammar_error(document: str, trust: bool) -> str | None:
         return error
     if not isinstance(data, dict) or data.get("Version", "2008-10-17") != "2008-10-17":
         return error
-    return moto_adapter.policy_document_error(json.dumps({**data, "Version": "2012-10-17"}), trust)
+    return moto.iam.policy_document_error(json.dumps({**data, "Version": "2012-10-17"}), trust)
 
 
 def check_identity_policy(document: str) -> None:
@@ -115,7 +115,7 @@ def _principal_ok(key: str, value: str) -> bool:
         if arn is None:
             return False
         named = arn.group(4) in ("user", "role")
-        return not (named and arn.group(2) == moto_adapter.ACCOUNT) or moto_adapter.iam_principal_exists(value)
+        return not (named and arn.group(2) == moto.ACCOUNT) or moto.iam.iam_principal_exists(value)
     return bool(value)  # Federated (an identity provider's name or ARN), CanonicalUser
 
 

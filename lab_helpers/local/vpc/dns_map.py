@@ -19,7 +19,10 @@ class DnsMap:
 
     def lookup(self, host, port):
         """(127.0.0.1, local_port) for a known endpoint on its own port, else None."""
-        if not isinstance(host, str) or not host.endswith(".amazonaws.com"):
+        if not isinstance(host, str):
+            return None
+        host = host.lower().rstrip(".")  # DNS names: any case, with or without the root's dot
+        if not host.endswith(".amazonaws.com"):
             return None
         with self._lock:
             try:
@@ -33,7 +36,7 @@ class DnsMap:
                 except (OSError, ValueError):
                     return None
                 self._mtime = mtime
-            entry = self._entries.get(host.lower().rstrip("."))
+            entry = self._entries.get(host)
         if entry is None:
             return None
         try:

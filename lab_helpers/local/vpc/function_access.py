@@ -20,7 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from .. import moto_adapter
+from .. import moto
 from ..gateway import Request, Response
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class FunctionAccess:
     def __init__(self) -> None:
         self._callers: dict[str, Caller] = {}
 
-    def credentials_for(self, fn: moto_adapter.DeployedFunction) -> dict[str, str]:
+    def credentials_for(self, fn: moto.awslambda.DeployedFunction) -> dict[str, str]:
         """The execution role's credentials for one function."""
         key = "ASIA" + hashlib.sha256(f"{fn.region}:{fn.arn}".encode()).hexdigest()[:16].upper()
         self._callers[key] = Caller(fn.region, fn.name, fn.role, fn.subnet_ids, fn.security_group_ids)
@@ -62,12 +62,12 @@ class FunctionAccess:
         operation = request.operation
         action = f"{request.service}:{operation}"
         resource = _secret_arn(caller, request.body)
-        policies = moto_adapter.role_policies(caller.role_arn)
-        if policies is not None and moto_adapter.policies_allow(policies, action, resource):
+        policies = moto.iam.role_policies(caller.role_arn)
+        if policies is not None and moto.iam.policies_allow(policies, action, resource):
             return None
         log.info("function %s: %s on %s denied to role %s", caller.function, action, resource, caller.role_arn)
         role = caller.role_arn.split("/")[-1]
-        message = (f"User: arn:aws:sts::{moto_adapter.ACCOUNT}:assumed-role/{role}/{caller.function} is not "
+        message = (f"User: arn:aws:sts::{moto.ACCOUNT}:assumed-role/{role}/{caller.function} is not "
                    f"authorized to perform: {action} on resource: {resource} because no identity-based policy "
                    f"allows the {action} action")
         return (400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "AccessDeniedException"},
@@ -76,20 +76,20 @@ class FunctionAccess:
 
 def reachable(caller: Caller, service: str) -> bool:
     """Does the function's VPC give it a way to `service`: an interface endpoint or a NAT route?"""
-    mine = moto_adapter.subnets(caller.region, caller.subnet_ids)
+    mine = moto.ec2.subnets(caller.region, caller.subnet_ids)
     if not mine:
         return False
     vpc_id = mine[0].vpc_id
     name = f"com.amazonaws.{caller.region}.{service}"
-    for endpoint in moto_adapter.interface_endpoints(caller.region, vpc_id):
+    for endpoint in moto.ec2.interface_endpoints(caller.region, vpc_id):
         if (endpoint.service_name == name and endpoint.private_dns and endpoint.state == "available"
                 and any(_admits_https(caller, group, mine) for group in endpoint.security_group_ids)):
             return True
     return _nat_route(caller.region, vpc_id, {s.id for s in mine})
 
 
-def _admits_https(caller: Caller, group_id: str, subnets: list[moto_adapter.Subnet]) -> bool:
-    for rule in moto_adapter.ingress_rules(caller.region, group_id):
+def _admits_https(caller: Caller, group_id: str, subnets: list[moto.ec2.Subnet]) -> bool:
+    for rule in moto.ec2.ingress_rules(caller.region, group_id):
         ports = rule.protocol == "-1" or (rule.protocol == "tcp" and rule.from_port is not None
                                           and rule.from_port <= 443 <= (rule.to_port or 0))
         if not ports:
@@ -104,7 +104,7 @@ def _admits_https(caller: Caller, group_id: str, subnets: list[moto_adapter.Subn
 
 def _nat_route(region: str, vpc_id: str, subnet_ids: set[str]) -> bool:
     """Does a subnet's route table (its own, else the VPC's main one) send 0.0.0.0/0 to a NAT gateway?"""
-    tables = moto_adapter.route_tables(region, vpc_id)
+    tables = moto.ec2.route_tables(region, vpc_id)
     main = next((t for t in tables if t.main), None)
     for subnet in subnet_ids:
         table = next((t for t in tables if subnet in t.associated_subnets), None) or main
@@ -118,4 +118,4 @@ def _secret_arn(caller: Caller, body: bytes) -> str:
         secret_id = json.loads(body or b"{}").get("SecretId", "*")
     except ValueError:
         return "*"
-    return moto_adapter.secret_arn(caller.region, str(secret_id))
+    return moto.secretsmanager.secret_arn(caller.region, str(secret_id))

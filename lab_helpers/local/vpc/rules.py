@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import moto_adapter
+from .. import moto
 from ..validation.refusal import Refusal
 
 
@@ -16,7 +16,7 @@ def create_vpc_endpoint(region: str, params: dict[str, Any]) -> None:
     interface = str(params.get("VpcEndpointType", "Gateway")).lower() == "interface"
     if not (interface and params.get("PrivateDnsEnabled") is True):
         return
-    dns = moto_adapter.vpc_dns(region, params.get("VpcId", ""))
+    dns = moto.ec2.vpc_dns(region, params.get("VpcId", ""))
     if dns is not None and not all(dns):
         raise Refusal("InvalidParameter", "Enabling private DNS requires both enableDnsSupport and "
                       f"enableDnsHostnames VPC attributes set to true for {params['VpcId']}")

@@ -15,6 +15,7 @@ import struct
 from dataclasses import dataclass
 
 MAX_PAYLOAD = 0xFFFFFF
+READ_CHUNK = 65536  # bytes asked of the stream at a time (a whole small response usually comes in one)
 
 # capability flags
 CLIENT_LONG_PASSWORD = 0x1
@@ -107,11 +108,12 @@ class _Tls:
     """TLS over an established stream, in memory (ssl.MemoryBIO): what the client sent right after its
     SSLRequest may already sit in the stream's buffer, where asyncio's start_tls would never see it."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, context: ssl.SSLContext):
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, context: ssl.SSLContext,
+                 received: bytes = b""):
         self.reader, self.writer = reader, writer
         self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.incoming.write(received)  # what was read from the stream already (after the SSLRequest)
         self.tls = context.wrap_bio(self.incoming, self.outgoing, server_side=True)
-        self.plain = bytearray()
 
     async def handshake(self) -> None:
         while True:
@@ -126,20 +128,18 @@ class _Tls:
     def version(self) -> str | None:
         return self.tls.version()
 
-    async def readexactly(self, n: int) -> bytes:
-        while len(self.plain) < n:
+    async def read(self) -> bytes:
+        """The plaintext there is now, or the next that comes (never empty: ProtocolError at the end)."""
+        while True:
             try:
-                chunk = self.tls.read(65536)
+                chunk = self.tls.read(READ_CHUNK)
                 if not chunk:  # after the client's close_notify, read() answers b"" (it does not raise)
                     raise ProtocolError("the client closed its TLS session")
-                self.plain += chunk
+                return chunk
             except ssl.SSLWantReadError:
                 await self._receive()
             except (ssl.SSLZeroReturnError, ssl.SSLEOFError) as e:
                 raise ProtocolError("the client closed its TLS session") from e
-        out = bytes(self.plain[:n])
-        del self.plain[:n]
-        return out
 
     def write(self, data: bytes) -> None:
         self.tls.write(data)
@@ -148,7 +148,7 @@ class _Tls:
     async def _receive(self) -> None:
         self._send()
         await self.writer.drain()
-        data = await self.reader.read(65536)
+        data = await self.reader.read(READ_CHUNK)
         if not data:
             raise ProtocolError("the connection closed during TLS")
         self.incoming.write(data)
@@ -167,10 +167,12 @@ class Channel:
         self.raw = b""  # the last message as it came: its packets, headers included (to pass on unchanged)
         self.limit: int | None = None  # the longest message read (PacketTooLarge past it); None: any
         self._tls: _Tls | None = None
+        self._buffer = bytearray()  # what was received and not yet read as packets
 
     async def start_tls(self, context: ssl.SSLContext) -> None:
         """From here on, everything in and out is encrypted (the server side of the TLS handshake)."""
-        tls = _Tls(self.reader, self.writer, context)
+        tls = _Tls(self.reader, self.writer, context, bytes(self._buffer))
+        self._buffer.clear()
         await tls.handshake()
         self._tls = tls
 
@@ -178,28 +180,40 @@ class Channel:
     def tls_version(self) -> str | None:
         return self._tls.version() if self._tls else None
 
-    async def _readexactly(self, n: int) -> bytes:
-        return await (self._tls.readexactly(n) if self._tls else self.reader.readexactly(n))
+    async def _receive(self, needed: int) -> None:
+        """Receive until the buffer holds `needed` bytes (whatever arrives is kept: often the packets after)."""
+        buffer = self._buffer
+        try:
+            while len(buffer) < needed:
+                data = await (self._tls.read() if self._tls else self.reader.read(READ_CHUNK))
+                if not data:
+                    raise ProtocolError("the connection closed")
+                buffer += data
+        except (ConnectionError, ssl.SSLError) as e:
+            raise ProtocolError("the connection closed") from e
 
     async def read(self) -> bytes:
         """The next message; its sequence number is remembered (the answer continues from it)."""
-        parts, frames = [], []
+        parts, frames, buffer = [], [], self._buffer
         while True:
-            try:
-                header = await self._readexactly(4)
-                length = int.from_bytes(header[:3], "little")
-                if self.limit is not None and length > self.limit - (sum(map(len, parts)) if parts else 0):
-                    self.seq = (header[3] + 1) & 0xFF  # the error answers this packet
-                    raise PacketTooLarge(f"a message longer than {self.limit} bytes")
-                payload = await self._readexactly(length)
-            except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError) as e:
-                raise ProtocolError("the connection closed") from e
-            self.seq = (header[3] + 1) & 0xFF
+            if len(buffer) < 4:
+                await self._receive(4)
+            length = int.from_bytes(buffer[:3], "little")
+            if self.limit is not None and length > self.limit - (sum(map(len, parts)) if parts else 0):
+                self.seq = (buffer[3] + 1) & 0xFF  # the error answers this packet
+                del buffer[:4]  # its header is read, its payload is not
+                raise PacketTooLarge(f"a message longer than {self.limit} bytes")
+            end = 4 + length
+            if len(buffer) < end:
+                await self._receive(end)
+            self.seq = (buffer[3] + 1) & 0xFF
+            frame = bytes(buffer[:end])
+            del buffer[:end]
             if length < MAX_PAYLOAD and not parts:  # the usual case: one packet
-                self.raw = header + payload
-                return payload
-            parts.append(payload)
-            frames.append(header + payload)
+                self.raw = frame
+                return frame[4:]
+            parts.append(frame[4:])
+            frames.append(frame)
             if length < MAX_PAYLOAD:
                 self.raw = b"".join(frames)
                 return b"".join(parts)

@@ -27,6 +27,7 @@ from . import protocol as p
 from . import session_commands, session_state
 from .backend import ERR_STATUS, LOCAL_INFILE, Backend, Response, SessionState, relay
 from .charsets import DEFAULT_NAMES, engine_collation, known_names, names_for
+from .idle_timer import IdleTimer
 from .protocol import Channel, MysqlError, PacketTooLarge, ProtocolError
 from .session_view import ProxyCore
 from .settings import ProxySettings
@@ -71,24 +72,33 @@ class ClientSession:
         self.fresh = True
 
     async def run(self) -> None:
+        idle: IdleTimer | None = None
         try:
             if not await self._login():
                 return
             self.proxy.sessions.add(self)
+            idle = IdleTimer(asyncio.get_running_loop(), asyncio.current_task(),
+                             lambda: self.proxy.settings().idle_client_timeout)
             while True:
                 self.client.limit = self.proxy.pool.max_allowed_packet
-                try:  # IdleClientTimeout: an idle client's connection is closed
-                    message = await asyncio.wait_for(self.client.read(), self.proxy.settings().idle_client_timeout)
+                idle.waiting = True  # IdleClientTimeout: a client that sends nothing for so long is closed
+                try:
+                    message = await self.client.read()
                 except PacketTooLarge:  # as MySQL does: the error, and the connection closed unread
                     self.client.write(p.err_packet(MysqlError(
                         1153, "Got a packet bigger than 'max_allowed_packet' bytes", "08S01")))
                     await self.client.flush()
                     self.client.close_unread()
                     return
-                except TimeoutError:
+                except asyncio.CancelledError:
+                    if not idle.expired:
+                        raise
+                    asyncio.current_task().uncancel()  # the idle timer's own cancellation, handled here
                     logger.info("RDS Proxy %s closed a client of %s idle for IdleClientTimeout", self.proxy.name,
                                 self.user)
                     return
+                finally:
+                    idle.waiting = False
                 if not message or message[0] == p.COM_QUIT:
                     return
                 self.waiting = False
@@ -104,6 +114,8 @@ class ClientSession:
         except (ProtocolError, ConnectionError):
             pass  # the client left (or broke the protocol): nothing to answer
         finally:
+            if idle is not None:
+                idle.stop()
             await self._leave()
             self.client.close()
 
