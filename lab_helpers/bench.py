@@ -42,6 +42,7 @@ from typing import Any
 
 from . import classroom_bench, measure, paths, proxy_bench, run_lab, stage_bench
 from .config import Lab
+from .conformance import summary as conformance_summary
 from .local import lifecycle
 from .local.ports import free_port
 
@@ -261,6 +262,10 @@ def table(report: dict[str, Any]) -> str:
     if "classroom" in report:
         for label, value in classroom_bench.table_rows(report["classroom"]):
             row(label, value)
+    for suite, c in report.get("conformance", {}).items():  # the last `make conformance`
+        row(f"{suite}'s suite direct / via the proxy", f"{c['direct']} / {c['proxy']} passed/failed/skipped; "
+                                                        f"{c['proxy_only']} fail only via the proxy "
+                                                        f"({c['unexplained']} unexplained)")
     lines.append("")
     for t in report.get("targets", []):
         verdict = "met" if t["met"] else "NOT MET"
@@ -304,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         report["lesson"] = lesson(echo=echo)
     if not args.skip_classroom:
         report["classroom"] = classroom_bench.classroom(args.learners, echo=echo)
+    if (conformance := conformance_summary()) is not None:  # written by `make conformance`, when it ran
+        report["conformance"] = conformance
     report["bench_s"] = round(time.perf_counter() - started, 1)
     report["targets"] = targets(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -58,8 +58,8 @@ class Pool:
         if backend:
             self.in_use += 1
             return backend
-        if self.opened >= settings.pool_size and self.idle:
-            self._close(self.idle.pop(0))  # another user's idle connection makes room
+        while self.opened >= settings.pool_size and self.idle:
+            self._close(self.idle.pop(0))  # other users' idle connections make room (all: the pool may have shrunk)
         if self.opened < settings.pool_size:
             self._reserve()
             return await self._open(settings, key, capabilities)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import socket
 import ssl
 import struct
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ BACKEND_CAPABILITIES = (CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_PROTOCO
 # server status flags
 SERVER_STATUS_IN_TRANS = 0x1
 SERVER_STATUS_AUTOCOMMIT = 0x2
+SERVER_STATUS_NO_BACKSLASH_ESCAPES = 0x200  # sql_mode has NO_BACKSLASH_ESCAPES: drivers escape quotes by doubling
 SERVER_MORE_RESULTS_EXISTS = 0x8
 SERVER_STATUS_CURSOR_EXISTS = 0x40
 
@@ -227,17 +229,23 @@ class Channel:
             view = view[MAX_PAYLOAD:]
             if len(chunk) < MAX_PAYLOAD:
                 break
-        if self._tls:
-            self._tls.write(bytes(out))
-        else:
-            self.writer.write(out)
+        try:
+            if self._tls:
+                self._tls.write(bytes(out))
+            else:
+                self.writer.write(out)
+        except RuntimeError as e:  # uvloop's answer on a closed transport (the peer closed it meanwhile)
+            raise ConnectionError("the connection is closed") from e
 
     def write_raw(self, frames: bytes) -> None:
         """Pass on packets as another connection sent them (headers and sequence numbers included)."""
-        if self._tls:
-            self._tls.write(frames)
-        else:
-            self.writer.write(frames)
+        try:
+            if self._tls:
+                self._tls.write(frames)
+            else:
+                self.writer.write(frames)
+        except RuntimeError as e:  # uvloop's answer on a closed transport
+            raise ConnectionError("the connection is closed") from e
 
     async def flush(self) -> None:
         await self.writer.drain()
@@ -245,6 +253,14 @@ class Channel:
     def close(self) -> None:
         if not self.writer.is_closing():
             self.writer.close()
+
+    def close_unread(self) -> None:
+        """Close as a server closes a connection with data it did not read: with a TCP reset (so the
+        client's next write fails, as it fails on the database's connection), after what was written."""
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close()
 
 
 # ---------------------------------------------------------------- length-encoded values

@@ -22,15 +22,15 @@ import hmac
 import logging
 import secrets
 import ssl
-from typing import Protocol
+from contextlib import suppress
 
 from . import iam_auth, session_commands, session_state
 from . import protocol as p
 from .backend import ERR_STATUS, LOCAL_INFILE, Backend, Response, SessionState, relay
 from .charsets import DEFAULT_NAMES, engine_collation, known_names, names_for
 from .idle_timer import IdleTimer
-from .pool import Pool
 from .protocol import Channel, MysqlError, PacketTooLarge, ProtocolError
+from .session_view import ProxyCore
 from .settings import ProxySettings
 from .statements import Assignment, Classified, boolean, classify, unquote
 
@@ -39,21 +39,8 @@ logger = logging.getLogger(__name__)
 LOST_CONNECTION = 2013  # MySQL's "Lost connection to MySQL server during query"
 TLS_REQUIRED = 3159  # RDS Proxy's "This RDS Proxy requires TLS connections."
 ACCESS_DENIED = p.ACCESS_DENIED
-
-
-class ProxyCore(Protocol):
-    """What a client session uses of its proxy (server.RdsProxy is one)."""
-    name: str
-    pool: Pool
-    sessions: set[ClientSession]  # logged-in clients
-    pinned: int  # clients pinned now
-    statements: int  # client statements relayed to the database
-
-    def settings(self) -> ProxySettings: ...
-
-    def next_connection_id(self) -> int: ...
-
-    def tls_context(self) -> ssl.SSLContext | None: ...
+BAD_DATABASE, DATABASE_ACCESS_DENIED = 1049, 1044  # Unknown database; Access denied for user to database
+LEARN_TIMEOUT = 1.0  # seconds a login waits for the connection that tells max_allowed_packet
 
 
 class ClientSession:
@@ -102,6 +89,7 @@ class ClientSession:
                     self.client.write(p.err_packet(MysqlError(
                         1153, "Got a packet bigger than 'max_allowed_packet' bytes", "08S01")))
                     await self.client.flush()
+                    self.client.close_unread()
                     return
                 except asyncio.CancelledError:
                     if not idle.expired:
@@ -190,7 +178,11 @@ class ClientSession:
         # checked on the first one the client borrows.
         self.state.database = self.login_database = response.database
         self.unchecked_database = response.database is not None
-        self.client.write(p.ok_packet(self._status()))
+        if self.proxy.pool.max_allowed_packet is None:
+            await self._learn_packet_limit()
+        if self.unchecked_database and not await self._check_login_database():
+            return False
+        self.client.write(p.ok_packet(self.status()))
         await self.client.flush()
         return True
 
@@ -209,19 +201,44 @@ class ClientSession:
             return False
         return True
 
+    async def _check_login_database(self) -> bool:
+        """The login's database, checked now as MySQL checks it (1049 refuses the login) when a connection of
+        the client's user is idle; else on the first connection the client borrows (a login never waits for one)."""
+        if not any(b.key == self.key for b in self.proxy.pool.idle):
+            return True
+        try:
+            await self._borrow()
+        except MysqlError as e:
+            if e.code not in (BAD_DATABASE, DATABASE_ACCESS_DENIED):
+                return True  # no target yet, the database down: the first statement tells the client
+            self.client.write(p.err_packet(e))
+            await self.client.flush()
+            return False
+        self._settle()
+        return True
+
+    async def _learn_packet_limit(self) -> None:
+        """The database's max_allowed_packet before the client's first command, so that a longer packet is
+        refused unread, as the database refuses it, from the first one on: a pool connection is opened now
+        (once: the pool keeps the limit). Without one soon (no target yet, the database down), the limit
+        stays unknown until a statement opens one."""
+        pool = self.proxy.pool
+        with suppress(MysqlError, ProtocolError, ConnectionError, TimeoutError):
+            pool.release(await asyncio.wait_for(pool.acquire(self.key, self.capabilities, None), LEARN_TIMEOUT))
+
     # -- commands ----------------------------------------------------------------------------------
     async def _command(self, message: bytes) -> None:
         command = message[0]
         if command != p.COM_PING:
             self.held = False  # this command's result replaces what the last one left
         if command == p.COM_PING:
-            self.client.write(p.ok_packet(self._status()))
+            self.client.write(p.ok_packet(self.status()))
         elif command == p.COM_INIT_DB:
             await self._use(message[1:].decode())
-            self.client.write(p.ok_packet(self._status()))
+            self.client.write(p.ok_packet(self.status()))
         elif command == p.COM_RESET_CONNECTION:
-            await self._reset()
-            self.client.write(p.ok_packet(self._status()))
+            await self.reset()
+            self.client.write(p.ok_packet(self.status()))
         elif command == p.COM_CHANGE_USER:
             await session_commands.change_user(self, message)
         elif command == p.COM_QUERY:
@@ -234,22 +251,22 @@ class ClientSession:
                 await session_commands.kill(self, *found.kill)
             elif found.use is not None:
                 await self._use(found.use)
-                self.client.write(p.ok_packet(self._status()))
+                self.client.write(p.ok_packet(self.status()))
             elif found.sets and not found.pin_reason and all(
                     a.kind in ("tracked", "charset", "autocommit") for a in found.sets):
                 await self._set_tracked(found.sets)
-                self.client.write(p.ok_packet(self._status()))
+                self.client.write(p.ok_packet(self.status()))
             else:
                 ends = sql.lstrip().upper().startswith(("COMMIT", "ROLLBACK")) and "SAVEPOINT" not in sql.upper()
-                await self._forward(message, found.pin_reason, ends, sql)
+                await self.forward(message, found.pin_reason, ends, sql)
         elif command == p.COM_STMT_PREPARE:
-            await self._forward(message, "prepared statement")
+            await self.forward(message, "prepared statement")
         elif command == p.COM_SET_OPTION:
-            await self._forward(message, "COM_SET_OPTION")
+            await self.forward(message, "COM_SET_OPTION")
         else:
-            await self._forward(message, None)
+            await self.forward(message, None)
 
-    async def _forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False,
+    async def forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False,
                        sql: str | None = None) -> None:
         """Relay one command to a backend connection and its response to the client.
 
@@ -400,7 +417,7 @@ class ClientSession:
             self.in_transaction = False  # turning autocommit on commits, as in MySQL
         self._settle()
 
-    async def _reset(self) -> None:
+    async def reset(self) -> None:
         """COM_RESET_CONNECTION: a fresh session (its connection, if pinned, is closed)."""
         if self.backend is not None:
             if self.pinned:
@@ -436,9 +453,12 @@ class ClientSession:
             self.pinned = None
             self.proxy.pinned -= 1
 
-    def _status(self) -> int:
+    def status(self) -> int:
+        """The status flags of an answer of the proxy's own, as the database would set them."""
         return (p.SERVER_STATUS_AUTOCOMMIT if self.state.autocommit else 0) | (
-            p.SERVER_STATUS_IN_TRANS if self.in_transaction else 0)
+            p.SERVER_STATUS_IN_TRANS if self.in_transaction else 0) | (
+            p.SERVER_STATUS_NO_BACKSLASH_ESCAPES
+            if "no_backslash_escapes" in self.state.variables.get("sql_mode", "").lower() else 0)
 
     async def _rollback_and_release(self) -> None:
         backend = self.backend
