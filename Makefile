@@ -10,7 +10,11 @@
 #                   the lesson runs up to it on a fresh cloud, and only its outputs are rewritten)
 #   make example-charts  06's charts from a reference run (the lesson up to 06 on a fresh cloud) as the example images
 #                   its markdown shows, notebooks/images/06-chart-*.png (needs fonts-noto-cjk)
-#   make bench      measure it: Lambda Duration per variant, connection storm, start-up, lesson time
+#   make bench      measure it: Lambda Duration per variant, connection storm, RDS Proxy against the database
+#                   (plain and TLS), start-up, lesson time, and a soak of the whole cloud (20 minutes; SOAK=300
+#                   for 300 seconds, SOAK=90m for 90 minutes, SOAK=0 for none)
+#   make conformance  PyMySQL's and aiomysql's own test suites, directly and through the local RDS Proxy, side by
+#                   side (not part of make test; make bench shows the counts of the last run)
 #   make up/down/status   the local cloud by hand
 #   make classroom  for instructors: every learner's lab in a shared account (TARGET=aws REGION=...), with how far
 #                   each got and what it bills; make classroom-cleanup LEARNER=kim01 (or ALL=1) removes labs
@@ -30,9 +34,10 @@ NB ?=
 ALL ?=
 JOBS ?=
 CONFIRM_COSTS ?=
+SOAK ?=
 NEEDS_DB := $(if $(filter local,$(TARGET)),mariadb)
 
-.PHONY: test lint lab jupyter notebooks example-charts bench venv venv-test mariadb chromium up down status clean \
+.PHONY: test lint lab jupyter notebooks example-charts bench conformance venv venv-test mariadb chromium up down status clean \
 	classroom classroom-cleanup
 
 test: lint mariadb chromium
@@ -57,7 +62,10 @@ example-charts: venv mariadb
 	$(PY) -m lab_helpers.example_charts
 
 bench: venv mariadb
-	$(PY) -m lab_helpers.bench
+	$(PY) -m lab_helpers.bench $(if $(SOAK),--soak $(SOAK))
+
+conformance: venv mariadb
+	$(PY) -m lab_helpers.conformance
 
 venv: $(STAMP)
 venv-test: $(TEST_STAMP)

@@ -13,6 +13,9 @@ from botocore.config import Config
 TARGETS = ("local", "aws")
 DEFAULT_TARGET = "local"
 DEFAULT_REGION = "ap-northeast-2"  # Seoul, as in the workshop
+# The learner's keys on the local cloud: the cloud issued them (its account's administrator), so what they sign,
+# an RDS IAM authentication token for one, it can check
+LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY = "lab", "lab"
 
 # Every resource the lab creates carries these tags, so cleanup finds only its own.
 PROJECT_TAG_KEY = "lab:project"
@@ -80,6 +83,8 @@ class Names:
     rotation_function: str = "serverless-app-rds-rotation"
     rotation_role: str = "serverless-app-rds-rotation-role"
     rotation_policy: str = "serverless-app-rds-secret-rotate"
+    # Beyond the module (notebook 08): IAM database authentication, the function's role allowed rds-db:connect
+    function_connect_policy: str = "serverless-app-lambda-rds-db-connect"
 
     # who the resources belong to: their names' prefix ("" keeps the module's names)
     learner: str = ""
@@ -173,7 +178,8 @@ class Lab:
     @classmethod
     def local(cls, endpoint_url: str, region: str = DEFAULT_REGION, names: Names | None = None) -> "Lab":
         """A Lab on the local cloud at `endpoint_url` (its credentials are placeholders)."""
-        session = boto3.Session(aws_access_key_id="lab", aws_secret_access_key="lab", region_name=region)
+        session = boto3.Session(aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY,
+                                region_name=region)
         return cls(target="local", region=region, names=names or names_for("", region), session=session,
                    endpoint_url=endpoint_url)
 

@@ -202,6 +202,30 @@ def delete_function_secret_policy(lab: Lab) -> bool:
     return True
 
 
+def find_function_connect_policy(lab: Lab) -> InlinePolicyView | None:
+    """The function role's inline policy allowing rds-db:connect (notebook 08), or None."""
+    name = lab.names.function_connect_policy
+    document = _inline(lab, lab.names.lambda_role, name) if find_lambda_role(lab) else None
+    return _describe_inline(lab.names.lambda_role, name, document) if document else None
+
+
+def ensure_function_connect_policy(lab: Lab, dbuser_arn: str) -> InlinePolicyView:
+    """IAM database authentication: the function's role may log in as one database user through one proxy
+    (`rds-db:connect` on `arn:aws:rds-db:<region>:<account>:dbuser:<prx-id>/<user>`), and nothing more."""
+    role = require(find_lambda_role(lab), f"IAM role {lab.names.lambda_role}")["name"]
+    document = {"Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "rds-db:connect", "Resource": dbuser_arn}]}
+    return _ensure_inline(lab, role, lab.names.function_connect_policy, document)
+
+
+def delete_function_connect_policy(lab: Lab) -> bool:
+    """Delete the rds-db:connect policy; False when it was already gone."""
+    if find_function_connect_policy(lab) is None:
+        return False
+    _iam(lab).delete_role_policy(RoleName=lab.names.lambda_role, PolicyName=lab.names.function_connect_policy)
+    return True
+
+
 # ---------------------------------------------------------------- RDS Proxy's role
 
 def find_proxy_role(lab: Lab) -> RoleView | None:

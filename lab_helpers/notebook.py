@@ -169,6 +169,6 @@ def check_rotation(lab: Lab, after: list[Mapping[str, Any]], status: int, body: 
         accepted = "입니다 (두 버전의 비밀번호가 다름)"
     failed = [name for name, ok in checks.items() if not ok]
     check(not failed, f"로테이션 완료: 새 비밀번호가 AWSCURRENT {accepted}. 원문 코드와 이 실습의 함수는 계속 "
-                      "동작하고, 비밀번호를 계속 쓰는 함수만 1045 로 실패했습니다. 다음은 99_cleanup 입니다.",
+                      "동작하고, 비밀번호를 계속 쓰는 함수만 1045 로 실패했습니다. 다음은 08_iam_auth 입니다.",
           "기대와 다른 항목이 있습니다: " + "; ".join(failed) + ". 07_secret_rotation 을 처음부터 다시 실행하세요.")
 

@@ -1,14 +1,25 @@
 """`make bench`'s RDS Proxy figures: what the proxy adds to a query, and its throughput under load.
 
-A private MariaDB and the RDS Proxy emulator in a process of its own, exactly as the local cloud
-runs them (TLS off on both sides, so the figures are the relay's own):
-- one client, `SELECT 1` on a kept connection: p50 latency directly and through the proxy;
+    python -m lab_helpers.proxy_bench               # this part only, printed (quick iteration)
+    python -m lab_helpers.proxy_bench --rounds 5    # more rounds (the medians steady on a busy machine)
+
+A private MariaDB and the RDS Proxy emulator in a process of its own, as the local cloud runs them
+(the database side in plain TCP), measured three ways side by side: the database directly, the
+proxy with a plain client connection, and the proxy with TLS (the lesson's proxy requires it):
+- one client, `SELECT 1` on a kept connection: p50 latency each way, and what the proxy adds;
 - `clients` concurrent clients for `seconds`, each `SELECT 1` in a loop on its own connection:
-  queries per second directly and through the proxy (the ratio is what the proxy keeps).
+  queries per second each way, and the proxy's share of the database's throughput.
+The three ways take turns, `rounds` times, and each figure is the median of its rounds: other
+work on the machine then weighs on all three alike, so the ratios hold on a busy machine too. The
+machine's load average at the start and the end is part of the result.
 """
 from __future__ import annotations
 
+import argparse
+import os
+import ssl
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -19,74 +30,211 @@ import pymysql
 
 from .local.rds.mariadb import MariaDB
 from .local.rds.proxy import ProxySettings
+from .local.rds.proxy.certificates import CertificateAuthority
 from .local.rds.proxy.process import ProxyProcess
 
 USER, PASSWORD = "bench", "bench-Passw0rd"
+WAYS = ("direct", "proxy", "proxy_tls")  # the database directly, the proxy in plain TCP, the proxy with TLS
+CLIENTS = 50
+QUERIES = 2000  # SELECT 1 of the one-client latency run, each way and round
+SECONDS = 2.0  # of each throughput run
+ROUNDS = 3
+
+TARGET_ADDED_MS = 0.05  # SELECT 1 through the proxy, p50, over the database directly (a raw relay's cost in Python)
+TARGET_THROUGHPUT = 0.8  # the proxy's share of the database's throughput at CLIENTS clients
 
 
-def _latency_ms(port: int, n: int) -> float:
-    conn = pymysql.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, autocommit=True,
-                           ssl_disabled=True)
-    try:
-        samples = []
-        with conn.cursor() as cur:
-            for _ in range(n):
-                started = time.perf_counter()
-                cur.execute("SELECT 1")
-                cur.fetchall()
-                samples.append((time.perf_counter() - started) * 1000)
-        return statistics.median(samples)
-    finally:
-        conn.close()
+def _connect(target: dict[str, Any]) -> pymysql.connections.Connection:
+    return pymysql.connect(host="127.0.0.1", user=USER, password=PASSWORD, autocommit=True, **target)
 
 
-def _throughput(port: int, clients: int, seconds: float) -> float:
+def _latencies_ms(conn: pymysql.connections.Connection, n: int) -> list[float]:
+    samples = []
+    with conn.cursor() as cur:
+        for _ in range(n):
+            started = time.perf_counter()
+            cur.execute("SELECT 1")
+            cur.fetchall()
+            samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _throughput(target: dict[str, Any], clients: int, seconds: float, pid: int | None = None
+                ) -> tuple[float, float | None]:
+    """Queries per second of `clients` connections (opened before the clock starts) looping `SELECT 1`, and
+    the CPU microseconds per query process `pid` used meanwhile."""
     counts, barrier, stop = [0] * clients, threading.Barrier(clients + 1), threading.Event()
+    failures: list[BaseException] = []
 
     def client(i: int) -> None:
-        conn = pymysql.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, autocommit=True,
-                               ssl_disabled=True)
-        barrier.wait()
-        with conn.cursor() as cur:
-            while not stop.is_set():
-                cur.execute("SELECT 1")
-                cur.fetchall()
-                counts[i] += 1
-        conn.close()
+        try:
+            conn = _connect(target)
+        except pymysql.Error as e:
+            failures.append(e)
+            barrier.abort()
+            return
+        try:
+            barrier.wait()
+            with conn.cursor() as cur:
+                while not stop.is_set():
+                    cur.execute("SELECT 1")
+                    cur.fetchall()
+                    counts[i] += 1
+        except threading.BrokenBarrierError:
+            pass
+        finally:
+            conn.close()
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
         thread.start()
-    barrier.wait()
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        pass
+    started, used = time.perf_counter(), cpu_seconds(pid) if pid else 0.0
     time.sleep(seconds)
     stop.set()
+    elapsed = time.perf_counter() - started
+    used = cpu_seconds(pid) - used if pid else 0.0
     for thread in threads:
         thread.join()
-    return sum(counts) / seconds
+    if failures:
+        raise RuntimeError(f"a bench client could not connect: {failures[0]}")
+    queries = sum(counts)
+    return queries / elapsed, (used / queries * 1e6 if pid and queries else None)
 
 
-def proxy_speed(queries: int = 3000, clients: int = 50, seconds: float = 3.0, echo=print) -> dict[str, Any]:
-    """The proxy's added latency (p50, one client) and its share of the database's throughput (`clients`)."""
+def summary(latency_ms: dict[str, list[float]], qps: dict[str, list[float]], clients: int,
+            load: tuple[float, float], cpu_us: dict[str, list[float]] | None = None) -> dict[str, Any]:
+    """The figures from each way's rounds (p50 latency of each round, q/s of each round, the proxy process's
+    CPU microseconds per query): medians, what the proxy adds, its share of the database's throughput, the
+    machine's load average (start, end)."""
+    p50 = {way: statistics.median(rounds) for way, rounds in latency_ms.items()}
+    rate = {way: statistics.median(rounds) for way, rounds in qps.items()}
+    cpu = {way: round(statistics.median(rounds), 1) for way, rounds in (cpu_us or {}).items() if rounds}
+    return {
+        "select1_direct_p50_ms": round(p50["direct"], 3), "select1_proxy_p50_ms": round(p50["proxy"], 3),
+        "select1_proxy_tls_p50_ms": round(p50["proxy_tls"], 3),
+        "added_p50_ms": round(p50["proxy"] - p50["direct"], 3),
+        "added_tls_p50_ms": round(p50["proxy_tls"] - p50["direct"], 3),
+        "clients": clients, "direct_qps": round(rate["direct"]), "proxy_qps": round(rate["proxy"]),
+        "proxy_tls_qps": round(rate["proxy_tls"]),
+        "throughput_ratio": round(rate["proxy"] / rate["direct"], 2),
+        "tls_throughput_ratio": round(rate["proxy_tls"] / rate["direct"], 2),
+        "rounds": {"p50_ms": {way: [round(v, 3) for v in r] for way, r in latency_ms.items()},
+                   "qps": {way: [round(v) for v in r] for way, r in qps.items()}},
+        "proxy_cpu_us_per_query": cpu,
+        "load_average": {"start": round(load[0], 2), "end": round(load[1], 2), "cpus": os.cpu_count()},
+    }
+
+
+def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float = SECONDS, rounds: int = ROUNDS,
+                echo=print) -> dict[str, Any]:
+    """The proxy's added latency (p50, one client) and its share of the database's throughput (`clients`),
+    in plain TCP and with TLS, the three ways measured in turns."""
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="lab-bench-proxy-") as folder:
         root = Path(folder)
-        db = MariaDB(root / "db", max_connections=clients * 2 + 10)
+        db = MariaDB(root / "db", max_connections=clients * 3 + 10)
         db.start(root / "template")
         process = ProxyProcess("bench", root / "proxy")
+        kept: dict[str, pymysql.connections.Connection] = {}
         try:
             db.ensure_user(USER, PASSWORD)
+            ca = CertificateAuthority(root / "ca").ensure()
+            cert, key = ca.issue("bench", ["localhost"], root / "proxy")
             process.write(ProxySettings(credentials={USER: PASSWORD}, target=("127.0.0.1", db.port),
-                                        db_max_connections=clients * 2 + 10))
+                                        db_max_connections=clients * 3 + 10, tls=(str(cert), str(key))))
             process.start()
-            direct_ms, proxy_ms = _latency_ms(db.port, queries), _latency_ms(process.port, queries)
-            direct_qps = _throughput(db.port, clients, seconds)
-            proxy_qps = _throughput(process.port, clients, seconds)
+            tls = ssl.create_default_context(cafile=str(ca.cert_path))
+            targets = {"direct": {"port": db.port, "ssl_disabled": True},
+                       "proxy": {"port": process.port, "ssl_disabled": True},
+                       "proxy_tls": {"port": process.port, "ssl": tls}}
+            kept = {way: _connect(target) for way, target in targets.items()}
+            for conn in kept.values():
+                _latencies_ms(conn, 100)  # warm-up
+            latency: dict[str, list[float]] = {way: [] for way in WAYS}
+            qps: dict[str, list[float]] = {way: [] for way in WAYS}
+            cpu_us: dict[str, list[float]] = {way: [] for way in WAYS if way != "direct"}
+            for n in range(rounds):
+                for way in WAYS:
+                    latency[way].append(statistics.median(_latencies_ms(kept[way], queries)))
+                for way in WAYS:
+                    rate, cpu = _throughput(targets[way], clients, seconds, process.proc.pid if way in cpu_us else None)
+                    qps[way].append(rate)
+                    if cpu is not None:
+                        cpu_us[way].append(cpu)
+                echo(f"RDS Proxy bench round {n + 1}/{rounds}: SELECT 1 p50 "
+                     + ", ".join(f"{way} {latency[way][-1]:.3f} ms" for way in WAYS) + f"; {clients} clients "
+                     + ", ".join(f"{way} {qps[way][-1]:,.0f} q/s" for way in WAYS))
         finally:
+            for conn in kept.values():
+                conn.close()
             process.stop()
             db.stop()
-    result = {"select1_direct_p50_ms": round(direct_ms, 3), "select1_proxy_p50_ms": round(proxy_ms, 3),
-              "added_p50_ms": round(proxy_ms - direct_ms, 3), "clients": clients,
-              "direct_qps": round(direct_qps), "proxy_qps": round(proxy_qps),
-              "throughput_ratio": round(proxy_qps / direct_qps, 2)}
-    echo(f"RDS Proxy: SELECT 1 p50 {direct_ms:.3f} ms direct, {proxy_ms:.3f} ms via the proxy; "
-         f"{clients} clients: {direct_qps:,.0f} q/s direct, {proxy_qps:,.0f} q/s via the proxy")
+    result = summary(latency, qps, clients, (load_start, os.getloadavg()[0]), cpu_us)
+    echo(f"RDS Proxy: SELECT 1 p50 {result['select1_direct_p50_ms']:.3f} ms direct, "
+         f"+{result['added_p50_ms']:.3f} ms via the proxy, +{result['added_tls_p50_ms']:.3f} ms with TLS; "
+         f"{clients} clients: {result['throughput_ratio']:g}x direct, {result['tls_throughput_ratio']:g}x with TLS")
     return result
+
+
+def table_rows(p: dict[str, Any]) -> list[tuple[str, str]]:
+    """These figures as (label, value) lines for `bench.table()`."""
+    load = p.get("load_average") or {}
+    rows = [("SELECT 1 p50 direct / proxy / proxy TLS",
+             f"{p['select1_direct_p50_ms']:.3f} ms / {p['select1_proxy_p50_ms']:.3f} ms (+{p['added_p50_ms']:.3f}) / "
+             f"{p['select1_proxy_tls_p50_ms']:.3f} ms (+{p['added_tls_p50_ms']:.3f})"),
+            (f"{p['clients']} clients direct / proxy / proxy TLS",
+             f"{p['direct_qps']:,} / {p['proxy_qps']:,} ({p['throughput_ratio']:g}x) / "
+             f"{p['proxy_tls_qps']:,} q/s ({p['tls_throughput_ratio']:g}x)")]
+    cpu = p.get("proxy_cpu_us_per_query") or {}
+    if cpu:
+        rows.append((f"proxy process CPU per query ({p['clients']} clients)",
+                     f"{cpu['proxy']:g} µs plain / {cpu['proxy_tls']:g} µs TLS"))
+    if load:
+        rounds = len(p["rounds"]["qps"]["direct"])
+        rows.append(("  measured", f"the three ways in turns, median of {rounds} rounds; load average "
+                                   f"{load['start']:g} -> {load['end']:g} on {load['cpus']} CPUs"))
+    return rows
+
+
+def targets(p: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """The proxy's targets as (target, measured, met) for `bench.targets()` (the plain relay's; TLS is shown
+    beside it)."""
+    return [
+        (f"SELECT 1 through the proxy adds <= {TARGET_ADDED_MS:g} ms (p50, one client)",
+         f"{p['added_p50_ms']:.3f} ms (TLS: {p['added_tls_p50_ms']:.3f} ms)", p["added_p50_ms"] <= TARGET_ADDED_MS),
+        (f"at {p['clients']} clients the proxy keeps >= {TARGET_THROUGHPUT:g}x the database's throughput",
+         f"{p['throughput_ratio']:g}x (TLS: {p['tls_throughput_ratio']:g}x)",
+         p["throughput_ratio"] >= TARGET_THROUGHPUT),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m lab_helpers.proxy_bench`: this part alone, printed."""
+    parser = argparse.ArgumentParser(prog="python -m lab_helpers.proxy_bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--clients", type=int, default=CLIENTS)
+    parser.add_argument("--seconds", type=float, default=SECONDS, help="of each throughput run")
+    parser.add_argument("--queries", type=int, default=QUERIES, help="of each latency run")
+    args = parser.parse_args(argv)
+    result = proxy_speed(args.queries, args.clients, args.seconds, args.rounds,
+                         echo=lambda *a: print(*a, flush=True))
+    print()
+    for label, value in table_rows(result):
+        print(f"  {label:<44} {value}")
+    for target, measured, met in targets(result):
+        print(f"  [{'met' if met else 'NOT MET':>7}] {target}: {measured}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -76,6 +76,8 @@ CONSOLE: dict[tuple[str, str], str] = {
     ("CreateDBProxy", "VpcSubnetIds"): "[서브넷]",
     ("CreateDBProxy", "VpcSecurityGroupIds"): "[기존 VPC 보안 그룹]",
     ("CreateDBProxy", "RequireTLS"): "[전송 계층 보안 필요]",
+    ("ModifyDBProxy", "DBProxyName"): "프록시, [수정]",
+    ("ModifyDBProxy", "Auth"): "[인증]: [Secrets Manager 보안 암호], [IAM 인증]",
     ("RegisterDBProxyTargets", "DBProxyName"): "프록시",
     ("RegisterDBProxyTargets", "DBInstanceIdentifiers"): "대상 그룹 구성: [데이터베이스]",
     ("UpdateFunctionCode", "FunctionName"): "함수",

@@ -30,7 +30,7 @@ from .local import lifecycle
 
 BUILD = paths.build_dir() / "notebooks"
 LESSON = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update",
-          "05_test", "06_connection_lab", "07_secret_rotation", "99_cleanup"]
+          "05_test", "06_connection_lab", "07_secret_rotation", "08_iam_auth", "99_cleanup"]
 
 
 class NotebookFailed(RuntimeError):

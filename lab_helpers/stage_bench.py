@@ -1,7 +1,7 @@
 """`make bench`'s stage URL figures: latency, 20 concurrent users, and a soak of the whole local cloud.
 
     python -m lab_helpers.stage_bench               # this part only, printed (quick iteration)
-    python -m lab_helpers.stage_bench --soak-s 30   # a shorter soak
+    python -m lab_helpers.stage_bench --soak 5m     # a shorter soak (seconds, or minutes with m)
 
 On a fresh local cloud of its own with Module 2 and Module 3 set up and the lab's improved Module 3
 function deployed (as notebook 06 ends: `module3.deploy_improved_function`; the module's printed
@@ -11,11 +11,13 @@ the `dev` stage's invoke URL (`api.invoke_url`), the module's test request (GET)
   keep-alive connection: p50, p95 and mean;
 - load: `users` concurrent users for `seconds`, each looping GETs on its own keep-alive
   connection (opened again after any error): requests, failures by kind, p50/p95, requests/s;
-- soak: `SOAK_USERS` users for `soak_s` seconds; every process of the cloud (the cloud server,
-  MariaDB, each RDS Proxy process, each Lambda execution environment) sampled from /proc at the
-  start, every `SAMPLE_EVERY_S` and at the end: resident memory, threads, open files (the start
-  and end as the median of `END_READS` reads). The start and end are compared against `FLAT` (the
-  "flat" verdict); the resident memory's trend over all samples (MB/min) is shown beside it.
+- soak: `SOAK_USERS` users at a steady `SOAK_RATE` requests/s in all, for `soak_s` seconds (20
+  minutes by default: `make bench SOAK=...` for another length); every process of the cloud (the
+  cloud server, MariaDB, each RDS Proxy process, each Lambda execution environment) sampled from
+  /proc at the start, every `SAMPLE_EVERY_S` and at the end: resident memory, threads, open files
+  (the start and end as the median of `END_READS` reads). The start and end are compared against
+  `FLAT` (the "flat" verdict: within a few percent); the resident memory's trend over all samples
+  (MB/min) is shown beside it.
 
 A request succeeds only with HTTP 200 and the handler's own `"statusCode": 200` in the body (the
 integration is non-proxy: a handler's error result also comes back as HTTP 200). Anything else,
@@ -28,6 +30,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import statistics
 import sys
 import threading
@@ -47,9 +50,10 @@ WARM_REQUESTS = 300
 LOAD_USERS = 20
 LOAD_S = 30.0
 SOAK_USERS = 4
-SOAK_S = 180.0
-SOAK_SETTLE_S = 5.0  # the soak's load runs this long before the start sample (connections, environments up)
-SAMPLE_EVERY_S = 30.0
+SOAK_RATE = 150.0  # requests/s of the soak, in all (a steady rate: each user paced, none catching up in bursts)
+SOAK_S = 1200.0  # 20 minutes: a growth of 0.1 MB/min in a Lambda environment is past FLAT's limit by the end
+SOAK_SETTLE_S = 30.0  # the soak's load runs this long before the start sample (connections, caches, environments)
+SAMPLE_EVERY_S = 60.0
 END_READS = 5  # the start and end samples: the median of this many reads of /proc ...
 READ_GAP_S = 1.0  # ... this many seconds apart (intermediate samples: one read)
 REQUEST_TIMEOUT_S = 30.0
@@ -63,8 +67,8 @@ Echo = Callable[..., Any]
 @dataclass(frozen=True)
 class FlatLimits:
     """How much a process may grow between the soak's start and end and still count as flat."""
-    rss_pct: float = 10.0  # resident memory: this share of the start ...
-    rss_mb: float = 8.0  # ... plus this many MB
+    rss_pct: float = 3.0  # resident memory: this share of the start ...
+    rss_mb: float = 1.0  # ... plus this many MB
     threads: int = 2
     fds: int = 4  # open files (entries of /proc/<pid>/fd)
 
@@ -143,10 +147,13 @@ class Client:
 
 
 class Load:
-    """`users` threads, each a `Client` looping GETs of the URL until `stop()`."""
+    """`users` threads, each a `Client` looping GETs of the URL until `stop()`: as fast as answers come, or
+    at a steady `rate` (requests/s in all): each user sends on its own grid, and one that falls behind
+    skips the requests it missed rather than catching up in a burst."""
 
-    def __init__(self, url: str, users: int) -> None:
+    def __init__(self, url: str, users: int, rate: float | None = None) -> None:
         self.url, self.users = url, users
+        self.interval = users / rate if rate else 0.0  # seconds between one user's requests
         self.outcomes: list[list[Outcome]] = [[] for _ in range(users)]  # one list per user: no lock needed
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._user, args=(i,), name=f"stage-user-{i}", daemon=True)
@@ -155,8 +162,13 @@ class Load:
 
     def _user(self, i: int) -> None:
         client = Client(self.url)
+        due = time.perf_counter() + self.interval * i / self.users  # the users' grids interleave
         try:
             while not self._stop.is_set():
+                if self.interval:
+                    if self._stop.wait(max(0.0, due - time.perf_counter())):
+                        break
+                    due = max(due + self.interval, time.perf_counter())
                 self.outcomes[i].append(client.get())
         finally:
             client.close()
@@ -336,6 +348,16 @@ def soak_summary(samples: list[dict[str, Any]], outcomes: list[Outcome], users: 
             "flat": soak_verdict(rows), "timeline": samples}
 
 
+def soak_length(text: str) -> float:
+    """A soak's length as `make bench SOAK=...` gives it: seconds ("300", "300s") or minutes ("20m",
+    "20min"); 0 for no soak."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*(s|m|min)?\s*", text.lower())
+    if found is None:
+        raise ValueError(f"SOAK={text!r} is not a length: give seconds (SOAK=300) or minutes (SOAK=20m), "
+                         "or SOAK=0 for no soak.")
+    return float(found[1]) * (60.0 if found[2] in ("m", "min") else 1.0)
+
+
 # ---------------------------------------------------------------- the measurements
 
 def warm_latency(url: str, requests: int = WARM_REQUESTS, warmup: int = WARMUP_REQUESTS) -> dict[str, Any]:
@@ -359,8 +381,9 @@ def concurrent_users(url: str, users: int = LOAD_USERS, seconds: float = LOAD_S)
 
 
 def soak(url: str, info: dict[str, Any], seconds: float = SOAK_S, users: int = SOAK_USERS,
-         every: float = SAMPLE_EVERY_S, echo: Echo = print) -> dict[str, Any]:
-    """`users` users for `seconds`, every process of the cloud sampled at the start, every `every` s and the end.
+         every: float = SAMPLE_EVERY_S, rate: float = SOAK_RATE, echo: Echo = print) -> dict[str, Any]:
+    """`users` users at `rate` requests/s in all for `seconds`, every process of the cloud sampled at the
+    start, every `every` s and the end.
 
     Both ends are sampled under the same load (after `SOAK_SETTLE_S` of it, and before it stops),
     so what differs is what the load left behind.
@@ -370,7 +393,7 @@ def soak(url: str, info: dict[str, Any], seconds: float = SOAK_S, users: int = S
     def sample(t: float, reads: int) -> dict[str, Any]:
         return {"t_s": round(t, 1), "processes": snapshot(info, state.health(info["endpoint"]), reads, READ_GAP_S)}
 
-    load = Load(url, users).start()
+    load = Load(url, users, rate).start()
     try:
         time.sleep(SOAK_SETTLE_S)
         began = time.monotonic()
@@ -382,7 +405,7 @@ def soak(url: str, info: dict[str, Any], seconds: float = SOAK_S, users: int = S
             echo(f"soak {t:.0f}/{seconds:.0f} s: {sum(len(u) for u in load.outcomes)} requests")
     finally:
         elapsed = load.stop()
-    return soak_summary(samples, load.all_outcomes(), users, elapsed)
+    return {**soak_summary(samples, load.all_outcomes(), users, elapsed), "rate": rate}
 
 
 def stage(soak_s: float = SOAK_S, users: int = LOAD_USERS, seconds: float = LOAD_S,
@@ -456,7 +479,8 @@ def table_rows(part: dict[str, Any]) -> list[tuple[str, str]]:
                      + f", p50 {n['p50_ms']} ms, p95 {n['p95_ms']} ms, {n['rps']:g} req/s"))
     if "soak" in part:
         s, n = part["soak"], part["soak"]["load"]
-        rows.append((f"soak: {n['users']} users, sampled over {s['sampled_s']:g} s",
+        rate = f" at {s['rate']:g} req/s" if s.get("rate") else ""
+        rows.append((f"soak: {n['users']} users{rate}, sampled over {s['sampled_s']:g} s",
                      f"{n['requests']} requests, {n['failures']} failures"
                      + (f" {n['failure_kinds']}" if n["failures"] else "")
                      + f", p50 {n['p50_ms']} ms, {n['rps']:g} req/s; {'flat' if s['flat'] else 'NOT flat'}"))
@@ -470,13 +494,16 @@ def table_rows(part: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def lambda_line(rows: list[dict[str, Any]]) -> str:
-    """Lambda environments that were there at both ends, in one line: totals at start and end, largest growth."""
+    """Lambda environments that were there at both ends, in one line: totals at start and end, largest growth
+    and steepest memory trend."""
     def total(end: str, key: str) -> int:
         return sum(row[end][key] for row in rows)
 
     largest = max(row["growth"]["rss_kb"] for row in rows)
+    trends = [row["rss_mb_per_min"] for row in rows if row.get("rss_mb_per_min") is not None]
+    steepest = f", steepest {max(trends):+.1f} MB/min" if trends else ""
     return (f"RSS {_mb(total('start', 'rss_kb'))} -> {_mb(total('end', 'rss_kb'))} MB in all (largest growth "
-            f"{_mb(largest)} MB), threads {total('start', 'threads')} -> {total('end', 'threads')}, "
+            f"{_mb(largest)} MB{steepest}), threads {total('start', 'threads')} -> {total('end', 'threads')}, "
             f"files {total('start', 'fds')} -> {total('end', 'fds')}")
 
 
@@ -505,10 +532,19 @@ def targets(part: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     return out
 
 
+def soak_argument(text: str) -> float:
+    """`soak_length` for argparse (its message on bad input)."""
+    try:
+        return soak_length(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m lab_helpers.stage_bench`: this part alone, printed (and written to --out if given)."""
     parser = argparse.ArgumentParser(prog="python -m lab_helpers.stage_bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--soak-s", type=float, default=SOAK_S, help="soak seconds (0: no soak)")
+    parser.add_argument("--soak", type=soak_argument, default=SOAK_S,
+                        help="the soak's length: seconds (300) or minutes (20m); 0: no soak")
     parser.add_argument("--users", type=int, default=LOAD_USERS, help="concurrent users of the load run")
     parser.add_argument("--seconds", type=float, default=LOAD_S, help="seconds of the load run")
     parser.add_argument("--requests", type=int, default=WARM_REQUESTS, help="sequential GETs of the latency run")
@@ -519,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
         kwargs.setdefault("flush", True)
         print(*parts, **kwargs)
 
-    part = stage(args.soak_s, args.users, args.seconds, args.requests, echo=echo)
+    part = stage(args.soak, args.users, args.seconds, args.requests, echo=echo)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(part, indent=1) + "\n")

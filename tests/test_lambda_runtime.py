@@ -6,6 +6,7 @@ import json
 import math
 import os
 import re
+import subprocess
 import sys
 import threading
 import zipfile
@@ -364,3 +365,43 @@ def test_memory_past_the_function_s_size_ends_with_lambda_s_out_of_memory_error(
     roomy = function(code, key="k2", memory_size=512)
     result, body = call(service, roomy)
     assert result.function_error is None and (body == 1 or body == 200 * 1024 * 1024)
+
+
+TRACE_ENV = environments.runtime_layer.BOOTSTRAP.with_name("trace_env.py")
+TRACE = '''
+import ctypes, os
+libc = ctypes.CDLL(None)
+libc.getenv.restype = ctypes.c_char_p
+def lambda_handler(event, context):
+    return {"python": os.environ.get("_X_AMZN_TRACE_ID"), "c": libc.getenv(b"_X_AMZN_TRACE_ID").decode()}
+'''
+
+
+def test_each_invocation_s_trace_header_is_in_os_environ_and_the_c_environment(service):
+    fn = function(TRACE)
+    seen = [call(service, fn)[1] for _ in range(2)]
+    for body in seen:
+        assert body["python"] == body["c"] and body["python"].startswith("Root=1-")
+    assert seen[0]["python"] != seen[1]["python"]
+
+
+def test_setting_the_trace_header_keeps_no_old_value_where_os_environ_would():
+    """glibc's setenv keeps every value it was given (~100 bytes an invocation); trace_env's putenv does not."""
+    script = f'''
+import importlib.util, os, sys
+spec = importlib.util.spec_from_file_location("trace_env", {str(TRACE_ENV)!r})
+trace_env = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(trace_env)
+def rss_kb():
+    return int(next(line for line in open("/proc/self/status") if line.startswith("VmRSS")).split()[1])
+def grows(set_value):
+    before = rss_kb()
+    for i in range(30000):
+        set_value(f"Root=1-00000000-{{i:024x}};Sampled=0")
+    return rss_kb() - before
+print(grows(trace_env.set_trace_id), grows(lambda v: os.environ.__setitem__("_X_AMZN_TRACE_ID", v)))
+'''
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    with_putenv, with_setenv = map(int, out)
+    assert with_setenv > 1500  # kB: the C library kept 30,000 values
+    assert with_putenv < 300

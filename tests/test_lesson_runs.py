@@ -12,13 +12,13 @@ import pytest
 from lab_helpers import paths, run_lab, secrets
 from lab_helpers.cleanup import ALREADY_GONE, DELETED
 from lab_helpers.config import Lab
-from tests.test_lesson_text import too_long
+from tests.test_lesson_text import english_outputs, too_long
 
 pytestmark = pytest.mark.integration
 ROOT = paths.CHECKOUT
 SEQUENCE = [name for name in run_lab.LESSON if name != "99_cleanup"]
 # the module's steps, without the measurements and what goes beyond the module (its outputs change with a rotation)
-SETUP = [name for name in SEQUENCE if name not in ("06_connection_lab", "07_secret_rotation")]
+SETUP = [name for name in SEQUENCE if name not in ("06_connection_lab", "07_secret_rotation", "08_iam_auth")]
 REPEATABLE = [name for name in SEQUENCE if name != "07_secret_rotation"]  # the same outputs every time
 # 04 run again after 06: the printed code goes back over 06's improved function, and the request that removes the
 # environment 06 set is sent, and shown, too
@@ -59,6 +59,9 @@ def test_the_sequence_twice_without_cleanup_gives_the_same_outputs(fresh_cloud, 
     assert "✅ 로테이션 완료" in "".join(outputs(tmp_path / "rotated-again" / "07_secret_rotation.ipynb"))
     # what the learner reads stays short, 06's measurement tables and charts included
     assert [found for name in SEQUENCE for found in too_long(tmp_path / "rotated-again" / f"{name}.ipynb")] == []
+    # and in Korean, 06's measurement tables included
+    assert {name: found for name in SEQUENCE if (found := english_outputs(tmp_path / "rotated-again" / f"{name}.ipynb"))
+            } == {}
 
 
 def test_a_deleted_secret_makes_05_test_say_which_notebook_to_rerun(fresh_cloud, tmp_path):
@@ -94,3 +97,4 @@ def test_cleanup_twice(fresh_cloud, tmp_path):
     assert DELETED in first
     assert DELETED not in second.replace(ALREADY_GONE, "") and ALREADY_GONE in second
     assert too_long(tmp_path / "first" / "99_cleanup.ipynb") == []
+    assert english_outputs(tmp_path / "first" / "99_cleanup.ipynb") == []

@@ -56,8 +56,11 @@ def test_the_wheel_carries_the_handlers_the_lambda_site_hook_and_the_cleanup_reg
     handlers = {p.parent.name for p in paths.HANDLER_ROOT.glob("*/lambda_function.py")}
     assert {f"lab_helpers/handler/{h}/lambda_function.py" for h in handlers} <= names
     assert "lab_helpers/local/vpc/lambda_site/sitecustomize.py" in names
+    assert {"lab_helpers/local/awslambda/bootstrap/bootstrap.py",
+            "lab_helpers/local/awslambda/bootstrap/trace_env.py"} <= names  # what an execution environment runs
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "lab_helpers.measure.registration:RESOURCES" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    registry = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "lab_helpers.measure.registration:RESOURCES" in registry and "lab_helpers.iam_db_auth:RESOURCES" in registry
     assert not any(n.startswith(("tests/", "notebooks/")) for n in names)
 
 

@@ -27,6 +27,7 @@ from .faults import Faults
 from .gateway import EndpointServer, Gateway
 from .ports import HOST, ensure_free
 from .rds import rules as rds_rules
+from .rds.db_auth import DbAuthService
 from .rds.mariadb import MariaDB
 from .rds.provider import RdsDataPlane
 from .secretsmanager import SecretsManagerProvider
@@ -55,7 +56,7 @@ class LocalCloud:
         self.mariadb = MariaDB(self.root / "mariadb")
         self.mariadb.start(template=self.root / "mariadb-template")
         try:
-            self.rds = RdsDataPlane(self.mariadb, self.root, self.faults)
+            self.rds = RdsDataPlane(self.mariadb, self.root, self.faults, self.endpoint)
             runtime_env = {  # the execution role's credentials and the function's region come per function
                 "AWS_ENDPOINT_URL": self.endpoint,
                 "AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region,
@@ -73,7 +74,7 @@ class LocalCloud:
             # then EC2's dry runs are answered (a valid one "would have succeeded")
             self.strict = Strict({"lambda": lambda_rules.RULES, "rds": rds_rules.RULES, "ec2": vpc_rules.RULES})
             self.patched = threading.Event()  # moto's patches applied (at the start of the warm-up)
-            gateway = Gateway(providers=[self.lambdas, self.apigw, self.secrets, self.rds],
+            gateway = Gateway(providers=[DbAuthService(access), self.lambdas, self.apigw, self.secrets, self.rds],
                               guards=[access, self.strict, DryRun()],
                               health=self.health,
                               faults=self.faults,

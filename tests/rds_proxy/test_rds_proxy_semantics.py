@@ -89,6 +89,18 @@ def test_an_idle_client_is_disconnected_after_idle_client_timeout(connect, setti
     assert raised.value.args[0] in (2006, 2013)  # the server has gone away / lost connection
 
 
+def test_a_shorter_idle_client_timeout_applies_from_the_clients_next_wait(connect, setting):
+    setting("idle_client_timeout", 30)
+    conn = connect(autocommit=True)
+    assert query(conn, "SELECT 1") == ((1,),)
+    setting("idle_client_timeout", 0.3)
+    assert query(conn, "SELECT 1") == ((1,),)  # a busy client is not idle
+    time.sleep(0.8)
+    with pytest.raises(pymysql.err.OperationalError) as raised:
+        query(conn, "SELECT 1")
+    assert raised.value.args[0] in (2006, 2013)
+
+
 def test_a_client_that_does_not_log_in_is_disconnected(lab, setting):
     setting("handshake_timeout", 0.3)
     with socket.create_connection(("127.0.0.1", lab.proxy.port), timeout=5) as raw:

@@ -10,6 +10,7 @@ import mysql.connector
 import pymysql
 import pytest
 
+from lab_helpers.local.rds.proxy import RdsProxy
 from tests.rds_proxy.conftest import PASSWORD, USER, query
 
 pytestmark = pytest.mark.integration
@@ -207,19 +208,38 @@ def test_kill_of_ones_own_connection_ends_it(pair, direct):
     assert error.value.args[0] == 1094
 
 
-@pytest.mark.parametrize("over", [1024, 1 << 20], ids=["1KB-over", "1MB-over"])
-def test_a_packet_over_max_allowed_packet_gets_what_mysql_answers(lab, connect, over):
+def _oversize(port: int, size: int) -> tuple[int, int]:
+    """A statement of `size` bytes on a new connection: (its error code, the next statement's)."""
+    conn = pymysql.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, autocommit=True)
     codes = []
-    for port in (lab.db.port, lab.proxy.port):
-        conn = connect(port=port, autocommit=True)
-        limit = one(conn, "SELECT @@max_allowed_packet")
-        with pytest.raises(pymysql.err.MySQLError) as error:
-            query(conn, "SELECT '" + "x" * (limit + over) + "'")
-        codes.append(error.value.args[0])
-        with pytest.raises(pymysql.err.MySQLError):
-            query(conn, "SELECT 1")  # the connection is closed
-    assert codes[1] == codes[0]
-    assert codes[0] in (1153, 2006, 2013)  # Got a packet bigger than 'max_allowed_packet' bytes / gone away
+    try:
+        for sql in ("SELECT '" + "x" * size + "'", "SELECT 1"):
+            with pytest.raises(pymysql.err.MySQLError) as error:
+                query(conn, sql)
+            codes.append(error.value.args[0])
+    finally:
+        with suppress(Exception):
+            conn.close()
+    return codes[0], codes[1]
+
+
+@pytest.mark.parametrize("limit, over", [(16 << 20, 1024), (1 << 20, 8 << 20)], ids=["16MB+1KB", "1MB+8MB"])
+def test_a_packet_over_max_allowed_packet_ends_the_connection_as_the_database_does(lab, limit, over):
+    """1153, or the write failing first (2006) when the database closes while the client still writes
+    much more; then the connection is closed. The first client of a new proxy too: it reads the limit
+    when that client logs in, not from its first statement."""
+    lab.db.execute(f"SET GLOBAL max_allowed_packet = {limit}")  # for connections opened from now on
+    proxy = RdsProxy("oversize", lambda: lab.settings)
+    port = proxy.start()
+    try:
+        direct, proxied = _oversize(lab.db.port, limit + over), _oversize(port, limit + over)
+        assert proxied[0] == direct[0] == (1153 if over < limit else 2006)
+        # then gone (0: the driver closed it on its 2006); 2006 or 2013 as the reset reaches the client
+        assert direct[1] in (0, 2006, 2013) and proxied[1] in (0, 2006, 2013)
+        assert proxy.stats()["statements"] == 1  # PyMySQL's SET autocommit: the packet was refused unread
+    finally:
+        proxy.stop()
+        lab.db.execute("SET GLOBAL max_allowed_packet = DEFAULT")
 
 
 @pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
@@ -260,3 +280,87 @@ def test_a_held_connection_goes_back_to_the_pool_when_the_client_stays_idle(lab,
     assert lab.proxy.stats()["backend_in_use"] == 1  # kept for the next statement
     wait_until(lambda: lab.proxy.stats()["backend_in_use"] == 0, timeout=HOLD_TIMEOUT + 2)
     assert one(conn, "SELECT LAST_INSERT_ID()") == mine  # its connection came back to it
+
+
+@pytest.mark.parametrize("direct, pool", [(True, "any"), (False, "any"), (False, "one connection")],
+                         ids=["direct", "proxy", "proxy-pool-of-one"])
+def test_found_rows_outlives_the_clients_other_statements_and_is_never_anothers(lab, pair, direct, pool):
+    """FOUND_ROWS() stays what the client's last SELECT left through its other statements; through the
+    proxy it is that, or a fresh session's when the other client took the connection: never the other's."""
+    if pool == "one connection":
+        saved, lab.settings.max_connections_percent = lab.settings.max_connections_percent, 10
+    try:
+        a, b = pair(direct)
+        query(a, "SELECT * FROM items WHERE v = 1")
+        query(b, "SELECT * FROM items WHERE v = 2")
+        query(a, "DO 1")  # no statement but a SELECT (or SHOW) changes FOUND_ROWS()
+        query(a, "UPDATE items SET v = v WHERE id = 0")
+        found = one(a, "SELECT FOUND_ROWS()")
+        assert found == 3 if direct else found in (3, 0)
+    finally:
+        if pool == "one connection":
+            lab.settings.max_connections_percent = saved
+
+
+@pytest.fixture
+def numbered(lab):
+    lab.db.execute("CREATE TABLE lab.numbered (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB")
+    yield
+    lab.db.execute("DROP TABLE lab.numbered")
+
+
+@pytest.mark.parametrize("direct, pool", [(True, "any"), (False, "any"), (False, "one connection")],
+                         ids=["direct", "proxy", "proxy-pool-of-one"])
+def test_an_explicit_id_leaves_last_insert_id_as_it_was(lab, pair, numbered, direct, pool):
+    """The OK packet carries the id the statement gave (what the driver's lastrowid says), while
+    LAST_INSERT_ID() stays the last generated one, with the other client's inserts in between and the
+    client's connection taken by the other (a pool of one connection)."""
+    if pool == "one connection":
+        saved, lab.settings.max_connections_percent = lab.settings.max_connections_percent, 10
+    try:
+        a, b = pair(direct)
+        with a.cursor() as cur:
+            cur.execute("INSERT INTO numbered (v) VALUES (1)")
+            mine = cur.lastrowid
+            cur.execute("INSERT INTO numbered (id, v) VALUES (500, 1)")
+            assert cur.lastrowid == 500
+        query(b, "INSERT INTO numbered (v) VALUES (2), (2)")
+        query(b, "SELECT 1")
+        assert one(a, "SELECT LAST_INSERT_ID()") == mine
+        assert one(b, "SELECT LAST_INSERT_ID()") == 501
+    finally:
+        if pool == "one connection":
+            lab.settings.max_connections_percent = saved
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
+def test_no_backslash_escapes_reaches_the_driver(lab, connect, direct):
+    """The OK of `SET sql_mode` carries the status flag a driver escapes by (PyMySQL's own suite checks it)."""
+    conn = connect(port=lab.db.port if direct else lab.proxy.port, autocommit=True)
+    assert conn.escape("foo'bar") == "'foo\\'bar'"
+    query(conn, "SET sql_mode = 'NO_BACKSLASH_ESCAPES'")
+    assert conn.escape("foo'bar") == "'foo''bar'"
+    assert one(conn, "SELECT " + conn.escape("it's")) == "it's"  # the database reads it as the driver wrote it
+    query(conn, "SET sql_mode = DEFAULT")
+    assert conn.escape("foo'bar") == "'foo\\'bar'"
+
+
+def test_a_pooled_connection_the_database_closed_is_replaced(lab, connect):
+    """A client's wait_timeout goes with its session to the pooled connection, which the database then
+    closes while idle: the next client gets another connection (PyMySQL's suite, test_connection_gone_away)."""
+    a = connect(autocommit=True)
+    query(a, "SET wait_timeout = 1")
+    query(a, "SELECT 1")
+    time.sleep(1.5)
+    b = connect(autocommit=True)
+    assert one(b, "SELECT 2") == 2
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
+def test_a_login_to_a_database_that_does_not_exist_is_refused(lab, connect, direct):
+    """As MySQL refuses it (aiomysql's own suite, test_issue_792), when the proxy has a connection at hand."""
+    port = lab.db.port if direct else lab.proxy.port
+    query(connect(port=port, autocommit=True), "SELECT 1")  # the proxy has an idle connection after it
+    with pytest.raises(pymysql.err.OperationalError) as error:
+        connect(port=port, database="does_not_exist")
+    assert error.value.args == (1049, "Unknown database 'does_not_exist'")

@@ -19,9 +19,17 @@ ROTATION_ROWS = [
     ("Lambda VPC 네트워크 인터페이스 (로테이션, Lambda 가 해제)", "AWS Lambda VPC ENI-serverless-app-rds-rotation"),
     ("IAM 역할 (로테이션)", "serverless-app-rds-rotation-role"),
 ]
+# what notebook 08 adds or changes (registered first: its entry point's name sorts first; not there either)
+IAM_AUTH_ROWS = [
+    ("Lambda 함수 (IAM 인증 시도)", "serverless-app-lambda-iam-probe"),
+    ("CloudWatch Logs 로그 그룹 (IAM 인증 시도)", "/aws/lambda/serverless-app-lambda-iam-probe"),
+    ("RDS Proxy IAM 인증 (IAMAuth REQUIRED → DISABLED)", "serverless-app-rds-proxy"),
+    ("IAM 인라인 정책 (rds-db:connect)", "serverless-app-lambda-role/serverless-app-lambda-rds-db-connect"),
+]
 CODE_ROW = ("Lambda 함수 코드 (Module 3 의 것, Module 2 의 코드로 되돌림)", "serverless-app-lambda")
 MODULE3_ROWS = [
     CODE_ROW,
+    *IAM_AUTH_ROWS,
     *MEASUREMENT_ROWS,
     *ROTATION_ROWS,
     ("IAM 관리형 정책 연결", "serverless-app-lambda-role/SecretsManagerReadWrite"),
@@ -50,17 +58,17 @@ ALL_ROWS = MODULE3_ROWS[1:] + MODULE2_ROWS  # level "all" deletes the function i
 def rows(expected, result=DELETED, **exceptions):
     """The rows cleanup should return: `result` for each, except {name: result}; the function's code is put back,
     not deleted: its row says so."""
-    absent = {name for _, name in [*MEASUREMENT_ROWS, *ROTATION_ROWS, ENI_ROW]}
+    absent = {*MEASUREMENT_ROWS, *ROTATION_ROWS, *IAM_AUTH_ROWS, ENI_ROW}
     as_code = {DELETED: REVERTED, ALREADY_GONE: ALREADY_REVERTED}
     return [{"resource": kind, "name": name,
-             "result": exceptions.get(name, ALREADY_GONE if name in absent
+             "result": exceptions.get(name, ALREADY_GONE if (kind, name) in absent
                                       else as_code.get(result, result) if (kind, name) == CODE_ROW else result)}
             for kind, name in expected]
 
 
 def listed(expected):
     return [{"resource": kind, "name": name} for kind, name in expected
-            if (kind, name) not in [*MEASUREMENT_ROWS, *ROTATION_ROWS, ENI_ROW]]
+            if (kind, name) not in [*MEASUREMENT_ROWS, *ROTATION_ROWS, *IAM_AUTH_ROWS, ENI_ROW]]
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ OK_BODY = json.dumps({"statusCode": 200, "body": "\"2026-12-04T12:00:00\""})
 def test_07_closes_on_the_local_cloud_with_what_the_database_and_proxy_accept(rotated, capsys):
     notebook.check_rotation(Lab(target="local"), demo_rows(), 200, OK_BODY)
     out = capsys.readouterr().out
-    assert rotated and "DB 와 RDS Proxy 가 그것만 받습니다" in out and "다음은 99_cleanup" in out
+    assert rotated and "DB 와 RDS Proxy 가 그것만 받습니다" in out and "다음은 08_iam_auth" in out
 
 
 def test_07_closes_on_aws_without_claiming_what_only_the_local_cloud_checks(rotated, capsys):

@@ -33,6 +33,10 @@ class DbProxy:
     name: str
     endpoint: str
     secret_arns: tuple[str, ...]
+    auth: tuple[dict[str, str], ...]  # the Auth entries (copies), in the order of secret_arns
+    iam_auth: tuple[str, ...]  # each secret's IAMAuth (DISABLED, REQUIRED), in the order of secret_arns
+    resource_id: str  # prx-...: what the dbuser ARNs of rds-db:connect name
+    engine_family: str
     require_tls: bool
     idle_client_timeout: int
     target_instances: tuple[str, ...]  # DB instance identifiers registered in the default target group
@@ -104,12 +108,26 @@ def set_engine_version(account: str, region: str, identifier: str, version: str)
             db.engine_version = version
 
 
+# moto keeps a created proxy's Auth entries with snake_case keys (CreateDBProxy), a modified one's as sent
+AUTH_KEYS = {"auth_scheme": "AuthScheme", "secret_arn": "SecretArn", "iam_auth": "IAMAuth", "user_name": "UserName",
+             "client_password_auth_type": "ClientPasswordAuthType", "description": "Description"}
+
+
+def _auth_entry(entry: dict[str, str]) -> dict[str, str]:
+    """One Auth entry with AWS's keys."""
+    return {AUTH_KEYS.get(key, key): value for key, value in entry.items()}
+
+
 def _proxy_view(account: str, region: str, proxy) -> DbProxy:
-    with assumption("DBProxy has endpoint, auth, require_tls, idle_client_timeout and proxy_target_groups['default']"):
+    with assumption("DBProxy has endpoint, auth, resource_id, engine_family, require_tls, idle_client_timeout and "
+                    "proxy_target_groups['default']"):
         group = proxy.proxy_target_groups["default"]
+        auth = tuple(_auth_entry(a) for a in proxy.auth or [])
         return DbProxy(
             account=account, region=region, name=proxy.db_proxy_name, endpoint=proxy.endpoint,
-            secret_arns=tuple(a.get("SecretArn", "") for a in proxy.auth or []),
+            secret_arns=tuple(a.get("SecretArn", "") for a in auth), auth=auth,
+            iam_auth=tuple(a.get("IAMAuth") or "DISABLED" for a in auth),
+            resource_id=proxy.resource_id, engine_family=proxy.engine_family,
             require_tls=bool(proxy.require_tls), idle_client_timeout=int(proxy.idle_client_timeout),
             target_instances=tuple(t.rds_resource_id for t in group.targets if t.type == "RDS_INSTANCE"),
             max_connections_percent=int(group.max_connections),

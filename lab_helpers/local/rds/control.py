@@ -2,8 +2,8 @@
 
 - DescribeDBProxyEndpoints: each proxy's default read/write endpoint (Step 2, item 9 of the module
   looks at exactly this screen);
-- ModifyDBProxy: the secret(s), RequireTLS, IdleClientTimeout, debug logging, security groups, so
-  that the lab's helpers have one code path for both targets.
+- ModifyDBProxy: the secret(s) and each one's IAMAuth (auth_config.py), RequireTLS, IdleClientTimeout,
+  debug logging, security groups, so that the lab's helpers have one code path for both targets.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 
 from .. import moto
 from ..gateway import Response
+from . import auth_config
 
 ENDPOINT_NAME = "default"  # the name of the endpoint RDS makes with every proxy
 
@@ -66,8 +67,13 @@ def modify_db_proxy(region: str, form: dict[str, list[str]]) -> Response:
     if "NewDBProxyName" in form:
         return _error(400, "InvalidParameterValue", "Renaming a DB proxy is not supported by the local cloud.")
     timeout = form.get("IdleClientTimeout")
+    proxy = moto.rds.db_proxy(moto.ACCOUNT, region, name)
+    try:  # the whole list is replaced, with RDS's defaults in each entry
+        auth = auth_config.normalized(_members(form, "Auth"), proxy.engine_family if proxy else "MYSQL") or None
+    except auth_config.InvalidAuth as e:
+        return _error(400, "InvalidParameterValue", str(e))
     changed = moto.rds.modify_db_proxy(
-        moto.ACCOUNT, region, name, auth=_members(form, "Auth") or None,
+        moto.ACCOUNT, region, name, auth=auth,
         require_tls=_boolean(form, "RequireTLS"), idle_client_timeout=int(timeout[0]) if timeout else None,
         debug_logging=_boolean(form, "DebugLogging"), security_groups=_strings(form, "SecurityGroups"))
     if changed is None:

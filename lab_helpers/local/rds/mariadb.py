@@ -156,10 +156,12 @@ def engine_account(folder: Path) -> str:
 class MariaDB:
     """One private mariadbd process. `root` is the folder that holds its datadir, socket and logs."""
 
-    def __init__(self, root: Path, port: int | None = None, max_connections: int = DEFAULT_MAX_CONNECTIONS):
+    def __init__(self, root: Path, port: int | None = None, max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                 options: tuple[str, ...] = ()):
         self.root = Path(root)
         self.port = port
         self.max_connections = max_connections
+        self.options = options  # more mariadbd options (the conformance run's TLS certificate)
         self.proc: subprocess.Popen | None = None
         self.template: Path | None = None  # the datadir template it was first started from
         self.account = self._account()  # the system account the server runs as
@@ -251,7 +253,7 @@ class MariaDB:
                f"--max-connections={self.max_connections}", f"--log-error={self.error_log}",
                "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=8M", "--skip-log-bin",
                "--skip-name-resolve", "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
-               "--default-time-zone=+00:00", f"--secure-file-priv={self.files_dir}"]
+               "--default-time-zone=+00:00", f"--secure-file-priv={self.files_dir}", *self.options]
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:

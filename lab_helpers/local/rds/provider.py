@@ -6,8 +6,9 @@ After every successful mutating RDS call, `reconcile()` makes the data plane mat
 - `max_connections` from the instance's DB parameter group is applied to the server;
 - each DB proxy runs in a process of its own (`proxy.process`), restarted when it dies, with its
   endpoint name in the VPC DNS map and a certificate for it signed by the local CA; its secret(s),
-  target, pool configuration and TLS setting are written to its settings file after every RDS and
-  Secrets Manager change (so a changed secret or target group applies at once, as on AWS);
+  target, pool configuration, TLS setting and IAM authentication (each secret's IAMAuth) are written to
+  its settings file after every RDS and Secrets Manager change (so a changed secret or target group
+  applies at once, as on AWS);
 - registered proxy targets report the real endpoint, port and health;
 - RebootDBInstance answers `rebooting` at once; the engine restarts meanwhile, and the instance is
   `available` again when it is back. An engine that crashed is restarted the same way, as RDS
@@ -28,7 +29,8 @@ from ..errors import LocalCloudError
 from ..faults import Faults
 from ..gateway import Request, Response
 from ..vpc import dns
-from . import control
+from . import auth_config, control
+from .db_auth import VERIFY_PATH
 from .mariadb import MariaDB
 from .proxy import ProxySettings
 from .proxy.certificates import CertificateAuthority
@@ -60,8 +62,9 @@ def secret_credentials(account: str, region: str, secret_arn: str) -> tuple[str,
 class RdsDataPlane:
     component = "rds"
 
-    def __init__(self, mariadb: MariaDB, root: Path, faults: Faults):
+    def __init__(self, mariadb: MariaDB, root: Path, faults: Faults, endpoint: str = ""):
         self.mariadb = mariadb
+        self.endpoint = endpoint  # the cloud's endpoint, where a proxy checks IAM tokens (db_auth.py)
         self.dns_file = root / "dns.json"
         self.proxy_folder = root / "proxies"
         self.ca = CertificateAuthority(root / "ca").ensure()
@@ -106,6 +109,8 @@ class RdsDataPlane:
         form = request.form
         if request.service == "rds" and request.operation == "ModifyDBInstance" and "MasterUserPassword" in form:
             self._users.clear()  # set it again, whatever the lab last applied (a rotation changed it meanwhile)
+        if request.service == "rds" and request.operation == "CreateDBProxy" and request.region:
+            auth_config.fill_defaults(moto.ACCOUNT, request.region, form["DBProxyName"][0])
         if request.service == "rds" and request.operation == "ModifyDBProxyTargetGroup" and request.region:
             if "ConnectionPoolConfig.InitQuery" in form:  # moto drops it: the data plane keeps it
                 moto.rds.set_init_query(moto.ACCOUNT, request.region, form["DBProxyName"][0],
@@ -205,13 +210,18 @@ class RdsDataPlane:
         target = ("127.0.0.1", self.mariadb.port) if targets else None
         version = (MINOR_VERSIONS.get(targets[0].engine_version, targets[0].engine_version) if targets
                    else MINOR_VERSIONS["8.4"])
+        iam_users = tuple(found[0] for arn, mode in zip(proxy.secret_arns, proxy.iam_auth, strict=True)
+                          if mode == "REQUIRED" and (found := secret_credentials(account, region, arn)))
         return ProxySettings(credentials=credentials, target=target, db_max_connections=self.max_connections,
                              max_connections_percent=proxy.max_connections_percent,
                              max_idle_connections_percent=proxy.max_idle_connections_percent,
                              connection_borrow_timeout=float(proxy.connection_borrow_timeout),
                              server_version=version, session_pinning_filters=proxy.session_pinning_filters,
                              idle_client_timeout=float(proxy.idle_client_timeout), require_tls=proxy.require_tls,
-                             tls=(str(tls[0]), str(tls[1])) if tls else None, init_query=proxy.init_query)
+                             tls=(str(tls[0]), str(tls[1])) if tls else None, init_query=proxy.init_query,
+                             iam_users=iam_users, endpoint=proxy.endpoint, region=region, account=account,
+                             resource_id=proxy.resource_id,
+                             iam_verifier=self.endpoint + VERIFY_PATH if self.endpoint else None)
 
     def target_health(self, target: moto.rds.ProxyTarget) -> dict[str, str]:
         """Health as RDS Proxy reports it: can the proxy log in to the database with its secret?"""

@@ -7,6 +7,7 @@
 - A proxy's IAM role must be one rds.amazonaws.com can assume and that may read each of its Secrets Manager
   secrets (secretsmanager:GetSecretValue): InvalidParameterValue "IAM role ARN value is invalid or does not
   include the required permissions for: SECRETS_MANAGER".
+- IAMAuth ENABLED only on RDS for SQL Server proxies: InvalidParameterValue (auth_config.py).
 Subnets that do not exist are left to RDS's own answer (moto's).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from .. import moto
 from ..validation.policies import trusts
 from ..validation.refusal import Refusal
+from . import auth_config
 
 
 def _zones(region: str, subnet_ids: list[str]) -> set[str] | None:
@@ -37,6 +39,10 @@ def create_db_proxy(region: str, params: dict[str, Any]) -> None:
     if zones is not None and len(zones) < 2:
         raise Refusal("InvalidSubnet", "The DB proxy's subnets must cover at least 2 Availability Zones. "
                       f"Current AZ coverage: {', '.join(sorted(zones))}.")
+    try:
+        auth_config.normalized(params.get("Auth") or [], params.get("EngineFamily", ""))
+    except auth_config.InvalidAuth as e:
+        raise Refusal("InvalidParameterValue", str(e)) from e
     role = params.get("RoleArn", "")
     secrets = [auth["SecretArn"] for auth in params.get("Auth") or [] if auth.get("SecretArn")]
     policies = moto.iam.role_policies(role)

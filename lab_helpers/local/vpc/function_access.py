@@ -25,6 +25,7 @@ from ..gateway import Request, Response
 
 log = logging.getLogger(__name__)
 CHECKED_SERVICES = {"secretsmanager"}
+SECRET_KEY = "lab-execution-role"  # every role session's secret key (the access key tells them apart)
 HANG_SECONDS = 60.0  # longer than any function timeout the lab sets: the function times out first
 
 
@@ -47,8 +48,14 @@ class FunctionAccess:
         """The execution role's credentials for one function."""
         key = "ASIA" + hashlib.sha256(f"{fn.region}:{fn.arn}".encode()).hexdigest()[:16].upper()
         self._callers[key] = Caller(fn.region, fn.name, fn.role, fn.subnet_ids, fn.security_group_ids)
-        return {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": "lab-execution-role",
-                "AWS_SESSION_TOKEN": f"lab-session-{fn.name}"}
+        return {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+                "AWS_SESSION_TOKEN": _session_token(fn.name)}
+
+    def issued(self, access_key: str) -> tuple[Caller, str, str] | None:
+        """The function whose role session has this access key, with its secret key and session token; None
+        when the cloud never issued it to a function."""
+        caller = self._callers.get(access_key)
+        return (caller, SECRET_KEY, _session_token(caller.function)) if caller else None
 
     def check(self, request: Request) -> Response | None:
         caller = self._callers.get(request.access_key or "")
@@ -72,6 +79,10 @@ class FunctionAccess:
                    f"allows the {action} action")
         return (400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "AccessDeniedException"},
                 json.dumps({"__type": "AccessDeniedException", "Message": message}).encode())
+
+
+def _session_token(function: str) -> str:
+    return f"lab-session-{function}"
 
 
 def reachable(caller: Caller, service: str) -> bool:

@@ -14,9 +14,11 @@ one client, and a client that leaves inside a transaction is rolled back.
 - `pool`: the bounded pool of backend connections, the borrow timeout (error 9501), idle trimming.
 - `session`: one client: login, commands, multiplexing at transaction boundaries, pinning.
 - `server`: RdsProxy, one proxy's endpoint: its asyncio loop thread, start/stop/stats.
-- `settings`: ProxySettings, what the control plane says (secret, target, pool configuration).
+- `settings`: ProxySettings, what the control plane says (secret, target, pool configuration, IAMAuth).
+- `iam_auth`: IAM database authentication: a token instead of the password, checked as RDS Proxy does.
 """
+from . import iam_auth
 from .server import RdsProxy
 from .settings import ProxySettings
 
-__all__ = ["ProxySettings", "RdsProxy"]
+__all__ = ["ProxySettings", "RdsProxy", "iam_auth"]

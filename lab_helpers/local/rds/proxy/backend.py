@@ -58,6 +58,8 @@ class Backend:
         self.owner = None  # the client session that ran the last statement here (session_state.py)
         self.max_allowed_packet: int | None = None
         self.last_insert_id = 0  # LAST_INSERT_ID() here, as the OK packets' insert ids tell
+        self.insert_id_unsure = False  # it may differ (an explicit id, LAST_INSERT_ID(n): session_state.py)
+        self.found_rows_of = None  # the session whose SELECT set FOUND_ROWS() here last (None: the proxy's)
 
     def alignment(self, wanted: SessionState) -> tuple[str | None, str | None]:
         """(database to select, SET statement) that give this connection the session state `wanted`."""

@@ -58,8 +58,8 @@ class Pool:
         if backend:
             self.in_use += 1
             return backend
-        if self.opened >= settings.pool_size and self.idle:
-            self._close(self.idle.pop(0))  # another user's idle connection makes room
+        while self.opened >= settings.pool_size and self.idle:
+            self._close(self.idle.pop(0))  # other users' idle connections make room (all: the pool may have shrunk)
         if self.opened < settings.pool_size:
             self._reserve()
             return await self._open(settings, key, capabilities)
@@ -105,24 +105,37 @@ class Pool:
         """The client's home if idle; else an idle connection that is nobody's home (the same database
         first); else the least recently used home of another idle client: an idle connection is always
         reused before a new one is opened, as RDS Proxy multiplexes (the client whose home it was gets its
-        session values back, or a fresh session's, on its next statement: session_state.py)."""
-        for backend in [b for b in self.idle if b.channel.reader.at_eof()]:  # the database closed it meanwhile
+        session values back, or a fresh session's, on its next statement: session_state.py).
+        A connection the database closed meanwhile is closed when it comes up, and the next one looked at."""
+        while True:
+            backend = self._idle_choice(key, database, home)
+            if backend is None:
+                return None
             self.idle.remove(backend)
+            if not backend.channel.reader.at_eof():
+                return backend
             self._close(backend)
+
+    def _idle_choice(self, key: tuple, database: str | None, home: Backend | None) -> Backend | None:
+        """`_take_idle`'s choice among the idle connections, most recently used first (one pass, and usually
+        the client's own home)."""
         if home is not None and home.key == key and home in self.idle:
-            self.idle.remove(home)
             return home
-        mine = [b for b in self.idle if b.key == key]
-        if not mine:
-            return None
-        free = [b for b in mine if b.owner is None or b.owner.home is not b]
-        if free:
-            backend = next((b for b in reversed(free) if b.state.database == database), free[-1])
-        else:
-            backend = mine[0]
-            backend.owner.home = None  # its client's next statement runs elsewhere (session_state.py)
-        self.idle.remove(backend)
-        return backend
+        free = oldest_home = None
+        for backend in reversed(self.idle):
+            if backend.key != key:
+                continue
+            if backend.owner is None or backend.owner.home is not backend:
+                if backend.state.database == database:
+                    return backend
+                free = free or backend
+            else:
+                oldest_home = backend
+        if free is not None:
+            return free
+        if oldest_home is not None:
+            oldest_home.owner.home = None  # its client's next statement runs elsewhere (session_state.py)
+        return oldest_home
 
     def _reserve(self) -> None:
         self.opened += 1

@@ -40,6 +40,7 @@ def read_settings(path: Path) -> ProxySettings:
         if data.get(key) is not None:
             data[key] = tuple(data[key])
     data["session_pinning_filters"] = tuple(data.get("session_pinning_filters") or ())
+    data["iam_users"] = tuple(data.get("iam_users") or ())
     return ProxySettings(**data)
 
 

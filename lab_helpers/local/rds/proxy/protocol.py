@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import socket
 import ssl
 import struct
 from dataclasses import dataclass
 
 MAX_PAYLOAD = 0xFFFFFF
+READ_CHUNK = 65536  # bytes asked of the stream at a time (a whole small response usually comes in one)
 
 # capability flags
 CLIENT_LONG_PASSWORD = 0x1
@@ -56,6 +58,7 @@ BACKEND_CAPABILITIES = (CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_PROTOCO
 # server status flags
 SERVER_STATUS_IN_TRANS = 0x1
 SERVER_STATUS_AUTOCOMMIT = 0x2
+SERVER_STATUS_NO_BACKSLASH_ESCAPES = 0x200  # sql_mode has NO_BACKSLASH_ESCAPES: drivers escape quotes by doubling
 SERVER_MORE_RESULTS_EXISTS = 0x8
 SERVER_STATUS_CURSOR_EXISTS = 0x40
 
@@ -105,11 +108,12 @@ class _Tls:
     """TLS over an established stream, in memory (ssl.MemoryBIO): what the client sent right after its
     SSLRequest may already sit in the stream's buffer, where asyncio's start_tls would never see it."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, context: ssl.SSLContext):
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, context: ssl.SSLContext,
+                 received: bytes = b""):
         self.reader, self.writer = reader, writer
         self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.incoming.write(received)  # what was read from the stream already (after the SSLRequest)
         self.tls = context.wrap_bio(self.incoming, self.outgoing, server_side=True)
-        self.plain = bytearray()
 
     async def handshake(self) -> None:
         while True:
@@ -124,20 +128,18 @@ class _Tls:
     def version(self) -> str | None:
         return self.tls.version()
 
-    async def readexactly(self, n: int) -> bytes:
-        while len(self.plain) < n:
+    async def read(self) -> bytes:
+        """The plaintext there is now, or the next that comes (never empty: ProtocolError at the end)."""
+        while True:
             try:
-                chunk = self.tls.read(65536)
+                chunk = self.tls.read(READ_CHUNK)
                 if not chunk:  # after the client's close_notify, read() answers b"" (it does not raise)
                     raise ProtocolError("the client closed its TLS session")
-                self.plain += chunk
+                return chunk
             except ssl.SSLWantReadError:
                 await self._receive()
             except (ssl.SSLZeroReturnError, ssl.SSLEOFError) as e:
                 raise ProtocolError("the client closed its TLS session") from e
-        out = bytes(self.plain[:n])
-        del self.plain[:n]
-        return out
 
     def write(self, data: bytes) -> None:
         self.tls.write(data)
@@ -146,7 +148,7 @@ class _Tls:
     async def _receive(self) -> None:
         self._send()
         await self.writer.drain()
-        data = await self.reader.read(65536)
+        data = await self.reader.read(READ_CHUNK)
         if not data:
             raise ProtocolError("the connection closed during TLS")
         self.incoming.write(data)
@@ -165,10 +167,12 @@ class Channel:
         self.raw = b""  # the last message as it came: its packets, headers included (to pass on unchanged)
         self.limit: int | None = None  # the longest message read (PacketTooLarge past it); None: any
         self._tls: _Tls | None = None
+        self._buffer = bytearray()  # what was received and not yet read as packets
 
     async def start_tls(self, context: ssl.SSLContext) -> None:
         """From here on, everything in and out is encrypted (the server side of the TLS handshake)."""
-        tls = _Tls(self.reader, self.writer, context)
+        tls = _Tls(self.reader, self.writer, context, bytes(self._buffer))
+        self._buffer.clear()
         await tls.handshake()
         self._tls = tls
 
@@ -176,28 +180,40 @@ class Channel:
     def tls_version(self) -> str | None:
         return self._tls.version() if self._tls else None
 
-    async def _readexactly(self, n: int) -> bytes:
-        return await (self._tls.readexactly(n) if self._tls else self.reader.readexactly(n))
+    async def _receive(self, needed: int) -> None:
+        """Receive until the buffer holds `needed` bytes (whatever arrives is kept: often the packets after)."""
+        buffer = self._buffer
+        try:
+            while len(buffer) < needed:
+                data = await (self._tls.read() if self._tls else self.reader.read(READ_CHUNK))
+                if not data:
+                    raise ProtocolError("the connection closed")
+                buffer += data
+        except (ConnectionError, ssl.SSLError) as e:
+            raise ProtocolError("the connection closed") from e
 
     async def read(self) -> bytes:
         """The next message; its sequence number is remembered (the answer continues from it)."""
-        parts, frames = [], []
+        parts, frames, buffer = [], [], self._buffer
         while True:
-            try:
-                header = await self._readexactly(4)
-                length = int.from_bytes(header[:3], "little")
-                if self.limit is not None and length > self.limit - (sum(map(len, parts)) if parts else 0):
-                    self.seq = (header[3] + 1) & 0xFF  # the error answers this packet
-                    raise PacketTooLarge(f"a message longer than {self.limit} bytes")
-                payload = await self._readexactly(length)
-            except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError) as e:
-                raise ProtocolError("the connection closed") from e
-            self.seq = (header[3] + 1) & 0xFF
+            if len(buffer) < 4:
+                await self._receive(4)
+            length = int.from_bytes(buffer[:3], "little")
+            if self.limit is not None and length > self.limit - (sum(map(len, parts)) if parts else 0):
+                self.seq = (buffer[3] + 1) & 0xFF  # the error answers this packet
+                del buffer[:4]  # its header is read, its payload is not
+                raise PacketTooLarge(f"a message longer than {self.limit} bytes")
+            end = 4 + length
+            if len(buffer) < end:
+                await self._receive(end)
+            self.seq = (buffer[3] + 1) & 0xFF
+            frame = bytes(buffer[:end])
+            del buffer[:end]
             if length < MAX_PAYLOAD and not parts:  # the usual case: one packet
-                self.raw = header + payload
-                return payload
-            parts.append(payload)
-            frames.append(header + payload)
+                self.raw = frame
+                return frame[4:]
+            parts.append(frame[4:])
+            frames.append(frame)
             if length < MAX_PAYLOAD:
                 self.raw = b"".join(frames)
                 return b"".join(parts)
@@ -213,17 +229,23 @@ class Channel:
             view = view[MAX_PAYLOAD:]
             if len(chunk) < MAX_PAYLOAD:
                 break
-        if self._tls:
-            self._tls.write(bytes(out))
-        else:
-            self.writer.write(out)
+        try:
+            if self._tls:
+                self._tls.write(bytes(out))
+            else:
+                self.writer.write(out)
+        except RuntimeError as e:  # uvloop's answer on a closed transport (the peer closed it meanwhile)
+            raise ConnectionError("the connection is closed") from e
 
     def write_raw(self, frames: bytes) -> None:
         """Pass on packets as another connection sent them (headers and sequence numbers included)."""
-        if self._tls:
-            self._tls.write(frames)
-        else:
-            self.writer.write(frames)
+        try:
+            if self._tls:
+                self._tls.write(frames)
+            else:
+                self.writer.write(frames)
+        except RuntimeError as e:  # uvloop's answer on a closed transport
+            raise ConnectionError("the connection is closed") from e
 
     async def flush(self) -> None:
         await self.writer.drain()
@@ -231,6 +253,14 @@ class Channel:
     def close(self) -> None:
         if not self.writer.is_closing():
             self.writer.close()
+
+    def close_unread(self) -> None:
+        """Close as a server closes a connection with data it did not read: with a TCP reset (so the
+        client's next write fails, as it fails on the database's connection), after what was written."""
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close()
 
 
 # ---------------------------------------------------------------- length-encoded values

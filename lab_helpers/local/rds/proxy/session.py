@@ -1,7 +1,8 @@
 """One client connection to the proxy: its login, its session state, and the relay of its commands.
 
 - Clients log in with mysql_native_password against the proxy's secret(s), read at each login; a
-  client that asks for another plugin (MySQL 8's caching_sha2_password) is switched to it.
+  client that asks for another plugin (MySQL 8's caching_sha2_password) is switched to it. A user whose
+  secret has IAMAuth REQUIRED logs in with an IAM authentication token instead (iam_auth.py).
 - Connections are shared at transaction boundaries, known from the database's status flags: a
   client borrows one per statement with autocommit on, and keeps it while the database says it is
   in a transaction; with autocommit off, from its first statement until COMMIT or ROLLBACK.
@@ -21,14 +22,15 @@ import hmac
 import logging
 import secrets
 import ssl
-from typing import Protocol
+from contextlib import suppress
 
+from . import iam_auth, session_commands, session_state
 from . import protocol as p
-from . import session_commands, session_state
 from .backend import ERR_STATUS, LOCAL_INFILE, Backend, Response, SessionState, relay
 from .charsets import DEFAULT_NAMES, engine_collation, known_names, names_for
-from .pool import Pool
+from .idle_timer import IdleTimer
 from .protocol import Channel, MysqlError, PacketTooLarge, ProtocolError
+from .session_view import ProxyCore
 from .settings import ProxySettings
 from .statements import Assignment, Classified, boolean, classify, unquote
 
@@ -37,21 +39,8 @@ logger = logging.getLogger(__name__)
 LOST_CONNECTION = 2013  # MySQL's "Lost connection to MySQL server during query"
 TLS_REQUIRED = 3159  # RDS Proxy's "This RDS Proxy requires TLS connections."
 ACCESS_DENIED = p.ACCESS_DENIED
-
-
-class ProxyCore(Protocol):
-    """What a client session uses of its proxy (server.RdsProxy is one)."""
-    name: str
-    pool: Pool
-    sessions: set[ClientSession]  # logged-in clients
-    pinned: int  # clients pinned now
-    statements: int  # client statements relayed to the database
-
-    def settings(self) -> ProxySettings: ...
-
-    def next_connection_id(self) -> int: ...
-
-    def tls_context(self) -> ssl.SSLContext | None: ...
+BAD_DATABASE, DATABASE_ACCESS_DENIED = 1049, 1044  # Unknown database; Access denied for user to database
+LEARN_TIMEOUT = 1.0  # seconds a login waits for the connection that tells max_allowed_packet
 
 
 class ClientSession:
@@ -84,23 +73,33 @@ class ClientSession:
         self.fresh = True
 
     async def run(self) -> None:
+        idle: IdleTimer | None = None
         try:
             if not await self._login():
                 return
             self.proxy.sessions.add(self)
+            idle = IdleTimer(asyncio.get_running_loop(), asyncio.current_task(),
+                             lambda: self.proxy.settings().idle_client_timeout)
             while True:
                 self.client.limit = self.proxy.pool.max_allowed_packet
-                try:  # IdleClientTimeout: an idle client's connection is closed
-                    message = await asyncio.wait_for(self.client.read(), self.proxy.settings().idle_client_timeout)
+                idle.waiting = True  # IdleClientTimeout: a client that sends nothing for so long is closed
+                try:
+                    message = await self.client.read()
                 except PacketTooLarge:  # as MySQL does: the error, and the connection closed unread
                     self.client.write(p.err_packet(MysqlError(
                         1153, "Got a packet bigger than 'max_allowed_packet' bytes", "08S01")))
                     await self.client.flush()
+                    self.client.close_unread()
                     return
-                except TimeoutError:
+                except asyncio.CancelledError:
+                    if not idle.expired:
+                        raise
+                    asyncio.current_task().uncancel()  # the idle timer's own cancellation, handled here
                     logger.info("RDS Proxy %s closed a client of %s idle for IdleClientTimeout", self.proxy.name,
                                 self.user)
                     return
+                finally:
+                    idle.waiting = False
                 if not message or message[0] == p.COM_QUIT:
                     return
                 self.waiting = False
@@ -116,6 +115,8 @@ class ClientSession:
         except (ProtocolError, ConnectionError):
             pass  # the client left (or broke the protocol): nothing to answer
         finally:
+            if idle is not None:
+                idle.stop()
             await self._leave()
             self.client.close()
 
@@ -160,18 +161,14 @@ class ClientSession:
         except (ssl.SSLError, OSError) as e:
             logger.info("RDS Proxy %s: a client's TLS handshake failed: %s", self.proxy.name, e)
             return False
-        auth = response.auth
-        if response.plugin and response.plugin != p.NATIVE_PASSWORD:
-            self.client.write(p.auth_switch_request(p.NATIVE_PASSWORD, seed))
-            await self.client.flush()
-            auth = await self.client.read()
-        password = self.proxy.settings().credentials.get(response.user)
-        if password is None or not hmac.compare_digest(auth, p.native_password_scramble(password, seed)):
-            host = (self.client.writer.get_extra_info("peername") or ("localhost",))[0]
-            self.client.write(p.err_packet(MysqlError(
-                ACCESS_DENIED, f"Access denied for user '{response.user}'@'{host}' "
-                               f"(using password: {'YES' if auth else 'NO'})", "28000")))
-            await self.client.flush()
+        host = (self.client.writer.get_extra_info("peername") or ("localhost",))[0]
+        if response.user in settings.iam_users:  # IAMAuth REQUIRED: a token, not the password (iam_auth.py)
+            refusal = await iam_auth.login(self.client, response, settings, self.tls, host, self.proxy.name)
+            if refusal is not None:
+                self.client.write(p.err_packet(refusal))
+                await self.client.flush()
+                return False
+        elif not await self._password_login(response, seed, host):
             return False
         self.user = response.user
         self.capabilities = response.capabilities & p.PROXY_CAPABILITIES
@@ -181,9 +178,53 @@ class ClientSession:
         # checked on the first one the client borrows.
         self.state.database = self.login_database = response.database
         self.unchecked_database = response.database is not None
-        self.client.write(p.ok_packet(self._status()))
+        if self.proxy.pool.max_allowed_packet is None:
+            await self._learn_packet_limit()
+        if self.unchecked_database and not await self._check_login_database():
+            return False
+        self.client.write(p.ok_packet(self.status()))
         await self.client.flush()
         return True
+
+    async def _password_login(self, response: p.HandshakeResponse, seed: bytes, host: str) -> bool:
+        auth = response.auth
+        if response.plugin and response.plugin != p.NATIVE_PASSWORD:
+            self.client.write(p.auth_switch_request(p.NATIVE_PASSWORD, seed))
+            await self.client.flush()
+            auth = await self.client.read()
+        password = self.proxy.settings().credentials.get(response.user)
+        if password is None or not hmac.compare_digest(auth, p.native_password_scramble(password, seed)):
+            self.client.write(p.err_packet(MysqlError(
+                ACCESS_DENIED, f"Access denied for user '{response.user}'@'{host}' "
+                               f"(using password: {'YES' if auth else 'NO'})", "28000")))
+            await self.client.flush()
+            return False
+        return True
+
+    async def _check_login_database(self) -> bool:
+        """The login's database, checked now as MySQL checks it (1049 refuses the login) when a connection of
+        the client's user is idle; else on the first connection the client borrows (a login never waits for one)."""
+        if not any(b.key == self.key for b in self.proxy.pool.idle):
+            return True
+        try:
+            await self._borrow()
+        except MysqlError as e:
+            if e.code not in (BAD_DATABASE, DATABASE_ACCESS_DENIED):
+                return True  # no target yet, the database down: the first statement tells the client
+            self.client.write(p.err_packet(e))
+            await self.client.flush()
+            return False
+        self._settle()
+        return True
+
+    async def _learn_packet_limit(self) -> None:
+        """The database's max_allowed_packet before the client's first command, so that a longer packet is
+        refused unread, as the database refuses it, from the first one on: a pool connection is opened now
+        (once: the pool keeps the limit). Without one soon (no target yet, the database down), the limit
+        stays unknown until a statement opens one."""
+        pool = self.proxy.pool
+        with suppress(MysqlError, ProtocolError, ConnectionError, TimeoutError):
+            pool.release(await asyncio.wait_for(pool.acquire(self.key, self.capabilities, None), LEARN_TIMEOUT))
 
     # -- commands ----------------------------------------------------------------------------------
     async def _command(self, message: bytes) -> None:
@@ -191,13 +232,13 @@ class ClientSession:
         if command != p.COM_PING:
             self.held = False  # this command's result replaces what the last one left
         if command == p.COM_PING:
-            self.client.write(p.ok_packet(self._status()))
+            self.client.write(p.ok_packet(self.status()))
         elif command == p.COM_INIT_DB:
             await self._use(message[1:].decode())
-            self.client.write(p.ok_packet(self._status()))
+            self.client.write(p.ok_packet(self.status()))
         elif command == p.COM_RESET_CONNECTION:
-            await self._reset()
-            self.client.write(p.ok_packet(self._status()))
+            await self.reset()
+            self.client.write(p.ok_packet(self.status()))
         elif command == p.COM_CHANGE_USER:
             await session_commands.change_user(self, message)
         elif command == p.COM_QUERY:
@@ -210,22 +251,22 @@ class ClientSession:
                 await session_commands.kill(self, *found.kill)
             elif found.use is not None:
                 await self._use(found.use)
-                self.client.write(p.ok_packet(self._status()))
+                self.client.write(p.ok_packet(self.status()))
             elif found.sets and not found.pin_reason and all(
                     a.kind in ("tracked", "charset", "autocommit") for a in found.sets):
                 await self._set_tracked(found.sets)
-                self.client.write(p.ok_packet(self._status()))
+                self.client.write(p.ok_packet(self.status()))
             else:
                 ends = sql.lstrip().upper().startswith(("COMMIT", "ROLLBACK")) and "SAVEPOINT" not in sql.upper()
-                await self._forward(message, found.pin_reason, ends, sql)
+                await self.forward(message, found.pin_reason, ends, sql)
         elif command == p.COM_STMT_PREPARE:
-            await self._forward(message, "prepared statement")
+            await self.forward(message, "prepared statement")
         elif command == p.COM_SET_OPTION:
-            await self._forward(message, "COM_SET_OPTION")
+            await self.forward(message, "COM_SET_OPTION")
         else:
-            await self._forward(message, None)
+            await self.forward(message, None)
 
-    async def _forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False,
+    async def forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False,
                        sql: str | None = None) -> None:
         """Relay one command to a backend connection and its response to the client.
 
@@ -376,7 +417,7 @@ class ClientSession:
             self.in_transaction = False  # turning autocommit on commits, as in MySQL
         self._settle()
 
-    async def _reset(self) -> None:
+    async def reset(self) -> None:
         """COM_RESET_CONNECTION: a fresh session (its connection, if pinned, is closed)."""
         if self.backend is not None:
             if self.pinned:
@@ -412,9 +453,12 @@ class ClientSession:
             self.pinned = None
             self.proxy.pinned -= 1
 
-    def _status(self) -> int:
+    def status(self) -> int:
+        """The status flags of an answer of the proxy's own, as the database would set them."""
         return (p.SERVER_STATUS_AUTOCOMMIT if self.state.autocommit else 0) | (
-            p.SERVER_STATUS_IN_TRANS if self.in_transaction else 0)
+            p.SERVER_STATUS_IN_TRANS if self.in_transaction else 0) | (
+            p.SERVER_STATUS_NO_BACKSLASH_ESCAPES
+            if "no_backslash_escapes" in self.state.variables.get("sql_mode", "").lower() else 0)
 
     async def _rollback_and_release(self) -> None:
         backend = self.backend

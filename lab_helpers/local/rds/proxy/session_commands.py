@@ -16,18 +16,15 @@ COM_CHANGE_USER.
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING
 
 from . import protocol as p
 from .backend import Backend, Response, SessionState, relay
 from .charsets import names_for
 from .protocol import MysqlError, ProtocolError
-
-if TYPE_CHECKING:
-    from .session import ClientSession
+from .session_view import SessionView
 
 
-async def kill(session: ClientSession, query_only: bool, connection_id: int) -> None:
+async def kill(session: SessionView, query_only: bool, connection_id: int) -> None:
     target = next((s for s in session.proxy.sessions if s.connection_id == connection_id or (
         s.home is not None and s.home.owner is s and s.home.thread_id == connection_id)), None)
     if target is None:
@@ -39,14 +36,14 @@ async def kill(session: ClientSession, query_only: bool, connection_id: int) -> 
         await session.client.flush()
         raise ProtocolError("the client killed its own connection")
     if target.busy and target.backend is not None:
-        await session._forward(bytes([p.COM_QUERY]) + f"KILL QUERY {target.backend.thread_id}".encode(), None)
+        await session.forward(bytes([p.COM_QUERY]) + f"KILL QUERY {target.backend.thread_id}".encode(), None)
     else:
-        session.client.write(p.ok_packet(session._status()))
+        session.client.write(p.ok_packet(session.status()))
     if not query_only:
         target.close()
 
 
-async def local_infile(session: ClientSession, backend: Backend, out: Response) -> int:
+async def local_infile(session: SessionView, backend: Backend, out: Response) -> int:
     """After the database asked for the file: its request to the client, the client's packets to the
     database as they come (to the empty one), then the database's answer; its status."""
     out.finish()
@@ -76,14 +73,16 @@ def _change_user_request(message: bytes, capabilities: int) -> tuple[str, bytes,
     return user.decode(), auth, database.decode() or None, collation, plugin
 
 
-async def change_user(session: ClientSession, message: bytes) -> None:
+async def change_user(session: SessionView, message: bytes) -> None:
 
     user, auth, database, collation, plugin = _change_user_request(message, session.capabilities)
     if plugin and plugin != p.NATIVE_PASSWORD:
         session.client.write(p.auth_switch_request(p.NATIVE_PASSWORD, session.seed))
         await session.client.flush()
         auth = await session.client.read()
-    password = session.proxy.settings().credentials.get(user)
+    settings = session.proxy.settings()
+    # a user whose secret has IAMAuth REQUIRED never logs in with the password (iam_auth.py)
+    password = None if user in settings.iam_users else settings.credentials.get(user)
     if password is None or not hmac.compare_digest(auth, p.native_password_scramble(password, session.seed)):
         host = (session.client.writer.get_extra_info("peername") or ("localhost",))[0]
         session.client.write(p.err_packet(MysqlError(
@@ -91,11 +90,11 @@ async def change_user(session: ClientSession, message: bytes) -> None:
             "28000")))
         await session.client.flush()
         raise ProtocolError("COM_CHANGE_USER refused")  # the connection ends, as it has no user any more
-    await session._reset()  # the old user's transaction rolled back, its connection given back or closed
+    await session.reset()  # the old user's transaction rolled back, its connection given back or closed
     session.user = user
     session.key = (user, session.capabilities & p.SESSION_CAPABILITIES)
     if collation is not None:
         session.initial_names = names_for(collation)
     session.state = SessionState(names=session.initial_names, database=database)
     session.login_database, session.unchecked_database = database, database is not None
-    session.client.write(p.ok_packet(session._status()))
+    session.client.write(p.ok_packet(session.status()))

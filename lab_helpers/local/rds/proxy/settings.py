@@ -20,6 +20,13 @@ class ProxySettings:
     max_client_connections: int = 1000  # clients at once; the next one gets "Too many connections" (1040)
     handshake_timeout: float = 10.0  # seconds a new client has to log in
     init_query: str | None = None  # ConnectionPoolConfig.InitQuery: run on every new database connection
+    # IAM database authentication (iam_auth.py): the users whose secret has IAMAuth REQUIRED log in with a token
+    iam_users: tuple[str, ...] = ()
+    endpoint: str = ""  # the proxy's endpoint name, which a token must name (with port 3306)
+    region: str = ""
+    account: str = ""
+    resource_id: str = ""  # prx-...: the dbuser ARNs of rds-db:connect name it
+    iam_verifier: str | None = None  # the URL where the local cloud checks a token's signature and permission
 
     @property
     def pool_size(self) -> int:

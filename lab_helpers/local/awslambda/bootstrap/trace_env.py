@@ -1,0 +1,46 @@
+# The X-Ray trace header in the environment, set once per invocation without the C library keeping every
+# value. Loaded by path from bootstrap.py inside an execution environment (standard library only).
+#
+# awslambdaric sets os.environ["_X_AMZN_TRACE_ID"] to each invocation's Lambda-Runtime-Trace-Id, a new
+# value every time. os.environ's assignment calls setenv(3), and glibc's setenv never frees a value it
+# was given (another thread may still hold the old pointer): about 100 bytes per invocation, 0.8 MB a
+# minute for a busy execution environment, Runtime.OutOfMemory at 128 MB after about 90 minutes.
+# Here the value goes to os.environ's mapping (what Python code and boto3 read) and to the C
+# environment with putenv(3) from buffers this module owns, so each old value is freed.
+import ctypes
+import os
+
+NAME = "_X_AMZN_TRACE_ID"
+KEEP = 2  # the newest buffers kept alive: a thread that read the previous value still reads valid memory
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.putenv.argtypes = [ctypes.c_char_p]
+_libc.putenv.restype = ctypes.c_int
+_buffers = []
+
+
+def _put(entry):
+    """putenv(3) `entry` ("NAME=value", or "NAME" to remove it) from a buffer of ours, kept while it is in use."""
+    buffer = ctypes.create_string_buffer(entry)
+    if _libc.putenv(buffer) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    _buffers.append(buffer)
+    del _buffers[:-KEEP]
+
+
+def set_trace_id(trace_id):
+    """What awslambdaric's `update_xray_env_variable` does, without setenv(3): the header, or None to remove it."""
+    key = os.environ.encodekey(NAME)
+    if trace_id is None:
+        if key in os.environ._data:
+            _put(key)  # glibc's putenv of a name without "=" removes it
+            del os.environ._data[key]
+        return
+    value = os.environ.encodevalue(trace_id)
+    _put(key + b"=" + value)
+    os.environ._data[key] = value
+
+
+def install(bootstrap_module):
+    """Make awslambdaric's bootstrap set the trace header with `set_trace_id`."""
+    bootstrap_module.update_xray_env_variable = set_trace_id

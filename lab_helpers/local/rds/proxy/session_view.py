@@ -1,0 +1,59 @@
+"""What the modules that answer for a client session (session_state.py, session_commands.py) use of
+that session and of its proxy, as typing Protocols: session.ClientSession and server.RdsProxy are one
+each. These modules then need no import of session.py, which imports them.
+"""
+from __future__ import annotations
+
+import ssl
+from typing import Protocol
+
+from .backend import Backend, SessionState
+from .pool import Pool
+from .protocol import Channel
+from .settings import ProxySettings
+
+
+class ProxyCore(Protocol):
+    """What a client session uses of its proxy (server.RdsProxy is one)."""
+    name: str
+    pool: Pool
+    sessions: set[SessionView]  # logged-in clients
+    pinned: int  # clients pinned now
+    statements: int  # client statements relayed to the database
+
+    def settings(self) -> ProxySettings: ...
+
+    def next_connection_id(self) -> int: ...
+
+    def tls_context(self) -> ssl.SSLContext | None: ...
+
+
+class SessionView(Protocol):
+    """What session_state.py and session_commands.py read and change of a client session
+    (session.ClientSession is one)."""
+    proxy: ProxyCore
+    client: Channel
+    user: str | None
+    capabilities: int
+    key: tuple
+    state: SessionState
+    initial_names: tuple[str, str | None]
+    backend: Backend | None
+    unchecked_database: bool
+    login_database: str | None
+    connection_id: int
+    seed: bytes
+    busy: bool
+    home: Backend | None
+    held: bool
+    last_insert_id: int
+    fresh: bool
+
+    def close(self) -> None: ...
+
+    def status(self) -> int: ...
+
+    async def forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False,
+                      sql: str | None = None) -> None: ...
+
+    async def reset(self) -> None: ...

@@ -1,0 +1,54 @@
+"""`make bench`'s RDS Proxy part: the figures from each way's rounds, the table and the targets."""
+from __future__ import annotations
+
+import os
+
+from lab_helpers import bench, proxy_bench
+
+# Rounds as measured here (2 CPUs shared with other work): p50 ms and q/s per round, each way.
+LATENCY = {"direct": [0.037, 0.036, 0.041], "proxy": [0.394, 0.41, 0.167], "proxy_tls": [0.703, 0.72, 0.298]}
+QPS = {"direct": [20565.0, 18000.0, 25266.0], "proxy": [2212.0, 1800.0, 3116.0],
+       "proxy_tls": [1896.0, 1500.0, 2952.0]}
+
+
+def test_each_figure_is_the_median_of_its_rounds_and_the_ratios_compare_the_medians():
+    p = proxy_bench.summary(LATENCY, QPS, clients=50, load=(5.62, 17.27))
+    assert (p["select1_direct_p50_ms"], p["select1_proxy_p50_ms"], p["select1_proxy_tls_p50_ms"]) == \
+        (0.037, 0.394, 0.703)
+    assert (p["added_p50_ms"], p["added_tls_p50_ms"]) == (0.357, 0.666)
+    assert (p["direct_qps"], p["proxy_qps"], p["proxy_tls_qps"]) == (20565, 2212, 1896)
+    assert (p["throughput_ratio"], p["tls_throughput_ratio"]) == (0.11, 0.09)
+    assert p["load_average"]["start"] == 5.62 and p["load_average"]["end"] == 17.27
+    assert p["rounds"]["qps"]["direct"] == [20565, 18000, 25266]
+
+
+def test_the_table_shows_plain_and_tls_side_by_side_with_the_conditions():
+    p = proxy_bench.summary(LATENCY, QPS, clients=50, load=(5.62, 17.27),
+                            cpu_us={"proxy": [61.04, 58.2, 70.0], "proxy_tls": [80.0, 75.55, 90.1]})
+    lines = dict(proxy_bench.table_rows(p))
+    assert lines["proxy process CPU per query (50 clients)"] == "61 µs plain / 80 µs TLS"
+    assert lines["SELECT 1 p50 direct / proxy / proxy TLS"] == \
+        "0.037 ms / 0.394 ms (+0.357) / 0.703 ms (+0.666)"
+    assert lines["50 clients direct / proxy / proxy TLS"] == "20,565 / 2,212 (0.11x) / 1,896 q/s (0.09x)"
+    assert lines["  measured"].startswith("the three ways in turns, median of 3 rounds; load average 5.62 -> 17.27")
+
+
+def test_the_targets_are_the_plain_relays_with_tls_beside_them():
+    slow = proxy_bench.summary(LATENCY, QPS, clients=50, load=(1.0, 1.0))
+    assert [met for _, _, met in proxy_bench.targets(slow)] == [False, False]
+    fast = proxy_bench.summary({"direct": [0.1], "proxy": [0.14], "proxy_tls": [0.3]},
+                               {"direct": [10000.0], "proxy": [8500.0], "proxy_tls": [6000.0]}, 50, (1.0, 1.0))
+    rows = proxy_bench.targets(fast)
+    assert rows == [("SELECT 1 through the proxy adds <= 0.05 ms (p50, one client)", "0.040 ms (TLS: 0.200 ms)", True),
+                    ("at 50 clients the proxy keeps >= 0.8x the database's throughput", "0.85x (TLS: 0.6x)", True)]
+    report = {"proxy": fast}
+    report["targets"] = bench.targets(report)
+    shown = bench.table(report)
+    assert "[    met] at 50 clients the proxy keeps >= 0.8x the database's throughput: 0.85x (TLS: 0.6x)" in shown
+    assert "SELECT 1 p50 direct / proxy / proxy TLS" in shown
+
+
+def test_cpu_seconds_reads_this_process():
+    before = proxy_bench.cpu_seconds(os.getpid())
+    sum(i * i for i in range(300000))
+    assert proxy_bench.cpu_seconds(os.getpid()) >= before > 0
