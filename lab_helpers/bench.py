@@ -88,6 +88,9 @@ def measurements(repeats: int = 3, warm: int = 20, echo=print, charts: Path | No
             echo(f"durations {n + 1}/{repeats}: "
                  + ", ".join(f"{r['variant']} {r['median_ms']:.2f} ms" for r in runs[-1]))
         tls = measure.tls_attempt_cost(lab, info)
+        auth = measure.token_vs_secret(lab, warm=warm)
+        echo("IAM token vs secret: " + ", ".join(f"{r['variant']} cold {r['cold_ms']:.1f} ms, "
+                                                  f"warm {r['median_ms']:.2f} ms" for r in auth))
         storm = measure.storm(lab, info)
         echo("storm: " + ", ".join(f"{m} {r['successes']} ok / {r['errors']} errors" for m, r in storm["runs"].items()))
         pinning = measure.pinning(lab, info)
@@ -99,7 +102,8 @@ def measurements(repeats: int = 3, warm: int = 20, echo=print, charts: Path | No
         restored = measure.current_settings(lab, info)
         if charts is not None:
             _save_charts(charts, runs[len(runs) // 2], storm, pinning, failover)
-    return {"durations": _durations_summary(runs, warm), "tls_attempt": tls, "storm": _storm_summary(storm),
+    return {"durations": _durations_summary(runs, warm), "tls_attempt": tls, "iam_auth": auth_summary(auth),
+            "storm": _storm_summary(storm),
             "pinning": _pinning_summary(pinning), "failover": _failover_summary(failover),
             "restored": {"settings": restored, "removed": removed}}
 
@@ -133,6 +137,14 @@ def _durations_summary(runs: list[list[dict]], warm: int) -> dict[str, Any]:
     ratios = [measure.printed_to_project_ratio(run) for run in runs]
     return {"repeats": len(runs), "warm_invocations": warm, "variants": variants,
             "printed_to_project_ratio": round(statistics.median(ratios), 1), "ratios": ratios}
+
+
+def auth_summary(rows: list[dict]) -> dict[str, Any]:
+    """Cold and warm Duration with the secret and with an IAM token (notebook 08), and the token's extra cost."""
+    by = {r["variant"]: {k: r[k] for k in ("description", "cold_ms", "init_ms", "median_ms", "p95_ms")} for r in rows}
+    secret, token = by["module3"], by["iam_auth"]
+    return {"secret": secret, "token": token, "cold_extra_ms": round(token["cold_ms"] - secret["cold_ms"], 2),
+            "warm_extra_ms": round(token["median_ms"] - secret["median_ms"], 2)}
 
 
 def _storm_summary(result: dict) -> dict[str, Any]:
@@ -232,6 +244,13 @@ def table(report: dict[str, Any]) -> str:
         t = report["tls_attempt"]
         row("PyMySQL connect+query+close, default TLS",
             f"{t['default_ms']:.2f} ms (TLS off {t['ssl_disabled_ms']:.2f} ms)")
+    if "iam_auth" in report:
+        a = report["iam_auth"]
+        for key, label in (("secret", "the secret"), ("token", "an IAM token (08)")):
+            v = a[key]
+            row(f"Duration with {label}", f"cold {v['cold_ms']:7.2f} ms (init {v['init_ms']:6.1f} ms)   "
+                                          f"warm median {v['median_ms']:6.2f} ms")
+        row("the token's extra cost", f"cold {a['cold_extra_ms']:+.2f} ms, warm {a['warm_extra_ms']:+.2f} ms")
     if "storm" in report:
         s = report["storm"]
         head = f"storm: {s['concurrency']} concurrent, max_connections {s['max_connections']}, pool {s['pool_size']}"

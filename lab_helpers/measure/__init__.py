@@ -12,6 +12,7 @@ data (dicts and lists, ready for json.dump); `remove_measurement_resources` puts
 - `cloud`: the local-only guard, the cloud's health, the database's counters.
 - `functions`: prerequisites; the measurement functions deployed, found, deleted, invoked; outcomes tallied.
 - `invoke_durations`: 1. warm Lambda Duration of Module 2, Module 3 as printed, the project's Module 3; TLS's cost.
+- `iam_durations`: beyond the module (08): cold and warm Duration with an IAM token against the secret.
 - `parameter_group`: the AWS calls that lower and restore max_connections and the proxy's pool.
 - `settings`: those settings read back from the local database, and lowered for a measurement.
 - `connection_storm`: 2. more concurrent executions than max_connections, directly and through the proxy.
@@ -35,7 +36,8 @@ _WHERE = {
                   "delete_measurement_function", "deploy_pinning", "deploy_storm", "deploy_variant",
                   "find_measurement_function", "invoke", "invoke_concurrently", "lambda_client",
                   "missing_prerequisites", "prepare", "tally"),
-    "invoke_durations": ("VARIANTS", "durations", "printed_to_project_ratio", "tls_attempt_cost"),
+    "invoke_durations": ("VARIANTS", "durations", "percentile", "printed_to_project_ratio", "tls_attempt_cost"),
+    "iam_durations": ("AUTH_VARIANTS", "token_function", "token_vs_secret"),
     "parameter_group": ("RESTORE_PREFIX", "find_measurement_parameter_group", "replaced_settings", "restore_settings"),
     "settings": ("current_settings", "lower_connections"),
     "connection_storm": ("TOO_MANY_CONNECTIONS", "storm"),

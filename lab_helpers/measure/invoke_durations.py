@@ -25,7 +25,7 @@ VARIANTS = (
 )
 
 
-def _percentile(values: list[float], p: float) -> float:
+def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
@@ -55,7 +55,7 @@ def durations(lab: Lab, warm: int = 20) -> list[dict[str, Any]]:
         rows.append({"variant": key, "function": names[key], "description": description,
                      "cold_ms": first[key]["duration_ms"], "init_ms": first[key]["init_ms"],
                      "warm_ms": values, "median_ms": round(statistics.median(values), 2),
-                     "p95_ms": round(_percentile(values, 95), 2)})
+                     "p95_ms": round(percentile(values, 95), 2)})
     slowest = max(r["median_ms"] for r in rows)
     for row in rows:
         row["x_faster_than_slowest"] = round(slowest / row["median_ms"], 1) if row["median_ms"] else None

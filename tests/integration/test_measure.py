@@ -9,7 +9,7 @@ import boto3
 import matplotlib
 import pytest
 
-from lab_helpers import bench, measure
+from lab_helpers import bench, iam, iam_db_auth, lambda_fn, measure
 from lab_helpers.cleanup import ALREADY_GONE, DELETED
 from lab_helpers.config import Lab
 from tests.integration.conftest import DB_TIME_ZONE, admin_query
@@ -29,6 +29,7 @@ def measured(lab, cloud):
     try:
         results["durations"] = measure.durations(lab, warm=5)
         results["tls"] = measure.tls_attempt_cost(lab, cloud, n=3)
+        results["iam_auth"] = measure.token_vs_secret(lab, warm=3)
         results["storm"] = measure.storm(lab, cloud, concurrency=CONCURRENCY, max_connections=MAX_CONNECTIONS,
                                          pool_percent=50, hold_s=0.3)
         results["lowered"] = measure.current_settings(lab, cloud)
@@ -52,6 +53,19 @@ def test_three_variants_each_with_a_positive_median_and_p95(measured):
     assert [r["x_faster_than_slowest"] for r in rows] == [round(slowest / r["median_ms"], 1) for r in rows]
     by_variant = {r["variant"]: r["median_ms"] for r in rows}
     assert measure.printed_to_project_ratio(rows) == round(by_variant["module3_printed"] / by_variant["module3"], 1)
+
+
+def test_a_token_and_the_secret_each_give_a_cold_start_and_warm_durations(measured, lab):
+    rows = measured["iam_auth"]
+    assert [r["variant"] for r in rows] == ["module3", "iam_auth"]
+    for row in rows:
+        assert row["cold_ms"] > 0 and row["init_ms"] > 0  # a new function: its first invocation was a cold start
+        assert 0 < row["median_ms"] <= row["p95_ms"]
+    summary = bench.auth_summary(rows)
+    assert summary["cold_extra_ms"] == round(rows[1]["cold_ms"] - rows[0]["cold_ms"], 2)
+    # and the proxy is back as it was: the secret's user logs in with its password, the token policy gone
+    assert iam_db_auth.iam_auth_mode(lab) == "DISABLED" and iam.find_function_connect_policy(lab) is None
+    assert lambda_fn.find_function(lab, measure.token_function(lab)) is None
 
 
 def test_the_tls_attempt_is_measured_against_a_server_without_tls(measured):
