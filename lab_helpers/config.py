@@ -13,9 +13,6 @@ from botocore.config import Config
 TARGETS = ("local", "aws")
 DEFAULT_TARGET = "local"
 DEFAULT_REGION = "ap-northeast-2"  # Seoul, as in the workshop
-# The learner's keys on the local cloud: the cloud issued them (its account's administrator), so what they sign,
-# an RDS IAM authentication token for one, it can check
-LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY = "lab", "lab"
 
 # Every resource the lab creates carries these tags, so cleanup finds only its own.
 PROJECT_TAG_KEY = "lab:project"
@@ -177,8 +174,10 @@ class Lab:
 
     @classmethod
     def local(cls, endpoint_url: str, region: str = DEFAULT_REGION, names: Names | None = None) -> "Lab":
-        """A Lab on the local cloud at `endpoint_url` (its credentials are placeholders)."""
-        session = boto3.Session(aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY,
+        """A Lab on the local cloud at `endpoint_url`, with the keys the local cloud gives the learner."""
+        from .local import LEARNER_ACCESS_KEY, LEARNER_SECRET_KEY
+
+        session = boto3.Session(aws_access_key_id=LEARNER_ACCESS_KEY, aws_secret_access_key=LEARNER_SECRET_KEY,
                                 region_name=region)
         return cls(target="local", region=region, names=names or names_for("", region), session=session,
                    endpoint_url=endpoint_url)

@@ -19,6 +19,10 @@ from . import state
 from .errors import LocalCloudError
 from .processes import is_same_process
 
+# The keys the local cloud gives the learner's boto3: it issued them (they are its account's administrator), so what
+# they sign, an RDS IAM authentication token for one, it can check (rds/db_auth.py).
+LEARNER_ACCESS_KEY, LEARNER_SECRET_KEY = "lab", "lab"
+
 
 @dataclass(frozen=True)
 class DatabaseRecord:

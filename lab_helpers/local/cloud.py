@@ -17,7 +17,6 @@ from pathlib import Path
 import pymysql
 
 from .. import paths
-from ..config import DEFAULT_REGION
 from . import logs, moto, processes, state
 from .apigateway import ApiGatewayProvider
 from .awslambda import LambdaProvider, LambdaService
@@ -40,8 +39,13 @@ log = logging.getLogger(__name__)
 WARM_UP_SERVICES = ("iam", "ec2", "rds", "secretsmanager", "lambda", "apigateway")
 
 
+# The cloud's own region: the workshop's (Seoul). Lambda environments get it unless their function has another, and
+# its backends are warmed up first; every region works (each call and function carries its own).
+HOME_REGION = "ap-northeast-2"
+
+
 class LocalCloud:
-    def __init__(self, root: Path, port: int, region: str = DEFAULT_REGION):
+    def __init__(self, root: Path, port: int, region: str = HOME_REGION):
         self.root = Path(root)
         self.port = port
         self.region = region
@@ -72,7 +76,8 @@ class LocalCloud:
             self.secrets = SecretsManagerProvider(self.lambdas)
             # a function's calls first meet its network path and role; then every call what AWS would refuse;
             # then EC2's dry runs are answered (a valid one "would have succeeded")
-            self.strict = Strict({"lambda": lambda_rules.RULES, "rds": rds_rules.RULES, "ec2": vpc_rules.RULES})
+            self.strict = Strict({"lambda": lambda_rules.RULES, "rds": rds_rules.RULES, "ec2": vpc_rules.RULES},
+                                 default_region=self.region)
             self.patched = threading.Event()  # moto's patches applied (at the start of the warm-up)
             gateway = Gateway(providers=[DbAuthService(access), self.lambdas, self.apigw, self.secrets, self.rds],
                               guards=[access, self.strict, DryRun()],
@@ -146,7 +151,7 @@ class LocalCloud:
                 log.exception("while stopping the local cloud")
 
 
-def serve(root: Path, port: int, region: str = DEFAULT_REGION) -> None:
+def serve(root: Path, port: int, region: str = HOME_REGION) -> None:
     """Run the local cloud in the foreground until SIGTERM or SIGINT."""
     output = logs.RotatingOutput(root / "cloud.log")  # `up` points fds 1 and 2 at it
     output.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))

@@ -10,7 +10,7 @@ import pytest
 
 from lab_helpers import baseline, cleanup, iam_db_auth, module3, proxy
 from lab_helpers.cleanup import ALREADY_GONE, DELETED
-from lab_helpers.config import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
+from lab_helpers.local import LEARNER_ACCESS_KEY, LEARNER_SECRET_KEY
 from tests.unit.test_aws_requests import Requests, problems
 
 USER = "admin"
@@ -65,7 +65,7 @@ def iam_required(lab):
                            Auth=[{**entry, "IAMAuth": "DISABLED"} for entry in described["Auth"]])
 
 
-def token(lab, user: str = USER, key: str = LOCAL_ACCESS_KEY, secret: str = LOCAL_SECRET_KEY) -> str:
+def token(lab, user: str = USER, key: str = LEARNER_ACCESS_KEY, secret: str = LEARNER_SECRET_KEY) -> str:
     session = boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=lab.region)
     return session.client("rds").generate_db_auth_token(proxy.proxy_endpoint(lab), 3306, user)
 

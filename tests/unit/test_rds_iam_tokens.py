@@ -8,8 +8,7 @@ import json
 import boto3
 import pytest
 
-from lab_helpers.config import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
-from lab_helpers.local import moto
+from lab_helpers.local import LEARNER_ACCESS_KEY, LEARNER_SECRET_KEY, moto
 from lab_helpers.local.rds.db_auth import DbAuthService
 from lab_helpers.local.rds.proxy import ProxySettings, iam_auth
 from lab_helpers.local.vpc.function_access import FunctionAccess
@@ -22,7 +21,7 @@ SETTINGS = ProxySettings(credentials={"admin": "pw"}, target=None, db_max_connec
 RESOURCE = iam_auth.resource_arn(SETTINGS, "admin")
 
 
-def token(key: str = LOCAL_ACCESS_KEY, secret: str = LOCAL_SECRET_KEY, session_token: str | None = None,
+def token(key: str = LEARNER_ACCESS_KEY, secret: str = LEARNER_SECRET_KEY, session_token: str | None = None,
           user: str = "admin", host: str = ENDPOINT, port: int = 3306) -> str:
     session = boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=session_token,
                             region_name=REGION)
@@ -117,7 +116,7 @@ def test_credentials_the_cloud_never_issued_are_refused(function_role):
     allowed, why = service.verify(token(issued["AWS_ACCESS_KEY_ID"], issued["AWS_SECRET_ACCESS_KEY"], "stolen"),
                                   RESOURCE)
     assert not allowed and "security token" in why
-    assert not service.verify(token(LOCAL_ACCESS_KEY, "not-lab"), RESOURCE)[0]
+    assert not service.verify(token(LEARNER_ACCESS_KEY, "not-lab"), RESOURCE)[0]
 
 
 def test_a_token_changed_after_signing_is_refused(function_role):

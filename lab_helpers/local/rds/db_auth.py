@@ -5,7 +5,7 @@ resource here, to the one place that knows the credentials the local cloud issue
 - a Lambda function's role session (each execution environment's access key, secret key and session
   token, `vpc/function_access.py`): the signer is the role, and its policies (moto's evaluator, the one
   Secrets Manager calls from functions are checked with) must allow `rds-db:connect` on the resource;
-- the learner's keys (`config.LOCAL_ACCESS_KEY`): the account's administrator, allowed everything.
+- the learner's keys (`local.LEARNER_ACCESS_KEY`): the account's administrator, allowed everything.
 Anything else was never issued here and is refused, as AWS refuses a token signed with unknown keys.
 The signature is computed again with botocore's SigV4 query signer from the token's own date and
 parameters, and compared in constant time.
@@ -21,8 +21,8 @@ from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from ...config import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 from .. import moto
+from ..client import LEARNER_ACCESS_KEY, LEARNER_SECRET_KEY
 from ..gateway import Request, Response
 from ..vpc.function_access import FunctionAccess
 
@@ -72,8 +72,8 @@ class DbAuthService:
         access_key = query["X-Amz-Credential"].split("/")[0]
         session_token = query.get("X-Amz-Security-Token")
         role_arn = None
-        if access_key == LOCAL_ACCESS_KEY and session_token is None:
-            secret_key = LOCAL_SECRET_KEY
+        if access_key == LEARNER_ACCESS_KEY and session_token is None:
+            secret_key = LEARNER_SECRET_KEY
         elif (issued := self.access.issued(access_key)) is not None:
             caller, secret_key, expected_token = issued
             if session_token != expected_token:

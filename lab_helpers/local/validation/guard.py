@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ...config import DEFAULT_REGION
 from .. import moto
 from . import constraints, policies, wire
 from .refusal import Refusal
@@ -32,8 +31,9 @@ Rules = Mapping[str, Mapping[str, Rule]]  # botocore service name -> operation n
 class Strict:
     """Guard (see gateway.py): a refusal in the service's wire format, or None to let the call through."""
 
-    def __init__(self, rules: Rules | None = None):
+    def __init__(self, rules: Rules | None = None, default_region: str = ""):
         self.rules = rules or {}
+        self.default_region = default_region  # for a rule of a call signed without a region (IAM's global scope)
 
     def check(self, request) -> tuple[int, dict[str, str], bytes] | None:
         service = SERVICES.get(request.service or "")
@@ -51,7 +51,7 @@ class Strict:
             policies.check(service, operation.name, params)
             rule = self.rules.get(service, {}).get(operation.name)
             if rule is not None:
-                rule(request.region or DEFAULT_REGION, params)
+                rule(request.region or self.default_region, params)
         except Refusal as refusal:
             log.info("refused %s %s as AWS would: %s", service, operation.name, refusal)
             return wire.answer(service, parsed.protocol, operation.service_model.metadata, refusal)
