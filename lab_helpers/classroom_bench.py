@@ -79,7 +79,7 @@ def cloud_memory(info: dict[str, Any], health: dict[str, Any], root: Path) -> di
     """RSS and PSS of every process of one running cloud: each process, sums per kind, and the total."""
     pids = stage_bench.cloud_processes(info, health)
     known = set(pids.values())
-    for pid in lifecycle._lab_processes(root):  # whatever else of the state folder runs
+    for pid in lifecycle.lab_processes(root):  # whatever else of the state folder runs
         if pid not in known:
             pids[f"other pid {pid}"] = pid
     processes = {}

@@ -28,6 +28,7 @@ from typing import Any
 
 import pymysql
 
+from .local.processes import cpu_seconds
 from .local.rds.mariadb import MariaDB
 from .local.rds.proxy import ProxySettings
 from .local.rds.proxy.certificates import CertificateAuthority
@@ -57,12 +58,6 @@ def _latencies_ms(conn: pymysql.connections.Connection, n: int) -> list[float]:
             cur.fetchall()
             samples.append((time.perf_counter() - started) * 1000)
     return samples
-
-
-def cpu_seconds(pid: int) -> float:
-    """The CPU time (user + system) a process has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _throughput(target: dict[str, Any], clients: int, seconds: float, pid: int | None = None

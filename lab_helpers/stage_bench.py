@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import web
+from .local import processes
 
 TARGET_STAGE_P50_MS = 5.0  # the stage URL's warm latency, p50, one client
 TARGET_LOAD_FAILURES = 0  # failures of the 20-user run
@@ -232,8 +233,7 @@ def load_summary(outcomes: list[Outcome], users: int, elapsed_s: float) -> dict[
 def read_process(pid: int, proc: Path = PROC) -> dict[str, int] | None:
     """A process's resident memory (kB), threads and open files from /proc; None when it is gone."""
     try:
-        fields = dict(line.split(":", 1) for line in (proc / str(pid) / "status").read_text().splitlines()
-                      if ":" in line)
+        fields = processes.status(pid, proc)
         fds = len(os.listdir(proc / str(pid) / "fd"))
         if fields.get("State", "").strip().startswith("Z"):
             return None

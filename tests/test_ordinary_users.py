@@ -165,7 +165,7 @@ def test_the_lesson_runs_headless_as_an_unprivileged_user(accounts):
         folder = learner.state_dir.stat()
         assert folder.st_uid == pwd.getpwnam(learner.account).pw_uid and folder.st_mode & 0o077 == 0
         assert state.remembered_port(learner.state_dir)
-        assert lifecycle._lab_processes(learner.state_dir) == []
+        assert lifecycle.lab_processes(learner.state_dir) == []
     finally:
         learner.run("-m", "lab_helpers.local", "down", timeout=120)
         shutil.rmtree(learner.home, ignore_errors=True)

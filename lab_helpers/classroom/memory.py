@@ -24,20 +24,15 @@ import urllib.request
 from pathlib import Path
 
 from .. import paths
-from ..local import lifecycle
+from ..local import lifecycle, processes
 from ..local.ports import HOST, free_port
 
 LESSON = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update", "05_test"]
 
 
-def _status(pid: int) -> dict[str, str]:
-    with open(f"/proc/{pid}/status") as f:
-        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
-
-
 def memory(pid: int) -> dict[str, float]:
     """RSS and PSS of one process, in MiB (PSS needs /proc/PID/smaps_rollup: the same user, or root)."""
-    rss = int(_status(pid)["VmRSS"].split()[0]) / 1024
+    rss = int(processes.status(pid)["VmRSS"].split()[0]) / 1024
     pss = None
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
@@ -53,7 +48,7 @@ def descendants(pid: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                ppid = int(_status(int(entry.name))["PPid"])
+                ppid = int(processes.status(int(entry.name))["PPid"])
             except (OSError, KeyError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))

@@ -145,7 +145,7 @@ def _names_folder(args: list[str], root: Path) -> bool:
     return any(_inside(arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg, root) for arg in args)
 
 
-def _lab_processes(root: Path, servers_only: bool = False) -> list[int]:
+def lab_processes(root: Path, servers_only: bool = False) -> list[int]:
     """PIDs of the lab's processes for this state folder: its cloud server, MariaDB and proxies (by a
     command-line argument that is a path in the folder) and its Lambda execution environments (by
     working directory; " (deleted)" follows a folder that was removed). `servers_only`: the cloud server."""
@@ -173,7 +173,7 @@ def _unrecorded_server(root: Path, existed: bool | None = None) -> str | None:
     """What to say when a cloud of this state folder runs but its record is gone (the folder was deleted
     while it ran, or cloud.json was); None when there is no such cloud. `existed`: whether the folder was there
     before this call made it (default: whether it is there now)."""
-    pids = _lab_processes(root, servers_only=True)
+    pids = lab_processes(root, servers_only=True)
     if not pids:
         return None
     existed = root.exists() if existed is None else existed
@@ -201,14 +201,14 @@ def down(root: Path | None = None, timeout: float = 20.0) -> dict:
 def _down(root: Path, timeout: float) -> dict:
     info = state.read(root)
     stopped = stale = False
-    unrecorded = not info and bool(_lab_processes(root, servers_only=True))
+    unrecorded = not info and bool(lab_processes(root, servers_only=True))
     if info:
         if processes.is_same_process(info.get("pid"), info.get("identity")):
             processes.stop_pids([info["pid"]], timeout)
             stopped = True
         else:
             stale = True  # the cloud is gone; its PID may belong to another program now: left alone
-    leftovers = _lab_processes(root)
+    leftovers = lab_processes(root)
     processes.stop_pids(leftovers, 5.0)
     state.cloud_file(root).unlink(missing_ok=True)
     return {"stopped": stopped or unrecorded, "stale_record": stale, "unrecorded": unrecorded,

@@ -1,11 +1,15 @@
-"""Stopping processes, the one way the local cloud does it: SIGTERM first, SIGKILL what is left after a grace
-period, and never an error for a process that has already gone (it may end between any two steps)."""
+"""Processes, the one way the lab handles them: stopping them (SIGTERM first, SIGKILL what is left after a grace
+period, never an error for a process that has already gone: it may end between any two steps), and reading what
+/proc says of them (alive, which process, its status fields, its CPU time)."""
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
 import time
+from pathlib import Path
+
+PROC = Path("/proc")
 
 
 def terminate(proc: subprocess.Popen, timeout: float, group: bool = False) -> None:
@@ -53,20 +57,35 @@ def pid_alive(pid: int | None) -> bool:
         return True
     # a zombie is not alive
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        return _stat_fields(pid)[0] != "Z"
     except OSError:
         return True
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat's fields after the command name (the first is the state: field 3 of proc(5))."""
+    return (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+
+
+def status(pid: int, proc: Path = PROC) -> dict[str, str]:
+    """/proc/<pid>/status as {field: value} ("VmRSS": "1234 kB", "Threads": "3", ...); OSError when it is gone."""
+    return {name: value.strip() for name, value in
+            (line.split(":", 1) for line in (proc / str(pid) / "status").read_text().splitlines() if ":" in line)}
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process has used so far."""
+    fields = _stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def process_identity(pid: int) -> dict | None:
     """What tells one process from a later one that got the same PID: its start time (clock ticks since
     boot) and its exact command line; None when there is no such process."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            start_time = int(f.read().rsplit(")", 1)[1].split()[19])
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmdline = [arg.decode(errors="replace") for arg in f.read().split(b"\0") if arg]
+        start_time = int(_stat_fields(pid)[19])
+        cmdline = [arg.decode(errors="replace") for arg in (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
+                   if arg]
     except (OSError, ValueError, IndexError):
         return None
     return {"start_time": start_time, "cmdline": cmdline}

@@ -35,7 +35,7 @@ def test_up_status_down_leaves_nothing_behind(tmp_path):
 
     down = cli("down", root=root)
     assert down.returncode == 0 and "local cloud stopped" in down.stdout
-    assert lifecycle._lab_processes(root) == []
+    assert lifecycle.lab_processes(root) == []
     assert not processes.pid_alive(info["pid"]) and not processes.pid_alive(info["mariadb"]["pid"])
     assert is_free(port) and is_free(info["mariadb"]["port"])
     assert cli("down", root=root).returncode == 0  # stopping again is harmless
@@ -153,7 +153,7 @@ def test_a_state_folder_deleted_while_the_cloud_runs_is_named_as_such(tmp_path):
         assert down.stdout.startswith("local cloud stopped (it ran without its record: its state folder had been "
                                       "deleted)")
         assert not processes.pid_alive(info["pid"]) and not processes.pid_alive(info["mariadb"]["pid"])
-        assert lifecycle._lab_processes(root) == []
+        assert lifecycle.lab_processes(root) == []
     finally:
         lifecycle.down(root)
 
@@ -169,10 +169,10 @@ def test_two_ups_of_one_state_folder_at_the_same_moment_make_one_cloud(tmp_path)
         assert [start.returncode for start in starts] == [0, 0], said
         endpoints = {out.split("local cloud up at ", 1)[1].split()[0] for out, _ in said}
         assert len(endpoints) == 1  # the second found the first's cloud (it waited for the folder's lock)
-        assert len(lifecycle._lab_processes(root, servers_only=True)) == 1
+        assert len(lifecycle.lab_processes(root, servers_only=True)) == 1
         assert endpoints == {f"http://{HOST}:{state.remembered_port(root)}"}
         info = state.read(root)
         assert mariadb.admin_query(info["mariadb"]["socket"], "SELECT @@tmpdir")[0][0] == str(root / "mariadb" / "tmp")
     finally:
         lifecycle.down(root)
-    assert lifecycle._lab_processes(root) == []
+    assert lifecycle.lab_processes(root) == []

@@ -309,12 +309,11 @@ class ExecutionEnvironment:
     def _measure_memory(self) -> None:
         """Max Memory Used: the process's peak resident set (VmHWM), in MB rounded up."""
         try:
-            with open(f"/proc/{self.proc.pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmHWM:"):
-                        self.peak_mb = max(self.peak_mb, math.ceil(int(line.split()[1]) / 1024))
+            peak = processes.status(self.proc.pid).get("VmHWM")
         except OSError:
-            pass  # the process is gone: keep the last reading
+            return  # the process is gone: keep the last reading
+        if peak:
+            self.peak_mb = max(self.peak_mb, math.ceil(int(peak.split()[0]) / 1024))
 
     def _finish(self, fn: FunctionVersion, request_id: str, outcome: _Outcome, log_from: int,
                 cold: bool) -> InvokeResult:
