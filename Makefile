@@ -1,7 +1,7 @@
 # The lab's commands. Each one does all of its own set-up on a fresh Debian or Ubuntu machine.
 #   make test       lint, then every test: unit (moto in-process), local cloud, notebooks (nbval), and the
 #                   lesson in JupyterLab in headless Chromium (screenshots in build/screenshots/)
-#   make lint       ruff, as configured in pyproject.toml
+#   make lint       ruff, then mypy strict on lab_helpers/, both as configured in pyproject.toml
 #   make lab        the whole lesson headless (REGION=us-east-1 for another region; LEARNER=kim01 to prefix
 #                   every name; TARGET=aws CONFIRM_COSTS=1 for a real AWS account; LEVEL=all for 99_cleanup; NB=99_cleanup
 #                   for one notebook; TAGS="CostCenter=1234" and BOUNDARY=<policy ARN> when an organisation requires them)
@@ -45,6 +45,7 @@ test: lint mariadb chromium
 
 lint: venv-test
 	$(PY) -m ruff check lab_helpers handler tests conftest.py
+	$(PY) -m mypy
 
 lab: venv $(NEEDS_DB)
 	$(PY) -m lab_helpers.run_lab --target $(TARGET) $(if $(REGION),--region $(REGION)) \

@@ -35,8 +35,8 @@ def test_behaviour_critical_packages_are_pinned():
 def test_test_tools_are_an_extra_not_a_runtime_dependency():
     runtime = _names(PYPROJECT["project"]["dependencies"])
     test = _names(PYPROJECT["project"]["optional-dependencies"]["test"])
-    assert {"pytest", "nbval", "ruff"} <= test
-    assert not runtime & {"pytest", "nbval", "ruff"}
+    assert {"pytest", "nbval", "ruff", "mypy"} <= test
+    assert not runtime & {"pytest", "nbval", "ruff", "mypy"}
 
 
 def test_every_package_is_in_the_wheel():
