@@ -125,7 +125,7 @@ def lesson(echo=print) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- summaries (what goes into bench.json)
 
-def _durations_summary(runs: list[list[dict]], warm: int) -> dict[str, Any]:
+def _durations_summary(runs: list[list[dict[str, Any]]], warm: int) -> dict[str, Any]:
     variants = {}
     for key, _, description in measure.VARIANTS:
         rows = [next(r for r in run if r["variant"] == key) for run in runs]
@@ -139,7 +139,7 @@ def _durations_summary(runs: list[list[dict]], warm: int) -> dict[str, Any]:
             "printed_to_project_ratio": round(statistics.median(ratios), 1), "ratios": ratios}
 
 
-def auth_summary(rows: list[dict]) -> dict[str, Any]:
+def auth_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Cold and warm Duration with the secret and with an IAM token (notebook 08), and the token's extra cost."""
     by = {r["variant"]: {k: r[k] for k in ("description", "cold_ms", "init_ms", "median_ms", "p95_ms")} for r in rows}
     secret, token = by["module3"], by["iam_auth"]
@@ -147,7 +147,7 @@ def auth_summary(rows: list[dict]) -> dict[str, Any]:
             "warm_extra_ms": round(token["median_ms"] - secret["median_ms"], 2)}
 
 
-def _storm_summary(result: dict) -> dict[str, Any]:
+def _storm_summary(result: dict[str, Any]) -> dict[str, Any]:
     keep = ("invocations", "successes", "errors", "error_codes", "threads_before", "peak_db_threads")
     out = {key: result[key] for key in ("concurrency", "max_connections", "pool_size", "max_connections_percent",
                                         "borrow_timeout_s", "hold_s")}
@@ -158,7 +158,7 @@ def _storm_summary(result: dict) -> dict[str, Any]:
     return out
 
 
-def _pinning_summary(result: dict) -> dict[str, Any]:
+def _pinning_summary(result: dict[str, Any]) -> dict[str, Any]:
     out = {key: result[key] for key in ("concurrency", "pool_size", "borrow_timeout_s", "fix")}
     for label, run in result["runs"].items():
         out[label] = {"successes": run["successes"], "errors": run["errors"], "error_codes": run["error_codes"],
@@ -166,14 +166,15 @@ def _pinning_summary(result: dict) -> dict[str, Any]:
     return out
 
 
-def _failover_summary(result: dict) -> dict[str, Any]:
+def _failover_summary(result: dict[str, Any]) -> dict[str, Any]:
     out = {"restart_s": result["restart_s"]}
     for mode, client in result["clients"].items():
         out[mode] = {key: client[key] for key in ("invocations", "successes", "errors", "error_codes", "outage_s")}
     return out
 
 
-def _save_charts(folder: Path, durations: list[dict], storm: dict, pinning: dict, failover: dict) -> None:
+def _save_charts(folder: Path, durations: list[dict[str, Any]], storm: dict[str, Any], pinning: dict[str, Any],
+                 failover: dict[str, Any]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from werkzeug.serving import ThreadedWSGIServer
@@ -111,8 +111,8 @@ def error_response(status: int, code: str, message: str) -> Response:
 class Gateway:
     """The WSGI application of the endpoint."""
 
-    def __init__(self, providers: list[Provider], guards: list[Guard], health: Callable[[], dict], faults: Faults,
-                 ready: threading.Event | None = None):
+    def __init__(self, providers: list[Provider], guards: list[Guard], health: Callable[[], dict[str, Any]],
+                 faults: Faults, ready: threading.Event | None = None):
         self.providers = providers
         self.guards = guards
         self.health = health
@@ -120,7 +120,7 @@ class Gateway:
         self.ready = ready  # set once moto is patched: AWS calls wait for it (health is answered at once)
         self.moto = moto.wsgi_app()
 
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         try:
             body = _read_body(environ)
         except BadRequest as e:
@@ -162,8 +162,8 @@ class Gateway:
                 what = f"following {request.service} {request.method} {request.path}"
                 self.faults.report(provider.component, what, e)
 
-    def _call_moto(self, environ: dict) -> tuple[int, list, bytes]:
-        captured: dict = {}
+    def _call_moto(self, environ: dict[str, Any]) -> tuple[int, list, bytes]:
+        captured: dict[str, Any] = {}
         chunks: list[bytes] = []
 
         def start_response(status, headers, exc_info=None):
@@ -195,7 +195,7 @@ class BadRequest(Exception):
         self.answer = error_response(status, code, message)
 
 
-def _read_body(environ: dict) -> bytes:
+def _read_body(environ: dict[str, Any]) -> bytes:
     """The whole body; BadRequest for a malformed or too large Content-Length or a client too slow to send it."""
     raw = (environ.get("CONTENT_LENGTH") or "").strip()
     chunked = environ.get("wsgi.input_terminated", False)
@@ -263,7 +263,7 @@ class EndpointServer(ThreadedWSGIServer):
         return self.max_connections - self._slots._value
 
 
-def _headers(environ: dict) -> Headers:
+def _headers(environ: dict[str, Any]) -> Headers:
     out = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
     if environ.get("CONTENT_TYPE"):
         out["content-type"] = environ["CONTENT_TYPE"]

@@ -24,8 +24,8 @@ def _wait_for_threads(cloud: RunningCloud, at_most: int, timeout: float = 10.0) 
     return now
 
 
-def storm(lab: Lab, cloud: RunningCloud | dict | None = None, concurrency: int = 20, max_connections: int = 10,
-          pool_percent: int = 50, hold_s: float = 0.5) -> dict[str, Any]:
+def storm(lab: Lab, cloud: RunningCloud | dict[str, Any] | None = None, concurrency: int = 20,
+          max_connections: int = 10, pool_percent: int = 50, hold_s: float = 0.5) -> dict[str, Any]:
     """`concurrency` simultaneous executions of one function that keeps a module-scope connection
     (handler/storm), first with DB_HOST = the database, then with DB_HOST = the RDS Proxy endpoint.
 

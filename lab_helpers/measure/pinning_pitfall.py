@@ -23,15 +23,15 @@ from .settings import lower_connections
 BORROW_TIMEOUT = 9501  # RDS Proxy's "Timed-out waiting to acquire database connection"
 
 
-def _wait_for_pool_idle(lab: Lab, cloud: RunningCloud, timeout: float = 10.0) -> dict:
+def _wait_for_pool_idle(lab: Lab, cloud: RunningCloud, timeout: float = 10.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while (stats := proxy_stats(lab, cloud))["backend_in_use"] > 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     return stats
 
 
-def pinning(lab: Lab, cloud: RunningCloud | dict | None = None, borrow_timeout_s: int = 1, max_connections: int = 10,
-            pool_percent: int = 50, fix: str = "commit") -> dict[str, Any]:
+def pinning(lab: Lab, cloud: RunningCloud | dict[str, Any] | None = None, borrow_timeout_s: int = 1,
+            max_connections: int = 10, pool_percent: int = 50, fix: str = "commit") -> dict[str, Any]:
     """A handler that never commits (handler/pinning, FIX=none) holds its pooled connection.
 
     pool_size + 2 simultaneous executions: each that gets a backend connection keeps it, the others

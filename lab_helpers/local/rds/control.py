@@ -41,13 +41,18 @@ def _strings(form: dict[str, list[str]], prefix: str) -> list[str] | None:
     return [v for _, v in sorted(values)] if values else None
 
 
+def _first(form: dict[str, list[str]], name: str) -> str | None:
+    values = form.get(name)
+    return values[0] if values else None
+
+
 def _boolean(form: dict[str, list[str]], name: str) -> bool | None:
     return form[name][0].lower() == "true" if name in form else None
 
 
 def describe_db_proxy_endpoints(region: str, form: dict[str, list[str]]) -> Response:
-    wanted = (form.get("DBProxyName") or [None])[0]
-    endpoint_name = (form.get("DBProxyEndpointName") or [None])[0]
+    wanted = _first(form, "DBProxyName")
+    endpoint_name = _first(form, "DBProxyEndpointName")
     proxies = [p for p in moto.rds.db_proxies() if p.region == region and wanted in (None, p.name)]
     if wanted and not proxies:
         return _error(404, "DBProxyNotFoundFault", f"The specified proxy name {wanted} doesn't correspond to a "

@@ -41,7 +41,7 @@ def signature(token: str, secret_key: str, access_key: str, session_token: str |
     request = AWSRequest(method="GET", url=f"https://{parts.netloc}/",
                          data={"Action": query["Action"], "DBUser": query["DBUser"]})
     request.context["timestamp"] = query["X-Amz-Date"]  # the token's date, not now's
-    auth._modify_request_before_signing(request)  # the X-Amz-* query parameters, as generate_db_auth_token adds
+    auth._modify_request_before_signing(request)  # type: ignore[attr-defined]  # private in botocore, not in its stubs; the X-Amz-* query parameters, as generate_db_auth_token adds
     return auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
 
 

@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pymysql
 
@@ -120,7 +121,7 @@ def admin_connect(socket: str, connect_timeout: float = 2) -> pymysql.connection
     return pymysql.connect(unix_socket=socket, user=admin_user(), autocommit=True, connect_timeout=connect_timeout)
 
 
-def admin_query(socket: str, sql: str, args=None) -> list[tuple]:
+def admin_query(socket: str, sql: str, args: object = None) -> list[tuple[Any, ...]]:
     """One statement as the admin account; its rows (empty for a statement without a result)."""
     conn = admin_connect(socket)
     try:
@@ -162,9 +163,16 @@ class MariaDB:
         self.port = port
         self.max_connections = max_connections
         self.options = options  # more mariadbd options (the conformance run's TLS certificate)
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.template: Path | None = None  # the datadir template it was first started from
         self.account = self._account()  # the system account the server runs as
+
+    @property
+    def bound_port(self) -> int:
+        """The TCP port it listens on (chosen when it first starts)."""
+        if self.port is None:
+            raise LocalCloudError("the local database has not started yet: start() chooses its port")
+        return self.port
 
     @property
     def datadir(self) -> Path:
@@ -308,7 +316,7 @@ class MariaDB:
     def admin(self) -> pymysql.connections.Connection:
         return admin_connect(self.socket)
 
-    def execute(self, sql: str, args=None) -> list[tuple]:
+    def execute(self, sql: str, args: object = None) -> list[tuple[Any, ...]]:
         return admin_query(self.socket, sql, args)
 
     def ensure_user(self, user: str, password: str) -> None:

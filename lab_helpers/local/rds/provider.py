@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pymysql
 
@@ -75,7 +76,7 @@ class RdsDataPlane:
         # a proxy login does not open an admin connection the database would count
         self.max_connections = mariadb.get_max_connections()
         self._lock = threading.RLock()
-        self._health_cache: dict[tuple[str, str, str | None, str], tuple[float, dict]] = {}
+        self._health_cache: dict[tuple[str, str, str | None, str], tuple[float, dict[str, Any]]] = {}
         self._stopping = threading.Event()
         self.engine_restarts = 0
         self._instances: set[tuple[str, str, str]] = set()  # the MySQL DB instances served now
@@ -149,7 +150,7 @@ class RdsDataPlane:
             self._forget_deleted(instances)
             for db in instances:
                 self._apply_instance(db)
-                entries[db.address.lower()] = {"port": db.port, "local_port": self.mariadb.port}
+                entries[db.address.lower()] = {"port": db.port, "local_port": self.mariadb.bound_port}
             live: set[tuple[str, str, str]] = set()
             for proxy in moto.rds.db_proxies():
                 key = (proxy.account, proxy.region, proxy.name)
@@ -162,7 +163,7 @@ class RdsDataPlane:
                     process.start()
                     self.proxies[key] = process
                     log.info("proxy %s listening on 127.0.0.1:%s (process %s)", proxy.name, process.port,
-                             process.proc.pid)
+                             process.proc.pid if process.proc else None)
                 else:
                     process.write(self.proxy_settings(*key, tls=process.tls))
                 entries[proxy.endpoint.lower()] = {"port": PROXY_PORT, "local_port": process.port}
@@ -207,7 +208,7 @@ class RdsDataPlane:
                            if found)
         targets = [db for db in moto.rds.db_instances()
                    if (db.account, db.region) == (account, region) and db.identifier in proxy.target_instances]
-        target = ("127.0.0.1", self.mariadb.port) if targets else None
+        target = ("127.0.0.1", self.mariadb.bound_port) if targets else None
         version = (MINOR_VERSIONS.get(targets[0].engine_version, targets[0].engine_version) if targets
                    else MINOR_VERSIONS["8.4"])
         iam_users = tuple(found[0] for arn, mode in zip(proxy.secret_arns, proxy.iam_auth, strict=True)
@@ -241,8 +242,8 @@ class RdsDataPlane:
         else:
             health = {"State": "AVAILABLE"}
             try:
-                pymysql.connect(host="127.0.0.1", port=self.mariadb.port, user=logins[0][0], password=logins[0][1],
-                                connect_timeout=2).close()
+                pymysql.connect(host="127.0.0.1", port=self.mariadb.bound_port, user=logins[0][0],
+                                password=logins[0][1], connect_timeout=2).close()
             except pymysql.err.OperationalError as e:
                 reason = "AUTH_FAILURE" if e.args and e.args[0] == 1045 else "CONNECTION_FAILED"
                 health = {"State": "UNAVAILABLE", "Reason": reason, "Description": str(e.args[-1])}
@@ -250,7 +251,7 @@ class RdsDataPlane:
         return health
 
     # -- status / shutdown -------------------------------------------------------------------
-    def status(self) -> list[dict]:
+    def status(self) -> list[dict[str, Any]]:
         """Each proxy: name, region, address, process, restarts, health and its counters."""
         with self._lock:
             proxies = sorted(self.proxies.items())
@@ -285,7 +286,7 @@ class RdsDataPlane:
                     except LocalCloudError as e:
                         self.faults.report("rds", f"restarting RDS Proxy {key[2]}", e)
 
-    def _replace_why(self, process) -> str | None:
+    def _replace_why(self, process: ProxyProcess) -> str | None:
         """Why a proxy process must be replaced (it exited; its event loop has not answered for STALLED_AFTER
         seconds), or None while it serves."""
         if not process.alive():

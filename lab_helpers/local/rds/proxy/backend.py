@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from . import protocol as p
 from .protocol import Channel, MysqlError, ProtocolError
@@ -41,10 +42,19 @@ class SessionState:
                             dict(self.variables))
 
 
+Key = tuple[str, int]  # (user, session capabilities): which clients a connection can serve
+
+
+class Holder(Protocol):
+    """What a connection knows of the client session that used it last (session_view.SessionView is one)."""
+    home: Backend | None  # the connection its last statement ran on
+    last_insert_id: int
+
+
 class Backend:
     """One connection to the database and the session state it has."""
 
-    def __init__(self, channel: Channel, user: str, key: tuple, target: tuple[str, int], thread_id: int,
+    def __init__(self, channel: Channel, user: str, key: Key, target: tuple[str, int], thread_id: int,
                  server_version: str = ""):
         self.channel = channel
         self.names = MARIADB_NAMES if "mariadb" in server_version.lower() else {}
@@ -55,11 +65,12 @@ class Backend:
         self.state = SessionState()
         self.in_transaction = False
         self.idle_since = time.monotonic()
-        self.owner = None  # the client session that ran the last statement here (session_state.py)
+        self.owner: Holder | None = None  # the client session that ran the last statement here (session_state.py)
         self.max_allowed_packet: int | None = None
         self.last_insert_id = 0  # LAST_INSERT_ID() here, as the OK packets' insert ids tell
         self.insert_id_unsure = False  # it may differ (an explicit id, LAST_INSERT_ID(n): session_state.py)
-        self.found_rows_of = None  # the session whose SELECT set FOUND_ROWS() here last (None: the proxy's)
+        # the session whose SELECT set FOUND_ROWS() here last (None: the proxy's)
+        self.found_rows_of: Holder | None = None
 
     def alignment(self, wanted: SessionState) -> tuple[str | None, str | None]:
         """(database to select, SET statement) that give this connection the session state `wanted`."""
@@ -147,7 +158,7 @@ class Response:
         self.last = b""
 
 
-async def open_backend(target: tuple[str, int], user: str, password: str, capabilities: int, key: tuple,
+async def open_backend(target: tuple[str, int], user: str, password: str, capabilities: int, key: Key,
                        timeout: float) -> Backend:
     """A new connection to the database, logged in as `user` (mysql_native_password)."""
     try:

@@ -74,10 +74,12 @@ class CertificateAuthority:
         CA: the (certificate chain, key) files."""
         self.ensure()
         ca_key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
+        if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{self.key_path} is not the EC key this CA makes; remove its folder to make a new CA")
         ca_cert = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
-        names = [x509.DNSName(h) for h in dict.fromkeys(hostnames)]
+        names: list[x509.GeneralName] = [x509.DNSName(h) for h in dict.fromkeys(hostnames)]
         if loopback:
             names += [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
         cert = (x509.CertificateBuilder()

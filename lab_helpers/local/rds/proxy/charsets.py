@@ -20,28 +20,29 @@ def engine_collation(name: str) -> str:
     return "utf8mb4_unicode_520_ci"
 
 
-def _charset_or_none(collation_id: int):
+def _charset_names(collation_id: int) -> tuple[str, str] | None:
+    """(character set, collation) of a collation id PyMySQL knows, else None."""
     try:
-        return charset_by_id(collation_id)
+        found = charset_by_id(collation_id)
     except KeyError:
         return None
+    return found.name, found.collation  # type: ignore[attr-defined]  # types-PyMySQL omits these two attributes
 
 
 def names_for(collation_id: int) -> tuple[str, str]:
     """(character set, collation) for the collation id a client sends in its handshake."""
-    try:
-        found = charset_by_id(collation_id)
-    except KeyError:
+    found = _charset_names(collation_id)
+    if found is None:
         return DEFAULT_NAMES
-    return found.name, engine_collation(found.collation)
+    return found[0], engine_collation(found[1])
 
 
 def known_names(state: SessionState) -> bool:
     """Whether the character set and collation are ones every MySQL server knows (no check needed)."""
     charset, collation = state.names
-    known = {c.name for c in _CHARSETS} | {"utf8"}
+    known = {name for name, _ in _CHARSETS} | {"utf8"}
     return not state.charset_overrides and charset in known and (
-        collation is None or collation in {c.collation for c in _CHARSETS})
+        collation is None or collation in {c for _, c in _CHARSETS})
 
 
-_CHARSETS = [c for c in (_charset_or_none(i) for i in range(1, 256)) if c is not None]
+_CHARSETS = [c for c in (_charset_names(i) for i in range(1, 256)) if c is not None]

@@ -14,7 +14,7 @@ class IdleTimer:
 
     __slots__ = ("_loop", "_task", "_timeout", "_armed", "_handle", "_waiting", "since", "expired")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task, timeout: Callable[[], float]):
+    def __init__(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[None], timeout: Callable[[], float]):
         self._loop, self._task, self._timeout = loop, task, timeout
         self._waiting, self.since, self.expired = False, loop.time(), False
         self._armed = timeout()

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from .backend import LOST_AT_LOGIN, Backend, open_backend
+from .backend import LOST_AT_LOGIN, Backend, Key, open_backend
 from .protocol import COM_QUERY, MysqlError
 from .settings import ProxySettings
 
@@ -35,14 +35,15 @@ class Pool:
         self.settings = settings  # the proxy's settings now (read at each decision)
         self.backends: set[Backend] = set()  # every open connection
         self.idle: list[Backend] = []  # most recently used last
-        self.waiters: deque[asyncio.Future] = deque()  # clients waiting for a connection, first come first served
+        # clients waiting for a connection, first come first served
+        self.waiters: deque[asyncio.Future[Backend | None]] = deque()
         self.opened = 0  # open or opening; never more than the pool size
         self.in_use = 0
         self.peak = 0
         self.borrow_timeouts = 0
         self.max_allowed_packet: int | None = None  # the database's, learned from each new connection
 
-    async def acquire(self, key: tuple, capabilities: int, database: str | None, home: Backend | None = None
+    async def acquire(self, key: Key, capabilities: int, database: str | None, home: Backend | None = None
                       ) -> Backend:
         """A connection for a client of `key` = (user, session capabilities): its `home` (the connection of
         its last statement) when idle, another idle one (nobody's home first, then another client's), a new
@@ -54,24 +55,24 @@ class Pool:
         for backend in [b for b in self.idle if b.target != settings.target]:
             self.idle.remove(backend)
             self._close(backend)
-        backend = self._take_idle(key, database, home)
-        if backend:
+        taken = self._take_idle(key, database, home)
+        if taken:
             self.in_use += 1
-            return backend
+            return taken
         while self.opened >= settings.pool_size and self.idle:
             self._close(self.idle.pop(0))  # other users' idle connections make room (all: the pool may have shrunk)
         if self.opened < settings.pool_size:
             self._reserve()
             return await self._open(settings, key, capabilities)
-        backend = await self._wait(settings.connection_borrow_timeout)
-        if backend is None:  # a slot came free and was reserved for this client
+        given = await self._wait(settings.connection_borrow_timeout)
+        if given is None:  # a slot came free and was reserved for this client
             return await self._open(self.settings(), key, capabilities)
-        if backend.key != key:  # reuse the slot for this client
+        if given.key != key:  # reuse the slot for this client
             self.in_use -= 1
-            self._close(backend)
+            self._close(given)
             self._reserve()
             return await self._open(self.settings(), key, capabilities)
-        return backend
+        return given
 
     def release(self, backend: Backend) -> None:
         """Give back a connection that is between transactions and holds no pinned state."""
@@ -101,7 +102,7 @@ class Pool:
         self.waiters.clear()
         self.opened = self.in_use = 0
 
-    def _take_idle(self, key: tuple, database: str | None, home: Backend | None) -> Backend | None:
+    def _take_idle(self, key: Key, database: str | None, home: Backend | None) -> Backend | None:
         """The client's home if idle; else an idle connection that is nobody's home (the same database
         first); else the least recently used home of another idle client: an idle connection is always
         reused before a new one is opened, as RDS Proxy multiplexes (the client whose home it was gets its
@@ -116,12 +117,13 @@ class Pool:
                 return backend
             self._close(backend)
 
-    def _idle_choice(self, key: tuple, database: str | None, home: Backend | None) -> Backend | None:
+    def _idle_choice(self, key: Key, database: str | None, home: Backend | None) -> Backend | None:
         """`_take_idle`'s choice among the idle connections, most recently used first (one pass, and usually
         the client's own home)."""
         if home is not None and home.key == key and home in self.idle:
             return home
-        free = oldest_home = None
+        free: Backend | None = None
+        oldest_home: Backend | None = None
         for backend in reversed(self.idle):
             if backend.key != key:
                 continue
@@ -133,7 +135,7 @@ class Pool:
                 oldest_home = backend
         if free is not None:
             return free
-        if oldest_home is not None:
+        if oldest_home is not None and oldest_home.owner is not None:  # (it has one: it is its home)
             oldest_home.owner.home = None  # its client's next statement runs elsewhere (session_state.py)
         return oldest_home
 
@@ -141,15 +143,18 @@ class Pool:
         self.opened += 1
         self.peak = max(self.peak, self.opened)
 
-    async def _open(self, settings: ProxySettings, key: tuple, capabilities: int) -> Backend:
+    async def _open(self, settings: ProxySettings, key: Key, capabilities: int) -> Backend:
         """Open a connection in a slot already reserved. While the database cannot be reached (it
         restarts, or fails over), keep trying until ConnectionBorrowTimeout, as RDS Proxy does."""
         user = key[0]
         deadline = time.monotonic() + (settings.connection_borrow_timeout or BACKEND_CONNECT_TIMEOUT)
         try:
             while True:
+                target = settings.target  # read again on each try: the target may have been deregistered
+                if target is None:
+                    raise MysqlError(NO_TARGET_ERROR, f"RDS Proxy {self.name} has no registered target any more.")
                 try:
-                    backend = await open_backend(settings.target, user, settings.credentials.get(user, ""),
+                    backend = await open_backend(target, user, settings.credentials.get(user, ""),
                                                  capabilities, key, BACKEND_CONNECT_TIMEOUT)
                     break
                 except MysqlError as e:  # unreachable, or gone during its login: it restarts; try again
@@ -157,14 +162,12 @@ class Pool:
                         raise
                 await asyncio.sleep(RECONNECT_INTERVAL)
                 settings = self.settings()
-                if settings.target is None:
-                    raise MysqlError(NO_TARGET_ERROR, f"RDS Proxy {self.name} has no registered target any more.")
         except BaseException as e:  # refused, unreachable or cancelled: the slot is free again
             self.opened -= 1
             self._hand_off(None, self.settings())
             if isinstance(e, MysqlError):
-                logger.warning("RDS Proxy %s could not connect to %s:%d as %s: %s", self.name, *settings.target,
-                               user, e)
+                where = "{}:{}".format(*settings.target) if settings.target else "no registered target"
+                logger.warning("RDS Proxy %s could not connect to %s as %s: %s", self.name, where, user, e)
             raise
         if settings.init_query:  # the new connection's session defaults, before any client uses it
             try:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from ...errors import LocalCloudError
 from ...logs import rotate_if_large
@@ -68,6 +69,7 @@ class SettingsFile:
         except (OSError, ValueError, TypeError):
             if self._settings is None:
                 raise
+        assert self._settings is not None  # read above, or the error raised
         return self._settings
 
 
@@ -81,7 +83,7 @@ class ProxyProcess:
         self.control_port = free_port()
         self.settings_path = self.folder / f"{name}.json"
         self.log_path = self.folder / f"{name}.log"
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
         self.last_restart: str | None = None  # why the watchdog last replaced it
         self.stalled_since: float | None = None  # when its event loop stopped answering (monotonic)
@@ -111,14 +113,15 @@ class ProxyProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def stats(self) -> dict | None:
+    def stats(self) -> dict[str, Any] | None:
         """The proxy's counters (pool, clients, pinned, ...), or None when it does not answer."""
         try:
             with socket.create_connection((HOST, self.control_port), timeout=2) as conn:
                 data = b""
                 while chunk := conn.recv(65536):
                     data += chunk
-            return json.loads(data)
+            stats: dict[str, Any] = json.loads(data)
+            return stats
         except (OSError, ValueError):
             return None
 

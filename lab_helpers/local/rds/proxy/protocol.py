@@ -194,7 +194,9 @@ class Channel:
 
     async def read(self) -> bytes:
         """The next message; its sequence number is remembered (the answer continues from it)."""
-        parts, frames, buffer = [], [], self._buffer
+        parts: list[bytes] = []
+        frames: list[bytes] = []
+        buffer = self._buffer
         while True:
             if len(buffer) < 4:
                 await self._receive(4)

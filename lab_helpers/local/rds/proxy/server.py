@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import uvloop
 
@@ -23,6 +24,7 @@ from . import protocol as p
 from .certificates import server_context
 from .pool import Pool
 from .session import ClientSession
+from .session_view import SessionView
 from .settings import ProxySettings
 
 logger = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ class RdsProxy:
         self.host = host
         self.port = port
         self.pool = Pool(name, settings)
-        self.sessions: set[ClientSession] = set()  # logged-in clients
+        self.sessions: set[SessionView] = set()  # logged-in clients
         self.pinned = 0
         self.statements = 0  # client statements relayed to the database since creation
         # Client connection ids (handshake, KILL) far above the database's thread ids: never the same number.
@@ -57,7 +59,8 @@ class RdsProxy:
         """Listen (in a daemon thread running the proxy's asyncio loop); returns the port once listening."""
         if self._thread:
             return self.port
-        ready, failure = threading.Event(), []
+        ready = threading.Event()
+        failure: list[OSError] = []
         self._thread = threading.Thread(target=uvloop.run, args=(self._serve(ready, failure),),
                                         name=f"rds-proxy-{self.name}", daemon=True)
         self._thread.start()
@@ -73,13 +76,14 @@ class RdsProxy:
         """Close the listener, the client sessions and every backend connection; the thread ends."""
         if not self._thread:
             return
-        if self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stopping.set)
+        loop, stopping = self._loop, self._stopping
+        if self._thread.is_alive() and loop is not None and stopping is not None:
+            loop.call_soon_threadsafe(stopping.set)
             self._thread.join(STOP_TIMEOUT)
         self._thread = None
         logger.info("RDS Proxy %s stopped", self.name)
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """Pool and client counters now ("pinned": clients pinned now; "peak_backend_open" and "statements":
         since creation)."""
         return {
@@ -94,13 +98,13 @@ class RdsProxy:
             "refused_clients": self.refused_clients,
         }
 
-    def stats_from_loop(self, timeout: float) -> dict | None:
+    def stats_from_loop(self, timeout: float) -> dict[str, Any] | None:
         """`stats()` as the proxy's own event loop computes it: None when the loop does not answer within
         `timeout` seconds (something blocks it: every client of the proxy is stalled then)."""
         if self._loop is None or not self._loop.is_running():
             return None
 
-        async def on_loop() -> dict:
+        async def on_loop() -> dict[str, Any]:
             return self.stats()
 
         answer = asyncio.run_coroutine_threadsafe(on_loop(), self._loop)
@@ -113,6 +117,8 @@ class RdsProxy:
     def block_loop_for_test(self, seconds: float) -> None:
         """A test hook (LAB_PROXY_TEST_HOOKS=1, SIGUSR1): block the event loop, as a busy loop in a session
         would, to show that the watchdog notices and replaces the process."""
+        if self._loop is None:
+            raise LocalCloudError(f"RDS Proxy {self.name} is not running: start it first")
         self._loop.call_soon_threadsafe(time.sleep, seconds)
 
     def next_connection_id(self) -> int:
@@ -127,10 +133,10 @@ class RdsProxy:
             self._tls = (files, server_context(Path(files[0]), Path(files[1])))
         return self._tls[1]
 
-    async def _serve(self, ready: threading.Event, failure: list) -> None:
+    async def _serve(self, ready: threading.Event, failure: list[OSError]) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        tasks: set[asyncio.Task] = set()
+        tasks: set[asyncio.Task[None]] = set()
         sessions: set[ClientSession] = set()
 
         async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -144,6 +150,7 @@ class RdsProxy:
             session = ClientSession(self, reader, writer)
             sessions.add(session)
             task = asyncio.current_task()
+            assert task is not None  # a connection callback runs as a task
             tasks.add(task)
             try:
                 await session.run()

@@ -26,7 +26,7 @@ from contextlib import suppress
 
 from . import iam_auth, session_commands, session_state
 from . import protocol as p
-from .backend import ERR_STATUS, LOCAL_INFILE, Backend, Response, SessionState, relay
+from .backend import ERR_STATUS, LOCAL_INFILE, Backend, Key, Response, SessionState, relay
 from .charsets import DEFAULT_NAMES, engine_collation, known_names, names_for
 from .idle_timer import IdleTimer
 from .protocol import Channel, MysqlError, PacketTooLarge, ProtocolError
@@ -51,9 +51,9 @@ class ClientSession:
         self.client = Channel(reader, writer)
         self.user: str | None = None
         self.capabilities = 0
-        self.key: tuple = ()
+        self.key: Key = ("", 0)  # (user, session capabilities), set at login
         self.state = SessionState()
-        self.initial_names = DEFAULT_NAMES
+        self.initial_names: tuple[str, str | None] = DEFAULT_NAMES
         self.backend: Backend | None = None
         self.in_transaction = False
         self.pinned: str | None = None  # why, once pinned
@@ -78,7 +78,9 @@ class ClientSession:
             if not await self._login():
                 return
             self.proxy.sessions.add(self)
-            idle = IdleTimer(asyncio.get_running_loop(), asyncio.current_task(),
+            task = asyncio.current_task()
+            assert task is not None  # a session runs as a task
+            idle = IdleTimer(asyncio.get_running_loop(), task,
                              lambda: self.proxy.settings().idle_client_timeout)
             while True:
                 self.client.limit = self.proxy.pool.max_allowed_packet
@@ -94,7 +96,7 @@ class ClientSession:
                 except asyncio.CancelledError:
                     if not idle.expired:
                         raise
-                    asyncio.current_task().uncancel()  # the idle timer's own cancellation, handled here
+                    task.uncancel()  # the idle timer's own cancellation, handled here
                     logger.info("RDS Proxy %s closed a client of %s idle for IdleClientTimeout", self.proxy.name,
                                 self.user)
                     return
@@ -443,7 +445,8 @@ class ClientSession:
             self.backend = None
 
     def _drop_backend(self) -> None:
-        self.proxy.pool.discard(self.backend)
+        if self.backend is not None:
+            self.proxy.pool.discard(self.backend)
         self.backend = None
         self.in_transaction = False
         self._unpin()  # its session state went with the connection
@@ -462,6 +465,7 @@ class ClientSession:
 
     async def _rollback_and_release(self) -> None:
         backend = self.backend
+        assert backend is not None  # (its callers check)
         try:
             if self.in_transaction:
                 status = await backend.command(bytes([p.COM_QUERY]) + b"ROLLBACK")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ssl
 from typing import Protocol
 
-from .backend import Backend, SessionState
+from .backend import Backend, Key, SessionState
 from .pool import Pool
 from .protocol import Channel
 from .settings import ProxySettings
@@ -35,7 +35,7 @@ class SessionView(Protocol):
     client: Channel
     user: str | None
     capabilities: int
-    key: tuple
+    key: Key
     state: SessionState
     initial_names: tuple[str, str | None]
     backend: Backend | None

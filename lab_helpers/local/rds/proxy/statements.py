@@ -212,7 +212,9 @@ def _has_sequence(tokens: list[Token], words: tuple[str, ...]) -> bool:
 
 def _assignments(statement: Statement) -> list[Assignment]:
     """The assignments of a SET statement (split at commas outside parentheses)."""
-    items, current, depth = [], [], 0
+    items: list[list[Token]] = []
+    current: list[Token] = []
+    depth = 0
     for token in statement.tokens[1:]:
         if token.text == "(":
             depth += 1
@@ -240,8 +242,8 @@ def _assignment(sql: str, tokens: list[Token]) -> list[Assignment]:
         return out
     if head.kind == "word" and (head.text == "CHARSET" or (head.text == "CHARACTER" and len(tokens) > 2
                                                             and tokens[1].text == "SET")):
-        value = tokens[1] if head.text == "CHARSET" else tokens[2]
-        return [Assignment("charset", "names", value.text)]
+        named = tokens[1] if head.text == "CHARSET" else tokens[2]
+        return [Assignment("charset", "names", named.text)]
     if head.kind == "word" and head.text in ("TRANSACTION", "ROLE") or (
             head.kind == "word" and head.text in SCOPES and len(tokens) > 1 and tokens[1].text == "TRANSACTION"):
         return [Assignment("session", _value(sql, tokens), None)]
