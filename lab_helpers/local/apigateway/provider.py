@@ -29,10 +29,11 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 from urllib.parse import parse_qs
 
 from .. import moto
-from ..awslambda import FunctionNotFound, LambdaProvider, TooManyRequests, invoke_allowed
+from ..awslambda import FunctionNotFound, InvokeResult, LambdaProvider, TooManyRequests, invoke_allowed
 from ..gateway import Request, Response
 from ..moto.apigateway import Route
 
@@ -52,7 +53,7 @@ def _message(status: int, text: str) -> Response:
     return status, headers, json.dumps({"message": text}).encode()
 
 
-def match(routes: tuple[Route, ...], method: str, path: str) -> tuple[Route | None, dict]:
+def match(routes: tuple[Route, ...], method: str, path: str) -> tuple[Route | None, dict[str, Any]]:
     """The route whose path template matches (method, then ANY), and the path parameters."""
     path = "/" + path.strip("/")
     for wanted in (method, "ANY"):
@@ -93,7 +94,7 @@ class ApiGatewayProvider:
         self._integrations = ThreadPoolExecutor(max_workers=64, thread_name_prefix="apigw-integration")
         self.deployments: dict[tuple[str, str], tuple[Route, ...]] = {}  # (api id, deployment id) -> routes
 
-    def stages(self, port: int) -> list[dict]:
+    def stages(self, port: int) -> list[dict[str, Any]]:
         """Every stage of every REST API with its invoke URL (on the endpoint's `port`)."""
         return [{"api": name, "api_id": api_id, "stage": stage, "region": region,
                  "address": f"http://{api_id}.execute-api.localhost:{port}/{stage}"}
@@ -105,7 +106,9 @@ class ApiGatewayProvider:
         if request.service != "apigateway" or request.method != "POST" or not m:
             return
         api = moto.apigateway.find_rest_api(m.group("api"))
-        for deployment_id in api.deployment_ids if api else ():
+        if api is None:
+            return
+        for deployment_id in api.deployment_ids:
             self.deployments.setdefault((api.id, deployment_id), api.routes)
 
     def route(self, request: Request) -> Response | None:
@@ -115,16 +118,17 @@ class ApiGatewayProvider:
         request_id = str(uuid.uuid4())
         if len(request.body) > PAYLOAD_LIMIT:
             status, headers, body = _message(413, "Request Too Long")
-        elif target[1] is None:  # the API's host with no stage in the path
+        api_id, stage, path = target
+        if stage is None:  # the API's host with no stage in the path
             status, headers, body = _message(403, "Forbidden")
         else:
-            status, headers, body = self.handle(request.method, *target, request.query, request.headers,
+            status, headers, body = self.handle(request.method, api_id, stage, path, request.query, request.headers,
                                                 request.body)
         # API Gateway's own headers on every answer of a stage
         return status, {**headers, "x-amzn-RequestId": request_id,
                         "x-amz-apigw-id": base64.b32encode(uuid.uuid4().bytes).decode()[:16]}, body
 
-    def handle(self, method: str, api_id: str, stage: str, path: str, query: str, headers: dict,
+    def handle(self, method: str, api_id: str, stage: str, path: str, query: str, headers: dict[str, Any],
                body: bytes) -> Response:
         """One request to a stage: `path` is the part after the stage's name ("/" for the API's root)."""
         api = moto.apigateway.find_rest_api(api_id)
@@ -159,7 +163,7 @@ class ApiGatewayProvider:
             log.warning("Lambda throttled the integration's invocation: every execution environment is busy")
             return _message(500, "Internal server error")
 
-    def _invoke(self, region: str, fn_arn: str, payload: bytes):
+    def _invoke(self, region: str, fn_arn: str, payload: bytes) -> InvokeResult | None:
         """The function's result, or None past the integration timeout (the invocation itself goes on)."""
         future = self._integrations.submit(self.lambdas.invoke, region, fn_arn, payload)
         try:
@@ -185,7 +189,7 @@ class ApiGatewayProvider:
             return _message(500, "Internal server error")
         return int(chosen), {"Content-Type": "application/json"}, result.payload
 
-    def _aws_proxy(self, region: str, fn_arn: str, event: dict) -> Response:
+    def _aws_proxy(self, region: str, fn_arn: str, event: dict[str, Any]) -> Response:
         result = self._invoke(region, fn_arn, json.dumps(event).encode())
         if result is None:
             return _message(504, "Endpoint request timed out")
@@ -203,7 +207,8 @@ class ApiGatewayProvider:
         return status, headers, data
 
     @staticmethod
-    def _proxy_event(api_id, stage, method, path, resource_path, params, query, headers, body) -> dict:
+    def _proxy_event(api_id: str, stage: str, method: str, path: str, resource_path: str, params: dict[str, Any],
+                     query: str, headers: dict[str, Any], body: bytes) -> dict[str, Any]:
         multi = parse_qs(query or "", keep_blank_values=True)
         try:
             text, b64 = body.decode(), False

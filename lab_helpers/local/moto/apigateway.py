@@ -31,10 +31,11 @@ def find_rest_api(api_id: str) -> RestApi | None:
     from moto.apigateway.models import apigateway_backends
 
     with assumption("apigateway_backends[account] maps regions to backends whose .apis maps ids to RestAPI"):
-        found = [(region, backend.apis.get(api_id)) for region, backend in list(apigateway_backends[ACCOUNT].items())]
-    region, api = next(((r, a) for r, a in found if a is not None), (None, None))
-    if api is None:
+        found = [(region, api) for region, backend in list(apigateway_backends[ACCOUNT].items())
+                 if (api := backend.apis.get(api_id)) is not None]
+    if not found:
         return None
+    region, api = found[0]
     with assumption("RestAPI.resources -> Resource.resource_methods -> Method.method_integration; stages, deployments"):
         routes = []
         for resource in api.resources.values():
@@ -44,8 +45,8 @@ def find_rest_api(api_id: str) -> RestApi | None:
                                   for r in ((integration.integration_responses or {}).values() if integration else []))
                 routes.append(Route(resource.get_path(), method, integration.integration_type if integration else None,
                                     integration.uri if integration else None, responses))
-        return RestApi(region=region, id=api.id, routes=tuple(routes),
-                       stages={name: stage.deployment_id for name, stage in api.stages.items()},
+        return RestApi(region=region, id=api_id, routes=tuple(routes),  # (api.id is api_id)
+                       stages={name: stage.deployment_id or "" for name, stage in api.stages.items()},
                        deployment_ids=tuple(api.deployments))
 
 

@@ -3,6 +3,7 @@ makes GetFunction and GetFunctionConfiguration answer as Lambda does.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -30,7 +31,7 @@ class DeployedFunction:
     security_group_ids: tuple[str, ...]
 
 
-def _lambda_backend(region: str):
+def _lambda_backend(region: str) -> Any:  # moto's LambdaBackend
     from moto.awslambda.models import lambda_backends
 
     with assumption("lambda_backends[account][region] is the region's Lambda backend"):
@@ -77,34 +78,34 @@ def function_answers(originals: dict[str, Any], endpoint: str) -> dict[str, Any]
 
     vpc_original = originals["vpc_config"].fget
 
-    def vpc_config(fn) -> dict[str, Any] | None:
-        config = vpc_original(fn)
+    def vpc_config(fn: Any) -> dict[str, Any] | None:  # fn: moto's LambdaFunction, here and below
+        config: dict[str, Any] | None = vpc_original(fn)
         if config and config.get("SubnetIds"):
             found = subnets(fn.region, tuple(config["SubnetIds"]))
             if found:
                 config["VpcId"] = found[0].vpc_id
         return config
 
-    def revision(fn) -> str:
+    def revision(fn: Any) -> str:
         if not getattr(fn, "lab_revision_id", None):
             fn.lab_revision_id = str(uuid.uuid4())
-        return fn.lab_revision_id
+        return str(fn.lab_revision_id)
 
-    def get_configuration(fn, *args, **kwargs) -> dict[str, Any]:
-        config = originals["get_configuration"](fn, *args, **kwargs)
+    def get_configuration(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        config: dict[str, Any] = originals["get_configuration"](fn, *args, **kwargs)
         config["RevisionId"] = revision(fn)
         return config
 
-    def get_code(fn, *args, **kwargs) -> dict[str, Any]:
-        answer = originals["get_code"](fn, *args, **kwargs)
+    def get_code(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = originals["get_code"](fn, *args, **kwargs)
         if answer.get("Code", {}).get("RepositoryType") == "S3":
             answer["Code"]["Location"] = (f"{endpoint}{CODE_PATH}/{fn.region}/{fn.function_name}"
                                           f"?sha256={quote(fn.code_sha_256, safe='')}")
         answer["Configuration"]["RevisionId"] = revision(fn)
         return answer
 
-    def updating(name: str):
-        def update(fn, *args, **kwargs):
+    def updating(name: str) -> Callable[..., Any]:
+        def update(fn: Any, *args: Any, **kwargs: Any) -> Any:
             fn.last_modified = iso_8601_datetime_with_nanoseconds()
             fn.lab_revision_id = str(uuid.uuid4())
             return originals[name](fn, *args, **kwargs)

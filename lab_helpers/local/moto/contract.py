@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Iterator
 
 import moto
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
 ACCOUNT = DEFAULT_ACCOUNT_ID  # the one account of the local cloud
@@ -45,7 +45,8 @@ def aws_response(service: str, operation: str, result: object) -> tuple[int, dic
         serializer = serialize.get_serializer_class(service, model.protocol)
         answer = serializer(model.operation_model(operation),
                             value_picker=serialize.XFormedAttributePicker()).serialize(result)
-        return int(answer["status_code"]), dict(answer["headers"]), answer["body"].encode()
+        body = answer["body"]
+        return int(answer["status_code"]), dict(answer["headers"]), body if isinstance(body, bytes) else body.encode()
 
 
 def wsgi_app() -> DomainDispatcherApplication:
@@ -59,7 +60,7 @@ def warm_up(services: tuple[str, ...], region: str) -> None:
 
     for service in services:
         with assumption(f"get_backend({service!r})[account][region] builds the {service} backend"):
-            backends = get_backend(service)[ACCOUNT]
+            backends = get_backend(service)[ACCOUNT]  # type: ignore[call-overload]  # moto types only literal names
             backends["global" if service == "iam" else region]
 
 

@@ -4,6 +4,7 @@ security group rules, route tables, a VPC's DNS attributes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .contract import ACCOUNT, assumption
 
@@ -39,7 +40,7 @@ class RouteTable:
     default_route_to_nat: bool  # 0.0.0.0/0 goes to a NAT gateway
 
 
-def _ec2(region: str):
+def _ec2(region: str) -> Any:  # moto's EC2Backend
     from moto.ec2.models import ec2_backends
 
     with assumption("ec2_backends[account][region] is the region's EC2 backend"):

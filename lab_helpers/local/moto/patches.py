@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .contract import assumption
 
@@ -29,9 +29,13 @@ REGISTRY: dict[str, Patch] = {}
 _originals: dict[str, dict[str, Any]] = {}  # patch name -> the attributes it replaced, as moto had them
 
 
-def register(name: str, owner: str, attributes: tuple[str, ...], relies_on: str, needs: tuple[str, ...] = ()):
+Build = TypeVar("Build", bound=Callable[..., dict[str, Any]])
+
+
+def register(name: str, owner: str, attributes: tuple[str, ...], relies_on: str,
+             needs: tuple[str, ...] = ()) -> Callable[[Build], Build]:
     """Decorator: register `build` as the patch `name`."""
-    def decorator(build: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    def decorator(build: Build) -> Build:
         REGISTRY[name] = Patch(name, owner, attributes, build, needs, relies_on)
         return build
     return decorator
@@ -40,7 +44,8 @@ def register(name: str, owner: str, attributes: tuple[str, ...], relies_on: str,
 def _owner(patch: Patch) -> type:
     module, _, cls = patch.owner.partition(":")
     with assumption(f"{patch.owner} exists"):
-        return getattr(importlib.import_module(module), cls)
+        found: type = getattr(importlib.import_module(module), cls)
+        return found
 
 
 def apply(name: str, **context: Any) -> None:

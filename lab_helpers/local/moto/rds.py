@@ -118,7 +118,7 @@ def _auth_entry(entry: dict[str, str]) -> dict[str, str]:
     return {AUTH_KEYS.get(key, key): value for key, value in entry.items()}
 
 
-def _proxy_view(account: str, region: str, proxy) -> DbProxy:
+def _proxy_view(account: str, region: str, proxy: Any) -> DbProxy:  # proxy: moto's DBProxy
     with assumption("DBProxy has endpoint, auth, resource_id, engine_family, require_tls, idle_client_timeout and "
                     "proxy_target_groups['default']"):
         group = proxy.proxy_target_groups["default"]
@@ -140,7 +140,7 @@ def _proxy_view(account: str, region: str, proxy) -> DbProxy:
 
 def db_proxies() -> list[DbProxy]:
     """Every DB proxy of every region."""
-    out = []
+    out: list[DbProxy] = []
     for account, region, backend in _rds_backends():
         with assumption("RDSBackend.db_proxies maps names to DBProxy"):
             proxies = list(backend.db_proxies.values())
@@ -205,8 +205,8 @@ def set_init_query(account: str, region: str, proxy: str, query: str | None) -> 
     from moto.rds.models import rds_backends
 
     with assumption("DBProxy.proxy_target_groups['default'] is a DBProxyTargetGroup"):
-        group = rds_backends[account][region].db_proxies[proxy].proxy_target_groups["default"]
-        group.lab_init_query = query or None
+        group: Any = rds_backends[account][region].db_proxies[proxy].proxy_target_groups["default"]
+        group.lab_init_query = query or None  # an attribute of the lab's on moto's object
 
 
 @register("rds init query", "moto.rds.models:DBProxyTargetGroup", ("connection_pool_config",),
@@ -215,8 +215,8 @@ def init_query_reporting(originals: dict[str, Any]) -> dict[str, Any]:
     """DescribeDBProxyTargetGroups' ConnectionPoolConfig includes InitQuery when one was set (`set_init_query`)."""
     original = originals["connection_pool_config"].fget
 
-    def connection_pool_config(group) -> dict[str, Any]:
-        config = original(group)
+    def connection_pool_config(group: Any) -> dict[str, Any]:
+        config: dict[str, Any] = original(group)
         if getattr(group, "lab_init_query", None):
             config["InitQuery"] = group.lab_init_query
         return config
@@ -242,7 +242,7 @@ def reported_target_health(originals: dict[str, Any],
     if not isinstance(originals["target_health"], property):
         raise TypeError("DBProxyTarget.target_health is not a property")
 
-    def health(target) -> dict[str, str]:
+    def health(target: Any) -> dict[str, str]:
         with assumption("DBProxyTarget.registering, .backend and .rds_resource_id"):
             if target.registering:
                 return {"State": "REGISTERING"}

@@ -33,7 +33,7 @@ def parse_request(service: str, method: str, path: str, query: str, headers: dic
     from werkzeug.test import EnvironBuilder
 
     raw_path = _quote(path, safe="/~!$&'()*+,;=:@")
-    environ = EnvironBuilder(path=raw_path, method=method, query_string=query, headers=headers,
+    environ = EnvironBuilder(path=raw_path, method=method, query_string=query, headers=list(headers.items()),
                              data=body).get_environ()
     environ["RAW_URI"] = environ["REQUEST_URI"] = raw_path + (f"?{query}" if query else "")
     with assumption("moto.core: get_service_router(service).match(Request) -> (OperationModel, uri params); "

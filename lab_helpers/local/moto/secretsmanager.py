@@ -19,7 +19,8 @@ def secret_string(account: str, region: str, secret_id: str) -> str | None:
         backend = secretsmanager_backends[account][region]
     try:
         with assumption("get_secret_value(secret_id, version_id, version_stage) returns {'SecretString': ...}"):
-            return backend.get_secret_value(secret_id, None, "AWSCURRENT").get("SecretString")
+            value = backend.get_secret_value(secret_id, None, "AWSCURRENT")  # type: ignore[arg-type]  # moto: version None
+            return value.get("SecretString")
     except SecretsManagerClientError:  # not found, deleted, no value
         return None
 
@@ -32,7 +33,7 @@ class SecretVersions:
     rotation_lambda_arn: str
 
 
-def _secret(region: str, secret_id: str):
+def _secret(region: str, secret_id: str) -> Any:  # moto's FakeSecret, or None
     from moto.secretsmanager.models import secretsmanager_backends
 
     with assumption("SecretsManagerBackend.secrets maps names to FakeSecret; _is_valid_identifier takes a name or ARN"):
@@ -88,7 +89,8 @@ def current_stage_follows(originals: dict[str, Any]) -> dict[str, Any]:
     default (moto keeps answering the old default version)."""
     original = originals["update_secret_version_stage"]
 
-    def update_secret_version_stage(backend, secret_id, version_stage, remove_from_version_id, move_to_version_id):
+    def update_secret_version_stage(backend: Any, secret_id: str, version_stage: str,
+                                    remove_from_version_id: str | None, move_to_version_id: str | None) -> Any:
         answer = original(backend, secret_id, version_stage, remove_from_version_id, move_to_version_id)
         if version_stage == "AWSCURRENT" and move_to_version_id:
             secret = backend.secrets[secret_id]

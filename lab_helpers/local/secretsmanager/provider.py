@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 import uuid
+from typing import Any
 
 from .. import moto
 from ..awslambda import FunctionNotFound, LambdaProvider, TooManyRequests, invoke_allowed
@@ -35,7 +36,7 @@ class SecretsManagerProvider:
 
     def __init__(self, lambdas: LambdaProvider):
         self.lambdas = lambdas
-        self.rotations: dict[str, dict] = {}  # secret ARN -> the last rotation: token, step, outcome, error
+        self.rotations: dict[str, dict[str, Any]] = {}  # secret ARN -> the last rotation: token, step, outcome, error
         self._lock = threading.Lock()
 
     def route(self, request: Request) -> Response | None:
@@ -52,7 +53,7 @@ class SecretsManagerProvider:
     def after(self, request: Request) -> None:
         """Nothing to follow: the rotation runs from `route`."""
 
-    def rotate(self, region: str, params: dict) -> Response:
+    def rotate(self, region: str, params: dict[str, Any]) -> Response:
         secret = moto.secretsmanager.secret_versions(region, str(params.get("SecretId", "")))
         if secret is None:
             return error_response(400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
@@ -109,10 +110,10 @@ class SecretsManagerProvider:
         self._record(arn, outcome="succeeded")
         log.info("rotation of %s succeeded (version %s is AWSCURRENT)", arn, token)
 
-    def _record(self, arn: str, **changes) -> None:
+    def _record(self, arn: str, **changes: Any) -> None:
         with self._lock:
             self.rotations.setdefault(arn, {}).update(changes)
 
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         with self._lock:
             return {"rotations": [dict(r) for r in self.rotations.values()]}

@@ -22,7 +22,8 @@ import functools
 import re
 from typing import Any
 
-from botocore.validate import ParamValidator, range_check
+from botocore.model import Shape, StructureShape
+from botocore.validate import ParamValidator, ValidationErrors, range_check
 
 from .refusal import Refusal
 
@@ -50,19 +51,19 @@ class ModelValidator(ParamValidator):
 
     VALIDATED_METADATA_ATTRS = ParamValidator.VALIDATED_METADATA_ATTRS | {"max", "enum", "pattern"}
 
-    def __init__(self, case_insensitive_enums: bool = False):
+    def __init__(self, case_insensitive_enums: bool = False) -> None:
         self.case_insensitive_enums = case_insensitive_enums
 
-    def _validate_structure(self, params, shape, errors, name):
+    def _validate_structure(self, params: Any, shape: StructureShape, errors: ValidationErrors, name: str) -> None:
         if isinstance(params, dict):
             params = {k: v for k, v in params.items() if v is not None and k in shape.members}
             tokens = {m for m in shape.required_members if shape.members[m].metadata.get("idempotencyToken")}
             if tokens:
                 errors = _FilledBySdk(errors, name, tokens)
-        super()._validate_structure(params, shape, errors, name)
+        super()._validate_structure(params, shape, errors, name)  # type: ignore[misc]  # not in botocore-stubs
 
-    def _validate_string(self, param, shape, errors, name):
-        super()._validate_string(param, shape, _Valued(errors, name, param), name)
+    def _validate_string(self, param: Any, shape: Shape, errors: ValidationErrors, name: str) -> None:
+        super()._validate_string(param, shape, _Valued(errors, name, param), name)  # type: ignore[misc]  # not in botocore-stubs
         if not isinstance(param, str):
             return
         if "max" in shape.metadata and len(param) > shape.metadata["max"]:
@@ -80,62 +81,62 @@ class ModelValidator(ParamValidator):
             return value.lower() in {e.lower() for e in enum}
         return value in enum
 
-    def _validate_list(self, param, shape, errors, name):
-        super()._validate_list(param, shape, _Valued(errors, name, param), name)
+    def _validate_list(self, param: Any, shape: Shape, errors: ValidationErrors, name: str) -> None:
+        super()._validate_list(param, shape, _Valued(errors, name, param), name)  # type: ignore[misc]  # not in botocore-stubs
         if isinstance(param, (list, tuple)) and "max" in shape.metadata and len(param) > shape.metadata["max"]:
             errors.report(name, "too long", param=param, max_allowed=shape.metadata["max"])
 
-    def _validate_map(self, param, shape, errors, name):
-        super()._validate_map(param, shape, errors, name)
+    def _validate_map(self, param: Any, shape: Shape, errors: ValidationErrors, name: str) -> None:
+        super()._validate_map(param, shape, errors, name)  # type: ignore[misc]  # not in botocore-stubs
         if isinstance(param, dict):
             range_check(name, len(param), shape, "invalid length", _Valued(errors, name, param))
             if "max" in shape.metadata and len(param) > shape.metadata["max"]:
                 errors.report(name, "too long", param=param, max_allowed=shape.metadata["max"])
 
-    def _validate_number(self, param, shape, errors, name):
+    def _validate_number(self, param: Any, shape: Shape, errors: ValidationErrors, name: str) -> None:
         if isinstance(param, (int, float)) and not isinstance(param, bool) and "max" in shape.metadata \
                 and param > shape.metadata["max"]:
             errors.report(name, "too large", param=param, max_allowed=shape.metadata["max"])
 
-    def _validate_integer(self, param, shape, errors, name):
-        super()._validate_integer(param, shape, errors, name)
+    def _validate_integer(self, param: Any, shape: Shape, errors: ValidationErrors, name: str) -> None:
+        super()._validate_integer(param, shape, errors, name)  # type: ignore[misc]  # not in botocore-stubs
         self._validate_number(param, shape, errors, name)
 
-    def _validate_long(self, param, shape, errors, name):
-        super()._validate_long(param, shape, errors, name)
+    def _validate_long(self, param: Any, shape: Shape, errors: ValidationErrors, name: str) -> None:
+        super()._validate_long(param, shape, errors, name)  # type: ignore[misc]  # not in botocore-stubs
         self._validate_number(param, shape, errors, name)
 
-    def _validate_double(self, param, shape, errors, name):
-        super()._validate_double(param, shape, errors, name)
+    def _validate_double(self, param: Any, shape: Shape, errors: ValidationErrors, name: str) -> None:
+        super()._validate_double(param, shape, errors, name)  # type: ignore[misc]  # not in botocore-stubs
         self._validate_number(param, shape, errors, name)
 
     _validate_float = _validate_double
 
-    def _validate_timestamp(self, param, shape, errors, name):
+    def _validate_timestamp(self, param: Any, shape: Shape, errors: ValidationErrors, name: str) -> None:
         if isinstance(param, (int, float)) and not isinstance(param, bool):
             return  # epoch seconds, as the JSON protocols send timestamps
-        super()._validate_timestamp(param, shape, errors, name)
+        super()._validate_timestamp(param, shape, errors, name)  # type: ignore[misc]  # not in botocore-stubs
 
 
-class _Valued:
+class _Valued(ValidationErrors):
     """Passes reports on; botocore reports a length with the length as the value: this puts the value back."""
 
-    def __init__(self, errors, name: str, value: Any):
+    def __init__(self, errors: ValidationErrors, name: str, value: Any):
         self.errors, self.name, self.value = errors, name, value
 
-    def report(self, name, reason, **details):
+    def report(self, name: str, reason: str, **details: Any) -> None:
         if reason == "invalid length" and name == self.name:
             details["param"] = self.value
         self.errors.report(name, reason, **details)
 
 
-class _FilledBySdk:
+class _FilledBySdk(ValidationErrors):
     """Passes reports on, except a missing idempotency token of the structure at `name` (the SDKs fill it)."""
 
-    def __init__(self, errors, name: str, tokens: set[str]):
+    def __init__(self, errors: ValidationErrors, name: str, tokens: set[str]):
         self.errors, self.name, self.tokens = errors, name, tokens
 
-    def report(self, name, reason, **details):
+    def report(self, name: str, reason: str, **details: Any) -> None:
         token = reason == "missing required field" and details.get("required_name") in self.tokens
         if not (token and name == self.name):
             self.errors.report(name, reason, **details)
@@ -166,7 +167,7 @@ def check(service: str, protocol: str, operation: Any, params: dict[str, Any]) -
                   f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(messages))
 
 
-def _message(reason: str, name: str, details: dict, root: Any, prefix: str = "") -> str:
+def _message(reason: str, name: str, details: dict[str, Any], root: Any, prefix: str = "") -> str:
     if reason == "missing required field":
         path = prefix + _aws_path(f"{name}.{details['required_name']}")
         return f"Value null at '{path}' failed to satisfy constraint: Member must not be null"
@@ -196,9 +197,11 @@ def _render(value: Any) -> str:
 
 def _segments(name: str) -> list[tuple[str, int | None]]:
     """botocore's parameter name ('.Tags[0].Key') as (member, list index) pairs."""
-    out = []
+    out: list[tuple[str, int | None]] = []
     for part in name.strip(".").split("."):
         match = re.fullmatch(r"(.*?)((?:\[\d+\])*)", part.split(" (key: ")[0])
+        assert match is not None  # (.*?) matches any text
+        assert match is not None  # (.*?) matches any text
         member, indexes = match.group(1), [int(i) for i in re.findall(r"\[(\d+)\]", match.group(2))]
         out.append((member, indexes[0] if indexes else None))
     return out
@@ -228,7 +231,7 @@ def _sensitive(root: Any, name: str) -> bool:
     return False
 
 
-def _ec2_refusal(errors: list, root: Any) -> Refusal:
+def _ec2_refusal(errors: list[tuple[str, str, dict[str, Any]]], root: Any) -> Refusal:
     reason, name, details = errors[0]
     if reason == "missing required field":
         parent = root

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import moto
+from ..gateway import Request, Response
 from . import constraints, policies, wire
 from .refusal import Refusal
 
@@ -35,7 +36,7 @@ class Strict:
         self.rules = rules or {}
         self.default_region = default_region  # for a rule of a call signed without a region (IAM's global scope)
 
-    def check(self, request) -> tuple[int, dict[str, str], bytes] | None:
+    def check(self, request: Request) -> Response | None:
         service = SERVICES.get(request.service or "")
         if service is None:
             return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 from xml.sax.saxutils import escape
 
 from .refusal import Refusal
@@ -17,7 +18,7 @@ from .refusal import Refusal
 Response = tuple[int, dict[str, str], bytes]
 
 
-def answer(service: str, protocol: str, metadata: dict, refusal: Refusal) -> Response:
+def answer(service: str, protocol: str, metadata: dict[str, Any], refusal: Refusal) -> Response:
     """`metadata`: the service model's metadata (its XML namespace, its JSON version)."""
     request_id = str(uuid.uuid4())
     code, message = escape(refusal.code), escape(refusal.message)

@@ -25,6 +25,6 @@ def write_map(path: Path, entries: dict[str, dict[str, int]]) -> None:
     os.replace(tmp, path)
 
 
-def install(path: str | os.PathLike) -> None:
+def install(path: str | os.PathLike[str]) -> None:
     """Resolve the local cloud's endpoint names in this process (idempotent)."""
     patch_getaddrinfo(socket, DnsMap(str(path)))

@@ -3,21 +3,27 @@
 Loaded both by `vpc.dns` and, by path, by `lambda_site/sitecustomize.py` inside Lambda execution
 environments (where the lab's package need not be importable).
 """
+from __future__ import annotations
+
 import json
 import os
 import threading
+from collections.abc import Callable
+from typing import Any
+
+Port = str | bytes | int | None  # what socket.getaddrinfo takes as a port
 
 
 class DnsMap:
     """`dns.json` read again whenever it changes: {hostname: {"port": 3306, "local_port": N}}."""
 
-    def __init__(self, path):
+    def __init__(self, path: str) -> None:
         self.path = path
-        self._mtime = None
-        self._entries = {}
+        self._mtime: int | None = None
+        self._entries: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
-    def lookup(self, host, port):
+    def lookup(self, host: object, port: Port) -> tuple[str, int] | None:
         """(127.0.0.1, local_port) for a known endpoint on its own port, else None."""
         if not isinstance(host, str):
             return None
@@ -48,18 +54,25 @@ class DnsMap:
         return "127.0.0.1", entry["local_port"]
 
 
-def patch_getaddrinfo(socket_module, dns_map):
+class _GetAddrInfo:
+    """socket.getaddrinfo that resolves the map's names first. `_lab_dns` and `_lab_original` mark it, also
+    for a copy of this module loaded under another name (sitecustomize.py)."""
+
+    def __init__(self, dns_map: DnsMap, original: Callable[..., Any]) -> None:
+        self._lab_dns = dns_map
+        self._lab_original = original
+
+    def __call__(self, host: str | bytes | None, port: Port, family: int = 0, type: int = 0, proto: int = 0,
+                 flags: int = 0) -> Any:
+        found = self._lab_dns.lookup(host, port)
+        if found is None:
+            return self._lab_original(host, port, family, type, proto, flags)
+        return self._lab_original(found[0], found[1], family, type, proto, flags)
+
+
+def patch_getaddrinfo(socket_module: Any, dns_map: DnsMap) -> None:  # socket, or a stand-in
     """Make socket.getaddrinfo resolve the map's names first (idempotent)."""
     original = socket_module.getaddrinfo
     if getattr(original, "_lab_dns", None) is not None:
         original = original._lab_original
-
-    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
-        found = dns_map.lookup(host, port)
-        if found is None:
-            return original(host, port, family, type, proto, flags)
-        return original(found[0], found[1], family, type, proto, flags)
-
-    getaddrinfo._lab_dns = dns_map
-    getaddrinfo._lab_original = original
-    socket_module.getaddrinfo = getaddrinfo
+    socket_module.getaddrinfo = _GetAddrInfo(dns_map, original)

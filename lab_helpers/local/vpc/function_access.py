@@ -99,6 +99,16 @@ def reachable(caller: Caller, service: str) -> bool:
     return _nat_route(caller.region, vpc_id, {s.id for s in mine})
 
 
+def _inside(subnet: str, cidr: str) -> bool:
+    """Whether the subnet's range lies in `cidr` (never, across IPv4 and IPv6)."""
+    inner, outer = ipaddress.ip_network(subnet), ipaddress.ip_network(cidr)
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner.subnet_of(outer)
+    return False
+
+
 def _admits_https(caller: Caller, group_id: str, subnets: list[moto.ec2.Subnet]) -> bool:
     for rule in moto.ec2.ingress_rules(caller.region, group_id):
         ports = rule.protocol == "-1" or (rule.protocol == "tcp" and rule.from_port is not None
@@ -108,7 +118,7 @@ def _admits_https(caller: Caller, group_id: str, subnets: list[moto.ec2.Subnet])
         if set(rule.source_group_ids) & set(caller.security_group_ids):
             return True
         for cidr in rule.cidrs:
-            if all(ipaddress.ip_network(s.cidr).subnet_of(ipaddress.ip_network(cidr)) for s in subnets):
+            if all(_inside(s.cidr, cidr) for s in subnets):
                 return True
     return False
 
