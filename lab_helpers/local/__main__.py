@@ -4,12 +4,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import lifecycle, state
 from .errors import LocalCloudError
 
 
-def _print_status(st: dict) -> None:
+def _print_status(st: dict[str, Any]) -> None:
     if not st.get("running") or "endpoint" not in st:
         print(st.get("message", "not running"))
         return

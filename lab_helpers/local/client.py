@@ -35,7 +35,7 @@ class DatabaseRecord:
 class CloudRecord:
     """What `up` recorded of the running cloud."""
     pid: int
-    identity: dict | None
+    identity: dict[str, Any] | None
     endpoint: str
     port: int
     region: str

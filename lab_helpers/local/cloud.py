@@ -12,7 +12,9 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pymysql
 
@@ -113,13 +115,13 @@ class LocalCloud:
         except moto.MotoContractError as e:
             self.faults.report("endpoint", "warming up moto's backends", e)
 
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "identity": processes.process_identity(os.getpid()),
                 "endpoint": self.endpoint, "port": self.port, "region": self.region,
                 "root": str(self.root), "started_at": self.started_at,
                 "mariadb": {"pid": self.mariadb.pid, "port": self.mariadb.port, "socket": self.mariadb.socket}}
 
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         address = f"{HOST}:{self.mariadb.port}"
         try:
             database = self.faults.health("database", address=address, restarts=self.rds.engine_restarts,
@@ -141,8 +143,9 @@ class LocalCloud:
         }
 
     def stop(self) -> None:
-        for step in (lambda: self.server.shutdown(), lambda: self.server.server_close(),
-                     lambda: self.lambda_service.shutdown(), lambda: self.rds.stop(), lambda: self.mariadb.stop()):
+        steps: tuple[Callable[[], object], ...] = (lambda: self.server.shutdown(), lambda: self.server.server_close(),
+                     lambda: self.lambda_service.shutdown(), lambda: self.rds.stop(), lambda: self.mariadb.stop())
+        for step in steps:
             try:
                 step()
             except AttributeError:

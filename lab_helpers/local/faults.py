@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class Faults:
         with self._lock:
             return self._faults.get(component)
 
-    def health(self, component: str, **fields) -> dict:
+    def health(self, component: str, **fields: Any) -> dict[str, Any]:
         """A component's health entry: healthy unless it has had a fault; the last one is shown."""
         fault = self.of(component)
         entry = {**fields, "healthy": fields.get("healthy", True) and fault is None}

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import parse_qs
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from werkzeug.serving import ThreadedWSGIServer
 
@@ -88,7 +89,7 @@ class NoDelayRequestHandler(moto.RequestHandler):
     disable_nagle_algorithm = True
     timeout = REQUEST_TIMEOUT_S
 
-    def log_request(self, *args, **kwargs) -> None:  # one line per AWS call is noise here
+    def log_request(self, *args: Any, **kwargs: Any) -> None:  # one line per AWS call is noise here
         pass
 
 
@@ -120,7 +121,7 @@ class Gateway:
         self.ready = ready  # set once moto is patched: AWS calls wait for it (health is answered at once)
         self.moto = moto.wsgi_app()
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         try:
             body = _read_body(environ)
         except BadRequest as e:
@@ -128,6 +129,7 @@ class Gateway:
         key, service, region = signing_scope(environ.get("HTTP_AUTHORIZATION", ""))
         request = Request(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
                           _headers(environ), body, service, region, key)
+        answer: tuple[int, Headers | list[tuple[str, str]], bytes] | None
         try:
             answer = self._answer(request)
             if answer is None:
@@ -162,11 +164,12 @@ class Gateway:
                 what = f"following {request.service} {request.method} {request.path}"
                 self.faults.report(provider.component, what, e)
 
-    def _call_moto(self, environ: dict[str, Any]) -> tuple[int, list, bytes]:
+    def _call_moto(self, environ: WSGIEnvironment) -> tuple[int, list[tuple[str, str]], bytes]:
         captured: dict[str, Any] = {}
         chunks: list[bytes] = []
 
-        def start_response(status, headers, exc_info=None):
+        def start_response(status: str, headers: list[tuple[str, str]],
+                           exc_info: Any = None) -> Callable[[bytes], object]:
             captured["status"], captured["headers"] = status, headers
             return chunks.append
 
@@ -217,7 +220,7 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     if len(body) < length:
         raise BadRequest(400, "IncompleteBody", f"the body ended after {len(body)} of {length} bytes")
     environ["wsgi.input"] = io.BytesIO(body)
-    return body
+    return bytes(body)
 
 
 class EndpointServer(ThreadedWSGIServer):
@@ -226,14 +229,14 @@ class EndpointServer(ThreadedWSGIServer):
 
     daemon_threads = True
 
-    def __init__(self, host: str, port: int, app: Callable, max_connections: int = MAX_CONNECTIONS,
+    def __init__(self, host: str, port: int, app: WSGIApplication, max_connections: int = MAX_CONNECTIONS,
                  handler: type = NoDelayRequestHandler):
         super().__init__(host, port, app, handler=handler)
         self.max_connections = max_connections
         self._slots = threading.BoundedSemaphore(max_connections)
         self.refused = 0  # connections answered 503 because every slot was taken
 
-    def process_request(self, request, client_address) -> None:
+    def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
             self.refused += 1
             body = json.dumps({"__type": "SlowDown", "message": "the local cloud's endpoint has "
@@ -251,7 +254,7 @@ class EndpointServer(ThreadedWSGIServer):
             self._slots.release()
             raise
 
-    def process_request_thread(self, request, client_address) -> None:
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
@@ -270,7 +273,8 @@ def _headers(environ: dict[str, Any]) -> Headers:
     return out
 
 
-def _respond(start_response: Callable, status: int, headers, body: bytes, close: bool = False) -> list[bytes]:
+def _respond(start_response: StartResponse, status: int, headers: Headers | list[tuple[str, str]], body: bytes,
+             close: bool = False) -> list[bytes]:
     items = list(headers.items()) if isinstance(headers, dict) else [
         (k, v) for k, v in headers if k.lower() != "content-length"]
     items.append(("Content-Length", str(len(body))))

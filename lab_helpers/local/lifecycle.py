@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from . import logs, processes, state
 from .errors import LocalCloudError
@@ -79,7 +80,7 @@ START_TIMEOUT = 300.0  # a start takes ~1 s once installed on a quiet machine, b
 # starting at once on a busy 2-core machine did not start within the 60 s this was
 
 
-def up(root: Path | None = None, port: int | None = None, timeout: float = START_TIMEOUT) -> dict:
+def up(root: Path | None = None, port: int | None = None, timeout: float = START_TIMEOUT) -> dict[str, Any]:
     """Start the local cloud (or find it already running) and return its state record."""
     root = Path(root or state.state_dir()).resolve()
     existed = root.exists()
@@ -88,7 +89,7 @@ def up(root: Path | None = None, port: int | None = None, timeout: float = START
         return _up(root, port, timeout, existed)
 
 
-def _up(root: Path, port: int | None, timeout: float, existed: bool) -> dict:
+def _up(root: Path, port: int | None, timeout: float, existed: bool) -> dict[str, Any]:
     info = state.read(root)
     if info and processes.is_same_process(info.get("pid"), info.get("identity")):
         if state.health(info["endpoint"]):
@@ -182,7 +183,7 @@ def _unrecorded_server(root: Path, existed: bool | None = None) -> str | None:
             "`python -m lab_helpers.local down` to stop it, then `up` again.")
 
 
-def down(root: Path | None = None, timeout: float = 20.0) -> dict:
+def down(root: Path | None = None, timeout: float = 20.0) -> dict[str, Any]:
     """Stop the local cloud and everything it started, and only that. Harmless when nothing is running.
 
     The recorded PID is stopped only while it is still the recorded process (same start time and
@@ -198,7 +199,7 @@ def down(root: Path | None = None, timeout: float = 20.0) -> dict:
         return _down(root, timeout)
 
 
-def _down(root: Path, timeout: float) -> dict:
+def _down(root: Path, timeout: float) -> dict[str, Any]:
     info = state.read(root)
     stopped = stale = False
     unrecorded = not info and bool(lab_processes(root, servers_only=True))
@@ -215,7 +216,7 @@ def _down(root: Path, timeout: float) -> dict:
             "leftover_processes_stopped": len(leftovers) - unrecorded}
 
 
-def describe_down(result: dict) -> str:
+def describe_down(result: dict[str, Any]) -> str:
     """What `down` did, in one true sentence."""
     left = result["leftover_processes_stopped"]
     leftovers = f"; stopped {left} leftover process{'es' if left != 1 else ''} of it" if left else ""
@@ -228,7 +229,7 @@ def describe_down(result: dict) -> str:
     return f"the local cloud was not running{leftovers or '; nothing left behind'}"
 
 
-def status(root: Path | None = None) -> dict:
+def status(root: Path | None = None) -> dict[str, Any]:
     """Every component with its address and whether it is healthy."""
     root = Path(root or state.state_dir()).resolve()
     info = state.read(root)
@@ -247,7 +248,7 @@ def status(root: Path | None = None) -> dict:
 
 
 @contextmanager
-def fresh(prefix: str = "lab-cloud-", export: bool = False) -> Iterator[dict]:
+def fresh(prefix: str = "lab-cloud-", export: bool = False) -> Iterator[dict[str, Any]]:
     """A local cloud of its own, for tests, benchmarks and reference runs: a new state folder and a free
     port; stopped, and its folder removed, at the end. With `export`, LAB_STATE_DIR and LAB_LOCAL_PORT
     name it (for notebook kernels and `Lab.connect("local")`) while it runs, and are put back afterwards.

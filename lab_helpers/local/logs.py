@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Set
 from pathlib import Path
+from typing import TextIO
 
 MAX_BYTES = 2 * 1024 * 1024
 KEEP_STREAMS = 20
@@ -52,7 +54,7 @@ def trim(path: Path, max_bytes: int = MAX_BYTES) -> bool:
         return False
 
 
-def prune(folder: Path, keep: int = KEEP_STREAMS, pattern: str = "*.log", busy: set[Path] = frozenset()) -> int:
+def prune(folder: Path, keep: int = KEEP_STREAMS, pattern: str = "*.log", busy: Set[Path] = frozenset()) -> int:
     """Delete all but the `keep` newest files matching `pattern` in `folder` (never one in `busy`);
     how many it deleted."""
     try:
@@ -67,7 +69,7 @@ def prune(folder: Path, keep: int = KEEP_STREAMS, pattern: str = "*.log", busy: 
     return gone
 
 
-class RotatingOutput(logging.StreamHandler):
+class RotatingOutput(logging.StreamHandler[TextIO]):
     """Logs to this process's stderr, which is `path` (cloud.log); past `max_bytes` the file becomes
     `<path>.1` and a new one takes over fds 1 and 2, so stray output and tracebacks follow too."""
 

@@ -31,7 +31,7 @@ def free_port() -> int:
     if end - LISTEN_RANGE_START < 1000:  # an unusual range: fall back to what the kernel picks
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind((HOST, 0))
-            return s.getsockname()[1]
+            return int(s.getsockname()[1])
     for _ in range(200):
         port = random.randrange(LISTEN_RANGE_START, end)
         if is_free(port):
@@ -99,5 +99,5 @@ class PortClaim:
     def __enter__(self) -> PortClaim:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()

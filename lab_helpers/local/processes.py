@@ -8,11 +8,12 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 PROC = Path("/proc")
 
 
-def terminate(proc: subprocess.Popen, timeout: float, group: bool = False) -> None:
+def terminate(proc: subprocess.Popen[bytes], timeout: float, group: bool = False) -> None:
     """Stop a child process (with `group`, its whole process group: what it started too); it is reaped."""
     if proc.poll() is None:
         _signal(proc.pid, signal.SIGTERM, group)
@@ -79,7 +80,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def process_identity(pid: int) -> dict | None:
+def process_identity(pid: int) -> dict[str, Any] | None:
     """What tells one process from a later one that got the same PID: its start time (clock ticks since
     boot) and its exact command line; None when there is no such process."""
     try:
@@ -91,6 +92,7 @@ def process_identity(pid: int) -> dict | None:
     return {"start_time": start_time, "cmdline": cmdline}
 
 
-def is_same_process(pid: int | None, identity: dict | None) -> bool:
+def is_same_process(pid: int | None, identity: dict[str, Any] | None) -> bool:
     """Whether `pid` is still the process recorded with `identity` (not a later one given its PID)."""
-    return bool(pid) and identity is not None and process_identity(pid) == identity and pid_alive(pid)
+    return bool(pid) and pid is not None and identity is not None and process_identity(pid) == identity \
+        and pid_alive(pid)

@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .. import paths
 from .errors import LocalCloudError
@@ -113,15 +114,16 @@ def lock(root: Path, timeout: float = 180.0) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def read(root: Path | None = None) -> dict | None:
+def read(root: Path | None = None) -> dict[str, Any] | None:
     """The running cloud's record, or None (no file, or not readable)."""
     try:
-        return json.loads(cloud_file(root).read_text())
+        record: dict[str, Any] = json.loads(cloud_file(root).read_text())
+        return record
     except (OSError, ValueError):
         return None
 
 
-def write(info: dict, root: Path) -> None:
+def write(info: dict[str, Any], root: Path) -> None:
     """Replace the record atomically (readers never see half a file)."""
     path = cloud_file(root)
     tmp = path.with_suffix(".tmp")
@@ -129,11 +131,12 @@ def write(info: dict, root: Path) -> None:
     os.replace(tmp, path)
 
 
-def health(endpoint: str, timeout: float = 2.0) -> dict | None:
+def health(endpoint: str, timeout: float = 2.0) -> dict[str, Any] | None:
     """The endpoint's health answer, or None when it does not answer."""
     try:
         with urllib.request.urlopen(endpoint + HEALTH_PATH, timeout=timeout) as r:
-            return json.loads(r.read())
+            health: dict[str, Any] = json.loads(r.read())
+            return health
     except (OSError, ValueError, urllib.error.URLError):
         return None
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from .. import logs, processes
 from ..errors import LocalCloudError
@@ -87,7 +88,7 @@ class LambdaService:
             idle = self._detach(name, keep_key)
         _stop_all(idle)
 
-    def environments(self) -> list[dict]:
+    def environments(self) -> list[dict[str, Any]]:
         with self._lock:
             return [{"id": e.id, "function": e.function, "config_key": e.config_key, "pid": e.pid,
                      "state": "busy" if e.busy else "idle", "invocations": e.invocations,
@@ -184,7 +185,7 @@ class ExecutionEnvironment:
         self.config_key = fn.config_key
         self.log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{self.id}"
         self.log_path = logs_dir / re.sub(r"[^A-Za-z0-9_-]", "_", fn.name) / f"{self.id}.log"
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.api: RuntimeAPI | None = None
         self.busy = True
         self.retired = False  # stop it when its invocation ends
@@ -231,12 +232,13 @@ class ExecutionEnvironment:
             if failure:
                 return self._finish(fn, request_id, failure, log_from, cold), False
         self._log(f"START RequestId: {request_id} Version: $LATEST")
+        proc, api = self._spawned()
         submitted_at = time.perf_counter()
-        invocation = self.api.submit(request_id, payload, fn.timeout)
+        invocation = api.submit(request_id, payload, fn.timeout)
         # The function's timeout runs from the moment the runtime receives the event.
         ended = self._wait(invocation.done, lambda: (invocation.handed_out_at or submitted_at) + fn.timeout)
         if ended == "done" and not self._out_of_memory(invocation.body if invocation.outcome == "error" else None):
-            duration = (invocation.finished_at - invocation.handed_out_at) * 1000
+            duration = ((invocation.finished_at or submitted_at) - (invocation.handed_out_at or submitted_at)) * 1000
             error = "Unhandled" if invocation.outcome == "error" else None
             outcome = _Outcome(invocation.body, error, duration)
         elif ended in ("done", "oom"):  # Lambda ends an environment whose memory went past its size
@@ -247,8 +249,14 @@ class ExecutionEnvironment:
             self.stop(grace=0)  # Lambda discards the whole environment
             outcome = _timed_out(request_id, fn.timeout, _ms_since(invocation.handed_out_at))
         else:
-            outcome = _exited(request_id, self.proc.returncode, _ms_since(invocation.handed_out_at))
+            outcome = _exited(request_id, proc.returncode, _ms_since(invocation.handed_out_at))
         return self._finish(fn, request_id, outcome, log_from, cold), outcome.keep
+
+    def _spawned(self) -> tuple[subprocess.Popen[bytes], RuntimeAPI]:
+        """Its runtime process and Runtime API, which spawn() starts before any invocation."""
+        if self.proc is None or self.api is None:
+            raise LocalCloudError(f"the execution environment {self.id} of {self.function} was not started")
+        return self.proc, self.api
 
     def stop(self, grace: float = STOP_GRACE) -> None:
         """Stop the runtime process and everything it started, then the Runtime API (once)."""
@@ -264,25 +272,27 @@ class ExecutionEnvironment:
     def _await_init(self, fn: FunctionVersion, request_id: str) -> _Outcome | None:
         """Wait for the end of the init phase (the first poll for an event); None if it succeeded.
         Lambda allows 10 s of init, then retries init within the invocation's own timeout."""
-        ended = self._wait(self.api.init_done, lambda: self._spawned_at + INIT_TIMEOUT + fn.timeout)
-        if ended == "done" and self.api.init_error is None and not self._out_of_memory(None):
-            self.init_ms = (self.api.first_poll_at - self._spawned_at) * 1000
+        proc, api = self._spawned()
+        ended = self._wait(api.init_done, lambda: self._spawned_at + INIT_TIMEOUT + fn.timeout)
+        init_error = api.init_error
+        if ended == "done" and init_error is None and not self._out_of_memory(None):
+            self.init_ms = ((api.first_poll_at or self._spawned_at) - self._spawned_at) * 1000  # set with init_done
             return None
         init_ms = _ms_since(self._spawned_at)
-        if ended == "oom" or (ended == "done" and self._out_of_memory(self.api.init_error)):
+        if ended == "oom" or (ended == "done" and self._out_of_memory(init_error)):
             self.stop(grace=0)
             outcome = _out_of_memory(request_id, init_ms)
             self.peak_mb = max(self.peak_mb, self.memory_mb)
-        elif ended == "done":  # the runtime reported the error (and exits): pass its payload on
-            error_type = _error_type(self.api.init_error)
-            outcome = _Outcome(self.api.init_error, "Unhandled", init_ms, keep=False,
+        elif ended == "done" and init_error is not None:  # the runtime reported the error (and exits): pass it on
+            error_type = _error_type(init_error)
+            outcome = _Outcome(init_error, "Unhandled", init_ms, keep=False,
                                status=f"\tStatus: error\tError Type: {error_type}")
         elif ended == "timeout":  # init used its 10 s, then the invocation's own timeout
             self.stop(grace=0)
             init_ms = INIT_TIMEOUT * 1000
             outcome = _timed_out(request_id, fn.timeout, _ms_since(self._spawned_at + INIT_TIMEOUT))
         else:
-            outcome = _exited(request_id, self.proc.returncode, init_ms)
+            outcome = _exited(request_id, proc.returncode, init_ms)
         self._log(f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: init{outcome.status}",
                   f"START RequestId: {request_id} Version: $LATEST")
         return outcome
@@ -294,7 +304,7 @@ class ExecutionEnvironment:
             self._measure_memory()
             if self.peak_mb > self.memory_mb:
                 return "oom"
-            if self.proc.poll() is not None:
+            if self._spawned()[0].poll() is not None:
                 return "done" if event.is_set() else "exited"
             if time.perf_counter() >= deadline():
                 return "timeout"
@@ -309,7 +319,7 @@ class ExecutionEnvironment:
     def _measure_memory(self) -> None:
         """Max Memory Used: the process's peak resident set (VmHWM), in MB rounded up."""
         try:
-            peak = processes.status(self.proc.pid).get("VmHWM")
+            peak = processes.status(self._spawned()[0].pid).get("VmHWM")
         except OSError:
             return  # the process is gone: keep the last reading
         if peak:

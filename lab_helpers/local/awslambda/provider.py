@@ -15,6 +15,7 @@ import logging
 import re
 import threading
 import uuid
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from .. import moto
@@ -90,8 +91,8 @@ class LambdaProvider:
     def version(self, region: str, name_or_arn: str, qualifier: str | None = None) -> FunctionVersion:
         """The function as deployed now (FunctionNotFound when there is none)."""
         fn = moto.awslambda.deployed_function(region, function_name(name_or_arn), qualifier)
-        settings = dict(handler=fn.handler, runtime=fn.runtime, timeout=fn.timeout, memory_size=fn.memory_size,
-                        environment=fn.environment)
+        settings: dict[str, Any] = dict(handler=fn.handler, runtime=fn.runtime, timeout=fn.timeout,
+                                        memory_size=fn.memory_size, environment=fn.environment)
         # any change of code or configuration means new execution environments, as on AWS
         key = hashlib.sha256(json.dumps([fn.code_sha256, fn.role, settings], sort_keys=True).encode()).hexdigest()
         return FunctionVersion(name=fn.name, arn=fn.arn, code_sha256=fn.code_sha256, code_zip=fn.code_zip,
@@ -125,8 +126,8 @@ class LambdaProvider:
                 b"version of its code is gone; call GetFunction again.</Message></Error>")
         return 200, {"Content-Type": "application/zip"}, found[1]
 
-    def handle_invoke(self, region: str, name: str, query: str, headers: dict, body: bytes) -> Response:
-        qualifier = (parse_qs(query).get("Qualifier") or [None])[0]
+    def handle_invoke(self, region: str, name: str, query: str, headers: dict[str, Any], body: bytes) -> Response:
+        qualifier = next(iter(parse_qs(query).get("Qualifier", [])), None)
         try:
             fn = self.version(region, name, qualifier)
         except FunctionNotFound:
@@ -180,6 +181,6 @@ class LambdaProvider:
         except FunctionNotFound:  # e.g. a permission removed from a function deleted meanwhile
             self.service.retire(name)
 
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         return {"environments": self.service.environments()}
 

@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from .function import FunctionVersion
 
@@ -99,8 +100,12 @@ class RuntimeAPI:
 
     @property
     def address(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._host_port()
         return f"{host}:{port}"
+
+    def _host_port(self) -> tuple[str, int]:
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)  # (an IPv4 server: a str and an int)
 
     def submit(self, request_id: str, event: bytes, timeout: float) -> Invocation:
         invocation = Invocation(request_id, event, timeout)
@@ -114,7 +119,7 @@ class RuntimeAPI:
             self._closing = True
         self._events.put(None)  # release a long poll that is still waiting
         with contextlib.suppress(OSError):  # wake the accept loop so that it sees _closing
-            socket.create_connection(self._server.server_address, timeout=1).close()
+            socket.create_connection(self._host_port(), timeout=1).close()
         self._thread.join()
         self._server.server_close()
 
@@ -155,7 +160,7 @@ class RuntimeAPI:
 class _Server(ThreadingHTTPServer):
     api: RuntimeAPI
 
-    def handle_error(self, request, client_address) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], OSError):  # a killed runtime just hangs up: not news
             super().handle_error(request, client_address)
 
@@ -164,13 +169,17 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # else Nagle + delayed ACK add 40-80 ms to every warm invocation
 
-    def log_message(self, format, *args) -> None:
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the environment's log is the function's, not the server's
+
+    def _api(self) -> RuntimeAPI:
+        assert isinstance(self.server, _Server)  # the only server this handler is given
+        return self.server.api
 
     def do_GET(self) -> None:
         if self.path != f"{PREFIX}/invocation/next":
             return self._reply(404, _error("InvalidRequest", f"unknown path {self.path}"))
-        api: RuntimeAPI = self.server.api
+        api = self._api()
         invocation = api.next_event()
         if invocation is None:  # the environment is being stopped
             return self._reply(410, _error("Gone", "the execution environment is shutting down"))
@@ -184,7 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
         })
 
     def do_POST(self) -> None:
-        api: RuntimeAPI = self.server.api
+        api = self._api()
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path == f"{PREFIX}/init/error":
             api.report_init_error(body)

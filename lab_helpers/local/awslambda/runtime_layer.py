@@ -56,7 +56,7 @@ def build(folder: Path) -> Path:
     tmp.mkdir(parents=True)
     for dist in distributions().values():
         for entry in top_level_entries(dist):
-            source = Path(dist.locate_file(entry))
+            source = Path(str(dist.locate_file(entry)))
             if source.exists() and not (tmp / entry).exists():
                 os.symlink(source, tmp / entry)
     shutil.rmtree(folder, ignore_errors=True)

@@ -18,7 +18,7 @@ if _memory_mb:
     resource.setrlimit(resource.RLIMIT_DATA, (_limit, _limit))
 
 try:
-    import sitecustomize  # noqa: F401  the VPC's DNS hook on PYTHONPATH (-S does not load it)
+    importlib.import_module("sitecustomize")  # the VPC's DNS hook on PYTHONPATH (-S does not load it)
 except ImportError:
     pass
 
@@ -27,6 +27,8 @@ from awslambdaric.__main__ import main  # noqa: E402
 
 # The trace header of each invocation set without glibc keeping every value (trace_env.py says why).
 _spec = importlib.util.spec_from_file_location("_lab_trace_env", os.path.join(_here, "trace_env.py"))
+if _spec is None or _spec.loader is None:
+    raise ImportError(f"the local cloud's trace_env.py cannot be loaded from {_here}")
 _trace_env = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_trace_env)
 _trace_env.install(_awslambdaric_bootstrap)

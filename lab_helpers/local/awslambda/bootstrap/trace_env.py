@@ -7,8 +7,11 @@
 # minute for a busy execution environment, Runtime.OutOfMemory at 128 MB after about 90 minutes.
 # Here the value goes to os.environ's mapping (what Python code and boto3 read) and to the C
 # environment with putenv(3) from buffers this module owns, so each old value is freed.
+from __future__ import annotations
+
 import ctypes
 import os
+from typing import Any
 
 NAME = "_X_AMZN_TRACE_ID"
 KEEP = 2  # the newest buffers kept alive: a thread that read the previous value still reads valid memory
@@ -16,10 +19,11 @@ KEEP = 2  # the newest buffers kept alive: a thread that read the previous value
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.putenv.argtypes = [ctypes.c_char_p]
 _libc.putenv.restype = ctypes.c_int
-_buffers = []
+_buffers: list[ctypes.Array[ctypes.c_char]] = []
+_environ: dict[bytes, bytes] = os.environ._data  # type: ignore[attr-defined]  # os._Environ's mapping; not in typeshed
 
 
-def _put(entry):
+def _put(entry: bytes) -> None:
     """putenv(3) `entry` ("NAME=value", or "NAME" to remove it) from a buffer of ours, kept while it is in use."""
     buffer = ctypes.create_string_buffer(entry)
     if _libc.putenv(buffer) != 0:
@@ -28,19 +32,19 @@ def _put(entry):
     del _buffers[:-KEEP]
 
 
-def set_trace_id(trace_id):
+def set_trace_id(trace_id: str | None) -> None:
     """What awslambdaric's `update_xray_env_variable` does, without setenv(3): the header, or None to remove it."""
-    key = os.environ.encodekey(NAME)
+    key = os.fsencode(NAME)  # os.environ's encodekey and encodevalue on POSIX
     if trace_id is None:
-        if key in os.environ._data:
+        if key in _environ:
             _put(key)  # glibc's putenv of a name without "=" removes it
-            del os.environ._data[key]
+            del _environ[key]
         return
-    value = os.environ.encodevalue(trace_id)
+    value = os.fsencode(trace_id)
     _put(key + b"=" + value)
-    os.environ._data[key] = value
+    _environ[key] = value
 
 
-def install(bootstrap_module):
+def install(bootstrap_module: Any) -> None:  # awslambdaric.bootstrap
     """Make awslambdaric's bootstrap set the trace header with `set_trace_id`."""
     bootstrap_module.update_xray_env_variable = set_trace_id
