@@ -32,13 +32,14 @@ class ApiView(TypedDict):
     invoke_url: str | None  # None until the stage exists
 
 
-def _apigw(lab: Lab):
+def _apigw(lab: Lab) -> Any:  # a boto3 client
     return lab.client("apigateway")
 
 
 def _raw_api(lab: Lab) -> dict[str, Any] | None:
     for page in _apigw(lab).get_paginator("get_rest_apis").paginate():
-        for api in page["items"]:
+        apis: list[dict[str, Any]] = page["items"]
+        for api in apis:
             if api["name"] == lab.names.api:
                 return api
     return None

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from types import TracebackType
 from typing import Any
 
 from .config import DEFAULT_REGION, Lab
 
 
 def total_usd_per_hour(rows: Sequence[Mapping[str, Any]]) -> float:
-    return sum(row["usd_per_hour"] for row in rows)
+    return float(sum(row["usd_per_hour"] for row in rows))
 
 
 def cleanup_command(lab: Lab) -> str:
@@ -61,7 +62,8 @@ def report_on_failure(lab: Lab) -> None:
     if shell is None:
         return
 
-    def after_error(shell, etype, value, tb, tb_offset=None):
+    def after_error(shell: Any, etype: type[BaseException], value: BaseException, tb: TracebackType | None,
+                    tb_offset: int | None = None) -> None:
         shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
         print(leftovers(lab))
         return None

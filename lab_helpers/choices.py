@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -47,7 +48,7 @@ class Choices:
     tags: tuple[tuple[str, str], ...] = ()  # extra tags on every resource, as (key, value)
     permissions_boundary: str = ""  # an IAM policy ARN: every role's permissions boundary
 
-    def lab_settings(self) -> dict:
+    def lab_settings(self) -> dict[str, Any]:
         """What `Lab.connect` takes from the choices besides target and region."""
         return {"learner": self.learner, "extra_tags": dict(self.tags),
                 "permissions_boundary": self.permissions_boundary}
@@ -82,7 +83,7 @@ def check_learner(learner: str) -> str:
     return learner
 
 
-def parse_tags(tags: str | dict | None) -> tuple[tuple[str, str], ...]:
+def parse_tags(tags: str | dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
     """00's `tags`: "Key=Value,Key2=Value2" (or a dict), checked as AWS checks tags; () for none."""
     if not tags:
         return ()
@@ -122,7 +123,7 @@ def default_region(target: str) -> str:
     if target == "aws":
         configured = boto3.Session().region_name
         if configured:
-            return configured
+            return str(configured)
     return DEFAULT_REGION
 
 
@@ -149,7 +150,7 @@ def remember(choices: Choices, state_dir: Path | None = None) -> None:
     os.replace(tmp, path)
 
 
-def choose(target: str, region: str | None, learner: str | None, tags: str | dict | None = None,
+def choose(target: str, region: str | None, learner: str | None, tags: str | dict[str, Any] | None = None,
            permissions_boundary: str | None = None) -> Choices:
     """00_prerequisites: the choices checked (region None: the default for the target); `remember` them
     once the lab may go on."""

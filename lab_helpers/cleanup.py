@@ -70,7 +70,7 @@ def _module2_package(lab: Lab) -> bytes:
     return lambda_fn.build_package("module2", {lambda_fn.RDS_ENDPOINT_PLACEHOLDER: rds.db_host(lab)})
 
 
-def _module3_code(lab: Lab) -> dict[str, Any] | None:
+def _module3_code(lab: Lab) -> lambda_fn.FunctionView | None:
     """The function while it runs anything but Module 2's code without environment variables."""
     function = lambda_fn.find_function(lab)
     if function is None:
@@ -86,7 +86,7 @@ def _put_module2_code_back(lab: Lab) -> bool:
     return True
 
 
-def _read_write_attachment(lab: Lab) -> dict[str, Any] | None:
+def _read_write_attachment(lab: Lab) -> iam.RoleView | None:
     """The function's role while SecretsManagerReadWrite (Step 3.3 as printed) is attached to it."""
     role = iam.find_lambda_role(lab)
     return role if role and READ_WRITE_POLICY_NAME in role["managed_policies"] else None

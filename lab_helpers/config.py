@@ -107,7 +107,7 @@ def names_for(learner: str = "", region: str = DEFAULT_REGION) -> Names:
 
         >>> names_for("kim01", "us-east-1").lambda_role  # 'kim01-serverless-app-lambda-role-us-east-1'
     """
-    changes: dict[str, str] = {}
+    changes: dict[str, Any] = {}  # field name -> name (replace() takes them as keywords)
     prefix = f"{learner}-" if learner else ""
     for field_name in LEARNER_PREFIXED:
         changes[field_name] = prefix + getattr(NAMES, field_name)
@@ -132,7 +132,7 @@ class Lab:
     target: str = DEFAULT_TARGET
     region: str = DEFAULT_REGION
     names: Names = NAMES
-    session: boto3.Session | None = None
+    session: Any = None  # a boto3.Session (boto3 ships no types); __post_init__ makes one when none is given
     endpoint_url: str | None = None
     poll_interval: float = 0.2  # seconds between polls of a resource's state (AWS: 5)
     poll_timeout: float = 60.0  # seconds before a wait gives up (AWS: 30 minutes)
@@ -154,12 +154,13 @@ class Lab:
         `names`, else the learner's in that region (`names_for`); `extra_tags` and `permissions_boundary` go on
         everything it creates."""
         names = names or names_for(learner, region)
-        required = {"extra_tags": dict(extra_tags or {}), "permissions_boundary": permissions_boundary}
+        tags = dict(extra_tags or {})
         if target == "local":
             from .local import RunningCloud
 
             # raises with what to do when the cloud is not up
-            return replace(cls.local(RunningCloud.find().endpoint, region, names), **required)
+            return replace(cls.local(RunningCloud.find().endpoint, region, names), extra_tags=tags,
+                           permissions_boundary=permissions_boundary)
         if target == "aws":
             session = boto3.Session(region_name=region)
             if session.get_credentials() is None:
@@ -169,7 +170,8 @@ class Lab:
                     "target=\"local\" 을 쓰세요."
                 )
             return cls(target="aws", region=region, names=names, session=session,
-                       poll_interval=5.0, poll_timeout=1800.0, **required)
+                       poll_interval=5.0, poll_timeout=1800.0, extra_tags=tags,
+                       permissions_boundary=permissions_boundary)
         raise ValueError(f"target 은 {TARGETS} 중 하나여야 합니다. 받은 값: {target!r}")
 
     @classmethod
@@ -182,7 +184,7 @@ class Lab:
         return cls(target="local", region=region, names=names or names_for("", region), session=session,
                    endpoint_url=endpoint_url)
 
-    def client(self, service: str):
+    def client(self, service: str) -> Any:  # a boto3 client
         if service not in self._clients:
             cfg = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=120)
             kwargs: dict[str, Any] = {"config": cfg}
@@ -193,7 +195,7 @@ class Lab:
 
     @property
     def account_id(self) -> str:
-        return self.client("sts").get_caller_identity()["Account"]
+        return str(self.client("sts").get_caller_identity()["Account"])
 
     def tags(self, module: int, name: str | None = None) -> list[dict[str, str]]:
         """The lab's tags (and the learner's `extra_tags`) as [{"Key":…, "Value":…}], with a Name tag when given."""

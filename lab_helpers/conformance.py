@@ -29,8 +29,10 @@ import sys
 import tarfile
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import paths
 
@@ -82,9 +84,9 @@ def proxy_only(direct: Counts, proxied: Counts) -> list[str]:
     return sorted(set(proxied.failures) - set(direct.failures))
 
 
-def expected_failures(path: Path = EXPECTED) -> dict[str, dict]:
+def expected_failures(path: Path = EXPECTED) -> dict[str, dict[str, Any]]:
     """suite -> {test id: {"why": ..., "documentation": URL}} from conformance/expected_failures.json."""
-    data = json.loads(path.read_text())
+    data: dict[str, dict[str, Any]] = json.loads(path.read_text())
     for suite, tests in data.items():
         for test_id, entry in tests.items():
             if not str(entry.get("documentation", "")).startswith("https://docs.aws.amazon.com/"):
@@ -95,7 +97,7 @@ def expected_failures(path: Path = EXPECTED) -> dict[str, dict]:
 
 # ---------------------------------------------------------------- what the suites run on
 
-def _run(cmd: list, **kwargs) -> subprocess.CompletedProcess:
+def _run(cmd: list[Any], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
     return subprocess.run([str(c) for c in cmd], check=True, **kwargs)
 
 
@@ -200,7 +202,7 @@ SETUP_SQL = [
 ]
 
 
-def run(suites: list[str], work: Path = WORK, echo=print) -> dict:
+def run(suites: list[str], work: Path = WORK, echo: Callable[..., None] = print) -> dict[str, Any]:
     """Each suite directly and through the proxy; the results (also written to work/results.json)."""
     from .local.rds.mariadb import MariaDB
     from .local.rds.proxy import ProxySettings, RdsProxy
@@ -219,16 +221,16 @@ def run(suites: list[str], work: Path = WORK, echo=print) -> dict:
             db.execute(sql)
         proxy_cert, proxy_key = ca.issue("proxy", [], state / "proxy")
         settings = ProxySettings(credentials={USER: PASSWORD, "test2": "some password"},
-                                 target=("127.0.0.1", db.port), db_max_connections=200, require_tls=True,
+                                 target=("127.0.0.1", db.bound_port), db_max_connections=200, require_tls=True,
                                  tls=(str(proxy_cert), str(proxy_key)),
                                  server_version="5.5.5-" + db.execute("SELECT VERSION()")[0][0])  # as MariaDB's
         proxy = RdsProxy("conformance", lambda: settings)
         proxy.start()
-        results: dict = {"suites": {}}
+        results: dict[str, Any] = {"suites": {}}
         expected = expected_failures()
         for suite in suites:
             counts = {}
-            for target in (Target("direct", db.port, ca.cert_path), Target("proxy", proxy.port, ca.cert_path)):
+            for target in (Target("direct", db.bound_port, ca.cert_path), Target("proxy", proxy.port, ca.cert_path)):
                 echo(f"{suite}: running {'directly' if target.name == 'direct' else 'through the proxy'}",
                      flush=True)
                 counts[target.name] = read_junit(SUITES[suite](python, work, target))
@@ -250,7 +252,7 @@ def run(suites: list[str], work: Path = WORK, echo=print) -> dict:
     return results
 
 
-def table(results: dict) -> str:
+def table(results: dict[str, Any]) -> str:
     lines = [f"{'suite':<10} {'direct: passed/failed/skipped':>30} {'proxy: passed/failed/skipped':>30}  "
              "fail only via proxy (unexplained)"]
     for suite, r in results["suites"].items():
@@ -263,7 +265,7 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def summary(path: Path = RESULTS) -> dict | None:
+def summary(path: Path = RESULTS) -> dict[str, Any] | None:
     """What `make bench` shows: each suite's counts, when `make conformance` ran."""
     if not path.is_file():
         return None

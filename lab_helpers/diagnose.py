@@ -46,7 +46,7 @@ def _endpoint(lab: Lab) -> list[tuple[str, bool]]:
     return [
         (f"VPC {names.vpc} 의 DNS hostnames 가 켜져 있음", bool(vpc and vpc["dns_hostnames"])),
         (f"{names.secret_sg} 가 {names.lambda_sg} 의 HTTPS(443) 를 허용",
-         bool(secret_sg) and f"tcp/{network.HTTPS} from {names.lambda_sg}" in secret_sg["inbound"]),
+         secret_sg is not None and f"tcp/{network.HTTPS} from {names.lambda_sg}" in secret_sg["inbound"]),
         ("Secrets Manager VPC 엔드포인트가 available 이고 프라이빗 DNS 가 켜져 있음",
          bool(endpoint and endpoint["state"] == "available" and endpoint["private_dns"])),
         (f"엔드포인트가 secret 서브넷에 있고 보안 그룹이 {names.secret_sg}",  # (no endpoint: the row above)
@@ -62,7 +62,7 @@ def _proxy(lab: Lab) -> list[tuple[str, bool]]:
     targets = db_proxy["targets"] if db_proxy else []
     return [
         (f"{names.rds_sg} 가 자기 자신(RDS Proxy)의 MySQL({names.db_port}) 을 허용",
-         bool(rds_sg) and f"tcp/{names.db_port} from {names.rds_sg}" in rds_sg["inbound"]),
+         rds_sg is not None and f"tcp/{names.db_port} from {names.rds_sg}" in rds_sg["inbound"]),
         (f"RDS Proxy {names.proxy} 가 available", bool(db_proxy and db_proxy["state"] == "available")),
         (f"RDS Proxy 의 대상이 {names.db_instance} 하나이고 AVAILABLE",
          [(t["db"], t["state"]) for t in targets] == [(names.db_instance, "AVAILABLE")]),
@@ -83,16 +83,17 @@ def _function(lab: Lab) -> list[tuple[str, bool]]:
     improved = code == lambda_fn.code_sha256(lambda_fn.build_package("module3"))
     return [
         (f"함수 역할의 최소 권한 정책: 보안 암호 {names.secret} 의 GetSecretValue 만 허용",
-         bool(policy and secret) and (policy["actions"], policy["resources"]) == ([GET_SECRET_VALUE], [secret["arn"]])),
+         policy is not None and secret is not None
+         and (policy["actions"], policy["resources"]) == ([GET_SECRET_VALUE], [secret["arn"]])),
         (f"함수 역할에 {READ_WRITE_POLICY} 가 더는 붙어 있지 않음",
-         bool(role) and READ_WRITE_POLICY not in role["managed_policies"]),
+         role is not None and READ_WRITE_POLICY not in role["managed_policies"]),
         ("함수 코드가 Module 3 의 코드 (원문 코드에 RDS Proxy 엔드포인트를 넣은 것, 또는 06 의 개선된 코드)",
          printed or improved),
         ("개선된 코드라면 환경 변수 SECRET_NAME, DB_HOST 가 보안 암호와 RDS Proxy 엔드포인트",
-         not improved or (environment.get("SECRET_NAME") == names.secret and bool(db_proxy)
+         not improved or (environment.get("SECRET_NAME") == names.secret and db_proxy is not None
                           and environment.get("DB_HOST") == db_proxy["endpoint"])),
         (f"함수 {names.function} 가 Active 이고 마지막 업데이트가 Successful",
-         bool(function) and (function["state"], function["last_update_status"]) == ("Active", "Successful")),
+         function is not None and (function["state"], function["last_update_status"]) == ("Active", "Successful")),
     ]
 
 

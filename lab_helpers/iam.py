@@ -41,7 +41,7 @@ class InlinePolicyView(TypedDict):
     resources: list[str]  # one per statement: the secret's ARN
 
 
-def _iam(lab: Lab):
+def _iam(lab: Lab) -> Any:  # a boto3 client
     return lab.client("iam")
 
 

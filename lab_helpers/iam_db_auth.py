@@ -36,7 +36,7 @@ CONNECTED = "접속됨"
 IAM_RETRY_S = 120.0  # on AWS, how long a refusal right after a policy change is tried again (IAM propagation)
 
 
-def _rds(lab: Lab):
+def _rds(lab: Lab) -> Any:  # a boto3 client
     return lab.client("rds")
 
 
@@ -138,7 +138,8 @@ class Attempt(TypedDict):
 
 def _try(lab: Lab, attempt: str) -> dict[str, Any]:
     answer = lab.client("lambda").invoke(FunctionName=probe_name(lab), Payload=json.dumps({"try": attempt}).encode())
-    return json.loads(answer["Payload"].read())
+    result: dict[str, Any] = json.loads(answer["Payload"].read())
+    return result
 
 
 def attempts(lab: Lab) -> list[Attempt]:

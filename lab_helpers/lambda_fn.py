@@ -15,7 +15,7 @@ import importlib.metadata
 import io
 import stat
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -31,7 +31,7 @@ PLACEHOLDERS = (RDS_ENDPOINT_PLACEHOLDER, PROXY_ENDPOINT_PLACEHOLDER)
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # fixed, so the same code always gives the same CodeSha256
 
 
-def _lambda(lab: Lab):
+def _lambda(lab: Lab) -> Any:  # a boto3 client
     return lab.client("lambda")
 
 
@@ -48,19 +48,22 @@ def show_code(variant: str, *parts: str) -> str:
     if not parts:
         return source
     lines = source.splitlines()
-    spans = {}
+    spans: dict[str, tuple[int, int]] = {}
     for node in ast.parse(source).body:
         names = [node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else \
             [t.id for t in getattr(node, "targets", [getattr(node, "target", None)]) if isinstance(t, ast.Name)]
         first = node.lineno - 1
         while first > 0 and lines[first - 1].lstrip().startswith("#"):
             first -= 1
+        last = node.end_lineno
+        assert last is not None  # ast.parse sets it on every statement
         for name in names:
-            spans[name] = (first, node.end_lineno)
+            spans[name] = (first, last)
     unknown = [name for name in parts if name not in spans]
     if unknown:
         raise ValueError(f"handler/{variant}/lambda_function.py defines no {', '.join(unknown)} at its top level")
-    shown, end = [], 0
+    shown: list[str] = []
+    end = 0
     for first, last in sorted(spans[name] for name in parts):
         gap = lines[end:first]
         # what lies between two parts: kept when it is only blank lines, else said to be left out
@@ -90,7 +93,7 @@ def _pymysql_files() -> list[tuple[str, Path]]:
     dist = importlib.metadata.distribution("PyMySQL")
     wanted = [f for f in dist.files or []
               if (f.parts[0] == "pymysql" and f.suffix == ".py") or f.name.upper().startswith("LICENSE")]
-    return sorted((f.as_posix(), Path(dist.locate_file(f))) for f in wanted)
+    return sorted((f.as_posix(), Path(str(dist.locate_file(f)))) for f in wanted)
 
 
 def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
@@ -137,7 +140,8 @@ def _configuration(lab: Lab, name: str) -> dict[str, Any] | None:
 
 
 def _variables(configuration: dict[str, Any]) -> dict[str, str]:
-    return (configuration.get("Environment") or {}).get("Variables", {})
+    variables: dict[str, str] = (configuration.get("Environment") or {}).get("Variables", {})
+    return variables
 
 
 def find_function(lab: Lab, name: str | None = None) -> FunctionView | None:
@@ -187,10 +191,10 @@ def _failure(configuration: dict[str, Any] | None, status: str, code: str, reaso
     return f"{cause} (AWS: {configuration.get(code)}: {configuration.get(reason)})"
 
 
-def _shown(status: str, code: str, default: str):
+def _shown(status: str, code: str, default: str) -> Callable[[dict[str, Any]], str]:
     """The state as shown: e.g. "Pending", or "Failed (SubnetOutOfIPAddresses)"."""
     def shown(configuration: dict[str, Any]) -> str:
-        value = configuration.get(status) or default  # absent from old answers: nothing to wait for
+        value = str(configuration.get(status) or default)  # absent from old answers: nothing to wait for
         return f"{value} ({configuration.get(code)})" if value == "Failed" and configuration.get(code) else value
     return shown
 
@@ -259,7 +263,7 @@ def ensure_function(lab: Lab, package: bytes, environment: Mapping[str, str] | N
     return require(find_function(lab, name), f"Lambda function {name}")
 
 
-def _update(lab: Lab, name: str, call) -> None:
+def _update(lab: Lab, name: str, call: Callable[[], object]) -> None:
     """One update, then wait until it has finished (LastUpdateStatus), as the console's [Deploy] does. Lambda
     answers ResourceConflictException while another update of the function runs (one started elsewhere, or
     not yet visible as InProgress): retried until it has ended."""

@@ -22,14 +22,15 @@ def name_of(function: str) -> str:
     return f"/aws/lambda/{function}"
 
 
-def _logs(lab: Lab):
+def _logs(lab: Lab) -> Any:  # a boto3 client
     return lab.client("logs")
 
 
 def _raw(lab: Lab, function: str) -> dict[str, Any] | None:
     name = name_of(function)
     for page in _logs(lab).get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name):
-        for group in page["logGroups"]:
+        groups: list[dict[str, Any]] = page["logGroups"]
+        for group in groups:
             if group["logGroupName"] == name:
                 return group
     return None
@@ -62,7 +63,7 @@ def is_lab(lab: Lab, function: str) -> bool:
     group = find_log_group(lab, function)
     if group is None:
         return False
-    tags = _logs(lab).list_tags_for_resource(resourceArn=group["arn"]).get("tags", {})
+    tags: dict[str, str] = _logs(lab).list_tags_for_resource(resourceArn=group["arn"]).get("tags", {})
     return tags.get(PROJECT_TAG_KEY) == PROJECT_TAG_VALUE
 
 

@@ -16,7 +16,7 @@ from .text import pad, width
 
 
 def start(target: str = "local", region: str | None = None, confirm_costs: bool = False, learner: str = "",
-          tags: str | dict | None = None, permissions_boundary: str | None = None) -> Lab:
+          tags: str | dict[str, Any] | None = None, permissions_boundary: str | None = None) -> Lab:
     """Notebook 00: the lab's choices checked and remembered (`choices`), then the local cloud brought up
     (or the cost confirmation, the AWS credentials and the pre-flight checks: nothing is created before)."""
     lab_choices = choices.choose(target, region, learner, tags, permissions_boundary)
@@ -134,7 +134,7 @@ def show_billing(lab: Lab, rows: list[Mapping[str, Any]]) -> None:
         print(billing.describe(lab, rows))
 
 
-def check_cleanup(lab: Lab, level: str, left: list, rows: list[Mapping[str, Any]]) -> None:
+def check_cleanup(lab: Lab, level: str, left: list[Any], rows: list[Mapping[str, Any]]) -> None:
     """99_cleanup's closing check: nothing of `level` left (else an error: run it again); then ✅ only when
     nothing of the lab bills, otherwise ⚠️ with the hourly cost and what to do."""
     if left:

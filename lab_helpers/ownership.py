@@ -36,7 +36,7 @@ def require_lab(kind: str, name: str, tagged: bool) -> None:
             "이름을 주어 다른 이름으로 실습하세요.")
 
 
-def ec2_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+def ec2_tagged(lab: Lab, found: Mapping[str, Any]) -> bool:
     """Whether an EC2 resource (a raw answer with Tags, or a view with its id) carries the lab's project tag."""
     if "Tags" in found:
         return has_project_tag(found["Tags"])
@@ -46,29 +46,29 @@ def ec2_tagged(lab: Lab, found: dict[str, Any]) -> bool:
     return bool(tags)
 
 
-def rds_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+def rds_tagged(lab: Lab, found: Mapping[str, Any]) -> bool:
     """Whether an RDS resource (by its ARN) carries the lab's project tag."""
     return has_project_tag(lab.client("rds").list_tags_for_resource(ResourceName=found["arn"])["TagList"])
 
 
-def role_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+def role_tagged(lab: Lab, found: Mapping[str, Any]) -> bool:
     """Whether an IAM role carries the lab's project tag."""
     return has_project_tag(lab.client("iam").list_role_tags(RoleName=found["name"])["Tags"])
 
 
-def function_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+def function_tagged(lab: Lab, found: Mapping[str, Any]) -> bool:
     """Whether a Lambda function (by its ARN) carries the lab's project tag."""
     return has_project_tag(lab.client("lambda").list_tags(Resource=found["arn"])["Tags"])
 
 
-def api_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+def api_tagged(lab: Lab, found: Mapping[str, Any]) -> bool:
     """Whether a REST API carries the lab's project tag."""
     if "tags" in found:
         return has_project_tag(found["tags"])
     return has_project_tag(lab.client("apigateway").get_rest_api(restApiId=found["id"]).get("tags", {}))
 
 
-def secret_tagged(lab: Lab, found: dict[str, Any]) -> bool:
+def secret_tagged(lab: Lab, found: Mapping[str, Any]) -> bool:
     """Whether a secret carries the lab's project tag."""
     if "Tags" in found or "ARN" in found:  # DescribeSecret's own answer (no Tags at all when it has none)
         return has_project_tag(found.get("Tags"))

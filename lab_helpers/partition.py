@@ -37,12 +37,12 @@ def _partition_of(region: str) -> dict[str, Any]:
 
 def partition(region: str) -> str:
     """The partition's name, as ARNs spell it: 'aws', 'aws-cn', 'aws-us-gov', ..."""
-    return _partition_of(region)["outputs"]["name"]
+    return str(_partition_of(region)["outputs"]["name"])
 
 
 def dns_suffix(region: str) -> str:
     """The domain of the region's public endpoints: 'amazonaws.com', 'amazonaws.com.cn', ..."""
-    return _partition_of(region)["outputs"]["dnsSuffix"]
+    return str(_partition_of(region)["outputs"]["dnsSuffix"])
 
 
 def arn(lab: Lab, service: str, resource: str, region: str = "", account: str = "") -> str:

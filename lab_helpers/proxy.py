@@ -34,7 +34,7 @@ class ProxyView(TypedDict):
     targets: list[ProxyTargetView]
 
 
-def _rds(lab: Lab):
+def _rds(lab: Lab) -> Any:  # a boto3 client
     return lab.client("rds")
 
 
@@ -48,7 +48,7 @@ PROXY_DOING = {
     "deleting": "프록시를 삭제하는 중",
 }
 _RECREATE = "프록시를 지우고(proxy.delete_proxy(lab)) 03_rds_proxy 노트북을 다시 실행하세요."
-PROXY_FAILED = {
+PROXY_FAILED: dict[str, Failure | str] = {
     "incompatible-network": "프록시가 rds 서브넷과 rds-sg 에 네트워크를 구성할 수 없습니다: 서브넷에 남은 IP 주소가 "
                             "없거나, 서브넷이나 보안 그룹이 삭제되었거나, 서브넷이 서로 다른 가용 영역 2개에 있지 "
                             "않습니다. 00_prerequisites 노트북으로 네트워크를 확인한 뒤 " + _RECREATE,
@@ -203,7 +203,7 @@ def wait_for_proxy(lab: Lab) -> ProxyView:
 
 
 def _proxy_status(proxy: dict[str, Any]) -> str:
-    return proxy["Status"]
+    return str(proxy["Status"])
 
 
 def _wait_available(lab: Lab) -> None:

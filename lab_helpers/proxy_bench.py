@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,7 @@ def summary(latency_ms: dict[str, list[float]], qps: dict[str, list[float]], cli
 
 
 def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float = SECONDS, rounds: int = ROUNDS,
-                echo=print) -> dict[str, Any]:
+                echo: Callable[..., None] = print) -> dict[str, Any]:
     """The proxy's added latency (p50, one client) and its share of the database's throughput (`clients`),
     in plain TCP and with TLS, the three ways measured in turns."""
     load_start = os.getloadavg()[0]
@@ -145,11 +146,12 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
             db.ensure_user(USER, PASSWORD)
             ca = CertificateAuthority(root / "ca").ensure()
             cert, key = ca.issue("bench", ["localhost"], root / "proxy")
-            process.write(ProxySettings(credentials={USER: PASSWORD}, target=("127.0.0.1", db.port),
+            process.write(ProxySettings(credentials={USER: PASSWORD}, target=("127.0.0.1", db.bound_port),
                                         db_max_connections=clients * 3 + 10, tls=(str(cert), str(key))))
             process.start()
+            proxy_pid = process.proc.pid if process.proc else None
             tls = ssl.create_default_context(cafile=str(ca.cert_path))
-            targets = {"direct": {"port": db.port, "ssl_disabled": True},
+            targets: dict[str, dict[str, Any]] = {"direct": {"port": db.port, "ssl_disabled": True},
                        "proxy": {"port": process.port, "ssl_disabled": True},
                        "proxy_tls": {"port": process.port, "ssl": tls}}
             kept = {way: _connect(target) for way, target in targets.items()}
@@ -162,7 +164,7 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
                 for way in WAYS:
                     latency[way].append(statistics.median(_latencies_ms(kept[way], queries)))
                 for way in WAYS:
-                    rate, cpu = _throughput(targets[way], clients, seconds, process.proc.pid if way in cpu_us else None)
+                    rate, cpu = _throughput(targets[way], clients, seconds, proxy_pid if way in cpu_us else None)
                     qps[way].append(rate)
                     if cpu is not None:
                         cpu_us[way].append(cpu)

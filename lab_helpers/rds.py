@@ -33,7 +33,7 @@ class DbInstanceView(TypedDict):
     parameter_group: str | None
 
 
-def _rds(lab: Lab):
+def _rds(lab: Lab) -> Any:  # a boto3 client
     return lab.client("rds")
 
 
@@ -79,7 +79,7 @@ DB_INSTANCE_FAILED = {
 
 
 def _status(db: dict[str, Any]) -> str:
-    return db["DBInstanceStatus"]
+    return str(db["DBInstanceStatus"])
 
 
 def _wait_available(lab: Lab) -> None:

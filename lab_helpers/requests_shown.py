@@ -27,7 +27,10 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+from botocore.model import OperationModel
 
 from . import korean, paths
 from .config import Lab
@@ -158,7 +161,7 @@ def _value(operation: str, name: str, value: Any) -> str:
     if isinstance(value, dict) and "Statement" in value:
         return _policy(value)
     if isinstance(value, bool):
-        return korean.value(value)
+        return str(korean.value(value))
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return ", ".join(value)
     if isinstance(value, (dict, list)):
@@ -188,7 +191,7 @@ def rows(requests: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, str]
     return out
 
 
-def _record_file(lab: Lab, step: str):
+def _record_file(lab: Lab, step: str) -> Path:
     return paths.state_dir() / "requests" / f"{lab.target}-{lab.region}-{lab.names.vpc}" / f"{step}.json"
 
 
@@ -218,7 +221,7 @@ def recording(lab: Lab) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
     """Every creating or changing request the lab's clients send inside, as (service, operation, params)."""
     sent: list[tuple[str, str, dict[str, Any]]] = []
 
-    def record(params: dict[str, Any], model, **_: Any) -> None:
+    def record(params: dict[str, Any], model: OperationModel, **_: Any) -> None:
         request = (model.service_model.endpoint_prefix, model.name, dict(params))
         if _changing(model.name) and _shown_part(request) not in map(_shown_part, sent):  # a retry: once
             sent.append(request)
@@ -234,7 +237,7 @@ def _naming_ids(lab: Lab) -> Iterator[dict[str, str]]:
     names: dict[str, str] = {}
     asked: list[str | None] = [None]
 
-    def before(params: dict[str, Any], model, **_: Any) -> None:
+    def before(params: dict[str, Any], model: OperationModel, **_: Any) -> None:
         asked[0] = _name(params) if model.name.startswith("Create") else None
 
     def after(parsed: dict[str, Any], **_: Any) -> None:
@@ -273,12 +276,13 @@ def shown(lab: Lab, step: str) -> Iterator[None]:
 def _name(params: dict[str, Any]) -> str | None:
     """The name of what a request makes or changes: a name parameter, else its Name tag, else an EC2 id."""
     for key in NAME_PARAMETERS:
-        if isinstance(params.get(key), str):
-            return params[key]
+        value = params.get(key)
+        if isinstance(value, str):
+            return value
     for spec in params.get("TagSpecifications", []):
         for tag in spec.get("Tags", []):
             if tag.get("Key") == "Name":
-                return tag.get("Value")
+                return None if tag.get("Value") is None else str(tag["Value"])
     return next((v for k, v in params.items() if k.endswith("Id") and isinstance(v, str) and _is_ec2_id(v)), None)
 
 

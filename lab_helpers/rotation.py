@@ -13,7 +13,7 @@ shows what the staging labels do (never a password):
 from __future__ import annotations
 
 import json
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from . import iam, lambda_fn, module3, partition, proxy, secrets, waiting
 from .config import Lab
@@ -39,7 +39,7 @@ class VersionView(TypedDict):
     created: str  # when the version was made, "HH:MM:SS"
 
 
-def _sm(lab: Lab):
+def _sm(lab: Lab) -> Any:  # a boto3 client
     return lab.client("secretsmanager")
 
 
@@ -69,11 +69,11 @@ def rotate(lab: Lab) -> str:
                                    RotationRules={"AutomaticallyAfterDays": ROTATION_DAYS},
                                    RotateImmediately=True)["VersionId"]
     wait_rotated(lab, token)
-    return token
+    return str(token)
 
 
 def _stages_of(lab: Lab, token: str) -> list[str] | None:
-    versions = _sm(lab).describe_secret(SecretId=lab.names.secret).get("VersionIdsToStages", {})
+    versions: dict[str, list[str]] = _sm(lab).describe_secret(SecretId=lab.names.secret).get("VersionIdsToStages", {})
     return versions.get(token)
 
 
@@ -235,7 +235,7 @@ def database_checks(lab: Lab) -> dict[str, bool]:
 
     def password(stage: str) -> str:
         value = _sm(lab).get_secret_value(SecretId=lab.names.secret, VersionStage=stage)["SecretString"]
-        return json.loads(value)["password"]
+        return str(json.loads(value)["password"])
 
     def accepts(port: int | None, secret: str) -> bool:
         if port is None:

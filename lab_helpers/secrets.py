@@ -23,7 +23,7 @@ class SecretView(TypedDict):
     rotation_function: str  # the rotation function's name ("" without one)
 
 
-def _sm(lab: Lab):
+def _sm(lab: Lab) -> Any:  # a boto3 client
     return lab.client("secretsmanager")
 
 

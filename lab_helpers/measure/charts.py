@@ -5,15 +5,20 @@ The charts set their own font (Noto Sans CJK, Debian's `fonts-noto-cjk`) on ever
 Hangul renders without changing the learner's matplotlib configuration."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import korean
 from .connection_storm import TOO_MANY_CONNECTIONS
 from .pinning_pitfall import BORROW_TIMEOUT
 
+if TYPE_CHECKING:  # imported where drawn: matplotlib and IPython load slowly
+    from IPython.display import HTML
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
 # ---------------------------------------------------------------- tables for the notebook
 
-def html_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]):
+def html_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> HTML:
     """An HTML table of measured values for a notebook: `columns` are (key, header).
 
     Measured numbers differ on every run; as HTML their plain-text form is a fixed placeholder, so the
@@ -48,7 +53,7 @@ COLORS = {"direct": "#d62728", "proxy": "#1f77b4", "ok": "#2ca02c", "error": "#d
 KOREAN_FONTS = ("Noto Sans CJK KR", "Noto Sans CJK JP", "Noto Sans CJK SC")
 
 
-def _figure(width: float, height: float, columns: int = 1):
+def _figure(width: float, height: float, columns: int = 1) -> tuple[Figure, Any]:  # (figure, its axes)
     import matplotlib.pyplot as plt
 
     return plt.subplots(1, columns, figsize=(width, height), constrained_layout=True)
@@ -62,7 +67,7 @@ def font_families() -> list[str]:
     return [family for family in KOREAN_FONTS if family in installed][:1] + ["DejaVu Sans"]
 
 
-def _korean(fig):
+def _korean(fig: Figure) -> Figure:
     """Every text of `fig` (titles, labels, legends, tick labels) in a font with Hangul; returns `fig`."""
     from matplotlib.text import Text
 
@@ -74,7 +79,7 @@ def _korean(fig):
     return fig
 
 
-def chart_durations(rows: list[dict[str, Any]]):
+def chart_durations(rows: list[dict[str, Any]]) -> Figure:
     """Median warm Duration per variant (bars) with its p95 (whisker), each labelled with the ratio to the slowest."""
     fig, ax = _figure(8, 3.2)
     labels = [VARIANT_LABELS.get(r["variant"], r["variant"]) for r in rows]
@@ -93,7 +98,7 @@ def chart_durations(rows: list[dict[str, Any]]):
     return _korean(fig)
 
 
-def chart_storm(result: dict[str, Any]):
+def chart_storm(result: dict[str, Any]) -> Figure:
     """Left: the database's connected threads over time, direct and through the proxy. Right: successes and errors."""
     fig, (left, right) = _figure(10, 3.6, 2)
     for mode, run in result["runs"].items():
@@ -127,7 +132,7 @@ def chart_storm(result: dict[str, Any]):
     return _korean(fig)
 
 
-def chart_pinning(result: dict[str, Any]):
+def chart_pinning(result: dict[str, Any]) -> Figure:
     """Successes and borrow timeouts (9501) without commit and with the fix; the bystander's outcome in the labels."""
     fig, ax = _figure(6, 3.2)
     labels, ok, bad = [], [], []
@@ -150,7 +155,7 @@ def chart_pinning(result: dict[str, Any]):
     return _korean(fig)
 
 
-def chart_failover(result: dict[str, Any]):
+def chart_failover(result: dict[str, Any]) -> Figure:
     """Every invocation of both clients over time (green: ok, red: error), the restart shaded."""
     fig, ax = _figure(9, 2.6)
     ax.axvspan(result["reboot_start_s"], result["reboot_end_s"], color="grey", alpha=0.3, label="RebootDBInstance")
@@ -168,7 +173,7 @@ def chart_failover(result: dict[str, Any]):
     return _korean(fig)
 
 
-def glyph_report(fig) -> dict[str, Any]:
+def glyph_report(fig: Figure) -> dict[str, Any]:
     """Whether every character of `fig` is drawn with a real glyph (no tofu box): each text's characters looked up in
     the fonts matplotlib resolves for it (its families in order, as its font fallback does), and the warnings a draw
     gives. {"hangul_fonts": the font files that draw its Hangul, "missing": "text: character" for each character no
@@ -180,7 +185,7 @@ def glyph_report(fig) -> dict[str, Any]:
     from matplotlib.ft2font import FT2Font
     from matplotlib.text import Text
 
-    def files(props) -> list[str]:
+    def files(props: FontProperties) -> list[str]:
         found = []
         for family in props.get_family():
             try:

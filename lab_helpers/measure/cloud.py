@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pymysql
 
@@ -29,7 +30,7 @@ def require_local(lab: Lab) -> None:
                         "restart it and start dozens of Lambda environments, which on AWS means downtime and costs.")
 
 
-def cloud_info(lab: Lab, cloud: RunningCloud | dict | None = None) -> RunningCloud:
+def cloud_info(lab: Lab, cloud: RunningCloud | dict[str, Any] | None = None) -> RunningCloud:
     """The running local cloud that `lab` talks to, typed (`local.RunningCloud`).
 
     `cloud` is what `lifecycle.up()` returned (tests and the benchmark pass it), or a RunningCloud already
@@ -59,7 +60,7 @@ def health(cloud: RunningCloud) -> Health:
         raise RuntimeError(str(e)) from e
 
 
-def proxy_stats(lab: Lab, cloud: RunningCloud) -> dict:
+def proxy_stats(lab: Lab, cloud: RunningCloud) -> dict[str, Any]:
     """The lab's proxy's pool now: pool_size, backend_open, backend_in_use, peak_backend_open, borrow_timeouts, ..."""
     found = health(cloud).proxy(lab.names.proxy, lab.region)
     return require(found, f"RDS Proxy {lab.names.proxy} in the local cloud").figures
@@ -71,7 +72,7 @@ def _admin(cloud: RunningCloud) -> pymysql.connections.Connection:
 
 
 def _admin_value(cloud: RunningCloud, sql: str) -> str:
-    return admin_query(cloud.record.database.socket, sql)[0][-1]
+    return str(admin_query(cloud.record.database.socket, sql)[0][-1])
 
 
 def db_threads_connected(cloud: RunningCloud) -> int:
@@ -99,7 +100,7 @@ class ThreadsSampler:
         self.t0 = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._conn = None
+        self._conn: pymysql.connections.Connection[Any] | None = None
 
     def __enter__(self) -> "ThreadsSampler":
         self._conn = _admin(self.cloud)
@@ -110,6 +111,8 @@ class ThreadsSampler:
         return self
 
     def _sample(self) -> None:
+        if self._conn is None:
+            raise RuntimeError("ThreadsSampler samples inside `with` only")
         with self._conn.cursor() as cur:
             cur.execute("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
             value = int(cur.fetchone()[1]) - 1
@@ -122,11 +125,13 @@ class ThreadsSampler:
             except pymysql.MySQLError:  # the server went away (a restart): stop sampling
                 return
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         try:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
         except pymysql.MySQLError:
             pass
 

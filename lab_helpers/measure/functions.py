@@ -58,7 +58,7 @@ def missing_prerequisites(lab: Lab) -> list[str]:
 
 def _has_read_write(lab: Lab) -> bool:
     role = iam.find_lambda_role(lab)
-    return bool(role) and "SecretsManagerReadWrite" in role["managed_policies"]
+    return role is not None and "SecretsManagerReadWrite" in role["managed_policies"]
 
 
 # ---------------------------------------------------------------- measurement functions
@@ -113,7 +113,7 @@ def deploy_pinning(lab: Lab, fix: str) -> str:
 
 # ---------------------------------------------------------------- invoking
 
-def lambda_client(lab: Lab, concurrency: int = 1):
+def lambda_client(lab: Lab, concurrency: int = 1) -> Any:  # a boto3 Lambda client
     """A Lambda client for `concurrency` simultaneous calls, without retries (each call counts once)."""
     config = Config(max_pool_connections=max(10, concurrency + 4), connect_timeout=5, read_timeout=120,
                     retries={"max_attempts": 1, "mode": "standard"})
@@ -144,7 +144,7 @@ def _outcome(function_error: str | None, payload: Any) -> tuple[str | None, int 
     return None, None
 
 
-def invoke(client, name: str, payload: dict | None = None, t0: float | None = None) -> dict[str, Any]:
+def invoke(client: Any, name: str, payload: dict[str, Any] | None = None, t0: float | None = None) -> dict[str, Any]:
     """Invoke synchronously with LogType=Tail: the outcome and Lambda's REPORT figures.
 
     {"ok", "error_type", "error_code", "duration_ms", "init_ms", "start_s", "end_s"}; the times are
@@ -175,13 +175,13 @@ def invoke(client, name: str, payload: dict | None = None, t0: float | None = No
             "init_ms": init, "start_s": round(started - t0, 3), "end_s": round(ended - t0, 3)}
 
 
-def invoke_concurrently(lab: Lab, name: str, concurrency: int, payload: dict | None = None,
+def invoke_concurrently(lab: Lab, name: str, concurrency: int, payload: dict[str, Any] | None = None,
                         t0: float | None = None) -> list[dict[str, Any]]:
     """`concurrency` invocations released at the same moment (Lambda starts one environment for each)."""
     client = lambda_client(lab, concurrency)
     barrier = threading.Barrier(concurrency)
 
-    def one(_):
+    def one(_: int) -> dict[str, Any]:
         barrier.wait()
         return invoke(client, name, payload, t0)
 

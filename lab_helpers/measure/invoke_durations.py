@@ -62,7 +62,7 @@ def durations(lab: Lab, warm: int = 20) -> list[dict[str, Any]]:
     return rows
 
 
-def tls_attempt_cost(lab: Lab, cloud: RunningCloud | dict | None = None, n: int = 20) -> dict[str, Any]:
+def tls_attempt_cost(lab: Lab, cloud: RunningCloud | dict[str, Any] | None = None, n: int = 20) -> dict[str, Any]:
     """What PyMySQL's default TLS attempt costs per connection, measured from this process.
 
     PyMySQL (1.2) tries TLS unless told `ssl_disabled=True`: every connect builds an SSL context,
@@ -77,14 +77,14 @@ def tls_attempt_cost(lab: Lab, cloud: RunningCloud | dict | None = None, n: int 
     password = secrets.database_password(lab)
     offers = []
 
-    def connect_ms(**options) -> float:
+    def connect_ms(**options: Any) -> float:
         started = time.perf_counter()
         conn = pymysql.connect(host=host, port=int(port), user=lab.names.db_master_user,
                                password=password, connect_timeout=5, **options)
         with conn.cursor() as cur:
             cur.execute("select now()")
             cur.fetchone()
-        offers.append(bool(conn.server_capabilities & CLIENT.SSL))
+        offers.append(bool(conn.server_capabilities & CLIENT.SSL))  # type: ignore[attr-defined]  # not in types-PyMySQL
         conn.close()
         return (time.perf_counter() - started) * 1000
 
@@ -105,4 +105,4 @@ def tls_attempt_cost(lab: Lab, cloud: RunningCloud | dict | None = None, n: int 
 def printed_to_project_ratio(rows: list[dict[str, Any]]) -> float:
     """How many times the module's printed Module 3 code's median warm Duration is the project's handler's."""
     by_key = {r["variant"]: r["median_ms"] for r in rows}
-    return round(by_key["module3_printed"] / by_key["module3"], 1)
+    return round(float(by_key["module3_printed"]) / float(by_key["module3"]), 1)

@@ -24,18 +24,18 @@ from .parameter_group import (
 )
 
 
-def current_settings(lab: Lab, cloud: RunningCloud | dict | None = None) -> dict[str, Any]:
+def current_settings(lab: Lab, cloud: RunningCloud | dict[str, Any] | None = None) -> dict[str, Any]:
     """What the measurements change: the database's max_connections (as the server has it), its DB
     parameter group, and the proxy's pool configuration."""
     cloud = cloud_info(lab, cloud)
-    pool = pool_config(lab) or {}
+    pool = pool_config(lab)
     return {"max_connections": db_max_connections(cloud),
             "parameter_group": instance_parameter_group(lab),
-            "max_connections_percent": pool.get("MaxConnectionsPercent"),
-            "borrow_timeout_s": pool.get("ConnectionBorrowTimeout")}
+            "max_connections_percent": pool.get("MaxConnectionsPercent") if pool else None,
+            "borrow_timeout_s": pool.get("ConnectionBorrowTimeout") if pool else None}
 
 
-def lower_connections(lab: Lab, cloud: RunningCloud | dict | None = None, max_connections: int = 10,
+def lower_connections(lab: Lab, cloud: RunningCloud | dict[str, Any] | None = None, max_connections: int = 10,
                       pool_percent: int = 50, borrow_timeout_s: int = 30) -> dict[str, Any]:
     """The database's max_connections lowered through a DB parameter group of the lab's own, and the
     proxy's pool set to `pool_percent` % of it with `borrow_timeout_s` (ConnectionBorrowTimeout).

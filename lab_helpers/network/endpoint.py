@@ -80,7 +80,7 @@ ENDPOINT_FAILED = {
 
 
 def _endpoint_state(endpoint: dict[str, Any]) -> str:
-    return endpoint["State"].lower()
+    return str(endpoint["State"]).lower()
 
 
 def _endpoint_failure(endpoint: dict[str, Any] | None) -> str | None:

@@ -22,7 +22,7 @@ ZONES_NEEDED = 2  # a DB subnet group and RDS Proxy need subnets in two availabi
 ENI_RELEASE_S = 45 * 60.0
 
 
-def ec2_client(lab: Lab):
+def ec2_client(lab: Lab) -> Any:  # a boto3 client
     return lab.client("ec2")
 
 
@@ -46,14 +46,14 @@ def raw_vpc(lab: Lab) -> dict[str, Any] | None:
 
 def vpc_id(lab: Lab) -> str:
     """The VPC's id; a LookupError when it does not exist yet."""
-    return require(raw_vpc(lab), f"VPC {lab.names.vpc}")["VpcId"]
+    return str(require(raw_vpc(lab), f"VPC {lab.names.vpc}")["VpcId"])
 
 
 def raw_subnets(lab: Lab, vpc: str) -> dict[str, dict[str, Any]]:
     """The lab's subnets in the VPC, by Name tag."""
     subnets = ec2_client(lab).describe_subnets(Filters=ec2_filters({"vpc-id": vpc}))["Subnets"]
     wanted = {s.name for s in lab.names.subnets}
-    return {name_of(s): s for s in subnets if name_of(s) in wanted}
+    return {name: s for s in subnets if (name := name_of(s)) is not None and name in wanted}
 
 
 def eni_timeout(lab: Lab) -> float | None:
@@ -62,7 +62,8 @@ def eni_timeout(lab: Lab) -> float | None:
 
 def vpc_groups(lab: Lab, vpc: str, name: str | None = None) -> list[dict[str, Any]]:
     filters = ec2_filters({"vpc-id": vpc, "group-name": name})
-    return ec2_client(lab).describe_security_groups(Filters=filters)["SecurityGroups"]
+    groups: list[dict[str, Any]] = ec2_client(lab).describe_security_groups(Filters=filters)["SecurityGroups"]
+    return groups
 
 
 def raw_group(lab: Lab, name: str) -> dict[str, Any] | None:
@@ -73,7 +74,7 @@ def raw_group(lab: Lab, name: str) -> dict[str, Any] | None:
 
 def security_group_id(lab: Lab, name: str) -> str:
     """The id of the security group `name` in the lab's VPC; a LookupError when it does not exist yet."""
-    return require(raw_group(lab, name), f"security group {name}")["GroupId"]
+    return str(require(raw_group(lab, name), f"security group {name}")["GroupId"])
 
 
 def secrets_service(lab: Lab) -> str:

@@ -5,6 +5,7 @@ between regions and even between accounts).
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -74,7 +75,7 @@ def usable_availability_zones(lab: Lab) -> list[str]:
     if len(usable) < ZONES_NEEDED:
         names = lab.names
 
-        def listed(zones) -> str:
+        def listed(zones: Iterable[str]) -> str:
             return ", ".join(sorted(zones)) or "없음"
 
         raise RuntimeError(
