@@ -37,6 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ TARGET_RATIO = 10.0
 
 # ---------------------------------------------------------------- the parts
 
-def cloud_start(starts: int = 3, echo=print) -> dict[str, Any]:
+def cloud_start(starts: int = 3, echo: Callable[..., None] = print) -> dict[str, Any]:
     """`up()` `starts` times in one fresh state folder (down in between): each start's seconds and the median."""
     root, port, times = Path(tempfile.mkdtemp(prefix="lab-bench-start-")), free_port(), []
     try:
@@ -73,7 +74,8 @@ def cloud_start(starts: int = 3, echo=print) -> dict[str, Any]:
     return {"starts_s": times, "first_s": times[0], "median_s": round(statistics.median(times), 3)}
 
 
-def measurements(repeats: int = 3, warm: int = 20, echo=print, charts: Path | None = CHARTS) -> dict[str, Any]:
+def measurements(repeats: int = 3, warm: int = 20, echo: Callable[..., None] = print,
+                 charts: Path | None = CHARTS) -> dict[str, Any]:
     """Notebook 06's measurements on a fresh cloud of their own, then everything they changed put back."""
     with lifecycle.fresh("lab-bench-measure-") as info:
         lab = Lab.local(info["endpoint"])
@@ -108,7 +110,7 @@ def measurements(repeats: int = 3, warm: int = 20, echo=print, charts: Path | No
             "restored": {"settings": restored, "removed": removed}}
 
 
-def lesson(echo=print) -> dict[str, Any]:
+def lesson(echo: Callable[..., None] = print) -> dict[str, Any]:
     """The lesson notebooks as `make lab` runs them (`run_lab.run()`), against a fresh cloud of their own."""
     started = time.perf_counter()
     with lifecycle.fresh("lab-bench-lesson-", export=True):
@@ -211,8 +213,8 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         add("storm directly: errors > 0", f"{s['direct']['errors']} errors {s['direct']['error_codes']}",
             s["direct"]["errors"] > 0)
     if "proxy" in report:
-        for name, value, met in proxy_bench.targets(report["proxy"]):
-            add(name, value, met)
+        for name, value, passed in proxy_bench.targets(report["proxy"]):
+            add(name, value, passed)
     if "stage" in report:
         for name, value, met in stage_bench.targets(report["stage"]):
             add(name, value, met)
@@ -310,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="learners' make lab runs at once (fewer when the memory holds fewer)")
     args = parser.parse_args(argv)
 
-    def echo(*parts, **kwargs):
+    def echo(*parts: object, **kwargs: Any) -> None:
         kwargs.setdefault("flush", True)
         print(*parts, **kwargs)
 

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,7 @@ def cloud_memory(info: dict[str, Any], health: dict[str, Any], root: Path) -> di
             "pss_kb": sum(s["pss_kb"] for s in processes.values())}
 
 
-def learner_memory(notebooks: list[str] = MODULE3, echo=print) -> dict[str, Any]:
+def learner_memory(notebooks: list[str] = MODULE3, echo: Callable[..., None] = print) -> dict[str, Any]:
     """One learner's whole cloud after the notebooks, and how many such learners this machine's memory holds."""
     with lifecycle.fresh("lab-bench-learner-", export=True) as info:
         run_lab.run(notebooks, paths.build_dir() / "bench" / "learner", echo=lambda *a, **k: None)
@@ -148,7 +149,8 @@ def _text(output: str | bytes | None) -> str:
     return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
 
 
-def at_once(learners: int, notebooks: list[str] = MODULE3, logs: Path = LOGS, echo=print) -> dict[str, Any]:
+def at_once(learners: int, notebooks: list[str] = MODULE3, logs: Path = LOGS,
+            echo: Callable[..., None] = print) -> dict[str, Any]:
     """`learners` runs of `python -m lab_helpers.run_lab <notebooks>` started together, each its own learner."""
     logs.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="lab-bench-classroom-"))
@@ -200,7 +202,7 @@ def at_once(learners: int, notebooks: list[str] = MODULE3, logs: Path = LOGS, ec
     shutil.rmtree(base, ignore_errors=True)
     walls = [r["wall_s"] for r in runs]
     ports = [r["port"] for r in runs if r["port"]]
-    result = {"learners": learners, "notebooks": notebooks, "failures": sum(not r["ok"] for r in runs),
+    result: dict[str, Any] = {"learners": learners, "notebooks": notebooks, "failures": sum(not r["ok"] for r in runs),
               "wall_s": round(wall, 1), "run_wall_s": {"min": min(walls), "median": statistics.median(walls),
                                                        "max": max(walls)},
               "distinct_ports": len(set(ports)), "default_port_used": state.DEFAULT_PORT in ports,
@@ -211,7 +213,8 @@ def at_once(learners: int, notebooks: list[str] = MODULE3, logs: Path = LOGS, ec
     return result
 
 
-def classroom(learners: int = LEARNERS, notebooks: list[str] = MODULE3, echo=print) -> dict[str, Any]:
+def classroom(learners: int = LEARNERS, notebooks: list[str] = MODULE3,
+              echo: Callable[..., None] = print) -> dict[str, Any]:
     """One learner's memory, then `learners` at once (fewer when the machine's memory holds fewer)."""
     memory = learner_memory(notebooks, echo=echo)
     held = memory["learners_fit"] or learners
@@ -260,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
 
-    def echo(*parts, **kwargs):
+    def echo(*parts: object, **kwargs: Any) -> None:
         kwargs.setdefault("flush", True)
         print(*parts, **kwargs)
 

@@ -21,12 +21,17 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 import nbformat
 
 from . import local, paths, waiting
 from .local import lifecycle
+
+if TYPE_CHECKING:  # imported where used: it loads slowly
+    from jupyter_client.manager import KernelManager
 
 BUILD = paths.build_dir() / "notebooks"
 LESSON = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update",
@@ -45,14 +50,14 @@ def lesson(names: list[str] | None = None) -> list[Path]:
     return [paths.notebooks_dir() / f"{name}.ipynb" for name in (names or LESSON)]
 
 
-def sanitizers() -> list[tuple[re.Pattern, str]]:
+def sanitizers() -> list[tuple[re.Pattern[str], str]]:
     """notebooks/sanitize.cfg's rules (what legitimately differs between runs), as nbval applies them."""
     cfg = configparser.ConfigParser(interpolation=None)
     cfg.read(paths.notebooks_dir() / "sanitize.cfg")
     return [(re.compile(cfg[section]["regex"]), cfg[section]["replace"]) for section in cfg.sections()]
 
 
-def _sanitized(text: str, rules: list[tuple[re.Pattern, str]]) -> str:
+def _sanitized(text: str, rules: list[tuple[re.Pattern[str], str]]) -> str:
     for regex, replacement in rules:
         text = regex.sub(replacement, text)
     return text
@@ -74,7 +79,7 @@ def scrub(path: Path) -> None:
         if "nbval-ignore-output" in cell.metadata.get("tags", []):
             cell.outputs = []
             continue
-        merged: list = []
+        merged: list[Any] = []
         for output in cell.outputs:
             if output.output_type == "stream":
                 output.text = _sanitized(output.text, rules)
@@ -90,7 +95,7 @@ def scrub(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def kernel_manager_class():
+def kernel_manager_class() -> type[KernelManager]:
     import uuid
 
     from jupyter_client.manager import KernelManager
@@ -119,7 +124,7 @@ class ProgressEcho:
     """A notebook kernel's stderr (the waits' progress lines, `waiting.Progress`) on the terminal as it comes,
     indented on lines of their own under '[n/8] name ...'."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: TextIO):
         self.stream, self.started = stream, False
 
     def write(self, text: str) -> None:
@@ -132,7 +137,7 @@ class ProgressEcho:
         self.stream.flush()
 
 
-def run_notebook(source: Path, output: Path, parameters: dict | None = None) -> float:
+def run_notebook(source: Path, output: Path, parameters: dict[str, Any] | None = None) -> float:
     """Execute one notebook with papermill into `output`; its seconds, or NotebookFailed."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -160,8 +165,9 @@ def refresh_plan(names: list[str]) -> tuple[list[str], set[str]]:
     return LESSON[:last + 1], set(names)
 
 
-def run(names: list[str] | None = None, out_dir: Path = BUILD, parameters: dict | None = None,
-        refresh: bool = False, echo=print, refresh_only: set[str] | None = None) -> list[tuple[str, float]]:
+def run(names: list[str] | None = None, out_dir: Path = BUILD, parameters: dict[str, Any] | None = None,
+        refresh: bool = False, echo: Callable[..., None] = print,
+        refresh_only: set[str] | None = None) -> list[tuple[str, float]]:
     """Execute the notebooks in order; return (notebook, seconds) for each. With `refresh`, the reference
     outputs in notebooks/ are rewritten (only those in `refresh_only` when given; the others go to `out_dir`)."""
     notebooks = lesson(names)
@@ -182,7 +188,7 @@ def run(names: list[str] | None = None, out_dir: Path = BUILD, parameters: dict 
     return times
 
 
-def parameter_value(text: str):
+def parameter_value(text: str) -> bool | int | float | str | None:
     """A `-p NAME VALUE` value as papermill reads it: True/False/None, an int, a float, else the text."""
     special = {"True": True, "False": False, "None": None}
     if text in special:
@@ -196,7 +202,7 @@ def parameter_value(text: str):
 
 
 def preflight(target: str, region: str | None, learner: str | None, confirm_costs: bool,
-              parameters: dict | None = None) -> str | None:
+              parameters: dict[str, Any] | None = None) -> str | None:
     """What stops the lab before any notebook runs (nothing created): a bad choice, the AWS costs not
     accepted (the cost table is printed here, in the terminal), no AWS credentials. None: go on."""
     from . import choices, costs

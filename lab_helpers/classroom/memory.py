@@ -21,7 +21,9 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypedDict
 
 from .. import paths
 from ..local import lifecycle, processes
@@ -30,10 +32,15 @@ from ..local.ports import HOST, free_port
 LESSON = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update", "05_test"]
 
 
-def memory(pid: int) -> dict[str, float]:
+class Memory(TypedDict):
+    rss_mib: float
+    pss_mib: float | None  # None where /proc/PID/smaps_rollup cannot be read
+
+
+def memory(pid: int) -> Memory:
     """RSS and PSS of one process, in MiB (PSS needs /proc/PID/smaps_rollup: the same user, or root)."""
     rss = int(processes.status(pid)["VmRSS"].split()[0]) / 1024
-    pss = None
+    pss: float | None = None
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             pss = next(int(line.split()[1]) for line in f if line.startswith("Pss:")) / 1024
@@ -87,7 +94,7 @@ def by_kind(pids: list[int]) -> dict[str, dict[str, float]]:
     return out
 
 
-def kernel_after_lesson() -> dict[str, float]:
+def kernel_after_lesson() -> Memory:
     """A Jupyter kernel (this Python's ipykernel) that ran every code cell of 00-05 against the exported cloud."""
     from jupyter_client.manager import start_new_kernel
 
@@ -100,13 +107,16 @@ def kernel_after_lesson() -> dict[str, float]:
                     reply = client.execute_interactive("".join(cell["source"]), timeout=300, output_hook=lambda m: None)
                     if reply["content"]["status"] != "ok":
                         raise RuntimeError(f"{name}: a cell failed: {reply['content'].get('evalue')}")
-        return memory(manager.provisioner.process.pid)
+        process = getattr(manager.provisioner, "process", None)  # a LocalProvisioner's subprocess
+        if process is None:
+            raise RuntimeError("the kernel has no local process to measure")
+        return memory(process.pid)
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
 
 
-def jupyterlab_server() -> dict[str, float]:
+def jupyterlab_server() -> Memory:
     """A JupyterLab server (as a hub spawns one per learner) once it has served its page and the notebook list."""
     port, token = free_port(), "measure"
     with tempfile.TemporaryDirectory(prefix="lab-memory-jupyter-") as tmp:
@@ -149,7 +159,7 @@ class PeakSampler(threading.Thread):
             self.stop.wait(self.interval)
 
 
-def measure(notebooks: list[str] = LESSON, echo=print) -> dict:
+def measure(notebooks: list[str] = LESSON, echo: Callable[..., None] = print) -> dict[str, Any]:
     """Run the lesson (`notebooks`, in order) on a fresh cloud and measure what one learner takes (see the
     module's docstring); the cloud's peak while the notebooks ran too."""
     from .. import run_lab

@@ -14,7 +14,8 @@ is never counted. How far the learner got is read from what exists, notebook by 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypedDict
+from collections.abc import Callable, Mapping
+from typing import Any, TypedDict
 
 from .. import api, cleanup, iam, lambda_fn, network, proxy, rds, secrets
 from ..config import Lab, names_for
@@ -47,11 +48,13 @@ def lab_for(lab: Lab, learner: str) -> Lab:
     several learners' cleanups can run side by side)."""
     names = names_for(learner, lab.region)
     if lab.target == "local":
+        if lab.endpoint_url is None:
+            raise ValueError("a local Lab needs the local cloud's endpoint (Lab.connect('local') gives it)")
         return Lab.local(lab.endpoint_url, lab.region, names)
     return Lab.connect(lab.target, lab.region, names=names)
 
 
-def _present(found, tagged, lab: Lab) -> bool:
+def _present(found: Mapping[str, Any] | None, tagged: Callable[[Lab, Mapping[str, Any]], bool], lab: Lab) -> bool:
     return found is not None and tagged(lab, found)
 
 
@@ -130,7 +133,7 @@ def roster(lab: Lab) -> list[LearnerRow]:
     return [r for r in rows if r is not None]
 
 
-def billing(lab: Lab, learners: list[str]) -> list[dict]:
+def billing(lab: Lab, learners: list[str]) -> list[dict[str, Any]]:
     """What of these learners' labs bills by the hour: learner, resource, name, USD per hour."""
     return [{"learner": shown(learner), **b} for learner in learners
             for b in cleanup.still_billing(lab_for(lab, learner)) if b["usd_per_hour"] > 0]
