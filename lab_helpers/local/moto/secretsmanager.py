@@ -19,7 +19,7 @@ def secret_string(account: str, region: str, secret_id: str) -> str | None:
         backend = secretsmanager_backends[account][region]
     try:
         with assumption("get_secret_value(secret_id, version_id, version_stage) returns {'SecretString': ...}"):
-            value = backend.get_secret_value(secret_id, None, "AWSCURRENT")  # type: ignore[arg-type]  # moto: version None
+            value = backend.get_secret_value(secret_id, None, "AWSCURRENT")  # type: ignore[arg-type]  # moto types it str, passes None
             return value.get("SecretString")
     except SecretsManagerClientError:  # not found, deleted, no value
         return None

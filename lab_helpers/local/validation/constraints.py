@@ -47,7 +47,10 @@ def _pattern(pattern: str) -> re.Pattern[str] | None:
 
 
 class ModelValidator(ParamValidator):
-    """botocore's validator plus what the services check beyond it: maximum length or value, enum, pattern."""
+    """botocore's validator plus what the services check beyond it: maximum length or value, enum, pattern.
+
+    It extends ParamValidator's private _validate_<type> methods, which botocore-stubs do not declare: each
+    call of the original carries an ignore for that."""
 
     VALIDATED_METADATA_ATTRS = ParamValidator.VALIDATED_METADATA_ATTRS | {"max", "enum", "pattern"}
 
