@@ -330,6 +330,36 @@ def test_backend_refusals_reach_the_client_and_free_the_slot(lab, connect, case)
         proxy.stop()
 
 
+def test_a_target_deregistered_while_the_proxy_reconnects_gives_the_no_target_error(connect):
+    """The database hangs up at the proxy's login (it restarts): the proxy tries again; the target is
+    deregistered meanwhile. The client logs in and gets RDS Proxy's 'no registered target' error (the
+    proxy's retry once raised a TypeError, which broke the client's login)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    settings = ProxySettings(credentials={USER: PASSWORD}, target=listener.getsockname()[:2], db_max_connections=10,
+                             connection_borrow_timeout=10)
+
+    def hang_up_and_deregister() -> None:
+        conn, _ = listener.accept()
+        settings.target = None  # DeregisterDBProxyTargets, before the proxy's next try
+        conn.close()
+
+    database = threading.Thread(target=hang_up_and_deregister, daemon=True)
+    database.start()
+    proxy = RdsProxy("deregistered", lambda: settings)
+    port = proxy.start()
+    try:
+        conn = connect(port=port)
+        with pytest.raises(pymysql.err.OperationalError) as raised:
+            query(conn, "SELECT 1")
+        assert raised.value.args[0] == 2003
+        assert "no registered target" in raised.value.args[1]
+        assert proxy.stats()["backend_open"] == 0
+    finally:
+        proxy.stop()
+        database.join(5)
+        listener.close()
+
+
 def test_stop_frees_the_port_and_closes_backend_connections(lab, connect):
     baseline = lab.db.threads_connected()  # the module proxy's idle connections
     proxy = RdsProxy("short-lived", lambda: lab.settings)
