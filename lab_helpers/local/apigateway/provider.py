@@ -116,10 +116,10 @@ class ApiGatewayProvider:
         if target is None:
             return None
         request_id = str(uuid.uuid4())
+        api_id, stage, path = target
         if len(request.body) > PAYLOAD_LIMIT:
             status, headers, body = _message(413, "Request Too Long")
-        api_id, stage, path = target
-        if stage is None:  # the API's host with no stage in the path
+        elif stage is None:  # the API's host with no stage in the path
             status, headers, body = _message(403, "Forbidden")
         else:
             status, headers, body = self.handle(request.method, api_id, stage, path, request.query, request.headers,
