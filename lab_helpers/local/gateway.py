@@ -205,6 +205,7 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     if raw and not (raw.isascii() and raw.isdigit()):
         raise BadRequest(400, "BadRequest", f"malformed Content-Length header: {raw[:40]!r}")
     length = int(raw) if raw else 0
+    body: bytes
     if length > MAX_BODY_BYTES:
         raise BadRequest(413, "RequestEntityTooLarge", f"request body of {length} bytes is over the endpoint's "
                          f"limit of {MAX_BODY_BYTES} bytes")
@@ -220,7 +221,7 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     if len(body) < length:
         raise BadRequest(400, "IncompleteBody", f"the body ended after {len(body)} of {length} bytes")
     environ["wsgi.input"] = io.BytesIO(body)
-    return bytes(body)
+    return body
 
 
 class EndpointServer(ThreadedWSGIServer):

@@ -45,7 +45,7 @@ def find_rest_api(api_id: str) -> RestApi | None:
                                   for r in ((integration.integration_responses or {}).values() if integration else []))
                 routes.append(Route(resource.get_path(), method, integration.integration_type if integration else None,
                                     integration.uri if integration else None, responses))
-        return RestApi(region=region, id=api_id, routes=tuple(routes),  # (api.id is api_id)
+        return RestApi(region=region, id=api.id, routes=tuple(routes),
                        stages={name: stage.deployment_id or "" for name, stage in api.stages.items()},
                        deployment_ids=tuple(api.deployments))
 

@@ -204,7 +204,6 @@ def _segments(name: str) -> list[tuple[str, int | None]]:
     for part in name.strip(".").split("."):
         match = re.fullmatch(r"(.*?)((?:\[\d+\])*)", part.split(" (key: ")[0])
         assert match is not None  # (.*?) matches any text
-        assert match is not None  # (.*?) matches any text
         member, indexes = match.group(1), [int(i) for i in re.findall(r"\[(\d+)\]", match.group(2))]
         out.append((member, indexes[0] if indexes else None))
     return out
