@@ -15,7 +15,8 @@ from .config import DEFAULT_REGION, Lab
 
 
 def total_usd_per_hour(rows: Sequence[Mapping[str, Any]]) -> float:
-    return float(sum(row["usd_per_hour"] for row in rows))
+    total: float = sum(row["usd_per_hour"] for row in rows)
+    return total
 
 
 def cleanup_command(lab: Lab) -> str:

@@ -121,9 +121,9 @@ def default_region(target: str) -> str:
     """On AWS, the learner's configured region (AWS_REGION, AWS_DEFAULT_REGION, the profile's) when there is
     one; else the workshop's (Seoul)."""
     if target == "aws":
-        configured = boto3.Session().region_name
+        configured: str | None = boto3.Session().region_name
         if configured:
-            return str(configured)
+            return configured
     return DEFAULT_REGION
 
 

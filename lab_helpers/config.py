@@ -175,8 +175,9 @@ class Lab:
         raise ValueError(f"target 은 {TARGETS} 중 하나여야 합니다. 받은 값: {target!r}")
 
     @classmethod
-    def local(cls, endpoint_url: str, region: str = DEFAULT_REGION, names: Names | None = None) -> "Lab":
-        """A Lab on the local cloud at `endpoint_url`, with the keys the local cloud gives the learner."""
+    def local(cls, endpoint_url: str | None, region: str = DEFAULT_REGION, names: Names | None = None) -> "Lab":
+        """A Lab on the local cloud at `endpoint_url` (None: in-process moto), with the keys the local cloud gives
+        the learner."""
         from .local import LEARNER_ACCESS_KEY, LEARNER_SECRET_KEY
 
         session = boto3.Session(aws_access_key_id=LEARNER_ACCESS_KEY, aws_secret_access_key=LEARNER_SECRET_KEY,
@@ -195,7 +196,8 @@ class Lab:
 
     @property
     def account_id(self) -> str:
-        return str(self.client("sts").get_caller_identity()["Account"])
+        account: str = self.client("sts").get_caller_identity()["Account"]
+        return account
 
     def tags(self, module: int, name: str | None = None) -> list[dict[str, str]]:
         """The lab's tags (and the learner's `extra_tags`) as [{"Key":…, "Value":…}], with a Name tag when given."""

@@ -194,7 +194,7 @@ def _failure(configuration: dict[str, Any] | None, status: str, code: str, reaso
 def _shown(status: str, code: str, default: str) -> Callable[[dict[str, Any]], str]:
     """The state as shown: e.g. "Pending", or "Failed (SubnetOutOfIPAddresses)"."""
     def shown(configuration: dict[str, Any]) -> str:
-        value = str(configuration.get(status) or default)  # absent from old answers: nothing to wait for
+        value: str = configuration.get(status) or default  # absent from old answers: nothing to wait for
         return f"{value} ({configuration.get(code)})" if value == "Failed" and configuration.get(code) else value
     return shown
 

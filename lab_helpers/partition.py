@@ -37,12 +37,14 @@ def _partition_of(region: str) -> dict[str, Any]:
 
 def partition(region: str) -> str:
     """The partition's name, as ARNs spell it: 'aws', 'aws-cn', 'aws-us-gov', ..."""
-    return str(_partition_of(region)["outputs"]["name"])
+    name: str = _partition_of(region)["outputs"]["name"]
+    return name
 
 
 def dns_suffix(region: str) -> str:
     """The domain of the region's public endpoints: 'amazonaws.com', 'amazonaws.com.cn', ..."""
-    return str(_partition_of(region)["outputs"]["dnsSuffix"])
+    suffix: str = _partition_of(region)["outputs"]["dnsSuffix"]
+    return suffix
 
 
 def arn(lab: Lab, service: str, resource: str, region: str = "", account: str = "") -> str:

@@ -203,7 +203,8 @@ def wait_for_proxy(lab: Lab) -> ProxyView:
 
 
 def _proxy_status(proxy: dict[str, Any]) -> str:
-    return str(proxy["Status"])
+    status: str = proxy["Status"]
+    return status
 
 
 def _wait_available(lab: Lab) -> None:

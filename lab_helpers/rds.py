@@ -79,7 +79,8 @@ DB_INSTANCE_FAILED = {
 
 
 def _status(db: dict[str, Any]) -> str:
-    return str(db["DBInstanceStatus"])
+    status: str = db["DBInstanceStatus"]
+    return status
 
 
 def _wait_available(lab: Lab) -> None:

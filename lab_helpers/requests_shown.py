@@ -161,7 +161,8 @@ def _value(operation: str, name: str, value: Any) -> str:
     if isinstance(value, dict) and "Statement" in value:
         return _policy(value)
     if isinstance(value, bool):
-        return str(korean.value(value))
+        shown: str = korean.value(value)
+        return shown
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return ", ".join(value)
     if isinstance(value, (dict, list)):

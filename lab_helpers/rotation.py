@@ -65,11 +65,11 @@ def rotate(lab: Lab) -> str:
     TimeoutError says so; AWSPENDING is left on the new version and the old password keeps working."""
     function = require(lambda_fn.find_function(lab, lab.names.rotation_function),
                        f"Lambda function {lab.names.rotation_function}")
-    token = _sm(lab).rotate_secret(SecretId=lab.names.secret, RotationLambdaARN=function["arn"],
+    token: str = _sm(lab).rotate_secret(SecretId=lab.names.secret, RotationLambdaARN=function["arn"],
                                    RotationRules={"AutomaticallyAfterDays": ROTATION_DAYS},
                                    RotateImmediately=True)["VersionId"]
     wait_rotated(lab, token)
-    return str(token)
+    return token
 
 
 def _stages_of(lab: Lab, token: str) -> list[str] | None:
@@ -235,7 +235,8 @@ def database_checks(lab: Lab) -> dict[str, bool]:
 
     def password(stage: str) -> str:
         value = _sm(lab).get_secret_value(SecretId=lab.names.secret, VersionStage=stage)["SecretString"]
-        return str(json.loads(value)["password"])
+        found: str = json.loads(value)["password"]
+        return found
 
     def accepts(port: int | None, secret: str) -> bool:
         if port is None:

@@ -71,8 +71,9 @@ def _admin(cloud: RunningCloud) -> pymysql.connections.Connection:
     return admin_connect(cloud.record.database.socket, connect_timeout=5)
 
 
-def _admin_value(cloud: RunningCloud, sql: str) -> str:
-    return str(admin_query(cloud.record.database.socket, sql)[0][-1])
+def _admin_value(cloud: RunningCloud, sql: str) -> str | int:
+    value: str | int = admin_query(cloud.record.database.socket, sql)[0][-1]
+    return value
 
 
 def db_threads_connected(cloud: RunningCloud) -> int:

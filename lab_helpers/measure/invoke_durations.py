@@ -105,4 +105,5 @@ def tls_attempt_cost(lab: Lab, cloud: RunningCloud | dict[str, Any] | None = Non
 def printed_to_project_ratio(rows: list[dict[str, Any]]) -> float:
     """How many times the module's printed Module 3 code's median warm Duration is the project's handler's."""
     by_key = {r["variant"]: r["median_ms"] for r in rows}
-    return round(float(by_key["module3_printed"]) / float(by_key["module3"]), 1)
+    ratio: float = by_key["module3_printed"] / by_key["module3"]
+    return round(ratio, 1)

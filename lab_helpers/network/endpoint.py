@@ -80,7 +80,8 @@ ENDPOINT_FAILED = {
 
 
 def _endpoint_state(endpoint: dict[str, Any]) -> str:
-    return str(endpoint["State"]).lower()
+    state: str = endpoint["State"]
+    return state.lower()
 
 
 def _endpoint_failure(endpoint: dict[str, Any] | None) -> str | None:

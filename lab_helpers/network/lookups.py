@@ -46,7 +46,8 @@ def raw_vpc(lab: Lab) -> dict[str, Any] | None:
 
 def vpc_id(lab: Lab) -> str:
     """The VPC's id; a LookupError when it does not exist yet."""
-    return str(require(raw_vpc(lab), f"VPC {lab.names.vpc}")["VpcId"])
+    found: str = require(raw_vpc(lab), f"VPC {lab.names.vpc}")["VpcId"]
+    return found
 
 
 def raw_subnets(lab: Lab, vpc: str) -> dict[str, dict[str, Any]]:
@@ -74,7 +75,8 @@ def raw_group(lab: Lab, name: str) -> dict[str, Any] | None:
 
 def security_group_id(lab: Lab, name: str) -> str:
     """The id of the security group `name` in the lab's VPC; a LookupError when it does not exist yet."""
-    return str(require(raw_group(lab, name), f"security group {name}")["GroupId"])
+    found: str = require(raw_group(lab, name), f"security group {name}")["GroupId"]
+    return found
 
 
 def secrets_service(lab: Lab) -> str:

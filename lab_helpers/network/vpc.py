@@ -49,7 +49,8 @@ class RouteTableView(TypedDict):
 
 def _dns_attribute(lab: Lab, vpc: str, attribute: str) -> bool:
     key = attribute[0].upper() + attribute[1:]
-    return bool(ec2_client(lab).describe_vpc_attribute(VpcId=vpc, Attribute=attribute)[key]["Value"])
+    value: bool = ec2_client(lab).describe_vpc_attribute(VpcId=vpc, Attribute=attribute)[key]["Value"]
+    return value
 
 
 def find_vpc(lab: Lab) -> VpcView | None:
