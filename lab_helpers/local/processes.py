@@ -7,8 +7,9 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 PROC = Path("/proc")
 
@@ -80,7 +81,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def process_identity(pid: int) -> dict[str, Any] | None:
+class ProcessIdentity(TypedDict):
+    """What tells one process from a later one with the same PID (kept in the cloud's record as JSON)."""
+    start_time: int  # clock ticks since boot
+    cmdline: list[str]
+
+
+def process_identity(pid: int) -> ProcessIdentity | None:
     """What tells one process from a later one that got the same PID: its start time (clock ticks since
     boot) and its exact command line; None when there is no such process."""
     try:
@@ -92,7 +99,8 @@ def process_identity(pid: int) -> dict[str, Any] | None:
     return {"start_time": start_time, "cmdline": cmdline}
 
 
-def is_same_process(pid: int | None, identity: dict[str, Any] | None) -> bool:
+def is_same_process(pid: int | None, identity: Mapping[str, Any] | None) -> bool:
     """Whether `pid` is still the process recorded with `identity` (not a later one given its PID)."""
-    return bool(pid) and pid is not None and identity is not None and process_identity(pid) == identity \
-        and pid_alive(pid)
+    if not pid or identity is None:
+        return False
+    return process_identity(pid) == identity and pid_alive(pid)

@@ -10,7 +10,16 @@ from ..config import Lab
 from ..local import RunningCloud
 from ..waiting import waiter_config
 from .cloud import cloud_info
-from .functions import checked, delete_measurement_function, deploy_storm, deploy_variant, invoke, lambda_client, tally
+from .functions import (
+    Invocation,
+    checked,
+    delete_measurement_function,
+    deploy_storm,
+    deploy_variant,
+    invoke,
+    lambda_client,
+    tally,
+)
 
 
 def failover(lab: Lab, cloud: RunningCloud | dict[str, Any] | None = None, before_s: float = 1.0, after_s: float = 2.0,
@@ -27,7 +36,7 @@ def failover(lab: Lab, cloud: RunningCloud | dict[str, Any] | None = None, befor
     for name in names.values():
         checked(invoke(lambda_client(lab), name), name)  # warm: each has its connection
     stop, t0 = threading.Event(), time.perf_counter()
-    timeline: dict[str, list[dict[str, Any]]] = {mode: [] for mode in names}
+    timeline: dict[str, list[Invocation]] = {mode: [] for mode in names}
 
     def load(mode: str) -> None:
         client = lambda_client(lab)
@@ -57,7 +66,7 @@ def failover(lab: Lab, cloud: RunningCloud | dict[str, Any] | None = None, befor
             "restart_s": round(reboot_end - reboot_start, 3), "clients": clients}
 
 
-def _recovery(results: list[dict[str, Any]], reboot_start: float) -> dict[str, Any]:
+def _recovery(results: list[Invocation], reboot_start: float) -> dict[str, Any]:
     after = [r for r in results if r["end_s"] >= reboot_start]
     errors = [r for r in after if not r["ok"]]
     if not errors:

@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypedDict
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -144,7 +144,18 @@ def _outcome(function_error: str | None, payload: Any) -> tuple[str | None, int 
     return None, None
 
 
-def invoke(client: Any, name: str, payload: dict[str, Any] | None = None, t0: float | None = None) -> dict[str, Any]:
+class Invocation(TypedDict):
+    """One invocation as `invoke` measured it."""
+    ok: bool
+    error_type: str | None  # FunctionError's errorType, the API's error code, or the client's exception
+    error_code: int | None  # the MySQL error code in the function's error message, if any
+    duration_ms: float | None  # REPORT Duration
+    init_ms: float | None  # REPORT Init Duration (a cold start)
+    start_s: float  # seconds since t0
+    end_s: float
+
+
+def invoke(client: Any, name: str, payload: dict[str, Any] | None = None, t0: float | None = None) -> Invocation:
     """Invoke synchronously with LogType=Tail: the outcome and Lambda's REPORT figures.
 
     {"ok", "error_type", "error_code", "duration_ms", "init_ms", "start_s", "end_s"}; the times are
@@ -176,12 +187,12 @@ def invoke(client: Any, name: str, payload: dict[str, Any] | None = None, t0: fl
 
 
 def invoke_concurrently(lab: Lab, name: str, concurrency: int, payload: dict[str, Any] | None = None,
-                        t0: float | None = None) -> list[dict[str, Any]]:
+                        t0: float | None = None) -> list[Invocation]:
     """`concurrency` invocations released at the same moment (Lambda starts one environment for each)."""
     client = lambda_client(lab, concurrency)
     barrier = threading.Barrier(concurrency)
 
-    def one(_: int) -> dict[str, Any]:
+    def one(_: int) -> Invocation:
         barrier.wait()
         return invoke(client, name, payload, t0)
 
@@ -189,7 +200,7 @@ def invoke_concurrently(lab: Lab, name: str, concurrency: int, payload: dict[str
         return list(pool.map(one, range(concurrency)))
 
 
-def tally(results: list[dict[str, Any]]) -> dict[str, Any]:
+def tally(results: list[Invocation]) -> dict[str, Any]:
     """Invocations, successes, errors and errors by MySQL code (or error type)."""
     codes: dict[str, int] = {}
     for r in results:
@@ -200,8 +211,15 @@ def tally(results: list[dict[str, Any]]) -> dict[str, Any]:
             "errors": sum(not r["ok"] for r in results), "error_codes": dict(sorted(codes.items()))}
 
 
-def checked(result: dict[str, Any], name: str) -> dict[str, Any]:
+def checked(result: Invocation, name: str) -> Invocation:
     """The invocation's result, or a RuntimeError naming the function and its error."""
-    if not result["ok"] or result["duration_ms"] is None:
-        raise RuntimeError(f"function {name} failed: {result['error_type']} (MySQL error {result['error_code']})")
+    measured_ms(result, name)
     return result
+
+
+def measured_ms(result: Invocation, name: str) -> float:
+    """The invocation's REPORT Duration, or a RuntimeError naming the function and its error."""
+    duration = result["duration_ms"]
+    if not result["ok"] or duration is None:
+        raise RuntimeError(f"function {name} failed: {result['error_type']} (MySQL error {result['error_code']})")
+    return duration

@@ -17,7 +17,15 @@ from typing import Any
 from .. import iam, iam_db_auth, lambda_fn
 from ..config import Lab
 from .cloud import require_local
-from .functions import FUNCTION_TIMEOUT_S, checked, delete_measurement_function, deploy_variant, invoke, lambda_client
+from .functions import (
+    FUNCTION_TIMEOUT_S,
+    checked,
+    delete_measurement_function,
+    deploy_variant,
+    invoke,
+    lambda_client,
+    measured_ms,
+)
 from .invoke_durations import percentile
 
 AUTH_VARIANTS = (
@@ -39,7 +47,7 @@ def _deploy_token_function(lab: Lab) -> str:
 def _measured(lab: Lab, key: str, name: str, description: str, warm: int) -> dict[str, Any]:
     client = lambda_client(lab)
     cold = checked(invoke(client, name), name)
-    values = [checked(invoke(client, name), name)["duration_ms"] for _ in range(warm)]
+    values = [measured_ms(invoke(client, name), name) for _ in range(warm)]
     return {"variant": key, "function": name, "description": description, "cold_ms": cold["duration_ms"],
             "init_ms": cold["init_ms"], "median_ms": round(statistics.median(values), 2),
             "p95_ms": round(percentile(values, 95), 2)}

@@ -15,7 +15,7 @@ from .. import secrets
 from ..config import Lab
 from ..local import RunningCloud
 from .cloud import cloud_info, require_local
-from .functions import checked, delete_measurement_function, deploy_variant, invoke, lambda_client
+from .functions import checked, delete_measurement_function, deploy_variant, invoke, lambda_client, measured_ms
 
 # The three variants of the function compared in part 1: (key, handler directory, what it does).
 VARIANTS = (
@@ -48,8 +48,8 @@ def durations(lab: Lab, warm: int = 20) -> list[dict[str, Any]]:
     warm_ms: dict[str, list[float]] = {key: [] for key in names}
     for _ in range(warm):
         for key in names:
-            warm_ms[key].append(checked(invoke(client, names[key]), names[key])["duration_ms"])
-    rows = []
+            warm_ms[key].append(measured_ms(invoke(client, names[key]), names[key]))
+    rows: list[dict[str, Any]] = []
     for key, _, description in VARIANTS:
         values = warm_ms[key]
         rows.append({"variant": key, "function": names[key], "description": description,
