@@ -26,10 +26,11 @@ from contextlib import suppress
 
 from . import iam_auth, session_commands, session_state
 from . import protocol as p
-from .backend import ERR_STATUS, LOCAL_INFILE, Backend, Response, SessionState, relay
+from .backend import Backend, SessionState, relay
 from .charsets import DEFAULT_NAMES, engine_collation, known_names, names_for
 from .idle_timer import IdleTimer
 from .protocol import Channel, MysqlError, PacketTooLarge, ProtocolError
+from .response import ERR_STATUS, LOCAL_INFILE, Response, relay_response
 from .session_view import ProxyCore
 from .settings import ProxySettings
 from .statements import Assignment, Classified, boolean, classify, unquote
@@ -40,6 +41,7 @@ LOST_CONNECTION = 2013  # MySQL's "Lost connection to MySQL server during query"
 TLS_REQUIRED = 3159  # RDS Proxy's "This RDS Proxy requires TLS connections."
 ACCESS_DENIED = p.ACCESS_DENIED
 BAD_DATABASE, DATABASE_ACCESS_DENIED = 1049, 1044  # Unknown database; Access denied for user to database
+RESPONSE_COMMANDS = (p.COM_QUERY, p.COM_STMT_EXECUTE)  # answered through response.relay_response
 LEARN_TIMEOUT = 1.0  # seconds a login waits for the connection that tells max_allowed_packet
 
 
@@ -258,17 +260,18 @@ class ClientSession:
                 self.client.write(p.ok_packet(self.status()))
             else:
                 ends = sql.lstrip().upper().startswith(("COMMIT", "ROLLBACK")) and "SAVEPOINT" not in sql.upper()
-                await self.forward(message, found.pin_reason, ends, sql)
+                await self.forward(message, found.pin_reason, ends, sql, self.client.raw)
         elif command == p.COM_STMT_PREPARE:
-            await self.forward(message, "prepared statement")
+            await self.forward(message, "prepared statement", raw=self.client.raw)
         elif command == p.COM_SET_OPTION:
-            await self.forward(message, "COM_SET_OPTION")
+            await self.forward(message, "COM_SET_OPTION", raw=self.client.raw)
         else:
-            await self.forward(message, None)
+            await self.forward(message, None, raw=self.client.raw)
 
     async def forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False,
-                       sql: str | None = None) -> None:
-        """Relay one command to a backend connection and its response to the client.
+                       sql: str | None = None, raw: bytes | None = None) -> None:
+        """Relay one command to a backend connection and its response to the client (`raw`: the message's
+        packets as the client sent them, when it is the client's).
 
         The response's last message reaches the client only after the connection went back to the
         pool (or stayed with the client): what the client does next sees the pool as it is.
@@ -284,11 +287,17 @@ class ClientSession:
                     except MysqlError:
                         self._drop_backend()  # half given: it cannot serve anyone
                         raise
-                backend.channel.seq = 0
-                backend.channel.write(message)
+                if raw is not None:  # the client's own message, as it came (its sequence numbers start at 0)
+                    backend.channel.write_raw(raw)
+                else:
+                    backend.channel.seq = 0
+                    backend.channel.write(message)
                 await backend.channel.flush()
                 self.busy = True
-                status = await relay(backend.channel, out.add, message[0])
+                if message[0] in RESPONSE_COMMANDS:
+                    status = await relay_response(backend.channel, out, message[0])
+                else:
+                    status = await relay(backend.channel, out.add, message[0])
                 if status == LOCAL_INFILE:
                     status = await session_commands.local_infile(self, backend, out)
             except (ProtocolError, ConnectionError) as e:
