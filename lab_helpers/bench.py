@@ -40,9 +40,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import classroom_bench, measure, paths, proxy_bench, run_lab, stage_bench
-from .config import Lab
+from . import classroom_bench, measure, proxy_bench, run_lab, stage_bench
 from .conformance import summary as conformance_summary
+from .core import paths
+from .core.config import Lab
 from .local import lifecycle
 from .local.ports import free_port
 

@@ -33,7 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import paths, run_lab, stage_bench
+from . import run_lab, stage_bench
+from .core import paths
 from .local import lifecycle, state
 
 MODULE3 = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update",

@@ -32,7 +32,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import paths
+from .core import paths
 
 ROOT = Path(__file__).resolve().parent.parent  # the checkout
 CONFORMANCE = ROOT / "conformance"

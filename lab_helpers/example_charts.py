@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths
+from .core import paths
 
 NOTEBOOK = "06_connection_lab"
 CHART_CELL = re.compile(r"^\s*\w+_chart = measure\.chart_(\w+)\(", re.MULTILINE)

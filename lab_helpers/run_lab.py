@@ -25,7 +25,8 @@ from pathlib import Path
 
 import nbformat
 
-from . import local, paths, waiting
+from . import local
+from .core import paths, waiting
 from .local import lifecycle
 
 BUILD = paths.build_dir() / "notebooks"
@@ -199,8 +200,9 @@ def preflight(target: str, region: str | None, learner: str | None, confirm_cost
               parameters: dict | None = None) -> str | None:
     """What stops the lab before any notebook runs (nothing created): a bad choice, the AWS costs not
     accepted (the cost table is printed here, in the terminal), no AWS credentials. None: go on."""
-    from . import choices, costs
-    from .config import Lab, NoCredentials
+    from . import costs
+    from .core import choices
+    from .core.config import Lab, NoCredentials
 
     try:
         chosen = choices.choose(target, region, learner, (parameters or {}).get("tags"),
@@ -222,8 +224,9 @@ def preflight(target: str, region: str | None, learner: str | None, confirm_cost
 
 def aws_leftovers() -> str:
     """After a failed run on AWS: what of the learner's lab (as 00 chose it) bills now, and how to remove it."""
-    from . import billing, choices
-    from .config import Lab
+    from . import billing
+    from .core import choices
+    from .core.config import Lab
 
     chosen = choices.recall()
     if chosen is None or chosen.target != "aws":

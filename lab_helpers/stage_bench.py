@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import web
+from .core import web
 from .local import processes
 
 TARGET_STAGE_P50_MS = 5.0  # the stage URL's warm latency, p50, one client
@@ -413,7 +413,7 @@ def stage(soak_s: float = SOAK_S, users: int = LOAD_USERS, seconds: float = LOAD
     """Every figure of this module on a fresh cloud of its own: Module 2 and Module 3 set up, the lab's
     improved function deployed (as notebook 06 ends)."""
     from . import api, baseline, module3
-    from .config import Lab
+    from .core.config import Lab
     from .local import lifecycle
 
     with lifecycle.fresh("lab-bench-stage-") as info:

@@ -14,8 +14,9 @@ import sys
 import nbformat
 import pytest
 
-from lab_helpers import baseline, choices, network, paths
-from lab_helpers.config import Lab
+from lab_helpers import baseline, network
+from lab_helpers.core import choices, paths
+from lab_helpers.core.config import Lab
 
 pytestmark = pytest.mark.integration
 ROOT = paths.CHECKOUT

@@ -9,9 +9,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab_helpers import paths, run_lab, secrets
+from lab_helpers import run_lab, secrets
 from lab_helpers.cleanup import ALREADY_GONE, DELETED
-from lab_helpers.config import Lab
+from lab_helpers.core import paths
+from lab_helpers.core.config import Lab
 from tests.test_lesson_text import english_outputs, too_long
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab_helpers import korean, paths, requests_shown, run_lab
+from lab_helpers import korean, requests_shown, run_lab
+from lab_helpers.core import paths
 
 NOTEBOOKS = paths.CHECKOUT / "notebooks"
 README = paths.CHECKOUT / "README.md"

@@ -223,7 +223,7 @@ def test_two_learners_clouds_with_default_settings_answer_at_once_on_ports_of_th
         status = learner.run("-m", "lab_helpers.local", "status", timeout=120)
         assert status.returncode == 0 and "UNHEALTHY" not in status.stdout and endpoint in status.stdout, status.stdout
         # a kernel of this learner finds its own cloud (Lab.connect("local") reads the state folder)
-        found = learner.run("-c", "from lab_helpers.config import Lab; print(Lab.connect('local').endpoint_url)",
+        found = learner.run("-c", "from lab_helpers.core.config import Lab; print(Lab.connect('local').endpoint_url)",
                             timeout=120)
         assert found.stdout.strip() == endpoint, found.stderr
     for learner in two_learners:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from lab_helpers import paths
+from lab_helpers.core import paths
 from lab_helpers.local.ports import free_port
 
 pytestmark = pytest.mark.integration

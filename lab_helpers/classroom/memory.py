@@ -23,7 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .. import paths
+from ..core import paths
 from ..local import lifecycle, processes
 from ..local.ports import HOST, free_port
 

@@ -11,7 +11,7 @@ import pytest
 
 from lab_helpers import bench, iam, iam_db_auth, lambda_fn, measure
 from lab_helpers.cleanup import ALREADY_GONE, DELETED
-from lab_helpers.config import Lab
+from lab_helpers.core.config import Lab
 from tests.integration.conftest import DB_TIME_ZONE, admin_query
 
 matplotlib.use("Agg")

@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from lab_helpers import choices, notebook
-from lab_helpers.config import DEFAULT_REGION, IAM_ROLES, LEARNER_PREFIXED, NAMES, names_for
+from lab_helpers import notebook
+from lab_helpers.core import choices
+from lab_helpers.core.config import DEFAULT_REGION, IAM_ROLES, LEARNER_PREFIXED, NAMES, names_for
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,8 @@ import nbformat
 import pytest
 from PIL import Image
 
-from lab_helpers import example_charts, paths
+from lab_helpers import example_charts
+from lab_helpers.core import paths
 from lab_helpers.measure import charts
 
 matplotlib.use("Agg")
