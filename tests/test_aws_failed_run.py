@@ -43,7 +43,7 @@ def aws_played_by_the_local_cloud(fresh_cloud, monkeypatch, tmp_path):
 
 
 def run_lab(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab_helpers.run_lab", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "lab_helpers.tools.run_lab", *args], capture_output=True, text=True,
                           timeout=600, cwd=ROOT, env=os.environ.copy())
 
 

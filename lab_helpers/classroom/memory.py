@@ -152,7 +152,7 @@ class PeakSampler(threading.Thread):
 def measure(notebooks: list[str] = LESSON, echo=print) -> dict:
     """Run the lesson (`notebooks`, in order) on a fresh cloud and measure what one learner takes (see the
     module's docstring); the cloud's peak while the notebooks ran too."""
-    from .. import run_lab
+    from ..tools import run_lab
 
     with lifecycle.fresh("lab-memory-", export=True) as cloud, tempfile.TemporaryDirectory() as out:
         sampler = PeakSampler(cloud["pid"])
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--through", default=LESSON[-1], help="the last notebook to run (default 05_test; "
                         "06_connection_lab adds the measurements' dozens of Lambda environments to the peak)")
     args = parser.parse_args(argv)
-    from ..run_lab import LESSON as names
+    from ..tools.run_lab import LESSON as names
 
     if args.through not in names:
         parser.error(f"--through must be one of {', '.join(names)}")

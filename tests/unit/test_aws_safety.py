@@ -281,7 +281,7 @@ def test_a_failing_cell_on_aws_is_followed_by_what_bills(on_aws, monkeypatch):
 
 
 def test_make_lab_refuses_a_wrong_tag_or_boundary_before_anything_runs():
-    from lab_helpers import run_lab
+    from lab_helpers.tools import run_lab
 
     said = run_lab.preflight("aws", "ap-northeast-2", None, True, {"tags": "lab:project=mine"})
     assert said is not None and "태그 키 'lab:project'" in said

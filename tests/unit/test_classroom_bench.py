@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from lab_helpers import classroom_bench
+from lab_helpers.tools import classroom_bench
 
 
 def test_memory_of_a_process_is_read_from_proc():

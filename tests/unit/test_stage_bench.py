@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from lab_helpers import bench, stage_bench
 from lab_helpers.local.ports import free_port
-from lab_helpers.stage_bench import FLAT, FlatLimits, Outcome
+from lab_helpers.tools import bench, stage_bench
+from lab_helpers.tools.stage_bench import FLAT, FlatLimits, Outcome
 
 OK_BODY = json.dumps({"statusCode": 200, "body": json.dumps("2024-01-01T00:00:00")}).encode()
 MB = 1024  # kB

@@ -1,8 +1,8 @@
 """`make bench`'s classroom figures: one learner's memory, how many learners this machine holds, and many
 learners' `make lab` at once.
 
-    python -m lab_helpers.classroom_bench                 # this part only, printed, into build/bench-classroom.json
-    python -m lab_helpers.classroom_bench --learners 3    # fewer learners at once (quick iteration)
+    python -m lab_helpers.tools.classroom_bench              # this part only, printed, into build/bench-classroom.json
+    python -m lab_helpers.tools.classroom_bench --learners 3 # fewer learners at once (quick iteration)
 
 - memory: on a fresh local cloud of its own, the module's notebooks 00-05 run headless (`run_lab.run`), then
   every process of that cloud (the cloud server, MariaDB, each RDS Proxy process, each Lambda execution
@@ -11,7 +11,7 @@ learners' `make lab` at once.
   The learner's JupyterLab and kernels are not counted (papermill's kernels are gone by then);
 - how many learners: this machine's MemAvailable (read with that cloud still up) divided by one learner's PSS,
   plus the learner measured;
-- at once: `learners` (8, or fewer when the machine holds fewer) `python -m lab_helpers.run_lab` of the same
+- at once: `learners` (8, or fewer when the machine holds fewer) `python -m lab_helpers.tools.run_lab` of the same
   notebooks started together, as `make lab` starts it, each with a state folder of its own (LAB_STATE_DIR) and
   default ports (no LAB_LOCAL_PORT: each cloud finds its own), in a copy of the checkout of its own (as each
   learner has; run_lab's kernels keep their sockets in the notebooks' folder); each run's exit code, wall time
@@ -33,9 +33,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..core import paths
+from ..local import lifecycle, state
 from . import run_lab, stage_bench
-from .core import paths
-from .local import lifecycle, state
 
 MODULE3 = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update",
            "05_test"]
@@ -150,7 +150,7 @@ def _text(output: str | bytes | None) -> str:
 
 
 def at_once(learners: int, notebooks: list[str] = MODULE3, logs: Path = LOGS, echo=print) -> dict[str, Any]:
-    """`learners` runs of `python -m lab_helpers.run_lab <notebooks>` started together, each its own learner."""
+    """`learners` runs of `python -m lab_helpers.tools.run_lab <notebooks>` started together, each its own learner."""
     logs.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="lab-bench-classroom-"))
     runs: list[dict[str, Any]] = [{} for _ in range(learners)]
@@ -168,7 +168,7 @@ def at_once(learners: int, notebooks: list[str] = MODULE3, logs: Path = LOGS, ec
         checkout = base / f"checkout{n + 1}"
         copy_checkout(checkout)
         env = {**learner_env(folder), "PYTHONPATH": str(checkout)}
-        cmd = [sys.executable, "-m", "lab_helpers.run_lab", "--out", str(base / f"out{n + 1}"), *notebooks]
+        cmd = [sys.executable, "-m", "lab_helpers.tools.run_lab", "--out", str(base / f"out{n + 1}"), *notebooks]
         barrier.wait()
         started = time.perf_counter()
         try:
@@ -256,7 +256,8 @@ def targets(part: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab_helpers.classroom_bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lab_helpers.tools.classroom_bench",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--learners", type=int, default=LEARNERS, help="learners' runs at once")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """`make bench`'s stage URL figures: latency, 20 concurrent users, and a soak of the whole local cloud.
 
-    python -m lab_helpers.stage_bench               # this part only, printed (quick iteration)
-    python -m lab_helpers.stage_bench --soak 5m     # a shorter soak (seconds, or minutes with m)
+    python -m lab_helpers.tools.stage_bench               # this part only, printed (quick iteration)
+    python -m lab_helpers.tools.stage_bench --soak 5m     # a shorter soak (seconds, or minutes with m)
 
 On a fresh local cloud of its own with Module 2 and Module 3 set up and the lab's improved Module 3
 function deployed (as notebook 06 ends: `module3.deploy_improved_function`; the module's printed
@@ -41,8 +41,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .core import web
-from .local import processes
+from ..core import web
+from ..local import processes
 
 TARGET_STAGE_P50_MS = 5.0  # the stage URL's warm latency, p50, one client
 TARGET_LOAD_FAILURES = 0  # failures of the 20-user run
@@ -388,7 +388,7 @@ def soak(url: str, info: dict[str, Any], seconds: float = SOAK_S, users: int = S
     Both ends are sampled under the same load (after `SOAK_SETTLE_S` of it, and before it stops),
     so what differs is what the load left behind.
     """
-    from .local import state
+    from ..local import state
 
     def sample(t: float, reads: int) -> dict[str, Any]:
         return {"t_s": round(t, 1), "processes": snapshot(info, state.health(info["endpoint"]), reads, READ_GAP_S)}
@@ -412,9 +412,9 @@ def stage(soak_s: float = SOAK_S, users: int = LOAD_USERS, seconds: float = LOAD
           requests: int = WARM_REQUESTS, echo: Echo = print) -> dict[str, Any]:
     """Every figure of this module on a fresh cloud of its own: Module 2 and Module 3 set up, the lab's
     improved function deployed (as notebook 06 ends)."""
-    from . import api, baseline, module3
-    from .core.config import Lab
-    from .local import lifecycle
+    from .. import api, baseline, module3
+    from ..core.config import Lab
+    from ..local import lifecycle
 
     with lifecycle.fresh("lab-bench-stage-") as info:
         lab = Lab.local(info["endpoint"])
@@ -541,8 +541,8 @@ def soak_argument(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m lab_helpers.stage_bench`: this part alone, printed (and written to --out if given)."""
-    parser = argparse.ArgumentParser(prog="python -m lab_helpers.stage_bench", description=__doc__.split("\n")[0])
+    """`python -m lab_helpers.tools.stage_bench`: this part alone, printed (and written to --out if given)."""
+    parser = argparse.ArgumentParser(prog="python -m lab_helpers.tools.stage_bench", description=__doc__.split("\n")[0])
     parser.add_argument("--soak", type=soak_argument, default=SOAK_S,
                         help="the soak's length: seconds (300) or minutes (20m); 0: no soak")
     parser.add_argument("--users", type=int, default=LOAD_USERS, help="concurrent users of the load run")

@@ -1,11 +1,11 @@
 """`make bench`: the measurements of notebook 06, headless, with the lab's own timings.
 
-    python -m lab_helpers.bench                    # everything; writes build/bench.json
-    python -m lab_helpers.bench --skip-notebooks   # without the (slowest) lesson run
-    python -m lab_helpers.bench --skip-stage       # without the stage URL figures and the soak
-    python -m lab_helpers.bench --soak 5m          # a shorter soak (seconds, or minutes with m; make bench SOAK=5m)
-    python -m lab_helpers.bench --learners 3       # three learners' runs at once instead of eight
-    python -m lab_helpers.bench --skip-classroom   # without the learners' memory and runs at once
+    python -m lab_helpers.tools.bench                    # everything; writes build/bench.json
+    python -m lab_helpers.tools.bench --skip-notebooks   # without the (slowest) lesson run
+    python -m lab_helpers.tools.bench --skip-stage       # without the stage URL figures and the soak
+    python -m lab_helpers.tools.bench --soak 5m        # a shorter soak (seconds, or minutes with m; make bench SOAK=5m)
+    python -m lab_helpers.tools.bench --learners 3       # three learners' runs at once instead of eight
+    python -m lab_helpers.tools.bench --skip-classroom   # without the learners' memory and runs at once
 
 Every figure is measured on this run, on clouds of its own (temporary state folders, free
 ports), so it never touches a cloud the learner has running:
@@ -14,12 +14,12 @@ ports), so it never touches a cloud the learner has running:
 - notebook 06's measurements on a fresh cloud with the lab set up: warm Duration of the three
   variants (repeated, median of the medians), the connection storm, the pinning pitfall and
   the failover;
-- the stage URL (`lab_helpers.stage_bench`) on a fresh cloud with the lab set up: warm latency
+- the stage URL (`lab_helpers.tools.stage_bench`) on a fresh cloud with the lab set up: warm latency
   (p50, one client), 20 concurrent users for 30 s (failures, p50/p95, requests/s), and a soak at a
   steady rate (`--soak`, 20 minutes by default) with memory, threads and open files of every process
   of the cloud at its start and end (flat or not, by `stage_bench.FLAT`: within a few percent);
 - the lesson notebooks run headless with `run_lab.run()` against another fresh cloud, timed;
-- the classroom (`lab_helpers.classroom_bench`): one learner's whole cloud's memory (RSS, PSS) after
+- the classroom (`lab_helpers.tools.classroom_bench`): one learner's whole cloud's memory (RSS, PSS) after
   notebooks 00-05, how many learners this machine's memory holds, and eight learners' `make lab` of
   00-05 at once (separate state folders, default ports): failures and wall times.
 It prints a short table, writes build/bench.json (and the charts to build/bench/), and says
@@ -40,12 +40,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import classroom_bench, measure, proxy_bench, run_lab, stage_bench
+from .. import measure
+from ..core import paths
+from ..core.config import Lab
+from ..local import lifecycle
+from ..local.ports import free_port
+from . import classroom_bench, proxy_bench, run_lab, stage_bench
 from .conformance import summary as conformance_summary
-from .core import paths
-from .core.config import Lab
-from .local import lifecycle
-from .local.ports import free_port
 
 BUILD = paths.build_dir()
 OUT = BUILD / "bench.json"
@@ -294,8 +295,8 @@ def table(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m lab_helpers.bench`: measure, write build/bench.json, print the table."""
-    parser = argparse.ArgumentParser(prog="python -m lab_helpers.bench", description=__doc__.split("\n")[0])
+    """`python -m lab_helpers.tools.bench`: measure, write build/bench.json, print the table."""
+    parser = argparse.ArgumentParser(prog="python -m lab_helpers.tools.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--repeats", type=int, default=3, help="repetitions of the Duration measurement (median)")
     parser.add_argument("--warm", type=int, default=20, help="warm invocations per variant and repetition")
