@@ -17,7 +17,7 @@ ports), so it never touches a cloud the learner has running:
 - the stage URL (`lab_helpers.tools.stage_bench`) on a fresh cloud with the lab set up: warm latency
   (p50, one client), 20 concurrent users for 30 s (failures, p50/p95, requests/s), and a soak at a
   steady rate (`--soak`, 20 minutes by default) with memory, threads and open files of every process
-  of the cloud at its start and end (flat or not, by `stage_bench.FLAT`: within a few percent);
+  of the cloud at its start and end (flat or not, by `soak.FLAT`: within a few percent);
 - the lesson notebooks run headless with `run_lab.run()` against another fresh cloud, timed;
 - the classroom (`lab_helpers.tools.classroom_bench`): one learner's whole cloud's memory (RSS, PSS) after
   notebooks 00-05, how many learners this machine's memory holds, and eight learners' `make lab` of
@@ -45,7 +45,7 @@ from ..core import paths
 from ..core.config import Lab
 from ..local import lifecycle
 from ..local.ports import free_port
-from . import classroom_bench, proxy_bench, run_lab, stage_bench
+from . import classroom_bench, proxy_bench, run_lab, soak, stage_bench, stage_report
 from .conformance import summary as conformance_summary
 
 BUILD = paths.build_dir()
@@ -215,7 +215,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         for name, value, met in proxy_bench.targets(report["proxy"]):
             add(name, value, met)
     if "stage" in report:
-        for name, value, met in stage_bench.targets(report["stage"]):
+        for name, value, met in stage_report.targets(report["stage"]):
             add(name, value, met)
     if "classroom" in report:
         for name, value, met in classroom_bench.targets(report["classroom"]):
@@ -274,7 +274,7 @@ def table(report: dict[str, Any]) -> str:
         for label, value in proxy_bench.table_rows(report["proxy"]):
             row(label, value)
     if "stage" in report:
-        for label, value in stage_bench.table_rows(report["stage"]):
+        for label, value in stage_report.table_rows(report["stage"]):
             row(label, value)
     if "lesson" in report:
         n = report["lesson"]
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-start", action="store_true", help="do not time the local cloud's start")
     parser.add_argument("--skip-notebooks", action="store_true", help="do not run the lesson notebooks")
     parser.add_argument("--skip-stage", action="store_true", help="do not measure the stage URL (nor soak)")
-    parser.add_argument("--soak", type=stage_bench.soak_argument, default=stage_bench.SOAK_S,
+    parser.add_argument("--soak", type=soak.soak_argument, default=soak.SOAK_S,
                         help="the stage URL soak's length: seconds (300) or minutes (20m); 0: no soak")
     parser.add_argument("--skip-classroom", action="store_true",
                         help="do not measure one learner's memory nor learners' runs at once")

@@ -6,7 +6,7 @@ learners' `make lab` at once.
 
 - memory: on a fresh local cloud of its own, the module's notebooks 00-05 run headless (`run_lab.run`), then
   every process of that cloud (the cloud server, MariaDB, each RDS Proxy process, each Lambda execution
-  environment: `stage_bench.cloud_processes`, and anything else `lifecycle` counts as the cloud's) read from
+  environment: `proc_samples.cloud_processes`, and anything else `lifecycle` counts as the cloud's) read from
   /proc/<pid>/smaps_rollup: resident (RSS) and proportional (PSS: shared pages divided among their users) memory.
   The learner's JupyterLab and kernels are not counted (papermill's kernels are gone by then);
 - how many learners: this machine's MemAvailable (read with that cloud still up) divided by one learner's PSS,
@@ -35,7 +35,7 @@ from typing import Any
 
 from ..core import paths
 from ..local import lifecycle, state
-from . import run_lab, stage_bench
+from . import proc_samples, run_lab
 
 MODULE3 = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update",
            "05_test"]
@@ -78,7 +78,7 @@ def kind(label: str) -> str:
 
 def cloud_memory(info: dict[str, Any], health: dict[str, Any], root: Path) -> dict[str, Any]:
     """RSS and PSS of every process of one running cloud: each process, sums per kind, and the total."""
-    pids = stage_bench.cloud_processes(info, health)
+    pids = proc_samples.cloud_processes(info, health)
     known = set(pids.values())
     for pid in lifecycle.lab_processes(root):  # whatever else of the state folder runs
         if pid not in known:
