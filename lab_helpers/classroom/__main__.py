@@ -15,7 +15,7 @@ import sys
 
 from ..core import choices
 from ..core.config import TARGETS, Lab, NoCredentials
-from ..local.errors import LocalCloudError
+from ..local import LocalCloudError
 from ..notebook import table
 from . import clean, roster
 

@@ -14,8 +14,7 @@ import pymysql
 
 from ..core.config import Lab
 from ..core.waiting import require
-from ..local import CloudRecord, Health, LocalCloudError, RunningCloud
-from ..local.rds.mariadb import admin_connect, admin_query
+from ..local import CloudRecord, Health, LocalCloudError, RunningCloud, admin_connect, admin_query
 
 
 class LocalOnly(RuntimeError):

@@ -40,11 +40,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import measure
+from .. import local, measure
 from ..core import paths
 from ..core.config import Lab
-from ..local import lifecycle
-from ..local.ports import free_port
 from . import classroom_bench, proxy_bench, run_lab, soak, stage_bench, stage_report
 from .conformance import summary as conformance_summary
 
@@ -61,15 +59,15 @@ TARGET_RATIO = 10.0
 
 def cloud_start(starts: int = 3, echo=print) -> dict[str, Any]:
     """`up()` `starts` times in one fresh state folder (down in between): each start's seconds and the median."""
-    root, port, times = Path(tempfile.mkdtemp(prefix="lab-bench-start-")), free_port(), []
+    root, port, times = Path(tempfile.mkdtemp(prefix="lab-bench-start-")), local.free_port(), []
     try:
         for _ in range(starts):
             started = time.perf_counter()
-            lifecycle.up(root, port)
+            local.up(root, port)
             times.append(round(time.perf_counter() - started, 3))
-            lifecycle.down(root)
+            local.down(root)
     finally:
-        lifecycle.down(root)
+        local.down(root)
         shutil.rmtree(root, ignore_errors=True)
     echo(f"local cloud start: {', '.join(f'{t:.2f} s' for t in times)}")
     return {"starts_s": times, "first_s": times[0], "median_s": round(statistics.median(times), 3)}
@@ -77,7 +75,7 @@ def cloud_start(starts: int = 3, echo=print) -> dict[str, Any]:
 
 def measurements(repeats: int = 3, warm: int = 20, echo=print, charts: Path | None = CHARTS) -> dict[str, Any]:
     """Notebook 06's measurements on a fresh cloud of their own, then everything they changed put back."""
-    with lifecycle.fresh("lab-bench-measure-") as info:
+    with local.fresh("lab-bench-measure-") as info:
         lab = Lab.local(info["endpoint"])
         started = time.perf_counter()
         missing = measure.prepare(lab)
@@ -113,7 +111,7 @@ def measurements(repeats: int = 3, warm: int = 20, echo=print, charts: Path | No
 def lesson(echo=print) -> dict[str, Any]:
     """The lesson notebooks as `make lab` runs them (`run_lab.run()`), against a fresh cloud of their own."""
     started = time.perf_counter()
-    with lifecycle.fresh("lab-bench-lesson-", export=True):
+    with local.fresh("lab-bench-lesson-", export=True):
         up_s = time.perf_counter() - started
         started = time.perf_counter()
         try:

@@ -202,9 +202,7 @@ SETUP_SQL = [
 
 def run(suites: list[str], work: Path = WORK, echo=print) -> dict:
     """Each suite directly and through the proxy; the results (also written to work/results.json)."""
-    from ..local.rds.mariadb import MariaDB
-    from ..local.rds.proxy import ProxySettings, RdsProxy
-    from ..local.rds.proxy.certificates import CertificateAuthority
+    from ..local import CertificateAuthority, MariaDB, ProxySettings, RdsProxy
 
     work.mkdir(parents=True, exist_ok=True)
     python = ensure_venv(work)

@@ -97,11 +97,11 @@ def write_examples(executed: Path, out_dir: Path | None = None) -> list[Path]:
 
 def reference_run(out_dir: Path) -> Path:
     """The lesson up to 06, headless on a fresh local cloud of its own (as `make notebooks` runs it); 06's copy."""
-    from ..local import lifecycle
+    from .. import local
     from . import run_lab
 
     names = run_lab.LESSON[:run_lab.LESSON.index(NOTEBOOK) + 1]
-    with lifecycle.fresh("lab-charts-", export=True):
+    with local.fresh("lab-charts-", export=True):
         run_lab.run(names, out_dir)
     return out_dir / f"{NOTEBOOK}.ipynb"
 

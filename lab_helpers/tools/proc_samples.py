@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..local import processes
+from ..local import process_status
 
 PROC = Path("/proc")
 KB_PER_MB = 1024
@@ -18,7 +18,7 @@ KB_PER_MB = 1024
 def read_process(pid: int, proc: Path = PROC) -> dict[str, int] | None:
     """A process's resident memory (kB), threads and open files from /proc; None when it is gone."""
     try:
-        fields = processes.status(pid, proc)
+        fields = process_status(pid, proc)
         fds = len(os.listdir(proc / str(pid) / "fd"))
         if fields.get("State", "").strip().startswith("Z"):
             return None

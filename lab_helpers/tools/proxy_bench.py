@@ -28,11 +28,7 @@ from typing import Any
 
 import pymysql
 
-from ..local.processes import cpu_seconds
-from ..local.rds.mariadb import MariaDB
-from ..local.rds.proxy import ProxySettings
-from ..local.rds.proxy.certificates import CertificateAuthority
-from ..local.rds.proxy.process import ProxyProcess
+from ..local import CertificateAuthority, MariaDB, ProxyProcess, ProxySettings, cpu_seconds
 
 USER, PASSWORD = "bench", "bench-Passw0rd"
 WAYS = ("direct", "proxy", "proxy_tls")  # the database directly, the proxy in plain TCP, the proxy with TLS

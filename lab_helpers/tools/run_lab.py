@@ -27,7 +27,6 @@ import nbformat
 
 from .. import local
 from ..core import paths, waiting
-from ..local import lifecycle
 
 BUILD = paths.build_dir() / "notebooks"
 LESSON = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update",
@@ -273,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as cloud:
         try:
             if args.refresh:  # reference outputs come from a fresh cloud of their own, whatever else is running
-                info = cloud.enter_context(lifecycle.fresh("lab-refresh-", export=True))
+                info = cloud.enter_context(local.fresh("lab-refresh-", export=True))
             elif target == "local":
                 if local.status().get("running") is not True:  # stop at the end what was started here
                     cloud.callback(local.down)

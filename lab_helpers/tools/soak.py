@@ -123,10 +123,10 @@ def soak(url: str, info: dict[str, Any], seconds: float = SOAK_S, users: int = S
     Both ends are sampled under the same load (after `SOAK_SETTLE_S` of it, and before it stops),
     so what differs is what the load left behind.
     """
-    from ..local import state
+    from ..local import health_at
 
     def sample(t: float, reads: int) -> dict[str, Any]:
-        return {"t_s": round(t, 1), "processes": snapshot(info, state.health(info["endpoint"]), reads, READ_GAP_S)}
+        return {"t_s": round(t, 1), "processes": snapshot(info, health_at(info["endpoint"]).raw, reads, READ_GAP_S)}
 
     load = Load(url, users, rate).start()
     try:

@@ -76,11 +76,10 @@ def stage(soak_s: float = SOAK_S, users: int = LOAD_USERS, seconds: float = LOAD
           requests: int = WARM_REQUESTS, echo: Echo = print) -> dict[str, Any]:
     """Every figure of this module on a fresh cloud of its own: Module 2 and Module 3 set up, the lab's
     improved function deployed (as notebook 06 ends)."""
-    from .. import api, baseline, module3
+    from .. import api, baseline, local, module3
     from ..core.config import Lab
-    from ..local import lifecycle
 
-    with lifecycle.fresh("lab-bench-stage-") as info:
+    with local.fresh("lab-bench-stage-") as info:
         lab = Lab.local(info["endpoint"])
         started = time.perf_counter()
         baseline.ensure_baseline(lab)
