@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import TypedDict
 
 PROC = Path("/proc")
 
@@ -73,9 +74,15 @@ def status(pid: int, proc: Path = PROC) -> dict[str, str]:
             (line.split(":", 1) for line in (proc / str(pid) / "status").read_text().splitlines() if ":" in line)}
 
 
-def memory(pid: int, proc: Path = PROC) -> dict[str, int | None] | None:
-    """A process's memory in kB: {"pid", "rss_kb": resident, "pss_kb": proportional (each shared page divided among
-    the processes that map it, so a sum over processes counts it once)}; None when the process is gone.
+class Memory(TypedDict):
+    """A process's memory in kB."""
+    pid: int
+    rss_kb: int  # resident
+    pss_kb: int | None  # proportional: each shared page divided among the processes that map it (a sum counts it once)
+
+
+def memory(pid: int, proc: Path = PROC) -> Memory | None:
+    """A process's resident and proportional memory (kB); None when the process is gone.
 
     Both come from /proc/<pid>/smaps_rollup, which only the process's user (or root) may read; without it, RSS comes
     from its status and PSS is None."""

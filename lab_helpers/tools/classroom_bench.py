@@ -73,11 +73,11 @@ def cloud_memory(info: dict[str, Any], health: dict[str, Any], root: Path) -> di
     for pid in local.lab_processes(root):  # whatever else of the state folder runs
         if pid not in known:
             pids[f"other pid {pid}"] = pid
-    processes = {}
+    processes: dict[str, dict[str, int]] = {}
     for label, pid in pids.items():
         sample = local.process_memory(pid)
         if sample is not None and sample["pss_kb"] is not None:  # gone, or (not this user's) without its PSS
-            processes[label] = sample
+            processes[label] = {"pid": pid, "rss_kb": sample["rss_kb"], "pss_kb": sample["pss_kb"]}
     kinds: dict[str, dict[str, int]] = {}
     for label, sample in processes.items():
         row = kinds.setdefault(kind(label), {"processes": 0, "rss_kb": 0, "pss_kb": 0})
