@@ -79,11 +79,11 @@ def cloud_memory(info: dict[str, Any], health: dict[str, Any], root: Path) -> di
         if sample is not None and sample["pss_kb"] is not None:  # gone, or (not this user's) without its PSS
             processes[label] = {"pid": pid, "rss_kb": sample["rss_kb"], "pss_kb": sample["pss_kb"]}
     kinds: dict[str, dict[str, int]] = {}
-    for label, sample in processes.items():
+    for label, figures in processes.items():
         row = kinds.setdefault(kind(label), {"processes": 0, "rss_kb": 0, "pss_kb": 0})
         row["processes"] += 1
-        row["rss_kb"] += sample["rss_kb"]
-        row["pss_kb"] += sample["pss_kb"]
+        row["rss_kb"] += figures["rss_kb"]
+        row["pss_kb"] += figures["pss_kb"]
     return {"processes": processes, "kinds": kinds,
             "rss_kb": sum(s["rss_kb"] for s in processes.values()),
             "pss_kb": sum(s["pss_kb"] for s in processes.values())}
