@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pymysql
 
-from .. import paths
+from ..core import paths
 from . import logs, moto, processes, state
 from .apigateway import ApiGatewayProvider
 from .awslambda import LambdaProvider, LambdaService

@@ -1,3 +1,6 @@
+# Over 450 lines: one class, ClientSession: the state of one client connection (its login, the connection it borrows
+# at transaction boundaries, its pinning) that every method reads and changes; what stands alone is out already
+# (session_state.py, session_commands.py, statements.py, backend.py).
 """One client connection to the proxy: its login, its session state, and the relay of its commands.
 
 - Clients log in with mysql_native_password against the proxy's secret(s), read at each login; a

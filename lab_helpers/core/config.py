@@ -156,7 +156,7 @@ class Lab:
         names = names or names_for(learner, region)
         required = {"extra_tags": dict(extra_tags or {}), "permissions_boundary": permissions_boundary}
         if target == "local":
-            from .local import RunningCloud
+            from ..local import RunningCloud
 
             # raises with what to do when the cloud is not up
             return replace(cls.local(RunningCloud.find().endpoint, region, names), **required)
@@ -175,7 +175,7 @@ class Lab:
     @classmethod
     def local(cls, endpoint_url: str, region: str = DEFAULT_REGION, names: Names | None = None) -> "Lab":
         """A Lab on the local cloud at `endpoint_url`, with the keys the local cloud gives the learner."""
-        from .local import LEARNER_ACCESS_KEY, LEARNER_SECRET_KEY
+        from ..local import LEARNER_ACCESS_KEY, LEARNER_SECRET_KEY
 
         session = boto3.Session(aws_access_key_id=LEARNER_ACCESS_KEY, aws_secret_access_key=LEARNER_SECRET_KEY,
                                 region_name=region)
