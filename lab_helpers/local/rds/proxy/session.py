@@ -5,7 +5,8 @@
 
 - Clients log in with mysql_native_password against the proxy's secret(s), read at each login; a
   client that asks for another plugin (MySQL 8's caching_sha2_password) is switched to it. A user whose
-  secret has IAMAuth REQUIRED logs in with an IAM authentication token instead (iam_auth.py).
+  secret has IAMAuth REQUIRED, and every user of a proxy with DefaultAuthScheme IAM_AUTH, logs in with an IAM
+  authentication token instead (iam_auth.py).
 - Connections are shared at transaction boundaries, known from the database's status flags: a
   client borrows one per statement with autocommit on, and keeps it while the database says it is
   in a transaction; with autocommit off, from its first statement until COMMIT or ROLLBACK.
@@ -167,7 +168,7 @@ class ClientSession:
             logger.info("RDS Proxy %s: a client's TLS handshake failed: %s", self.proxy.name, e)
             return False
         host = (self.client.writer.get_extra_info("peername") or ("localhost",))[0]
-        if response.user in settings.iam_users:  # IAMAuth REQUIRED: a token, not the password (iam_auth.py)
+        if settings.token_login(response.user):  # IAMAuth REQUIRED or end-to-end IAM: a token (iam_auth.py)
             refusal = await iam_auth.login(self.client, response, settings, self.tls, host, self.proxy.name)
             if refusal is not None:
                 self.client.write(p.err_packet(refusal))
