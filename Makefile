@@ -48,7 +48,7 @@ lint: venv-test
 	$(PY) -m mypy
 
 lab: venv $(NEEDS_DB)
-	$(PY) -m lab_helpers.run_lab --target $(TARGET) $(if $(REGION),--region $(REGION)) \
+	$(PY) -m lab_helpers.tools.run_lab --target $(TARGET) $(if $(REGION),--region $(REGION)) \
 		$(if $(LEARNER),--learner $(LEARNER)) $(if $(LEVEL),-p level $(LEVEL)) $(if $(CONFIRM_COSTS),--confirm-costs) \
 		$(if $(TAGS),-p tags "$(TAGS)") $(if $(BOUNDARY),-p permissions_boundary $(BOUNDARY)) $(NB)
 
@@ -57,16 +57,16 @@ jupyter: venv mariadb
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root)
 
 notebooks: venv mariadb
-	$(PY) -m lab_helpers.run_lab --refresh $(NB)
+	$(PY) -m lab_helpers.tools.run_lab --refresh $(NB)
 
 example-charts: venv mariadb
-	$(PY) -m lab_helpers.example_charts
+	$(PY) -m lab_helpers.tools.example_charts
 
 bench: venv mariadb
-	$(PY) -m lab_helpers.bench $(if $(SOAK),--soak $(SOAK))
+	$(PY) -m lab_helpers.tools.bench $(if $(SOAK),--soak $(SOAK))
 
 conformance: venv mariadb
-	$(PY) -m lab_helpers.conformance
+	$(PY) -m lab_helpers.tools.conformance
 
 venv: $(STAMP)
 venv-test: $(TEST_STAMP)

@@ -12,10 +12,10 @@ import json
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
-from . import ownership, partition
-from .config import Lab
+from .core import ownership, partition
+from .core.config import Lab
+from .core.waiting import or_none, require, retry_while
 from .lambda_fn import find_function
-from .waiting import or_none, require, retry_while
 
 APIGATEWAY_SERVICE = partition.service_principal("apigateway")
 
@@ -183,7 +183,7 @@ def call_stage(lab: Lab, url: str) -> tuple[int, str]:
     """GET the invoke URL as curl does: (HTTP status, body). On AWS, an answer saying access was denied is
     retried for a while (with progress): right after 04 changes the role's policies, IAM may take a minute to
     apply them everywhere, so the function's first calls can still be refused."""
-    from . import waiting, web
+    from .core import waiting, web
 
     def get() -> tuple[int, str]:
         status, _, data = web.get(url)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import TypedDict
 
 from . import api, iam, lambda_fn, network, rds
-from .config import Lab
-from .waiting import require
+from .core.config import Lab
+from .core.waiting import require
 
 
 class BaselineSummary(TypedDict):

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from .config import DEFAULT_REGION, Lab
+from .core.config import DEFAULT_REGION, Lab
 
 
 def total_usd_per_hour(rows: Sequence[Mapping[str, Any]]) -> float:

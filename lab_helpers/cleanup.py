@@ -27,8 +27,8 @@ from importlib.metadata import entry_points
 from typing import Any, TypedDict
 
 from . import api, costs, iam, lambda_enis, lambda_fn, log_groups, network, proxy, rds, secrets
-from .config import Lab
-from .ownership import api_tagged, ec2_tagged, function_tagged, rds_tagged, role_tagged, secret_tagged
+from .core.config import Lab
+from .core.ownership import api_tagged, ec2_tagged, function_tagged, rds_tagged, role_tagged, secret_tagged
 
 ENTRY_POINT_GROUP = "lab_helpers.cleanup"
 LEVELS = ("module3", "all")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import DEFAULT_REGION, NAMES, Names
-from .text import pad
+from .core.config import DEFAULT_REGION, NAMES, Names
+from .core.text import pad
 
 PRICING_REGION = "ap-northeast-2"
 HOURS_PER_MONTH = 730  # AWS's convention for turning a monthly price into an hourly one

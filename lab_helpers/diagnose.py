@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TypedDict
 
 from . import iam, lambda_fn, module3, network, proxy, secrets
-from .config import Lab
+from .core.config import Lab
 
 GET_SECRET_VALUE = "secretsmanager:GetSecretValue"
 READ_WRITE_POLICY = "SecretsManagerReadWrite"

@@ -10,9 +10,9 @@ import json
 from collections.abc import Callable
 from typing import Any, TypedDict, TypeVar
 
-from . import ownership, partition
-from .config import Lab
-from .waiting import or_none, require, retry_while
+from .core import ownership, partition
+from .core.config import Lab
+from .core.waiting import or_none, require, retry_while
 
 T = TypeVar("T")
 

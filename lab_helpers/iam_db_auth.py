@@ -18,9 +18,10 @@ import json
 import time
 from typing import Any, TypedDict
 
-from . import api, cleanup, iam, lambda_fn, log_groups, module3, notebook, ownership, partition, proxy, secrets, waiting
-from .config import Lab
-from .waiting import require
+from . import api, cleanup, iam, lambda_fn, log_groups, module3, notebook, proxy, secrets
+from .core import ownership, partition, waiting
+from .core.config import Lab
+from .core.waiting import require
 
 PROBE_SUFFIX = "iam-probe"
 OTHER_USER = "reader"  # a database user the tokens of "a token for another user" are made for

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TypedDict
 
-from . import network, waiting
-from .config import Lab
+from . import network
+from .core import waiting
+from .core.config import Lab
 
 USUAL = "보통 몇 분, 길면 40분"
 RELEASING = ("Lambda 가 함수의 역할로 인터페이스를 해제하는 중 "

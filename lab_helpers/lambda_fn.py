@@ -19,9 +19,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
-from . import iam, log_groups, network, ownership, paths
-from .config import Lab
-from .waiting import ABSENT, Failure, or_none, require, retry_while, wait_for
+from . import iam, log_groups, network
+from .core import ownership, paths
+from .core.config import Lab
+from .core.waiting import ABSENT, Failure, or_none, require, retry_while, wait_for
 
 HANDLER = "lambda_function.lambda_handler"
 # What the learner overwrites in the printed code: Module 2's RDS endpoint, Module 3 Step 3.5's proxy endpoint.

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from .config import Lab
-from .waiting import or_none
+from .core.config import Lab
+from .core.waiting import or_none
 
 
 class LogGroupView(TypedDict):
@@ -58,7 +58,7 @@ def ensure_log_group(lab: Lab, function: str, module: int) -> LogGroupView:
 
 def is_lab(lab: Lab, function: str) -> bool:
     """Whether the function's log group carries the lab's project tag."""
-    from .config import PROJECT_TAG_KEY, PROJECT_TAG_VALUE
+    from .core.config import PROJECT_TAG_KEY, PROJECT_TAG_VALUE
 
     group = find_log_group(lab, function)
     if group is None:

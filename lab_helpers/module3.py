@@ -9,7 +9,7 @@ import difflib
 from typing import TypedDict
 
 from . import iam, lambda_fn, network, proxy, secrets
-from .config import DEFAULT_REGION, NAMES, Lab
+from .core.config import DEFAULT_REGION, NAMES, Lab
 
 
 class Module3Summary(TypedDict):

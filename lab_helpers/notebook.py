@@ -10,9 +10,10 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import billing, choices, costs, diagnose, korean, preflight, web
-from .config import Lab, names_for
-from .text import pad, width
+from . import billing, costs, diagnose, korean, preflight
+from .core import choices, web
+from .core.config import Lab, names_for
+from .core.text import pad, width
 
 
 def start(target: str = "local", region: str | None = None, confirm_costs: bool = False, learner: str = "",

@@ -13,8 +13,8 @@ from __future__ import annotations
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from . import network
-from .config import Lab
-from .waiting import error_code
+from .core.config import Lab
+from .core.waiting import error_code
 
 # Service Quotas codes (service "vpc"): VPCs per Region, internet gateways per Region; AWS's defaults
 VPC_QUOTA, IGW_QUOTA = "L-F678F1CE", "L-A4707A72"

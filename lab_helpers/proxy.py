@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from . import iam, network, ownership, secrets
-from .config import Lab
-from .waiting import ABSENT, Failure, or_none, require, wait_for
+from . import iam, network, secrets
+from .core import ownership
+from .core.config import Lab
+from .core.waiting import ABSENT, Failure, or_none, require, wait_for
 
 
 class ProxyTargetView(TypedDict):

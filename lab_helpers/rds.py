@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from . import network, ownership
-from .config import Lab
-from .waiting import ABSENT, Failure, or_none, require, wait_for
+from . import network
+from .core import ownership
+from .core.config import Lab
+from .core.waiting import ABSENT, Failure, or_none, require, wait_for
 
 
 class DbSubnetGroupView(TypedDict):

@@ -32,9 +32,10 @@ from typing import Any
 
 from botocore.model import OperationModel
 
-from . import korean, paths
-from .config import Lab
-from .text import pad, width
+from . import korean
+from .core import paths
+from .core.config import Lab
+from .core.text import pad, width
 
 # what is shown of an operation: everything that creates, changes or removes, not tags alone
 CHANGING = ("Create", "Put", "Update", "Modify", "Register", "Attach", "Detach", "Authorize", "Revoke", "Delete",

@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 from typing import Any, TypedDict
 
-from . import iam, lambda_fn, module3, partition, proxy, secrets, waiting
-from .config import Lab
+from . import iam, lambda_fn, module3, proxy, secrets
+from .core import partition, waiting
+from .core.config import Lab
+from .core.waiting import or_none, require
 from .measure.names import function_name
-from .waiting import or_none, require
 
 ROTATION_DAYS = 30
 TIMEOUT_S = 30  # the rotation function's timeout: each step is a few calls and a login

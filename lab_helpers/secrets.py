@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any, TypedDict
 
-from . import ownership, rds
-from .config import Lab
-from .waiting import or_none, require, wait_until
+from . import rds
+from .core import ownership
+from .core.config import Lab
+from .core.waiting import or_none, require, wait_until
 
 
 class SecretView(TypedDict):

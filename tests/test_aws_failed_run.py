@@ -14,8 +14,9 @@ import sys
 import nbformat
 import pytest
 
-from lab_helpers import baseline, choices, network, paths
-from lab_helpers.config import Lab
+from lab_helpers import baseline, network
+from lab_helpers.core import choices, paths
+from lab_helpers.core.config import Lab
 
 pytestmark = pytest.mark.integration
 ROOT = paths.CHECKOUT
@@ -42,7 +43,7 @@ def aws_played_by_the_local_cloud(fresh_cloud, monkeypatch, tmp_path):
 
 
 def run_lab(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab_helpers.run_lab", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "lab_helpers.tools.run_lab", *args], capture_output=True, text=True,
                           timeout=600, cwd=ROOT, env=os.environ.copy())
 
 

@@ -9,9 +9,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab_helpers import paths, run_lab, secrets
+from lab_helpers import secrets
 from lab_helpers.cleanup import ALREADY_GONE, DELETED
-from lab_helpers.config import Lab
+from lab_helpers.core import paths
+from lab_helpers.core.config import Lab
+from lab_helpers.tools import run_lab
 from tests.test_lesson_text import english_outputs, too_long
 
 pytestmark = pytest.mark.integration
@@ -67,8 +69,8 @@ def test_the_sequence_twice_without_cleanup_gives_the_same_outputs(fresh_cloud, 
 def test_a_deleted_secret_makes_05_test_say_which_notebook_to_rerun(fresh_cloud, tmp_path):
     run_lab.run(SETUP, tmp_path / "setup", echo=quiet)
     secrets.delete_secret(Lab.local(fresh_cloud["endpoint"]))
-    result = subprocess.run([sys.executable, "-m", "lab_helpers.run_lab", "--out", str(tmp_path / "broken"), "05_test"],
-                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    result = subprocess.run([sys.executable, "-m", "lab_helpers.tools.run_lab", "--out", str(tmp_path / "broken"),
+                             "05_test"], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 1
     assert "05_test" in result.stderr and "cell" in result.stderr
     assert "01_secrets_manager" in result.stderr

@@ -19,7 +19,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab_helpers import korean, paths, requests_shown, run_lab
+from lab_helpers import korean, requests_shown
+from lab_helpers.core import paths
+from lab_helpers.tools import run_lab
 
 NOTEBOOKS = paths.CHECKOUT / "notebooks"
 README = paths.CHECKOUT / "README.md"

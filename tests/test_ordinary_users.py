@@ -25,8 +25,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab_helpers.classroom_bench import copy_checkout
 from lab_helpers.local import lifecycle, state
+from lab_helpers.tools.classroom_bench import copy_checkout
 
 pytestmark = pytest.mark.integration
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"  # by its path: the learner's PATH has no /usr/sbin
@@ -152,7 +152,7 @@ def make_learner(account: str | None, tmp: Path) -> Learner:
 def test_the_lesson_runs_headless_as_an_unprivileged_user(accounts):
     learner = make_learner(accounts.get("labtester"), Path())
     try:
-        result = learner.run("-m", "lab_helpers.run_lab", *MODULE3)
+        result = learner.run("-m", "lab_helpers.tools.run_lab", *MODULE3)
         said = result.stdout + result.stderr
         assert result.returncode == 0, said[-3000:]
         for n, name in enumerate(MODULE3, 1):
@@ -223,7 +223,7 @@ def test_two_learners_clouds_with_default_settings_answer_at_once_on_ports_of_th
         status = learner.run("-m", "lab_helpers.local", "status", timeout=120)
         assert status.returncode == 0 and "UNHEALTHY" not in status.stdout and endpoint in status.stdout, status.stdout
         # a kernel of this learner finds its own cloud (Lab.connect("local") reads the state folder)
-        found = learner.run("-c", "from lab_helpers.config import Lab; print(Lab.connect('local').endpoint_url)",
+        found = learner.run("-c", "from lab_helpers.core.config import Lab; print(Lab.connect('local').endpoint_url)",
                             timeout=120)
         assert found.stdout.strip() == endpoint, found.stderr
     for learner in two_learners:

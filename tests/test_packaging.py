@@ -4,7 +4,7 @@ import tomllib
 
 from setuptools import find_packages
 
-from lab_helpers import paths
+from lab_helpers.core import paths
 
 ROOT = paths.CHECKOUT
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

@@ -1,5 +1,5 @@
 """The README's Layout names every module and package a newcomer looks for, so it cannot go stale:
-each module and package directly in lab_helpers/ and lab_helpers/local/, and every package below them."""
+each module and package directly in lab_helpers/, core/, tools/ and local/, and every package below them."""
 from __future__ import annotations
 
 import re
@@ -17,7 +17,7 @@ def layout() -> str:
 
 def expected_names() -> set[str]:
     names = set()
-    for folder in (PACKAGE, PACKAGE / "local"):
+    for folder in (PACKAGE, PACKAGE / "core", PACKAGE / "tools", PACKAGE / "local"):
         for entry in folder.iterdir():
             if entry.suffix == ".py" and not entry.name.startswith("__"):
                 names.add(entry.name)

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from lab_helpers import paths
+from lab_helpers.core import paths
 
 ROOT = paths.CHECKOUT
 INSTALL = re.compile(r"apt-get install -y (?:-qq )?((?:[a-z0-9][a-z0-9.+-]*\s?)+)")

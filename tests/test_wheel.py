@@ -19,15 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from lab_helpers import paths
+from lab_helpers.core import paths
 from lab_helpers.local.ports import free_port
 
 pytestmark = pytest.mark.integration
 
 LAB = textwrap.dedent('''
     import json, sys
-    from lab_helpers import baseline, module3, paths
-    from lab_helpers.config import Lab
+    from lab_helpers import baseline, module3
+    from lab_helpers.core import paths
+    from lab_helpers.core.config import Lab
 
     assert paths.CHECKOUT is None, paths.PACKAGE  # the installed package, not the checkout
     lab = Lab.connect("local")

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import choices
-from ..config import TARGETS, Lab, NoCredentials
-from ..local.errors import LocalCloudError
+from ..core import choices
+from ..core.config import TARGETS, Lab, NoCredentials
+from ..local import LocalCloudError
 from ..notebook import table
 from . import clean, roster
 

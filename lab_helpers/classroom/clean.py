@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypedDict
 
 from .. import cleanup
-from ..config import Lab
+from ..core.config import Lab
 from .roster import lab_for, shown
 
 

@@ -15,8 +15,8 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..choices import LEARNER
-from ..config import DEFAULT_REGION, NAMES, PROJECT_TAG_KEY, PROJECT_TAG_VALUE, Lab
+from ..core.choices import LEARNER
+from ..core.config import DEFAULT_REGION, NAMES, PROJECT_TAG_KEY, PROJECT_TAG_VALUE, Lab
 
 NO_PREFIX = ""  # the learner of a lab with the module's own names
 

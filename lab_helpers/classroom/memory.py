@@ -1,7 +1,7 @@
 """How much memory one learner takes, to size a class's server (The Littlest JupyterHub) or pods (Zero to JupyterHub).
 
 `python -m lab_helpers.classroom.memory` runs the lesson 00-05 headless (`run_lab`) on a fresh local cloud
-(`lifecycle.fresh`), then adds up the resident memory of every process of that cloud: its server (moto and the
+(`local.fresh`), then adds up the resident memory of every process of that cloud: its server (moto and the
 providers), MariaDB, each RDS Proxy process and each Lambda execution environment, which stay up (warm) as they
 do for a learner. Then a Jupyter kernel runs every code cell of 00-05 against the same cloud, as a learner's
 kernel does, and a JupyterLab server is started and asked for its page; each is measured the same way.
@@ -25,28 +25,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypedDict
 
-from .. import paths
-from ..local import lifecycle, processes
-from ..local.ports import HOST, free_port
+from .. import local
+from ..core import paths
+from ..local import HOST, free_port
 
 LESSON = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update", "05_test"]
 
 
 class Memory(TypedDict):
     rss_mib: float
-    pss_mib: float | None  # None where /proc/PID/smaps_rollup cannot be read
+    pss_mib: float | None  # None where it cannot be read (another user's process, without root)
 
 
 def memory(pid: int) -> Memory:
-    """RSS and PSS of one process, in MiB (PSS needs /proc/PID/smaps_rollup: the same user, or root)."""
-    rss = int(processes.status(pid)["VmRSS"].split()[0]) / 1024
-    pss: float | None = None
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            pss = next(int(line.split()[1]) for line in f if line.startswith("Pss:")) / 1024
-    except (OSError, StopIteration):
-        pass
-    return {"rss_mib": rss, "pss_mib": pss}
+    """RSS and PSS of one process (`local.process_memory`), in MiB; PSS is None where it cannot be read (another
+    user's process, without root). ProcessLookupError when the process is gone."""
+    found = local.process_memory(pid)
+    if found is None:
+        raise ProcessLookupError(pid)
+    pss = found["pss_kb"]
+    return {"rss_mib": found["rss_kb"] / 1024, "pss_mib": None if pss is None else pss / 1024}
 
 
 def descendants(pid: int) -> list[int]:
@@ -55,7 +53,7 @@ def descendants(pid: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                ppid = int(processes.status(int(entry.name))["PPid"])
+                ppid = int(local.process_status(int(entry.name))["PPid"])
             except (OSError, KeyError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
@@ -162,9 +160,9 @@ class PeakSampler(threading.Thread):
 def measure(notebooks: list[str] = LESSON, echo: Callable[..., None] = print) -> dict[str, Any]:
     """Run the lesson (`notebooks`, in order) on a fresh cloud and measure what one learner takes (see the
     module's docstring); the cloud's peak while the notebooks ran too."""
-    from .. import run_lab
+    from ..tools import run_lab
 
-    with lifecycle.fresh("lab-memory-", export=True) as cloud, tempfile.TemporaryDirectory() as out:
+    with local.fresh("lab-memory-", export=True) as cloud, tempfile.TemporaryDirectory() as out:
         sampler = PeakSampler(cloud["pid"])
         sampler.start()
         try:
@@ -185,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--through", default=LESSON[-1], help="the last notebook to run (default 05_test; "
                         "06_connection_lab adds the measurements' dozens of Lambda environments to the peak)")
     args = parser.parse_args(argv)
-    from ..run_lab import LESSON as names
+    from ..tools.run_lab import LESSON as names
 
     if args.through not in names:
         parser.error(f"--through must be one of {', '.join(names)}")

@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypedDict
 
 from .. import api, cleanup, iam, lambda_fn, network, proxy, rds, secrets
-from ..config import Lab, names_for
-from ..ownership import api_tagged, ec2_tagged, function_tagged, rds_tagged, secret_tagged
+from ..core.config import Lab, names_for
+from ..core.ownership import api_tagged, ec2_tagged, function_tagged, rds_tagged, secret_tagged
 from .discover import NO_PREFIX, candidates
 
 SHOWN_NO_PREFIX = "-"  # how the lab with the module's own names is shown, and named on the command line

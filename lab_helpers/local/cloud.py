@@ -18,7 +18,7 @@ from typing import Any
 
 import pymysql
 
-from .. import paths
+from ..core import paths
 from . import logs, moto, processes, state
 from .apigateway import ApiGatewayProvider
 from .awslambda import LambdaProvider, LambdaService
@@ -29,6 +29,7 @@ from .gateway import EndpointServer, Gateway
 from .ports import HOST, ensure_free
 from .rds import rules as rds_rules
 from .rds.db_auth import DbAuthService
+from .rds.iam_db_login import IamDbLogin
 from .rds.mariadb import MariaDB
 from .rds.provider import RdsDataPlane
 from .secretsmanager import SecretsManagerProvider
@@ -81,7 +82,9 @@ class LocalCloud:
             self.strict = Strict({"lambda": lambda_rules.RULES, "rds": rds_rules.RULES, "ec2": vpc_rules.RULES},
                                  default_region=self.region)
             self.patched = threading.Event()  # moto's patches applied (at the start of the warm-up)
-            gateway = Gateway(providers=[DbAuthService(access), self.lambdas, self.apigw, self.secrets, self.rds],
+            db_auth = DbAuthService(access, self.rds.proxy_roles)
+            gateway = Gateway(providers=[db_auth, IamDbLogin(self.mariadb, db_auth), self.lambdas, self.apigw,
+                                         self.secrets, self.rds],
                               guards=[access, self.strict, DryRun()],
                               health=self.health,
                               faults=self.faults,

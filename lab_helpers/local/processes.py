@@ -1,6 +1,6 @@
 """Processes, the one way the lab handles them: stopping them (SIGTERM first, SIGKILL what is left after a grace
 period, never an error for a process that has already gone: it may end between any two steps), and reading what
-/proc says of them (alive, which process, its status fields, its CPU time)."""
+/proc says of them (alive, which process, its status fields, its memory, its CPU time)."""
 from __future__ import annotations
 
 import os
@@ -73,6 +73,32 @@ def status(pid: int, proc: Path = PROC) -> dict[str, str]:
     """/proc/<pid>/status as {field: value} ("VmRSS": "1234 kB", "Threads": "3", ...); OSError when it is gone."""
     return {name: value.strip() for name, value in
             (line.split(":", 1) for line in (proc / str(pid) / "status").read_text().splitlines() if ":" in line)}
+
+
+class Memory(TypedDict):
+    """A process's memory in kB."""
+    pid: int
+    rss_kb: int  # resident
+    pss_kb: int | None  # proportional: each shared page divided among the processes that map it (a sum counts it once)
+
+
+def memory(pid: int, proc: Path = PROC) -> Memory | None:
+    """A process's resident and proportional memory (kB); None when the process is gone.
+
+    Both come from /proc/<pid>/smaps_rollup, which only the process's user (or root) may read; without it, RSS comes
+    from its status and PSS is None."""
+    try:
+        lines = (proc / str(pid) / "smaps_rollup").read_text().splitlines()
+        fields = {name: value for name, value in (line.split(":", 1) for line in lines if ":" in line)}
+        return {"pid": pid, "rss_kb": int(fields["Rss"].split()[0]), "pss_kb": int(fields["Pss"].split()[0])}
+    except PermissionError:
+        pass
+    except (OSError, KeyError, ValueError, IndexError):
+        return None  # gone (a zombie's smaps_rollup has no figures)
+    try:
+        return {"pid": pid, "rss_kb": int(status(pid, proc)["VmRSS"].split()[0]), "pss_kb": None}
+    except (OSError, KeyError, ValueError, IndexError):
+        return None
 
 
 def cpu_seconds(pid: int) -> float:

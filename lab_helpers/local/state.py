@@ -1,7 +1,7 @@
 """The local cloud's state folder and the file that says whether (and where) it is running.
 
 Everything the local cloud keeps lives under one folder: `LAB_STATE_DIR`, by default `.lab/`
-at the root of the checkout (see `lab_helpers.paths`). `cloud.json` there records the running cloud's process and
+at the root of the checkout (see `lab_helpers.core.paths`). `cloud.json` there records the running cloud's process and
 endpoint; it is written when the cloud is ready and removed when it stops. `port` remembers the endpoint's port
 this folder's cloud chose, across `down` and `up` (so a learner's URLs stay the same, and several learners on one
 machine each keep their own). `lock` is held while a cloud of the folder starts or stops (one at a time).
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import paths
+from ..core import paths
 from .errors import LocalCloudError
 
 DEFAULT_PORT = 24566  # the endpoint's port when it is free (below the kernel's ephemeral range, so no outgoing
@@ -33,7 +33,7 @@ HEALTH_PATH = "/_lab/health"
 
 
 def state_dir() -> Path:
-    """The state folder (see lab_helpers.paths.state_dir)."""
+    """The state folder (see lab_helpers.core.paths.state_dir)."""
     return paths.state_dir()
 
 

@@ -13,10 +13,9 @@ from typing import Any
 
 import pymysql
 
-from ..config import Lab
-from ..local import CloudRecord, Health, LocalCloudError, RunningCloud
-from ..local.rds.mariadb import admin_connect, admin_query
-from ..waiting import require
+from ..core.config import Lab
+from ..core.waiting import require
+from ..local import CloudRecord, Health, LocalCloudError, RunningCloud, admin_connect, admin_query
 
 
 class LocalOnly(RuntimeError):

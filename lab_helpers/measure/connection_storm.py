@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from .. import proxy, rds
-from ..config import Lab
+from ..core.config import Lab
 from ..local import RunningCloud
 from .cloud import ThreadsSampler, cloud_info, db_threads_connected, proxy_stats
 from .functions import FUNCTION_TIMEOUT_S, delete_measurement_function, deploy_storm, invoke_concurrently, tally

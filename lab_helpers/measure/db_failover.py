@@ -6,9 +6,9 @@ import time
 from typing import Any
 
 from .. import rds
-from ..config import Lab
+from ..core.config import Lab
+from ..core.waiting import waiter_config
 from ..local import RunningCloud
-from ..waiting import waiter_config
 from .cloud import cloud_info
 from .functions import (
     Invocation,

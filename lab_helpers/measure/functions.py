@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import baseline, iam, lambda_fn, module3, proxy, rds, secrets
-from ..config import Lab
+from ..core.config import Lab
 from .cloud import require_local
 from .names import function_name
 

@@ -15,7 +15,7 @@ import statistics
 from typing import Any
 
 from .. import iam, iam_db_auth, lambda_fn
-from ..config import Lab
+from ..core.config import Lab
 from .cloud import require_local
 from .functions import (
     FUNCTION_TIMEOUT_S,

@@ -12,7 +12,7 @@ import pymysql
 from pymysql.constants import CLIENT
 
 from .. import secrets
-from ..config import Lab
+from ..core.config import Lab
 from ..local import RunningCloud
 from .cloud import cloud_info, require_local
 from .functions import checked, delete_measurement_function, deploy_variant, invoke, lambda_client, measured_ms

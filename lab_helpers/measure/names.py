@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from ..config import Lab
+from ..core.config import Lab
 
 # Suffixes of the functions the measurements deploy next to the lab's function.
 FUNCTION_SUFFIXES = {"module2": "m2", "module3_printed": "printed", "module3": "m3",

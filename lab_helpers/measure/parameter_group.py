@@ -10,8 +10,8 @@ import json
 from typing import Any, TypedDict
 
 from .. import proxy, rds
-from ..config import Lab
-from ..waiting import or_none
+from ..core.config import Lab
+from ..core.waiting import or_none
 from .names import parameter_group_name
 
 RESTORE_PREFIX = "Lowered for the lab's measurements; restores "  # then the replaced settings as JSON

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..config import Lab
+from ..core.config import Lab
 from ..local import RunningCloud
 from .cloud import cloud_info, proxy_stats
 from .functions import (

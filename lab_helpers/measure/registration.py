@@ -7,8 +7,9 @@ proxy is deleted).
 """
 from __future__ import annotations
 
-from .. import cleanup, lambda_fn, log_groups, ownership
-from ..config import Lab
+from .. import cleanup, lambda_fn, log_groups
+from ..core import ownership
+from ..core.config import Lab
 from .names import FUNCTION_SUFFIXES, function_name, parameter_group_name
 from .parameter_group import find_measurement_parameter_group, restore_settings
 

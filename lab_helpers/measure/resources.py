@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import cleanup
-from ..config import Lab
+from ..core.config import Lab
 from .registration import RESOURCES
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..config import Lab
+from ..core.config import Lab
+from ..core.waiting import require
 from ..local import RunningCloud
-from ..waiting import require
 from .cloud import cloud_info, db_max_connections, proxy_stats
 from .names import parameter_group_name
 from .parameter_group import (

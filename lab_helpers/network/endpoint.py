@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypedDict
 
-from ..config import Lab
-from ..waiting import ABSENT, require, wait_for
+from ..core.config import Lab
+from ..core.waiting import ABSENT, require, wait_for
 from .lookups import ec2_client, ec2_filters, raw_vpc, secrets_service, security_group_id, tag_spec, vpc_id
 from .subnets import find_subnets, subnet_ids
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import Lab
-from ..waiting import require
+from ..core.config import Lab
+from ..core.waiting import require
 
 MYSQL = 3306
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from .. import ownership
-from ..config import Lab
-from ..waiting import require, retry_while
+from ..core import ownership
+from ..core.config import Lab
+from ..core.waiting import require, retry_while
 from .lookups import (
     HTTPS,
     MYSQL,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from ..config import Lab
-from ..waiting import require, retry_while
+from ..core.config import Lab
+from ..core.waiting import require, retry_while
 from .lookups import ec2_client, eni_timeout, raw_subnets, raw_vpc, tag_spec, vpc_id
 from .zones import zones_by_suffix
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from .. import ownership
-from ..config import Lab
-from ..waiting import require
+from ..core import ownership
+from ..core.config import Lab
+from ..core.waiting import require
 from .endpoint import delete_endpoints
 from .lookups import ec2_client, ec2_filters, name_of, raw_vpc, tag_spec, vpc_groups, vpc_id
 from .security_groups import delete_group

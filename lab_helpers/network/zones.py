@@ -10,8 +10,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..config import Lab
-from ..waiting import error_code
+from ..core.config import Lab
+from ..core.waiting import error_code
 from .lookups import ZONES_NEEDED, ec2_client, raw_subnets, raw_vpc, secrets_service
 
 # The usable zones, found once per Lab (by its EC2 client: config.Lab has no field for them).

@@ -39,7 +39,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from lab_helpers import paths
+from lab_helpers.core import paths
 from lab_helpers.local import lifecycle, processes, state
 from lab_helpers.local.ports import HOST, free_port
 

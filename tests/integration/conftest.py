@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lab_helpers.config import Lab
+from lab_helpers.core.config import Lab
 from lab_helpers.local import lifecycle
 from lab_helpers.local.rds import mariadb
 from lab_helpers.local.rds.proxy.__main__ import TEST_HOOKS_ENV

@@ -9,7 +9,7 @@ import pytest
 
 from lab_helpers import baseline, costs, module3, network
 from lab_helpers.classroom.__main__ import main
-from lab_helpers.config import Lab, names_for
+from lab_helpers.core.config import Lab, names_for
 from lab_helpers.local import lifecycle
 
 

@@ -10,7 +10,8 @@ import urllib.request
 
 import pytest
 
-from lab_helpers import api, baseline, lambda_fn, module3, proxy, web
+from lab_helpers import api, baseline, lambda_fn, module3, proxy
+from lab_helpers.core import web
 from tests.integration.conftest import DB_TIME_ZONE
 
 

@@ -9,7 +9,8 @@ import zipfile
 
 import pytest
 
-from lab_helpers import iam, web
+from lab_helpers import iam
+from lab_helpers.core import web
 
 PROBE = '''
 import os, time

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from lab_helpers import api, baseline, cleanup, iam, module3, web
+from lab_helpers import api, baseline, cleanup, iam, module3
 from lab_helpers.cleanup import ALREADY_GONE, DELETED
-from lab_helpers.config import Lab, names_for
+from lab_helpers.core import web
+from lab_helpers.core.config import Lab, names_for
 from lab_helpers.local import lifecycle
 
 

@@ -74,7 +74,7 @@ def test_missing_mariadb_says_how_to_install_it(tmp_path, monkeypatch):
 
 
 def test_the_lab_is_told_how_to_start_the_cloud_when_it_is_not_running(tmp_path, monkeypatch):
-    from lab_helpers.config import Lab
+    from lab_helpers.core.config import Lab
 
     monkeypatch.setenv("LAB_STATE_DIR", str(tmp_path / "nothing"))
     with pytest.raises(LocalCloudError, match=r"python -m lab_helpers.local up"):

@@ -9,9 +9,10 @@ import boto3
 import matplotlib
 import pytest
 
-from lab_helpers import bench, iam, iam_db_auth, lambda_fn, measure
+from lab_helpers import iam, iam_db_auth, lambda_fn, measure
 from lab_helpers.cleanup import ALREADY_GONE, DELETED
-from lab_helpers.config import Lab
+from lab_helpers.core.config import Lab
+from lab_helpers.tools import bench
 from tests.integration.conftest import DB_TIME_ZONE, admin_query
 
 matplotlib.use("Agg")

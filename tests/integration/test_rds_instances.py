@@ -5,7 +5,7 @@ import pymysql
 import pytest
 
 from lab_helpers import network, rds
-from lab_helpers.config import Lab
+from lab_helpers.core.config import Lab
 from lab_helpers.local import lifecycle
 
 

@@ -9,8 +9,9 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from lab_helpers import api, baseline, iam, module3, rotation, web
-from lab_helpers.config import Lab
+from lab_helpers import api, baseline, iam, module3, rotation
+from lab_helpers.core import web
+from lab_helpers.core.config import Lab
 from lab_helpers.local import lifecycle, state
 
 

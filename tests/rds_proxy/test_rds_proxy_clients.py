@@ -219,3 +219,36 @@ def test_idle_connections_above_max_idle_percent_are_closed(lab, connect):
         assert lab.proxy.stats()["backend_open"] == 2
     finally:
         lab.settings.max_idle_connections_percent = 50
+
+
+def long_results(port: int) -> list:
+    """Results longer than the proxy's relay buffer (1 MB) and a row longer than one packet (16 MB), each
+    followed by another result, as digests (lengths and a hash of each row)."""
+    conn = pymysql.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, database="lab",
+                           client_flag=CLIENT.MULTI_STATEMENTS, autocommit=True, read_timeout=60)
+    try:
+        results = []
+        with conn.cursor() as cur:
+            cur.execute("SELECT seq, REPEAT(CHAR(65 + seq % 26), 1000) FROM seq_1_to_3000; SELECT 'after'")
+            while True:
+                results.append([(row[0], len(row[1]), hash(row[1])) if len(row) == 2 else row
+                                for row in cur.fetchall()])
+                if not cur.nextset():
+                    break
+            # 16777212 bytes and their 4-byte length: a row of 16777216 bytes, in two packets, the second
+            # one byte, 0xFE: what an EOF packet starts with (a relay that mistook it for one would stop there)
+            cur.execute("SELECT CONCAT(REPEAT('x', 16777211), CHAR(254)) AS big, 2 AS two")
+            big = cur.fetchall()
+            results.append([(len(big[0][0]), big[0][1])])
+            cur.execute("SELECT 3")
+            results.append(list(cur.fetchall()))
+        return results
+    finally:
+        conn.close()
+
+
+def test_long_results_arrive_as_the_database_sends_them(lab):
+    through_proxy = long_results(lab.proxy.port)
+    assert through_proxy == long_results(lab.db.port)
+    assert len(through_proxy[0]) == 3000 and through_proxy[1] == [("after",)]
+    assert through_proxy[2] == [(16777212, 2)] and through_proxy[3] == [(3,)]

@@ -236,7 +236,7 @@ def _improved_function(monkeypatch, host: str, port: int, ca_file: str):
     from SSL_CERT_FILE (as the local Lambda environments have it); `host` resolves to the proxy."""
     import importlib.util
 
-    from lab_helpers import paths
+    from lab_helpers.core import paths
 
     monkeypatch.setenv("DB_HOST", host)
     monkeypatch.setenv("DB_PORT", str(port))

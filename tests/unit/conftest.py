@@ -13,8 +13,9 @@ import botocore.session
 import pytest
 from moto import mock_aws
 
-from lab_helpers import iam, lambda_fn, network, rds, secrets, waiting
-from lab_helpers.config import Lab
+from lab_helpers import iam, lambda_fn, network, rds, secrets
+from lab_helpers.core import waiting
+from lab_helpers.core.config import Lab
 
 REGION = "ap-northeast-2"
 ACCOUNT_ID = "123456789012"  # moto's default account

@@ -10,8 +10,9 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from lab_helpers import api, baseline, billing, choices, iam, lambda_fn, module3, preflight, rds, rotation
-from lab_helpers.config import Lab, names_for
+from lab_helpers import api, baseline, billing, iam, lambda_fn, module3, preflight, rds, rotation
+from lab_helpers.core import choices
+from lab_helpers.core.config import Lab, names_for
 
 BOUNDARY = "arn:aws:iam::123456789012:policy/LabBoundary"
 
@@ -194,7 +195,7 @@ def test_an_update_waits_for_the_one_in_progress_and_retries_a_conflict(on_aws, 
 def test_the_stage_is_retried_on_access_denied_right_after_a_policy_change(on_aws, clock, monkeypatch, capsys):
     denied = b'{"statusCode": 500, "body": "{\\"errorType\\": \\"AccessDeniedException\\"}"}'
     answers = [(200, {}, denied), (200, {}, denied), (200, {}, b'{"statusCode": 200, "body": "\\"now\\""}')]
-    monkeypatch.setattr("lab_helpers.web.get", lambda url: answers.pop(0))
+    monkeypatch.setattr("lab_helpers.core.web.get", lambda url: answers.pop(0))
     status, body = api.call_stage(on_aws, "https://abc.execute-api.ap-northeast-2.amazonaws.com/dev")
     assert (status, json.loads(body)["statusCode"]) == (200, 200) and clock[0] == 10.0
     assert "⏳ Invoke URL 호출 (IAM 정책 전파 대기): AccessDenied" in capsys.readouterr().out
@@ -202,7 +203,7 @@ def test_the_stage_is_retried_on_access_denied_right_after_a_policy_change(on_aw
 
 def test_the_stage_denial_is_given_up_after_a_while_and_never_retried_locally(on_aws, clock, monkeypatch):
     denied = b'{"statusCode": 500, "body": "AccessDeniedException"}'
-    monkeypatch.setattr("lab_helpers.web.get", lambda url: (200, {}, denied))
+    monkeypatch.setattr("lab_helpers.core.web.get", lambda url: (200, {}, denied))
     status, body = api.call_stage(on_aws, "https://abc.execute-api.ap-northeast-2.amazonaws.com/dev")
     assert "AccessDenied" in body and clock[0] == pytest.approx(api.ACCESS_DENIED_RETRY_S, abs=5)
     local = Lab(target="local", session=on_aws.session)
@@ -280,7 +281,7 @@ def test_a_failing_cell_on_aws_is_followed_by_what_bills(on_aws, monkeypatch):
 
 
 def test_make_lab_refuses_a_wrong_tag_or_boundary_before_anything_runs():
-    from lab_helpers import run_lab
+    from lab_helpers.tools import run_lab
 
     said = run_lab.preflight("aws", "ap-northeast-2", None, True, {"tags": "lab:project=mine"})
     assert said is not None and "태그 키 'lab:project'" in said

@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from lab_helpers import choices, notebook
-from lab_helpers.config import DEFAULT_REGION, IAM_ROLES, LEARNER_PREFIXED, NAMES, names_for
+from lab_helpers import notebook
+from lab_helpers.core import choices
+from lab_helpers.core.config import DEFAULT_REGION, IAM_ROLES, LEARNER_PREFIXED, NAMES, names_for
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +100,7 @@ def test_make_lab_on_aws_without_confirmation_prints_the_costs_and_creates_nothi
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LAB_STATE_DIR": str(tmp_path / "state"),
            "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
            "AWS_EC2_METADATA_DISABLED": "true"}
-    result = subprocess.run([sys.executable, "-m", "lab_helpers.run_lab", "--target", "aws"], env=env,
+    result = subprocess.run([sys.executable, "-m", "lab_helpers.tools.run_lab", "--target", "aws"], env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "AWS 에서 이 실습이 만드는 유료 리소스" in result.stdout and "합계" in result.stdout
@@ -107,7 +108,7 @@ def test_make_lab_on_aws_without_confirmation_prints_the_costs_and_creates_nothi
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "state" / "choices.json").exists()
     # confirmed, but no credentials: said in Korean, still nothing created
-    result = subprocess.run([sys.executable, "-m", "lab_helpers.run_lab", "--target", "aws", "--confirm-costs"],
+    result = subprocess.run([sys.executable, "-m", "lab_helpers.tools.run_lab", "--target", "aws", "--confirm-costs"],
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "AWS 자격 증명을 찾지 못했습니다" in result.stderr
     assert "Traceback" not in result.stderr

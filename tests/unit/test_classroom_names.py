@@ -7,7 +7,7 @@ import pytest
 
 from lab_helpers.classroom.discover import learner_of, role_learner
 from lab_helpers.classroom.roster import age, compact
-from lab_helpers.config import NAMES, names_for
+from lab_helpers.core.config import NAMES, names_for
 
 BASES = ("vpc", "db_instance", "db_subnet_group", "proxy", "function", "rotation_function", "secret", "api")
 

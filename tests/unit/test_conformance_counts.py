@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from lab_helpers import conformance
+from lab_helpers.tools import conformance
 
 SUITE = '''
 import os

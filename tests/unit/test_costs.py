@@ -8,7 +8,7 @@ import pytest
 from botocore.stub import Stubber
 
 from lab_helpers import costs, iam, lambda_fn, network, notebook
-from lab_helpers.config import NAMES, Lab
+from lab_helpers.core.config import NAMES, Lab
 
 CONFIRM_INSTRUCTIONS = ("confirm_costs=True", "make lab TARGET=aws CONFIRM_COSTS=1")
 

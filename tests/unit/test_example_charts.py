@@ -11,8 +11,9 @@ import nbformat
 import pytest
 from PIL import Image
 
-from lab_helpers import example_charts, paths
+from lab_helpers.core import paths
 from lab_helpers.measure import charts
+from lab_helpers.tools import example_charts
 
 matplotlib.use("Agg")
 

@@ -6,7 +6,7 @@ import pytest
 from botocore.stub import Stubber
 
 from lab_helpers import lambda_enis, network
-from lab_helpers.config import Lab
+from lab_helpers.core.config import Lab
 
 
 def eni(n: int, status: str = "in-use") -> dict:

@@ -5,7 +5,8 @@ import zipfile
 
 import pytest
 
-from lab_helpers import iam, lambda_fn, network, paths
+from lab_helpers import iam, lambda_fn, network
+from lab_helpers.core import paths
 from lab_helpers.lambda_fn import PROXY_ENDPOINT_PLACEHOLDER, RDS_ENDPOINT_PLACEHOLDER
 
 PROXY_HOST = "serverless-app-rds-proxy.proxy-abc.ap-northeast-2.rds.amazonaws.com"

@@ -309,7 +309,36 @@ def test_policy_grammar_principals_zones_and_dns_attributes(lab, function_ready)
     assert moto.ec2.vpc_dns(REGION, "vpc-0000000000000000") is None
 
 
-CHECKED_PATCHES = {"rds target health", "secretsmanager current stage", "rds init query", "lambda function answers"}
+def test_a_proxy_with_end_to_end_iam_and_no_auth(lab, module3):
+    """RDSResponse.create_db_proxy reads params["Auth"] (moto fails without it) and drops DefaultAuthScheme; the
+    patch creates the proxy without Auth, and DBProxy.default_auth_scheme is what DescribeDBProxies reports. A DB
+    instance's enable_iam_database_authentication follows ModifyDBInstance, and dbi_resource_id can be given."""
+    client = lab.client("rds")
+    (existing,) = client.describe_db_proxies(DBProxyName=lab.names.proxy)["DBProxies"]
+    assert "DefaultAuthScheme" not in existing  # moto's own answer
+    request = {"DBProxyName": "contract-e2e", "EngineFamily": "MYSQL", "DefaultAuthScheme": "IAM_AUTH",
+               "RoleArn": existing["RoleArn"], "VpcSubnetIds": existing["VpcSubnetIds"]}
+    with pytest.raises(KeyError, match="(?i)auth"):  # (moto's parameters are a case-insensitive mapping)
+        client.create_db_proxy(**request)
+    moto.patches.apply("rds proxy default auth scheme")
+    created = client.create_db_proxy(**request)["DBProxy"]
+    assert created["DefaultAuthScheme"] == "IAM_AUTH" and not created.get("Auth")
+    found = moto.rds.db_proxy(moto.ACCOUNT, REGION, "contract-e2e")
+    assert (found.default_auth_scheme, found.secret_arns, found.role_arn) == ("IAM_AUTH", (), existing["RoleArn"])
+    moto.rds.modify_db_proxy(moto.ACCOUNT, REGION, "contract-e2e", default_auth_scheme="NONE")
+    (described,) = client.describe_db_proxies(DBProxyName="contract-e2e")["DBProxies"]
+    assert described["DefaultAuthScheme"] == "NONE"
+    client.modify_db_instance(DBInstanceIdentifier=lab.names.db_instance, EnableIAMDatabaseAuthentication=True,
+                              ApplyImmediately=True)
+    moto.rds.give_resource_id(moto.ACCOUNT, REGION, lab.names.db_instance)
+    (db,) = moto.rds.db_instances()
+    (instance,) = client.describe_db_instances(DBInstanceIdentifier=lab.names.db_instance)["DBInstances"]
+    assert db.iam_database_authentication and instance["IAMDatabaseAuthenticationEnabled"]
+    assert db.resource_id == instance["DbiResourceId"]
+
+
+CHECKED_PATCHES = {"rds target health", "secretsmanager current stage", "rds init query", "lambda function answers",
+                   "rds proxy default auth scheme"}
 
 
 def test_every_patch_of_moto_has_its_contract_test_here():

@@ -1,5 +1,5 @@
 from lab_helpers import network
-from lab_helpers.config import NAMES
+from lab_helpers.core.config import NAMES
 
 
 def test_vpc_is_created_once_with_dns_support_and_hostnames(lab, calls, rerun, has_lab_tags):

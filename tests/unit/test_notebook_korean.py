@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lab_helpers import korean, notebook, rotation
-from lab_helpers.config import Lab
+from lab_helpers.core.config import Lab
 
 
 def test_a_key_value_table_is_printed_in_korean(capsys):

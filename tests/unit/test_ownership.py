@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lab_helpers import baseline, iam, lambda_fn, ownership, secrets
+from lab_helpers import baseline, iam, lambda_fn, secrets
 from lab_helpers.cleanup import KEPT, cleanup
+from lab_helpers.core import ownership
 
 
 def test_a_hand_made_function_of_the_lab_s_name_is_named_and_left_unchanged(lab, network_ready, module2_package):

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import hashlib
 
-from lab_helpers import lambda_fn, module3, paths, proxy
-from lab_helpers.config import Lab, names_for
+from lab_helpers import lambda_fn, module3, proxy
+from lab_helpers.core import paths
+from lab_helpers.core.config import Lab, names_for
 
 PROXY = "serverless-app-rds-proxy.proxy-abcdefghijkl.ap-northeast-2.rds.amazonaws.com"
 # SHA-256 of the code block of Module 3, Step 3, item 4 (the ```Python block of the module's README.md, from

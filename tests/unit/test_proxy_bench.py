@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from lab_helpers import bench, proxy_bench
+from lab_helpers.tools import bench, proxy_bench
 
 # Rounds as measured here (2 CPUs shared with other work): p50 ms and q/s per round, each way.
 LATENCY = {"direct": [0.037, 0.036, 0.041], "proxy": [0.394, 0.41, 0.167], "proxy_tls": [0.703, 0.72, 0.298]}

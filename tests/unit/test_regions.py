@@ -8,8 +8,9 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from lab_helpers import api, iam, network, partition
-from lab_helpers.config import NAMES, Lab
+from lab_helpers import api, iam, network
+from lab_helpers.core import partition
+from lab_helpers.core.config import NAMES, Lab
 
 ENDPOINT_SERVICE = "com.amazonaws.{region}.secretsmanager"
 MOTO_CONFIG = {"iam": {"load_aws_managed_policies": True}}

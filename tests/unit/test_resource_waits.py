@@ -7,8 +7,8 @@ import pytest
 from botocore.stub import Stubber
 
 from lab_helpers import lambda_fn, network, proxy, rds
-from lab_helpers.config import NAMES, Lab
-from lab_helpers.waiting import ABSENT, WaitFailed
+from lab_helpers.core.config import NAMES, Lab
+from lab_helpers.core.waiting import ABSENT, WaitFailed
 
 DB = NAMES.db_instance
 

@@ -1,9 +1,9 @@
-"""`python -m lab_helpers.run_lab` (make lab, make notebooks): its parameters and what it refreshes."""
+"""`python -m lab_helpers.tools.run_lab` (make lab, make notebooks): its parameters and what it refreshes."""
 from __future__ import annotations
 
 import pytest
 
-from lab_helpers import run_lab
+from lab_helpers.tools import run_lab
 
 
 def test_run_lab_takes_papermill_style_parameters():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jupyter_core.paths import jupyter_runtime_dir
 
-from lab_helpers import run_lab
+from lab_helpers.tools import run_lab
 
 
 def test_each_kernel_gets_sockets_of_its_own_in_the_users_runtime_folder():

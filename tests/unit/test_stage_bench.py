@@ -9,9 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from lab_helpers import bench, stage_bench
 from lab_helpers.local.ports import free_port
-from lab_helpers.stage_bench import FLAT, FlatLimits, Outcome
+from lab_helpers.tools import bench, latency, load, proc_samples, soak, stage_bench, stage_report
+from lab_helpers.tools.load import Outcome
+from lab_helpers.tools.soak import FLAT, FlatLimits
 
 OK_BODY = json.dumps({"statusCode": 200, "body": json.dumps("2024-01-01T00:00:00")}).encode()
 MB = 1024  # kB
@@ -24,29 +25,29 @@ def sample(pid: int = 10, rss_mb: float = 100.0, threads: int = 5, fds: int = 20
 # ---------------------------------------------------------------- what counts as a failure
 
 def test_only_http_200_with_the_handlers_status_code_200_is_a_success():
-    assert stage_bench.classify(200, OK_BODY) is None
-    assert stage_bench.classify(502, b'{"message": "Internal server error"}') == "HTTP 502"
-    assert stage_bench.classify(200, b"<html>") == "HTTP 200, body not JSON"
+    assert load.classify(200, OK_BODY) is None
+    assert load.classify(502, b'{"message": "Internal server error"}') == "HTTP 502"
+    assert load.classify(200, b"<html>") == "HTTP 200, body not JSON"
     error = {"statusCode": 500, "body": json.dumps({"errorType": "OperationalError", "errorMessage": "x"})}
-    assert stage_bench.classify(200, json.dumps(error).encode()) == "statusCode 500 OperationalError"
+    assert load.classify(200, json.dumps(error).encode()) == "statusCode 500 OperationalError"
     unhandled = {"errorType": "Runtime.ImportModuleError", "errorMessage": "no module"}
-    assert stage_bench.classify(200, json.dumps(unhandled).encode()) == \
+    assert load.classify(200, json.dumps(unhandled).encode()) == \
         "HTTP 200, function error Runtime.ImportModuleError"
 
 
 # ---------------------------------------------------------------- summaries
 
 def test_percentiles_interpolate_between_ranks_and_are_none_without_data():
-    assert stage_bench.percentile(range(1, 101), 50) == pytest.approx(50.5)
-    assert stage_bench.percentile(range(1, 101), 95) == pytest.approx(95.05)
-    assert stage_bench.percentile([7.0], 95) == 7.0
-    assert stage_bench.percentile([], 50) is None
+    assert latency.percentile(range(1, 101), 50) == pytest.approx(50.5)
+    assert latency.percentile(range(1, 101), 95) == pytest.approx(95.05)
+    assert latency.percentile([7.0], 95) == 7.0
+    assert latency.percentile([], 50) is None
 
 
 def test_latency_summary_counts_failures_by_kind_and_times_only_successes():
     outcomes = [Outcome(float(ms), None) for ms in range(1, 101)]
     outcomes += [Outcome(9000.0, "HTTP 502"), Outcome(0.1, "ConnectionResetError"), Outcome(9000.0, "HTTP 502")]
-    summary = stage_bench.latency_summary(outcomes)
+    summary = latency.latency_summary(outcomes)
     assert summary["requests"] == 103
     assert summary["failures"] == 3
     assert summary["failure_kinds"] == {"HTTP 502": 2, "ConnectionResetError": 1}
@@ -54,10 +55,10 @@ def test_latency_summary_counts_failures_by_kind_and_times_only_successes():
 
 
 def test_load_summary_gives_requests_per_second_and_survives_all_failures():
-    summary = stage_bench.load_summary([Outcome(2.0, None)] * 300, users=20, elapsed_s=30.0)
+    summary = latency.load_summary([Outcome(2.0, None)] * 300, users=20, elapsed_s=30.0)
     assert (summary["users"], summary["requests"], summary["failures"], summary["rps"]) == (20, 300, 0, 10.0)
     assert summary["p50_ms"] == summary["p95_ms"] == 2.0
-    failed = stage_bench.load_summary([Outcome(1.0, "ConnectionRefusedError")] * 4, users=2, elapsed_s=2.0)
+    failed = latency.load_summary([Outcome(1.0, "ConnectionRefusedError")] * 4, users=2, elapsed_s=2.0)
     assert failed["failures"] == 4
     assert failed["p50_ms"] is None
 
@@ -74,17 +75,17 @@ def fake_proc(root, pid: int, rss_kb: int, threads: int, fds: int, state: str = 
 
 def test_read_process_reads_rss_threads_and_open_files(tmp_path):
     fake_proc(tmp_path, 42, rss_kb=51200, threads=3, fds=4)
-    assert stage_bench.read_process(42, tmp_path) == {"pid": 42, "rss_kb": 51200, "threads": 3, "fds": 4}
+    assert proc_samples.read_process(42, tmp_path) == {"pid": 42, "rss_kb": 51200, "threads": 3, "fds": 4}
 
 
 def test_read_process_gives_none_for_a_missing_or_zombie_process(tmp_path):
     fake_proc(tmp_path, 43, rss_kb=0, threads=1, fds=0, state="Z (zombie)")
-    assert stage_bench.read_process(43, tmp_path) is None
-    assert stage_bench.read_process(44, tmp_path) is None
+    assert proc_samples.read_process(43, tmp_path) is None
+    assert proc_samples.read_process(44, tmp_path) is None
 
 
 def test_read_process_on_this_process():
-    me = stage_bench.read_process(os.getpid())
+    me = proc_samples.read_process(os.getpid())
     assert me is not None
     assert me["rss_kb"] > 1000 and me["threads"] >= 1 and me["fds"] >= 3
 
@@ -93,14 +94,14 @@ def test_every_process_of_the_cloud_is_named_from_its_record_and_health():
     info = {"pid": 100, "endpoint": "http://127.0.0.1:1", "mariadb": {"pid": 101}}
     health = {"proxies": [{"name": "serverless-app-rds-proxy", "pid": 102}, {"name": "starting", "pid": None}],
               "lambda": {"environments": [{"id": "0123456789abcdef", "function": "fn", "pid": 103}]}}
-    assert stage_bench.cloud_processes(info, health) == {
+    assert proc_samples.cloud_processes(info, health) == {
         "cloud server (moto + providers)": 100, "MariaDB": 101, "RDS Proxy serverless-app-rds-proxy": 102,
         "Lambda fn env 01234567": 103}
 
 
 def test_snapshot_says_when_the_cloud_does_not_answer():
     with pytest.raises(RuntimeError, match="does not answer"):
-        stage_bench.snapshot({"pid": 1, "endpoint": "http://127.0.0.1:1"}, None)
+        proc_samples.snapshot({"pid": 1, "endpoint": "http://127.0.0.1:1"}, None)
 
 
 def test_snapshot_takes_the_median_of_its_reads_so_a_passing_thread_does_not_count(tmp_path):
@@ -114,7 +115,7 @@ def test_snapshot_takes_the_median_of_its_reads_so_a_passing_thread_does_not_cou
         fake_proc(tmp_path, 100, rss_kb, threads, fds)
 
     info = {"pid": 100, "endpoint": "http://127.0.0.1:1"}
-    got = stage_bench.snapshot(info, {"proxies": [], "lambda": {"environments": []}}, reads=3, gap=1.0,
+    got = proc_samples.snapshot(info, {"proxies": [], "lambda": {"environments": []}}, reads=3, gap=1.0,
                                proc=tmp_path, sleep=sleep)
     assert got == {"cloud server (moto + providers)": {"pid": 100, "rss_kb": 51250, "threads": 10, "fds": 30}}
     assert naps == [1.0, 1.0, 1.0]
@@ -122,37 +123,37 @@ def test_snapshot_takes_the_median_of_its_reads_so_a_passing_thread_does_not_cou
 
 def test_rss_trend_is_mb_per_minute_over_every_sample_of_the_process():
     samples = [{"t_s": t, "processes": {"MariaDB": sample(rss_mb=100 + t / 30)}} for t in (0.0, 30.0, 60.0, 90.0)]
-    assert stage_bench.rss_trend(samples, "MariaDB") == pytest.approx(2.0, abs=0.01)
-    assert stage_bench.rss_trend(samples[:2], "MariaDB") is None  # too few points for a trend
-    assert stage_bench.rss_trend(samples, "RDS Proxy p") is None
+    assert soak.rss_trend(samples, "MariaDB") == pytest.approx(2.0, abs=0.01)
+    assert soak.rss_trend(samples[:2], "MariaDB") is None  # too few points for a trend
+    assert soak.rss_trend(samples, "RDS Proxy p") is None
 
 
 def test_growth_within_the_limits_is_flat_and_just_beyond_is_not():
     limits = FlatLimits(rss_pct=10, rss_mb=8, threads=2, fds=4)
     start = sample(rss_mb=100, threads=5, fds=20)
     at_limit = sample(rss_mb=100 + 10 + 8, threads=7, fds=24)
-    assert stage_bench.compare_process("MariaDB", start, at_limit, limits)["verdict"] == "flat"
+    assert soak.compare_process("MariaDB", start, at_limit, limits)["verdict"] == "flat"
     for grown in (sample(rss_mb=118.1), sample(threads=8), sample(fds=25)):
-        row = stage_bench.compare_process("MariaDB", start, grown, limits)
+        row = soak.compare_process("MariaDB", start, grown, limits)
         assert row["verdict"] == "GREW", grown
-    shrunk = stage_bench.compare_process("MariaDB", start, sample(rss_mb=50, threads=1, fds=3), limits)
+    shrunk = soak.compare_process("MariaDB", start, sample(rss_mb=50, threads=1, fds=3), limits)
     assert shrunk["verdict"] == "flat"
     assert shrunk["growth"] == {"rss_kb": -50 * MB, "threads": -4, "fds": -17}
 
 
 def test_a_new_pid_is_a_restart_and_missing_ends_are_appeared_or_gone():
-    assert stage_bench.compare_process("RDS Proxy p", sample(pid=1), sample(pid=2))["verdict"] == "restarted"
-    assert stage_bench.compare_process("Lambda fn env 1", None, sample())["verdict"] == "appeared"
-    assert stage_bench.compare_process("Lambda fn env 1", sample(), None)["verdict"] == "gone"
+    assert soak.compare_process("RDS Proxy p", sample(pid=1), sample(pid=2))["verdict"] == "restarted"
+    assert soak.compare_process("Lambda fn env 1", None, sample())["verdict"] == "appeared"
+    assert soak.compare_process("Lambda fn env 1", sample(), None)["verdict"] == "gone"
 
 
 def test_lambda_environments_may_come_and_go_but_other_processes_may_not():
     flat = {"process": "MariaDB", "verdict": "flat"}
-    assert stage_bench.soak_verdict([flat, {"process": "Lambda fn env 1", "verdict": "appeared"},
+    assert soak.soak_verdict([flat, {"process": "Lambda fn env 1", "verdict": "appeared"},
                                      {"process": "Lambda fn env 2", "verdict": "gone"}])
-    assert not stage_bench.soak_verdict([flat, {"process": "RDS Proxy p", "verdict": "gone"}])
-    assert not stage_bench.soak_verdict([flat, {"process": "Lambda fn env 1", "verdict": "GREW"}])
-    assert not stage_bench.soak_verdict([flat, {"process": "RDS Proxy p", "verdict": "restarted"}])
+    assert not soak.soak_verdict([flat, {"process": "RDS Proxy p", "verdict": "gone"}])
+    assert not soak.soak_verdict([flat, {"process": "Lambda fn env 1", "verdict": "GREW"}])
+    assert not soak.soak_verdict([flat, {"process": "RDS Proxy p", "verdict": "restarted"}])
 
 
 def soak_part(end_server: dict[str, int]) -> dict:
@@ -162,18 +163,18 @@ def soak_part(end_server: dict[str, int]) -> dict:
     end = {"cloud server (moto + providers)": end_server, "Lambda fn env aaaaaaaa": sample(pid=2, rss_mb=56),
            "Lambda fn env cccccccc": sample(pid=4, rss_mb=55)}
     samples = [{"t_s": 0.0, "processes": start}, {"t_s": 180.0, "processes": end}]
-    return stage_bench.soak_summary(samples, [Outcome(5.0, None)] * 1000, users=4, elapsed_s=185.0)
+    return soak.soak_summary(samples, [Outcome(5.0, None)] * 1000, users=4, elapsed_s=185.0)
 
 
 def test_soak_summary_lists_each_process_once_in_order_with_its_verdict():
-    soak = soak_part(end_server=sample(pid=1, rss_mb=301, threads=40, fds=50))
-    assert [(r["process"], r["verdict"]) for r in soak["processes"]] == [
+    summary = soak_part(end_server=sample(pid=1, rss_mb=301, threads=40, fds=50))
+    assert [(r["process"], r["verdict"]) for r in summary["processes"]] == [
         ("cloud server (moto + providers)", "flat"), ("Lambda fn env aaaaaaaa", "flat"),
         ("Lambda fn env bbbbbbbb", "gone"), ("Lambda fn env cccccccc", "appeared")]
-    assert soak["flat"] is True
-    assert soak["flat_rule"] == FLAT.describe()
-    assert soak["sampled_s"] == 180.0
-    assert soak["load"]["rps"] == pytest.approx(5.4, abs=0.1)
+    assert summary["flat"] is True
+    assert summary["flat_rule"] == FLAT.describe()
+    assert summary["sampled_s"] == 180.0
+    assert summary["load"]["rps"] == pytest.approx(5.4, abs=0.1)
 
 
 # Real samples: one busy Lambda execution environment and the RDS Proxy process (MB), every 10 s under a
@@ -191,53 +192,53 @@ def measured_soak(points: list[tuple[int, float, float]]) -> dict:
                 "processes": {"RDS Proxy p": sample(pid=7, rss_mb=proxy, threads=7, fds=17),
                               "Lambda fn env aaaaaaaa": sample(pid=8, rss_mb=env, threads=1, fds=7)}}
                for t, env, proxy in points]
-    return {**stage_bench.soak_summary(samples, [Outcome(5.0, None)] * 45000, users=2, elapsed_s=150.0),
+    return {**soak.soak_summary(samples, [Outcome(5.0, None)] * 45000, users=2, elapsed_s=150.0),
             "rate": 300.0}
 
 
 def test_the_soak_report_of_real_samples_shows_the_growing_environment_by_its_trend():
-    before = dict(stage_bench.table_rows({"soak": measured_soak(BEFORE_FIX)}))
+    before = dict(stage_report.table_rows({"soak": measured_soak(BEFORE_FIX)}))
     assert before["soak: 2 users at 300 req/s, sampled over 142 s"] == \
         "45000 requests, 0 failures, p50 5.0 ms, 300 req/s; flat"
     assert before["  RDS Proxy p"] == "RSS 41.4 -> 41.4 MB (+0.0 MB/min), threads 7 -> 7, files 17 -> 17  flat"
     # 2 MB in 142 s is still within 3% + 1 MB: the trend shows it, the 20-minute soak's ends decide it
     assert before["  Lambda environments, the 1 flat ones"] == \
         "RSS 48.6 -> 50.6 MB in all (largest growth 2.0 MB, steepest +0.9 MB/min), threads 1 -> 1, files 7 -> 7"
-    after = dict(stage_bench.table_rows({"soak": measured_soak(AFTER_FIX)}))
+    after = dict(stage_report.table_rows({"soak": measured_soak(AFTER_FIX)}))
     assert after["  Lambda environments, the 1 flat ones"] == \
         "RSS 48.7 -> 49.0 MB in all (largest growth 0.2 MB, steepest +0.0 MB/min), threads 1 -> 1, files 7 -> 7"
 
 
 def test_at_its_rate_the_growth_before_the_fix_is_past_the_limit_in_a_20_minute_soak():
-    trend = stage_bench.rss_trend(measured_soak(BEFORE_FIX)["timeline"], "Lambda fn env aaaaaaaa")
+    trend = soak.rss_trend(measured_soak(BEFORE_FIX)["timeline"], "Lambda fn env aaaaaaaa")
     start = sample(pid=8, rss_mb=48.61)
-    end = sample(pid=8, rss_mb=48.61 + trend * stage_bench.SOAK_S / 60)
-    assert stage_bench.compare_process("Lambda fn env aaaaaaaa", start, end)["verdict"] == "GREW"
-    assert stage_bench.compare_process("Lambda fn env aaaaaaaa", start, sample(pid=8, rss_mb=48.96))["verdict"] \
+    end = sample(pid=8, rss_mb=48.61 + trend * soak.SOAK_S / 60)
+    assert soak.compare_process("Lambda fn env aaaaaaaa", start, end)["verdict"] == "GREW"
+    assert soak.compare_process("Lambda fn env aaaaaaaa", start, sample(pid=8, rss_mb=48.96))["verdict"] \
         == "flat"
 
 
 def test_soak_length_takes_seconds_or_minutes_and_says_what_to_give_otherwise():
-    assert [stage_bench.soak_length(text) for text in ("300", "300s", "20m", "20min", "1.5m", "0")] == \
+    assert [soak.soak_length(text) for text in ("300", "300s", "20m", "20min", "1.5m", "0")] == \
         [300.0, 300.0, 1200.0, 1200.0, 90.0, 0.0]
     for bad in ("", "abc", "-5", "2h"):
         with pytest.raises(ValueError, match=r"give seconds \(SOAK=300\) or minutes \(SOAK=20m\)"):
-            stage_bench.soak_length(bad)
+            soak.soak_length(bad)
 
 
 # ---------------------------------------------------------------- the table and the targets
 
 def stage_part(p50_ms: float, failures: int, end_server: dict[str, int]) -> dict:
-    warm = stage_bench.latency_summary([Outcome(p50_ms, None)] * 300)
+    warm = latency.latency_summary([Outcome(p50_ms, None)] * 300)
     load = [Outcome(30.0, None)] * 3000 + [Outcome(30.0, "HTTP 502")] * failures
     return {"url": "http://x.execute-api.localhost:1/dev", "function": stage_bench.FUNCTION,
-            "warm": {**warm, "warmup": 10}, "load": stage_bench.load_summary(load, users=20, elapsed_s=30.0),
+            "warm": {**warm, "warmup": 10}, "load": latency.load_summary(load, users=20, elapsed_s=30.0),
             "soak": soak_part(end_server)}
 
 
 def test_targets_met_when_fast_without_failures_and_flat():
     part = stage_part(p50_ms=4.9, failures=0, end_server=sample(pid=1, rss_mb=300, threads=40, fds=50))
-    rows = stage_bench.targets(part)
+    rows = stage_report.targets(part)
     assert [met for _, _, met in rows] == [True, True, True]
     assert rows[0] == ("stage URL warm latency <= 5 ms (p50, one client)", "4.90 ms", True)
     assert rows[1][0] == "stage URL, 20 concurrent users for 30 s: 0 failures"
@@ -248,7 +249,7 @@ def test_targets_met_when_fast_without_failures_and_flat():
 
 def test_targets_not_met_when_slow_failing_or_growing():
     part = stage_part(p50_ms=5.1, failures=2, end_server=sample(pid=1, rss_mb=340, threads=40, fds=50))
-    rows = stage_bench.targets(part)
+    rows = stage_report.targets(part)
     assert [met for _, _, met in rows] == [False, False, False]
     assert rows[1][1] == "2 failures of 3002 {'HTTP 502': 2}"
     assert "1 GREW" in rows[2][1]
@@ -256,7 +257,7 @@ def test_targets_not_met_when_slow_failing_or_growing():
 
 def test_table_shows_each_process_start_and_end_and_groups_flat_lambda_environments():
     part = stage_part(p50_ms=2.0, failures=0, end_server=sample(pid=1, rss_mb=340, threads=41, fds=52))
-    lines = dict(stage_bench.table_rows(part))
+    lines = dict(stage_report.table_rows(part))
     assert lines["stage URL's function"] == "module3 (the lab's improved handler, as notebook 06 ends)"
     assert lines["stage URL warm latency (300 GETs, 1 client)"] == "p50 2.0 ms   p95 2.0 ms   mean 2.0 ms"
     assert lines["stage URL, 20 users x 30 s"] == \
@@ -274,8 +275,8 @@ def test_table_shows_each_process_start_and_end_and_groups_flat_lambda_environme
 def test_table_shows_the_memory_trend_when_the_soak_has_enough_samples():
     samples = [{"t_s": t, "processes": {"cloud server (moto + providers)": sample(pid=1, rss_mb=300 + t / 10)}}
                for t in (0.0, 60.0, 120.0, 180.0)]
-    soak = stage_bench.soak_summary(samples, [Outcome(5.0, None)] * 10, users=4, elapsed_s=185.0)
-    lines = dict(stage_bench.table_rows({"soak": soak}))
+    summary = soak.soak_summary(samples, [Outcome(5.0, None)] * 10, users=4, elapsed_s=185.0)
+    lines = dict(stage_report.table_rows({"soak": summary}))
     assert lines["  cloud server (moto + providers)"] == \
         "RSS 300.0 -> 318.0 MB (+6.0 MB/min), threads 5 -> 5, files 20 -> 20  GREW"
 
@@ -328,10 +329,10 @@ def stage_server():
 
 def test_users_keep_one_connection_each_and_count_non_200_answers_as_failures(stage_server):
     _Stage.fail_every = 5
-    load = stage_bench.Load(stage_server, users=3).start()
+    users = load.Load(stage_server, users=3).start()
     threading.Event().wait(0.3)
-    elapsed = load.stop()
-    summary = stage_bench.load_summary(load.all_outcomes(), 3, elapsed)
+    elapsed = users.stop()
+    summary = latency.load_summary(users.all_outcomes(), 3, elapsed)
     assert summary["requests"] > 10
     assert summary["failure_kinds"] == {"HTTP 502": summary["failures"]}
     assert summary["failures"] == pytest.approx(summary["requests"] / 5, abs=3)
@@ -339,7 +340,7 @@ def test_users_keep_one_connection_each_and_count_non_200_answers_as_failures(st
 
 
 def test_a_refused_connection_is_a_failure_by_its_exception_and_the_client_tries_again():
-    client = stage_bench.Client(f"http://127.0.0.1:{free_port()}/dev", timeout=2)
+    client = load.Client(f"http://127.0.0.1:{free_port()}/dev", timeout=2)
     assert [client.get().failure for _ in range(2)] == ["ConnectionRefusedError"] * 2
 
 
@@ -350,8 +351,8 @@ def test_warm_latency_measures_after_the_warm_up(stage_server):
 
 
 def test_a_paced_load_keeps_its_rate_and_does_not_catch_up_in_bursts(stage_server):
-    load = stage_bench.Load(stage_server, users=2, rate=40.0).start()
+    users = load.Load(stage_server, users=2, rate=40.0).start()
     threading.Event().wait(0.5)
-    elapsed = load.stop()
-    requests = len(load.all_outcomes())
+    elapsed = users.stop()
+    requests = len(users.all_outcomes())
     assert 5 <= requests <= 40.0 * elapsed + 2  # never above the rate (one request per user may be due at the end)

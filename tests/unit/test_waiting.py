@@ -3,8 +3,8 @@ from types import SimpleNamespace
 import pytest
 from botocore.exceptions import ClientError
 
-from lab_helpers import waiting
-from lab_helpers.waiting import (
+from lab_helpers.core import waiting
+from lab_helpers.core.waiting import (
     ABSENT,
     Failure,
     WaitFailed,

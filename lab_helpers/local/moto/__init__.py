@@ -9,11 +9,11 @@ strict checks), and every other module gets plain, frozen views.
 - Each assumption about moto is named where it is used (`contract.assumption`): when a moto upgrade breaks
   one, the call raises `MotoContractError` naming it, and `tests/unit/test_moto_contract.py` fails first.
 - Changes to moto's *code* are registered patches (`patches.py`): "lambda function answers", "rds target
-  health", "rds init query", "secretsmanager current stage". The cloud applies them all once when it starts
-  (`patches.apply_all`); tests undo them the same way (`patches.undo_all`).
+  health", "rds init query", "rds proxy default auth scheme", "secretsmanager current stage". The cloud applies
+  them all once when it starts (`patches.apply_all`); tests undo them the same way (`patches.undo_all`).
 - Writes to moto's *state* (marked WRITES MOTO'S STATE) are what RDS and Secrets Manager would have done
-  themselves: an instance's status while its engine restarts, proxy targets' endpoints, ModifyDBProxy,
-  InitQuery, what RotateSecret stores.
+  themselves: an instance's status while its engine restarts, its own resource id, proxy targets' endpoints,
+  ModifyDBProxy, InitQuery, what RotateSecret stores.
 """
 from . import apigateway, awslambda, ec2, iam, patches, rds, requests, secretsmanager
 from .contract import (

@@ -1,9 +1,11 @@
 """RDS in moto: DB instances and proxies as plain views, the state the local cloud writes back (an instance's
-status and engine version, proxy targets, ModifyDBProxy, InitQuery), and the patches for target health and
-InitQuery.
+status, engine version and resource id, proxy targets, ModifyDBProxy, InitQuery), and the patches for target
+health, InitQuery and a proxy's DefaultAuthScheme.
 """
 from __future__ import annotations
 
+import base64
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +26,8 @@ class DbInstance:
     master_username: str
     master_password: str  # moto keeps it but does not return it
     parameter_group: str | None
+    iam_database_authentication: bool  # IAMDatabaseAuthenticationEnabled
+    resource_id: str  # DbiResourceId, db-...: what the dbuser ARNs of rds-db:connect on the instance name
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class DbProxy:
     iam_auth: tuple[str, ...]  # each secret's IAMAuth (DISABLED, REQUIRED), in the order of secret_arns
     resource_id: str  # prx-...: what the dbuser ARNs of rds-db:connect name
     engine_family: str
+    default_auth_scheme: str  # NONE (the secrets), IAM_AUTH (end-to-end IAM authentication)
+    role_arn: str
     require_tls: bool
     idle_client_timeout: int
     target_instances: tuple[str, ...]  # DB instance identifiers registered in the default target group
@@ -64,12 +70,14 @@ def db_instances() -> list[DbInstance]:
     """Every DB instance of every region."""
     out = []
     for account, region, backend in _rds_backends():
-        with assumption("RDSBackend.databases holds DBInstance with address, port and _master_user_password"):
+        with assumption("RDSBackend.databases holds DBInstance with address, port, _master_user_password, "
+                        "enable_iam_database_authentication and dbi_resource_id"):
             for db in list(backend.databases.values()):
                 out.append(DbInstance(account, region, db.db_instance_identifier, db.engine, db.engine_version,
                                       db.address, int(db.port),
                                       db.master_username or "", getattr(db, "_master_user_password", "") or "",
-                                      db.db_parameter_group_name))
+                                      db.db_parameter_group_name, bool(db.enable_iam_database_authentication),
+                                      db.dbi_resource_id))
     return out
 
 
@@ -108,6 +116,18 @@ def set_engine_version(account: str, region: str, identifier: str, version: str)
             db.engine_version = version
 
 
+def give_resource_id(account: str, region: str, identifier: str) -> None:
+    """WRITES MOTO'S STATE: the instance's own DbiResourceId, once (moto gives every instance the same one, so a
+    policy's dbuser ARN for one instance would name them all); RDS makes one per instance, never reused."""
+    from moto.rds.models import rds_backends
+
+    with assumption("RDSBackend.databases[identifier].dbi_resource_id is the DbiResourceId moto reports"):
+        db: Any = rds_backends[account][region].databases.get(identifier)  # moto's, with an attribute of the lab's
+        if db is not None and not getattr(db, "lab_own_resource_id", False):
+            db.dbi_resource_id = "db-" + base64.b32encode(secrets.token_bytes(16)).decode()[:26]
+            db.lab_own_resource_id = True
+
+
 # moto keeps a created proxy's Auth entries with snake_case keys (CreateDBProxy), a modified one's as sent
 AUTH_KEYS = {"auth_scheme": "AuthScheme", "secret_arn": "SecretArn", "iam_auth": "IAMAuth", "user_name": "UserName",
              "client_password_auth_type": "ClientPasswordAuthType", "description": "Description"}
@@ -119,8 +139,8 @@ def _auth_entry(entry: dict[str, str]) -> dict[str, str]:
 
 
 def _proxy_view(account: str, region: str, proxy: Any) -> DbProxy:  # proxy: moto's DBProxy
-    with assumption("DBProxy has endpoint, auth, resource_id, engine_family, require_tls, idle_client_timeout and "
-                    "proxy_target_groups['default']"):
+    with assumption("DBProxy has endpoint, auth, resource_id, engine_family, role_arn, require_tls, "
+                    "idle_client_timeout and proxy_target_groups['default']"):
         group = proxy.proxy_target_groups["default"]
         auth = tuple(_auth_entry(a) for a in proxy.auth or [])
         return DbProxy(
@@ -128,6 +148,7 @@ def _proxy_view(account: str, region: str, proxy: Any) -> DbProxy:  # proxy: mot
             secret_arns=tuple(a.get("SecretArn", "") for a in auth), auth=auth,
             iam_auth=tuple(a.get("IAMAuth") or "DISABLED" for a in auth),
             resource_id=proxy.resource_id, engine_family=proxy.engine_family,
+            default_auth_scheme=getattr(proxy, "default_auth_scheme", None) or "NONE", role_arn=proxy.role_arn,
             require_tls=bool(proxy.require_tls), idle_client_timeout=int(proxy.idle_client_timeout),
             target_instances=tuple(t.rds_resource_id for t in group.targets if t.type == "RDS_INSTANCE"),
             max_connections_percent=int(group.max_connections),
@@ -174,13 +195,14 @@ def correct_proxy_targets() -> None:
 
 def modify_db_proxy(account: str, region: str, name: str, auth: list[dict[str, str]] | None = None,
                     require_tls: bool | None = None, idle_client_timeout: int | None = None,
-                    debug_logging: bool | None = None, security_groups: list[str] | None = None) -> object | None:
+                    debug_logging: bool | None = None, security_groups: list[str] | None = None,
+                    default_auth_scheme: str | None = None) -> object | None:
     """WRITES MOTO'S STATE: what ModifyDBProxy changes (moto has no ModifyDBProxy); moto's DBProxy, or None."""
     from moto.rds.models import rds_backends
 
     with assumption("RDSBackend.db_proxies[name] has auth, require_tls, idle_client_timeout, debug_logging, "
                     "vpc_security_group_ids and updated_date"):
-        proxy = rds_backends[account][region].db_proxies.get(name)
+        proxy: Any = rds_backends[account][region].db_proxies.get(name)  # moto's, with an attribute of the lab's
         if proxy is None:
             return None
         if auth is not None:
@@ -193,10 +215,13 @@ def modify_db_proxy(account: str, region: str, name: str, auth: list[dict[str, s
             proxy.debug_logging = debug_logging
         if security_groups is not None:
             proxy.vpc_security_group_ids = list(security_groups)
+        if default_auth_scheme is not None:
+            proxy.default_auth_scheme = default_auth_scheme  # DescribeDBProxies reports it (moto's serializer)
         from moto.core.utils import utcnow
 
         proxy.updated_date = utcnow()
-        return proxy
+        modified: object = proxy
+        return modified
 
 
 def set_init_query(account: str, region: str, proxy: str, query: str | None) -> None:
@@ -222,6 +247,26 @@ def init_query_reporting(originals: dict[str, Any]) -> dict[str, Any]:
         return config
 
     return {"connection_pool_config": property(connection_pool_config)}
+
+
+@register("rds proxy default auth scheme", "moto.rds.responses:RDSResponse", ("create_db_proxy",),
+          "RDSResponse.create_db_proxy reads self.params['Auth'] and creates self.backend.db_proxies[DBProxyName]")
+def default_auth_scheme(originals: dict[str, Any]) -> dict[str, Any]:
+    """CreateDBProxy takes DefaultAuthScheme (NONE, IAM_AUTH) and, with IAM_AUTH, no Auth at all (moto requires Auth
+    and drops DefaultAuthScheme); DescribeDBProxies then reports it, NONE when none was given, as RDS does."""
+    original = originals["create_db_proxy"]
+
+    def create_db_proxy(response: Any) -> Any:  # moto's RDSResponse
+        with assumption("RDSResponse.params is the request's parameters as a dict"):
+            params = response.params
+            params.setdefault("Auth", [])
+        answer = original(response)
+        with assumption("RDSBackend.db_proxies maps names to DBProxy"):
+            created = response.backend.db_proxies[params["DBProxyName"]]
+        created.default_auth_scheme = params.get("DefaultAuthScheme") or "NONE"
+        return answer
+
+    return {"create_db_proxy": create_db_proxy}
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 - DescribeDBProxyEndpoints: each proxy's default read/write endpoint (Step 2, item 9 of the module
   looks at exactly this screen);
-- ModifyDBProxy: the secret(s) and each one's IAMAuth (auth_config.py), RequireTLS, IdleClientTimeout,
-  debug logging, security groups, so that the lab's helpers have one code path for both targets.
+- ModifyDBProxy: the secret(s) and each one's IAMAuth (auth_config.py), DefaultAuthScheme, RequireTLS,
+  IdleClientTimeout, debug logging, security groups, so that the lab's helpers have one code path for both targets.
 """
 from __future__ import annotations
 
@@ -77,8 +77,14 @@ def modify_db_proxy(region: str, form: dict[str, list[str]]) -> Response:
         auth = auth_config.normalized(_members(form, "Auth"), proxy.engine_family if proxy else "MYSQL") or None
     except auth_config.InvalidAuth as e:
         return _error(400, "InvalidParameterValue", str(e))
+    scheme = _first(form, "DefaultAuthScheme")
+    if proxy is not None:
+        try:
+            auth_config.check_scheme(scheme or proxy.default_auth_scheme, list(proxy.auth) if auth is None else auth)
+        except auth_config.InvalidAuth as e:
+            return _error(400, "InvalidParameterValue", str(e))
     changed = moto.rds.modify_db_proxy(
-        moto.ACCOUNT, region, name, auth=auth,
+        moto.ACCOUNT, region, name, auth=auth, default_auth_scheme=scheme,
         require_tls=_boolean(form, "RequireTLS"), idle_client_timeout=int(timeout[0]) if timeout else None,
         debug_logging=_boolean(form, "DebugLogging"), security_groups=_strings(form, "SecurityGroups"))
     if changed is None:

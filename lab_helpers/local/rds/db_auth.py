@@ -5,6 +5,8 @@ resource here, to the one place that knows the credentials the local cloud issue
 - a Lambda function's role session (each execution environment's access key, secret key and session
   token, `vpc/function_access.py`): the signer is the role, and its policies (moto's evaluator, the one
   Secrets Manager calls from functions are checked with) must allow `rds-db:connect` on the resource;
+- an RDS Proxy's session of its own role (`proxy_role.py`), which signs its tokens for the database with
+  end-to-end IAM authentication: the signer is the proxy's role, checked the same way;
 - the learner's keys (`local.LEARNER_ACCESS_KEY`): the account's administrator, allowed everything.
 Anything else was never issued here and is refused, as AWS refuses a token signed with unknown keys.
 The signature is computed again with botocore's SigV4 query signer from the token's own date and
@@ -25,6 +27,7 @@ from .. import moto
 from ..client import LEARNER_ACCESS_KEY, LEARNER_SECRET_KEY
 from ..gateway import Request, Response
 from ..vpc.function_access import FunctionAccess
+from .proxy_role import ProxyRoleSessions
 
 log = logging.getLogger(__name__)
 VERIFY_PATH = "/_lab/rds-db-connect"  # where a proxy process asks (proxy settings' iam_verifier)
@@ -50,8 +53,9 @@ class DbAuthService:
 
     component = "rds-db-auth"
 
-    def __init__(self, access: FunctionAccess):
+    def __init__(self, access: FunctionAccess, proxy_roles: ProxyRoleSessions | None = None):
         self.access = access
+        self.proxy_roles = proxy_roles
 
     def route(self, request: Request) -> Response | None:
         if request.path != VERIFY_PATH or request.method != "POST":
@@ -79,6 +83,10 @@ class DbAuthService:
             if session_token != expected_token:
                 return False, "the security token included in the token is invalid"
             role_arn = caller.role_arn
+        elif self.proxy_roles is not None and (session := self.proxy_roles.issued(access_key)) is not None:
+            role_arn, secret_key, expected_token = session
+            if session_token != expected_token:
+                return False, "the security token included in the token is invalid"
         else:
             return False, f"the access key {access_key} was never issued by this cloud"
         expected = signature(token, secret_key, access_key, session_token)

@@ -8,7 +8,8 @@ After every successful mutating RDS call, `reconcile()` makes the data plane mat
   endpoint name in the VPC DNS map and a certificate for it signed by the local CA; its secret(s),
   target, pool configuration, TLS setting and IAM authentication (each secret's IAMAuth) are written to
   its settings file after every RDS and Secrets Manager change (so a changed secret or target group
-  applies at once, as on AWS);
+  applies at once, as on AWS); with DefaultAuthScheme IAM_AUTH (end-to-end IAM) no secret but a session of the
+  proxy's role (proxy_role.py), with which it signs its tokens for the database (iam_db_login.py checks them);
 - registered proxy targets report the real endpoint, port and health;
 - RebootDBInstance answers `rebooting` at once; the engine restarts meanwhile, and the instance is
   `available` again when it is back. An engine that crashed is restarted the same way, as RDS
@@ -32,10 +33,12 @@ from ..gateway import Request, Response
 from ..vpc import dns
 from . import auth_config, control
 from .db_auth import VERIFY_PATH
+from .iam_db_login import LOGIN_PATH
 from .mariadb import MariaDB
 from .proxy import ProxySettings
 from .proxy.certificates import CertificateAuthority
 from .proxy.process import ProxyProcess
+from .proxy_role import ProxyRoleSessions
 
 log = logging.getLogger(__name__)
 MYSQL_ENGINES = {"mysql", "mariadb", "aurora-mysql"}
@@ -71,6 +74,7 @@ class RdsDataPlane:
         self.ca = CertificateAuthority(root / "ca").ensure()
         self.faults = faults
         self.proxies: dict[tuple[str, str, str], ProxyProcess] = {}
+        self.proxy_roles = ProxyRoleSessions()  # what proxies with end-to-end IAM sign their tokens with
         self._users: dict[str, str] = {}  # master user -> password applied to MariaDB
         # the server's max_connections, changed only through DB parameter groups (reconcile); kept here so
         # a proxy login does not open an admin connection the database would count
@@ -187,6 +191,7 @@ class RdsDataPlane:
         self._instances = now
 
     def _apply_instance(self, db: moto.rds.DbInstance) -> None:
+        moto.rds.give_resource_id(db.account, db.region, db.identifier)
         if db.engine_version in MINOR_VERSIONS:  # a major version asked for: RDS creates its newest minor one
             moto.rds.set_engine_version(db.account, db.region, db.identifier, MINOR_VERSIONS[db.engine_version])
         if db.master_username and self._users.get(db.master_username) != db.master_password:
@@ -204,8 +209,9 @@ class RdsDataPlane:
         proxy = moto.rds.db_proxy(account, region, name)
         if proxy is None:
             return ProxySettings(credentials={}, target=None, db_max_connections=self.max_connections)
-        credentials = dict(found for found in (secret_credentials(account, region, arn) for arn in proxy.secret_arns)
-                           if found)
+        end_to_end = proxy.default_auth_scheme == auth_config.END_TO_END  # no secret is read then
+        credentials = {} if end_to_end else dict(
+            found for found in (secret_credentials(account, region, arn) for arn in proxy.secret_arns) if found)
         targets = [db for db in moto.rds.db_instances()
                    if (db.account, db.region) == (account, region) and db.identifier in proxy.target_instances]
         target = ("127.0.0.1", self.mariadb.bound_port) if targets else None
@@ -222,10 +228,16 @@ class RdsDataPlane:
                              tls=(str(tls[0]), str(tls[1])) if tls else None, init_query=proxy.init_query,
                              iam_users=iam_users, endpoint=proxy.endpoint, region=region, account=account,
                              resource_id=proxy.resource_id,
-                             iam_verifier=self.endpoint + VERIFY_PATH if self.endpoint else None)
+                             iam_verifier=self.endpoint + VERIFY_PATH if self.endpoint else None,
+                             default_auth_scheme=proxy.default_auth_scheme,
+                             role_credentials=(self.proxy_roles.credentials_for(account, region, name, proxy.role_arn)
+                                               if end_to_end else None),
+                             target_endpoint=(targets[0].address, targets[0].port) if targets else None,
+                             db_login=self.endpoint + LOGIN_PATH if self.endpoint else None)
 
     def target_health(self, target: moto.rds.ProxyTarget) -> dict[str, str]:
-        """Health as RDS Proxy reports it: can the proxy log in to the database with its secret?"""
+        """Health as RDS Proxy reports it: can the proxy log in to the database with its secret (end-to-end IAM: reach
+        it; its tokens are checked at each login)?"""
         proxy = moto.rds.db_proxy(target.account, target.region, target.proxy) if target.proxy else None
         if proxy is None or not target.instance_exists:
             return {"State": "UNAVAILABLE", "Reason": "CONNECTION_FAILED",
@@ -236,7 +248,11 @@ class RdsDataPlane:
             return cached[1]
         logins = [c for c in (secret_credentials(target.account, target.region, arn) for arn in proxy.secret_arns)
                   if c]
-        if not logins:
+        if proxy.default_auth_scheme == auth_config.END_TO_END:  # no secret: is the database there? (no half-open
+            # connection to ask: the engine counts those against max_connect_errors)
+            health = {"State": "AVAILABLE"} if self.mariadb.alive() else {
+                "State": "UNAVAILABLE", "Reason": "CONNECTION_FAILED", "Description": "The database is not running."}
+        elif not logins:
             health = {"State": "UNAVAILABLE", "Reason": "AUTH_FAILURE",
                       "Description": "The proxy could not read a username and password from its secret."}
         else:

@@ -7,7 +7,8 @@
 - A proxy's IAM role must be one rds.amazonaws.com can assume and that may read each of its Secrets Manager
   secrets (secretsmanager:GetSecretValue): InvalidParameterValue "IAM role ARN value is invalid or does not
   include the required permissions for: SECRETS_MANAGER".
-- IAMAuth ENABLED only on RDS for SQL Server proxies: InvalidParameterValue (auth_config.py).
+- IAMAuth ENABLED only on RDS for SQL Server proxies; Auth required unless DefaultAuthScheme is IAM_AUTH:
+  InvalidParameterValue (auth_config.py).
 Subnets that do not exist are left to RDS's own answer (moto's).
 """
 from __future__ import annotations
@@ -41,6 +42,7 @@ def create_db_proxy(region: str, params: dict[str, Any]) -> None:
                       f"Current AZ coverage: {', '.join(sorted(zones))}.")
     try:
         auth_config.normalized(params.get("Auth") or [], params.get("EngineFamily", ""))
+        auth_config.check_scheme(params.get("DefaultAuthScheme"), params.get("Auth") or [])
     except auth_config.InvalidAuth as e:
         raise Refusal("InvalidParameterValue", str(e)) from e
     role = params.get("RoleArn", "")

@@ -16,14 +16,11 @@ from typing import Protocol
 
 from . import protocol as p
 from .protocol import Channel, MysqlError, ProtocolError
+from .response import ERR_STATUS, LOCAL_INFILE, NO_STATUS
 
 Sink = Callable[[bytes, bytes], None]  # (message, its packets as received)
 
 LOST_AT_LOGIN = 2013  # MySQL's "Lost connection to MySQL server at 'reading initial communication packet'"
-NO_STATUS = -1  # a response that carries no status flags (a prepared statement's, a row fetch's)
-LOCAL_INFILE = -3  # the database asks the client for a file (LOAD DATA LOCAL INFILE)
-STALE_ERRORS = {1927, 4031}  # "Connection was killed", "disconnected by the server because of inactivity"
-RELAY_BUFFER = 1 << 20  # bytes of a response held back at most before they are passed on
 # MySQL 8's names of variables MariaDB (before 11.1) knows by their older names.
 MARIADB_NAMES = {"transaction_isolation": "tx_isolation", "transaction_read_only": "tx_read_only"}
 
@@ -121,43 +118,6 @@ class Backend:
         self.channel.close()
 
 
-class Response:
-    """A response on its way to the client, its packets passed on unchanged: collected, and written in
-    one go by `finish()` (a long one goes on in parts, all but its last packet); an error saying the
-    pooled connection was closed is noticed, not passed on."""
-
-    def __init__(self, client: Channel, watch_stale: bool):
-        self.client = client
-        self.watch_stale = watch_stale
-        self.pending = bytearray()
-        self.last = b""
-        self.written = 0
-        self.stale = False
-
-    @property
-    def empty(self) -> bool:
-        return not self.written and not self.last
-
-    def add(self, message: bytes, raw: bytes) -> None:
-        if self.empty and self.watch_stale and p.is_err(message) and p.err_of(message).code in STALE_ERRORS:
-            self.stale = True  # the database closed this pooled connection; the command never ran
-            return
-        self.pending += self.last
-        self.last = raw
-        if len(self.pending) > RELAY_BUFFER:  # a long result goes on, all but its last packet
-            self.client.write_raw(bytes(self.pending))
-            self.written += 1
-            self.pending.clear()
-
-    def finish(self) -> None:
-        self.pending += self.last
-        if self.pending:
-            self.client.write_raw(bytes(self.pending))
-            self.written += 1
-        self.pending.clear()
-        self.last = b""
-
-
 async def open_backend(target: tuple[str, int], user: str, password: str, capabilities: int, key: Key,
                        timeout: float) -> Backend:
     """A new connection to the database, logged in as `user` (mysql_native_password)."""
@@ -244,8 +204,6 @@ async def relay(backend: Channel, sink: Sink, command: int) -> int:
         if not status & p.SERVER_MORE_RESULTS_EXISTS:
             return status
 
-
-ERR_STATUS = -2
 
 
 async def _pass(backend: Channel, sink: Sink) -> bytes:

@@ -78,12 +78,18 @@ def parse(token: str) -> Token:
 
 def check(token: Token, user: str, settings: ProxySettings, now: float) -> None:
     """What the proxy checks itself (Refused if any fails): this proxy, this user, this region, 15 minutes."""
-    if token.host != settings.endpoint.lower() or token.port != PROXY_PORT:
-        raise Refused(f"the token is for {token.host}:{token.port}, not {settings.endpoint}:{PROXY_PORT}")
+    check_names(token, user, (settings.endpoint, PROXY_PORT), settings.region, now)
+
+
+def check_names(token: Token, user: str, endpoint: tuple[str, int], region: str, now: float) -> None:
+    """Refused unless the token names this endpoint and port (a proxy's, or a DB instance's), this user and this
+    region, and is at most 15 minutes old."""
+    if token.host != endpoint[0].lower() or token.port != endpoint[1]:
+        raise Refused(f"the token is for {token.host}:{token.port}, not {endpoint[0]}:{endpoint[1]}")
     if token.user != user:
         raise Refused(f"the token is for user {token.user!r}, not {user!r}")
-    if token.service != "rds-db" or token.region != settings.region:
-        raise Refused(f"the token is signed for {token.service} in {token.region}, not rds-db in {settings.region}")
+    if token.service != "rds-db" or token.region != region:
+        raise Refused(f"the token is signed for {token.service} in {token.region}, not rds-db in {region}")
     if not 0 < token.expires <= TOKEN_LIFETIME_S:
         raise Refused(f"X-Amz-Expires {token.expires} is not within 1..{TOKEN_LIFETIME_S} seconds")
     if now > token.signed_at + token.expires:

@@ -4,8 +4,9 @@
   ones included. A client that finds none free waits up to ConnectionBorrowTimeout, then gets
   RDS Proxy's error 9501.
 - Idle connections above MaxIdleConnectionsPercent of max_connections are closed when given back.
-- Connections are opened as the client's user with the password from the secret, with the client's
-  session capabilities (a connection serves only clients that chose the same ones).
+- Connections are opened as the client's user with the password from the secret (with end-to-end IAM, what
+  the proxy's own token releases: end_to_end.py), with the client's session capabilities (a connection serves
+  only clients that chose the same ones).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from . import end_to_end
 from .backend import LOST_AT_LOGIN, Backend, Key, open_backend
 from .protocol import COM_QUERY, MysqlError
 from .settings import ProxySettings
@@ -154,7 +156,8 @@ class Pool:
                 if target is None:
                     raise MysqlError(NO_TARGET_ERROR, f"RDS Proxy {self.name} has no registered target any more.")
                 try:
-                    backend = await open_backend(target, user, settings.credentials.get(user, ""),
+                    backend = await open_backend(target, user,
+                                                 await end_to_end.password(settings, user, self.name),
                                                  capabilities, key, BACKEND_CONNECT_TIMEOUT)
                     break
                 except MysqlError as e:  # unreachable, or gone during its login: it restarts; try again

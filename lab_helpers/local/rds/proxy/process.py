@@ -37,7 +37,7 @@ def write_settings(path: Path, settings: ProxySettings) -> None:
 
 def read_settings(path: Path) -> ProxySettings:
     data = json.loads(path.read_text())
-    for key in ("target", "tls"):
+    for key in ("target", "tls", "role_credentials", "target_endpoint"):
         if data.get(key) is not None:
             data[key] = tuple(data[key])
     data["session_pinning_filters"] = tuple(data.get("session_pinning_filters") or ())

@@ -167,12 +167,12 @@ class Channel:
         self.raw = b""  # the last message as it came: its packets, headers included (to pass on unchanged)
         self.limit: int | None = None  # the longest message read (PacketTooLarge past it); None: any
         self._tls: _Tls | None = None
-        self._buffer = bytearray()  # what was received and not yet read as packets
+        self.buffer = bytearray()  # what was received and not yet read as packets
 
     async def start_tls(self, context: ssl.SSLContext) -> None:
         """From here on, everything in and out is encrypted (the server side of the TLS handshake)."""
-        tls = _Tls(self.reader, self.writer, context, bytes(self._buffer))
-        self._buffer.clear()
+        tls = _Tls(self.reader, self.writer, context, bytes(self.buffer))
+        self.buffer.clear()
         await tls.handshake()
         self._tls = tls
 
@@ -180,9 +180,9 @@ class Channel:
     def tls_version(self) -> str | None:
         return self._tls.version() if self._tls else None
 
-    async def _receive(self, needed: int) -> None:
+    async def receive(self, needed: int) -> None:
         """Receive until the buffer holds `needed` bytes (whatever arrives is kept: often the packets after)."""
-        buffer = self._buffer
+        buffer = self.buffer
         try:
             while len(buffer) < needed:
                 data = await (self._tls.read() if self._tls else self.reader.read(READ_CHUNK))
@@ -196,10 +196,10 @@ class Channel:
         """The next message; its sequence number is remembered (the answer continues from it)."""
         parts: list[bytes] = []
         frames: list[bytes] = []
-        buffer = self._buffer
+        buffer = self.buffer
         while True:
             if len(buffer) < 4:
-                await self._receive(4)
+                await self.receive(4)
             length = int.from_bytes(buffer[:3], "little")
             if self.limit is not None and length > self.limit - (sum(map(len, parts)) if parts else 0):
                 self.seq = (buffer[3] + 1) & 0xFF  # the error answers this packet
@@ -207,7 +207,7 @@ class Channel:
                 raise PacketTooLarge(f"a message longer than {self.limit} bytes")
             end = 4 + length
             if len(buffer) < end:
-                await self._receive(end)
+                await self.receive(end)
             self.seq = (buffer[3] + 1) & 0xFF
             frame = bytes(buffer[:end])
             del buffer[:end]
@@ -267,7 +267,7 @@ class Channel:
 
 # ---------------------------------------------------------------- length-encoded values
 
-def lenenc_int(data: bytes, pos: int) -> tuple[int, int]:
+def lenenc_int(data: bytes | bytearray, pos: int) -> tuple[int, int]:
     first = data[pos]
     if first < 0xFB:
         return first, pos + 1

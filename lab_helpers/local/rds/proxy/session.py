@@ -1,8 +1,12 @@
+# Over 450 lines: one class, ClientSession: the state of one client connection (its login, the connection it borrows
+# at transaction boundaries, its pinning) that every method reads and changes; what stands alone is out already
+# (session_state.py, session_commands.py, statements.py, backend.py).
 """One client connection to the proxy: its login, its session state, and the relay of its commands.
 
 - Clients log in with mysql_native_password against the proxy's secret(s), read at each login; a
   client that asks for another plugin (MySQL 8's caching_sha2_password) is switched to it. A user whose
-  secret has IAMAuth REQUIRED logs in with an IAM authentication token instead (iam_auth.py).
+  secret has IAMAuth REQUIRED, and every user of a proxy with DefaultAuthScheme IAM_AUTH, logs in with an IAM
+  authentication token instead (iam_auth.py).
 - Connections are shared at transaction boundaries, known from the database's status flags: a
   client borrows one per statement with autocommit on, and keeps it while the database says it is
   in a transaction; with autocommit off, from its first statement until COMMIT or ROLLBACK.
@@ -26,10 +30,11 @@ from contextlib import suppress
 
 from . import iam_auth, session_commands, session_state
 from . import protocol as p
-from .backend import ERR_STATUS, LOCAL_INFILE, Backend, Key, Response, SessionState, relay
+from .backend import Backend, Key, SessionState, relay
 from .charsets import DEFAULT_NAMES, engine_collation, known_names, names_for
 from .idle_timer import IdleTimer
 from .protocol import Channel, MysqlError, PacketTooLarge, ProtocolError
+from .response import ERR_STATUS, LOCAL_INFILE, Response, relay_response
 from .session_view import ProxyCore
 from .settings import ProxySettings
 from .statements import Assignment, Classified, boolean, classify, unquote
@@ -40,6 +45,7 @@ LOST_CONNECTION = 2013  # MySQL's "Lost connection to MySQL server during query"
 TLS_REQUIRED = 3159  # RDS Proxy's "This RDS Proxy requires TLS connections."
 ACCESS_DENIED = p.ACCESS_DENIED
 BAD_DATABASE, DATABASE_ACCESS_DENIED = 1049, 1044  # Unknown database; Access denied for user to database
+RESPONSE_COMMANDS = (p.COM_QUERY, p.COM_STMT_EXECUTE)  # answered through response.relay_response
 LEARN_TIMEOUT = 1.0  # seconds a login waits for the connection that tells max_allowed_packet
 
 
@@ -164,7 +170,7 @@ class ClientSession:
             logger.info("RDS Proxy %s: a client's TLS handshake failed: %s", self.proxy.name, e)
             return False
         host = (self.client.writer.get_extra_info("peername") or ("localhost",))[0]
-        if response.user in settings.iam_users:  # IAMAuth REQUIRED: a token, not the password (iam_auth.py)
+        if settings.token_login(response.user):  # IAMAuth REQUIRED or end-to-end IAM: a token (iam_auth.py)
             refusal = await iam_auth.login(self.client, response, settings, self.tls, host, self.proxy.name)
             if refusal is not None:
                 self.client.write(p.err_packet(refusal))
@@ -260,17 +266,18 @@ class ClientSession:
                 self.client.write(p.ok_packet(self.status()))
             else:
                 ends = sql.lstrip().upper().startswith(("COMMIT", "ROLLBACK")) and "SAVEPOINT" not in sql.upper()
-                await self.forward(message, found.pin_reason, ends, sql)
+                await self.forward(message, found.pin_reason, ends, sql, self.client.raw)
         elif command == p.COM_STMT_PREPARE:
-            await self.forward(message, "prepared statement")
+            await self.forward(message, "prepared statement", raw=self.client.raw)
         elif command == p.COM_SET_OPTION:
-            await self.forward(message, "COM_SET_OPTION")
+            await self.forward(message, "COM_SET_OPTION", raw=self.client.raw)
         else:
-            await self.forward(message, None)
+            await self.forward(message, None, raw=self.client.raw)
 
     async def forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False,
-                       sql: str | None = None) -> None:
-        """Relay one command to a backend connection and its response to the client.
+                       sql: str | None = None, raw: bytes | None = None) -> None:
+        """Relay one command to a backend connection and its response to the client (`raw`: the message's
+        packets as the client sent them, when it is the client's).
 
         The response's last message reaches the client only after the connection went back to the
         pool (or stayed with the client): what the client does next sees the pool as it is.
@@ -286,11 +293,17 @@ class ClientSession:
                     except MysqlError:
                         self._drop_backend()  # half given: it cannot serve anyone
                         raise
-                backend.channel.seq = 0
-                backend.channel.write(message)
+                if raw is not None:  # the client's own message, as it came (its sequence numbers start at 0)
+                    backend.channel.write_raw(raw)
+                else:
+                    backend.channel.seq = 0
+                    backend.channel.write(message)
                 await backend.channel.flush()
                 self.busy = True
-                status = await relay(backend.channel, out.add, message[0])
+                if message[0] in RESPONSE_COMMANDS:
+                    status = await relay_response(backend.channel, out, message[0])
+                else:
+                    status = await relay(backend.channel, out.add, message[0])
                 if status == LOCAL_INFILE:
                     status = await session_commands.local_infile(self, backend, out)
             except (ProtocolError, ConnectionError) as e:

@@ -18,9 +18,10 @@ from __future__ import annotations
 import hmac
 
 from . import protocol as p
-from .backend import Backend, Response, SessionState, relay
+from .backend import Backend, SessionState, relay
 from .charsets import names_for
 from .protocol import MysqlError, ProtocolError
+from .response import Response
 from .session_view import SessionView
 
 

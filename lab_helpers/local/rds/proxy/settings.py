@@ -27,6 +27,16 @@ class ProxySettings:
     account: str = ""
     resource_id: str = ""  # prx-...: the dbuser ARNs of rds-db:connect name it
     iam_verifier: str | None = None  # the URL where the local cloud checks a token's signature and permission
+    # End-to-end IAM authentication (DefaultAuthScheme IAM_AUTH, end_to_end.py): every user logs in with a token, and
+    # the proxy logs in to the database with a token it signs with its role's credentials
+    default_auth_scheme: str = "NONE"
+    role_credentials: tuple[str, str, str] | None = None  # the proxy's role session: access key, secret key, token
+    target_endpoint: tuple[str, int] | None = None  # the DB instance's endpoint and port, which its tokens name
+    db_login: str | None = None  # the URL where the database's side of the local cloud takes such a token
+
+    def token_login(self, user: str) -> bool:
+        """Does `user` log in to the proxy with an IAM token (IAMAuth REQUIRED, or end-to-end IAM)?"""
+        return self.default_auth_scheme == "IAM_AUTH" or user in self.iam_users
 
     @property
     def pool_size(self) -> int:

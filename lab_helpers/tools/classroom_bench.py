@@ -1,17 +1,17 @@
 """`make bench`'s classroom figures: one learner's memory, how many learners this machine holds, and many
 learners' `make lab` at once.
 
-    python -m lab_helpers.classroom_bench                 # this part only, printed, into build/bench-classroom.json
-    python -m lab_helpers.classroom_bench --learners 3    # fewer learners at once (quick iteration)
+    python -m lab_helpers.tools.classroom_bench              # this part only, printed, into build/bench-classroom.json
+    python -m lab_helpers.tools.classroom_bench --learners 3 # fewer learners at once (quick iteration)
 
 - memory: on a fresh local cloud of its own, the module's notebooks 00-05 run headless (`run_lab.run`), then
   every process of that cloud (the cloud server, MariaDB, each RDS Proxy process, each Lambda execution
-  environment: `stage_bench.cloud_processes`, and anything else `lifecycle` counts as the cloud's) read from
+  environment: `proc_samples.cloud_processes`, and anything else `local.lab_processes` counts as the cloud's) read from
   /proc/<pid>/smaps_rollup: resident (RSS) and proportional (PSS: shared pages divided among their users) memory.
   The learner's JupyterLab and kernels are not counted (papermill's kernels are gone by then);
 - how many learners: this machine's MemAvailable (read with that cloud still up) divided by one learner's PSS,
   plus the learner measured;
-- at once: `learners` (8, or fewer when the machine holds fewer) `python -m lab_helpers.run_lab` of the same
+- at once: `learners` (8, or fewer when the machine holds fewer) `python -m lab_helpers.tools.run_lab` of the same
   notebooks started together, as `make lab` starts it, each with a state folder of its own (LAB_STATE_DIR) and
   default ports (no LAB_LOCAL_PORT: each cloud finds its own), in a copy of the checkout of its own (as each
   learner has; run_lab's kernels keep their sockets in the notebooks' folder); each run's exit code, wall time
@@ -34,8 +34,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import paths, run_lab, stage_bench
-from .local import lifecycle, state
+from .. import local
+from ..core import paths
+from . import proc_samples, run_lab
 
 MODULE3 = ["00_prerequisites", "01_secrets_manager", "02_vpc_endpoint", "03_rds_proxy", "04_lambda_update",
            "05_test"]
@@ -57,16 +58,6 @@ def mem_available_kb(meminfo: Path = Path("/proc/meminfo")) -> int:
     raise RuntimeError(f"{meminfo} has no MemAvailable line")
 
 
-def read_memory(pid: int, proc: Path = Path("/proc")) -> dict[str, int] | None:
-    """A process's RSS and PSS (kB) from smaps_rollup; None when it is gone (or not readable)."""
-    try:
-        fields = dict(line.split(":", 1) for line in (proc / str(pid) / "smaps_rollup").read_text().splitlines()
-                      if ":" in line and not line.startswith(" "))
-        return {"pid": pid, "rss_kb": int(fields["Rss"].split()[0]), "pss_kb": int(fields["Pss"].split()[0])}
-    except (OSError, KeyError, ValueError, IndexError):
-        return None
-
-
 def kind(label: str) -> str:
     """What a labelled process is, for the per-kind sums."""
     for prefix, name in (("cloud server", "cloud server"), ("MariaDB", "MariaDB"), ("RDS Proxy", "RDS Proxy"),
@@ -78,22 +69,22 @@ def kind(label: str) -> str:
 
 def cloud_memory(info: dict[str, Any], health: dict[str, Any], root: Path) -> dict[str, Any]:
     """RSS and PSS of every process of one running cloud: each process, sums per kind, and the total."""
-    pids = stage_bench.cloud_processes(info, health)
+    pids = proc_samples.cloud_processes(info, health)
     known = set(pids.values())
-    for pid in lifecycle.lab_processes(root):  # whatever else of the state folder runs
+    for pid in local.lab_processes(root):  # whatever else of the state folder runs
         if pid not in known:
             pids[f"other pid {pid}"] = pid
-    processes = {}
+    processes: dict[str, dict[str, int]] = {}
     for label, pid in pids.items():
-        sample = read_memory(pid)
-        if sample is not None:
-            processes[label] = sample
+        sample = local.process_memory(pid)
+        if sample is not None and sample["pss_kb"] is not None:  # gone, or (not this user's) without its PSS
+            processes[label] = {"pid": pid, "rss_kb": sample["rss_kb"], "pss_kb": sample["pss_kb"]}
     kinds: dict[str, dict[str, int]] = {}
-    for label, sample in processes.items():
+    for label, figures in processes.items():
         row = kinds.setdefault(kind(label), {"processes": 0, "rss_kb": 0, "pss_kb": 0})
         row["processes"] += 1
-        row["rss_kb"] += sample["rss_kb"]
-        row["pss_kb"] += sample["pss_kb"]
+        row["rss_kb"] += figures["rss_kb"]
+        row["pss_kb"] += figures["pss_kb"]
     return {"processes": processes, "kinds": kinds,
             "rss_kb": sum(s["rss_kb"] for s in processes.values()),
             "pss_kb": sum(s["pss_kb"] for s in processes.values())}
@@ -101,12 +92,10 @@ def cloud_memory(info: dict[str, Any], health: dict[str, Any], root: Path) -> di
 
 def learner_memory(notebooks: list[str] = MODULE3, echo: Callable[..., None] = print) -> dict[str, Any]:
     """One learner's whole cloud after the notebooks, and how many such learners this machine's memory holds."""
-    with lifecycle.fresh("lab-bench-learner-", export=True) as info:
+    with local.fresh("lab-bench-learner-", export=True) as info:
         run_lab.run(notebooks, paths.build_dir() / "bench" / "learner", echo=lambda *a, **k: None)
         root = Path(info["root"])
-        health = state.health(info["endpoint"], timeout=10)
-        if health is None:
-            raise RuntimeError(f"the local cloud at {info['endpoint']} does not answer its health check")
+        health = local.health_at(info["endpoint"], timeout=10).raw
         memory = cloud_memory(info, health, root)
         available = mem_available_kb()
     per_learner = memory["pss_kb"]
@@ -124,7 +113,7 @@ PORT_LINE = re.compile(r"local cloud at http://127\.0\.0\.1:(\d+)")
 
 def learner_env(state_dir: Path) -> dict[str, str]:
     """A learner's environment: a state folder of their own, no port given, no cloud of this process's."""
-    env = {k: v for k, v in os.environ.items() if k not in lifecycle.EXPORTED}
+    env = {k: v for k, v in os.environ.items() if k not in local.EXPORTED}
     env["LAB_STATE_DIR"] = str(state_dir)
     return env
 
@@ -151,7 +140,7 @@ def _text(output: str | bytes | None) -> str:
 
 def at_once(learners: int, notebooks: list[str] = MODULE3, logs: Path = LOGS,
             echo: Callable[..., None] = print) -> dict[str, Any]:
-    """`learners` runs of `python -m lab_helpers.run_lab <notebooks>` started together, each its own learner."""
+    """`learners` runs of `python -m lab_helpers.tools.run_lab <notebooks>` started together, each its own learner."""
     logs.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="lab-bench-classroom-"))
     runs: list[dict[str, Any]] = [{} for _ in range(learners)]
@@ -169,7 +158,7 @@ def at_once(learners: int, notebooks: list[str] = MODULE3, logs: Path = LOGS,
         checkout = base / f"checkout{n + 1}"
         copy_checkout(checkout)
         env = {**learner_env(folder), "PYTHONPATH": str(checkout)}
-        cmd = [sys.executable, "-m", "lab_helpers.run_lab", "--out", str(base / f"out{n + 1}"), *notebooks]
+        cmd = [sys.executable, "-m", "lab_helpers.tools.run_lab", "--out", str(base / f"out{n + 1}"), *notebooks]
         barrier.wait()
         started = time.perf_counter()
         try:
@@ -184,7 +173,7 @@ def at_once(learners: int, notebooks: list[str] = MODULE3, logs: Path = LOGS,
         error = next((line for line in out.splitlines() if line.startswith("error:")), None) if not ok else None
         runs[n] = {"learner": n + 1, "exit_code": code, "ok": ok, "wall_s": round(wall, 1),
                    "port": int(port.group(1)) if port else None, "error": error, "log": paths.shown(log)}
-        lifecycle.down(folder)  # whatever a failed run left
+        local.down(folder)  # whatever a failed run left
         if not ok and (folder / "cloud.log").is_file():  # its cloud's side of the story, kept with the run's log
             shutil.copy2(folder / "cloud.log", logs / f"learner{n + 1}-cloud.log")
 
@@ -205,7 +194,7 @@ def at_once(learners: int, notebooks: list[str] = MODULE3, logs: Path = LOGS,
     result: dict[str, Any] = {"learners": learners, "notebooks": notebooks, "failures": sum(not r["ok"] for r in runs),
               "wall_s": round(wall, 1), "run_wall_s": {"min": min(walls), "median": statistics.median(walls),
                                                        "max": max(walls)},
-              "distinct_ports": len(set(ports)), "default_port_used": state.DEFAULT_PORT in ports,
+              "distinct_ports": len(set(ports)), "default_port_used": local.DEFAULT_PORT in ports,
               "mem_available_min_kb": lowest[0], "runs": runs}
     echo(f"{learners} learners at once: {learners - result['failures']} ok, {result['failures']} failed; "
          f"runs {min(walls):.0f}-{max(walls):.0f} s (median {statistics.median(walls):.0f} s), "
@@ -258,7 +247,8 @@ def targets(part: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab_helpers.classroom_bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lab_helpers.tools.classroom_bench",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--learners", type=int, default=LEARNERS, help="learners' runs at once")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)

@@ -1,8 +1,8 @@
 """`make conformance`: other people's test suites, run directly against a MariaDB and through the local RDS
 Proxy (TLS required, as the lesson's proxy), with both counts side by side.
 
-    python -m lab_helpers.conformance                # every suite; writes build/conformance/results.json
-    python -m lab_helpers.conformance --suite pymysql
+    python -m lab_helpers.tools.conformance                # every suite; writes build/conformance/results.json
+    python -m lab_helpers.tools.conformance --suite pymysql
 
 The suites are the drivers' own, at the versions the project pins (pyproject.toml) or that work with them:
 - PyMySQL 1.2.4: its sdist on PyPI holds the library and only tests/test_auth.py (which needs MySQL 8's
@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import paths
+from ..core import paths
 
-ROOT = Path(__file__).resolve().parent.parent  # the checkout
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 CONFORMANCE = ROOT / "conformance"
 EXPECTED = CONFORMANCE / "expected_failures.json"
 WORK = paths.build_dir() / "conformance"
@@ -204,9 +204,7 @@ SETUP_SQL = [
 
 def run(suites: list[str], work: Path = WORK, echo: Callable[..., None] = print) -> dict[str, Any]:
     """Each suite directly and through the proxy; the results (also written to work/results.json)."""
-    from .local.rds.mariadb import MariaDB
-    from .local.rds.proxy import ProxySettings, RdsProxy
-    from .local.rds.proxy.certificates import CertificateAuthority
+    from ..local import CertificateAuthority, MariaDB, ProxySettings, RdsProxy
 
     work.mkdir(parents=True, exist_ok=True)
     python = ensure_venv(work)
@@ -277,7 +275,7 @@ def summary(path: Path = RESULTS) -> dict[str, Any] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab_helpers.conformance", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lab_helpers.tools.conformance", description=__doc__.split("\n")[0])
     parser.add_argument("--suite", action="append", choices=sorted(SUITES), help="one suite (default: all)")
     args = parser.parse_args(argv)
     if not EXPECTED.is_file():

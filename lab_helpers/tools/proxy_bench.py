@@ -1,7 +1,7 @@
 """`make bench`'s RDS Proxy figures: what the proxy adds to a query, and its throughput under load.
 
-    python -m lab_helpers.proxy_bench               # this part only, printed (quick iteration)
-    python -m lab_helpers.proxy_bench --rounds 5    # more rounds (the medians steady on a busy machine)
+    python -m lab_helpers.tools.proxy_bench               # this part only, printed (quick iteration)
+    python -m lab_helpers.tools.proxy_bench --rounds 5    # more rounds (the medians steady on a busy machine)
 
 A private MariaDB and the RDS Proxy emulator in a process of its own, as the local cloud runs them
 (the database side in plain TCP), measured three ways side by side: the database directly, the
@@ -29,11 +29,7 @@ from typing import Any
 
 import pymysql
 
-from .local.processes import cpu_seconds
-from .local.rds.mariadb import MariaDB
-from .local.rds.proxy import ProxySettings
-from .local.rds.proxy.certificates import CertificateAuthority
-from .local.rds.proxy.process import ProxyProcess
+from ..local import CertificateAuthority, MariaDB, ProxyProcess, ProxySettings, cpu_seconds
 
 USER, PASSWORD = "bench", "bench-Passw0rd"
 WAYS = ("direct", "proxy", "proxy_tls")  # the database directly, the proxy in plain TCP, the proxy with TLS
@@ -216,8 +212,8 @@ def targets(p: dict[str, Any]) -> list[tuple[str, str, bool]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m lab_helpers.proxy_bench`: this part alone, printed."""
-    parser = argparse.ArgumentParser(prog="python -m lab_helpers.proxy_bench", description=__doc__.split("\n")[0])
+    """`python -m lab_helpers.tools.proxy_bench`: this part alone, printed."""
+    parser = argparse.ArgumentParser(prog="python -m lab_helpers.tools.proxy_bench", description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--seconds", type=float, default=SECONDS, help="of each throughput run")

@@ -1,11 +1,11 @@
 """Run the lesson notebooks headless, in order, with papermill: `make lab` and `make notebooks`.
 
-    python -m lab_helpers.run_lab                         # local cloud, executed copies in build/notebooks/
-    python -m lab_helpers.run_lab --target aws --confirm-costs --region us-east-1 --learner kim01
-    python -m lab_helpers.run_lab -p level all 99_cleanup   # any notebook parameter, as papermill's -p
-    python -m lab_helpers.run_lab --target aws --confirm-costs -p tags "CostCenter=1234" \\
+    python -m lab_helpers.tools.run_lab                         # local cloud, executed copies in build/notebooks/
+    python -m lab_helpers.tools.run_lab --target aws --confirm-costs --region us-east-1 --learner kim01
+    python -m lab_helpers.tools.run_lab -p level all 99_cleanup   # any notebook parameter, as papermill's -p
+    python -m lab_helpers.tools.run_lab --target aws --confirm-costs -p tags "CostCenter=1234" \\
         -p permissions_boundary arn:aws:iam::123456789012:policy/LabBoundary   # what an organisation requires
-    python -m lab_helpers.run_lab --refresh               # rewrite the committed reference outputs
+    python -m lab_helpers.tools.run_lab --refresh               # rewrite the committed reference outputs
 
 On the local target it starts the local cloud first unless one is already running (then it
 leaves it running), and stops what it started at the end. It prints each notebook with its time,
@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import nbformat
 
-from . import local, paths, waiting
-from .local import lifecycle
+from .. import local
+from ..core import paths, waiting
 
 if TYPE_CHECKING:  # imported where used: it loads slowly
     from jupyter_client.manager import KernelManager
@@ -205,8 +205,9 @@ def preflight(target: str, region: str | None, learner: str | None, confirm_cost
               parameters: dict[str, Any] | None = None) -> str | None:
     """What stops the lab before any notebook runs (nothing created): a bad choice, the AWS costs not
     accepted (the cost table is printed here, in the terminal), no AWS credentials. None: go on."""
-    from . import choices, costs
-    from .config import Lab, NoCredentials
+    from .. import costs
+    from ..core import choices
+    from ..core.config import Lab, NoCredentials
 
     try:
         chosen = choices.choose(target, region, learner, (parameters or {}).get("tags"),
@@ -228,8 +229,9 @@ def preflight(target: str, region: str | None, learner: str | None, confirm_cost
 
 def aws_leftovers() -> str:
     """After a failed run on AWS: what of the learner's lab (as 00 chose it) bills now, and how to remove it."""
-    from . import billing, choices
-    from .config import Lab
+    from .. import billing
+    from ..core import choices
+    from ..core.config import Lab
 
     chosen = choices.recall()
     if chosen is None or chosen.target != "aws":
@@ -238,8 +240,8 @@ def aws_leftovers() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m lab_helpers.run_lab`: `make lab` and `make notebooks`."""
-    parser = argparse.ArgumentParser(prog="python -m lab_helpers.run_lab", description=__doc__.split("\n")[0])
+    """`python -m lab_helpers.tools.run_lab`: `make lab` and `make notebooks`."""
+    parser = argparse.ArgumentParser(prog="python -m lab_helpers.tools.run_lab", description=__doc__.split("\n")[0])
     parser.add_argument("--target", choices=["local", "aws"], default=os.environ.get("LAB_TARGET") or None,
                         help="default: local")
     parser.add_argument("--region", default=None, help="default: ap-northeast-2; on aws, your AWS configuration's")
@@ -276,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as cloud:
         try:
             if args.refresh:  # reference outputs come from a fresh cloud of their own, whatever else is running
-                info = cloud.enter_context(lifecycle.fresh("lab-refresh-", export=True))
+                info = cloud.enter_context(local.fresh("lab-refresh-", export=True))
             elif target == "local":
                 if local.status().get("running") is not True:  # stop at the end what was started here
                     cloud.callback(local.down)

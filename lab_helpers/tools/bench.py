@@ -1,11 +1,11 @@
 """`make bench`: the measurements of notebook 06, headless, with the lab's own timings.
 
-    python -m lab_helpers.bench                    # everything; writes build/bench.json
-    python -m lab_helpers.bench --skip-notebooks   # without the (slowest) lesson run
-    python -m lab_helpers.bench --skip-stage       # without the stage URL figures and the soak
-    python -m lab_helpers.bench --soak 5m          # a shorter soak (seconds, or minutes with m; make bench SOAK=5m)
-    python -m lab_helpers.bench --learners 3       # three learners' runs at once instead of eight
-    python -m lab_helpers.bench --skip-classroom   # without the learners' memory and runs at once
+    python -m lab_helpers.tools.bench                    # everything; writes build/bench.json
+    python -m lab_helpers.tools.bench --skip-notebooks   # without the (slowest) lesson run
+    python -m lab_helpers.tools.bench --skip-stage       # without the stage URL figures and the soak
+    python -m lab_helpers.tools.bench --soak 5m        # a shorter soak (seconds, or minutes with m; make bench SOAK=5m)
+    python -m lab_helpers.tools.bench --learners 3       # three learners' runs at once instead of eight
+    python -m lab_helpers.tools.bench --skip-classroom   # without the learners' memory and runs at once
 
 Every figure is measured on this run, on clouds of its own (temporary state folders, free
 ports), so it never touches a cloud the learner has running:
@@ -14,12 +14,12 @@ ports), so it never touches a cloud the learner has running:
 - notebook 06's measurements on a fresh cloud with the lab set up: warm Duration of the three
   variants (repeated, median of the medians), the connection storm, the pinning pitfall and
   the failover;
-- the stage URL (`lab_helpers.stage_bench`) on a fresh cloud with the lab set up: warm latency
+- the stage URL (`lab_helpers.tools.stage_bench`) on a fresh cloud with the lab set up: warm latency
   (p50, one client), 20 concurrent users for 30 s (failures, p50/p95, requests/s), and a soak at a
   steady rate (`--soak`, 20 minutes by default) with memory, threads and open files of every process
-  of the cloud at its start and end (flat or not, by `stage_bench.FLAT`: within a few percent);
+  of the cloud at its start and end (flat or not, by `soak.FLAT`: within a few percent);
 - the lesson notebooks run headless with `run_lab.run()` against another fresh cloud, timed;
-- the classroom (`lab_helpers.classroom_bench`): one learner's whole cloud's memory (RSS, PSS) after
+- the classroom (`lab_helpers.tools.classroom_bench`): one learner's whole cloud's memory (RSS, PSS) after
   notebooks 00-05, how many learners this machine's memory holds, and eight learners' `make lab` of
   00-05 at once (separate state folders, default ports): failures and wall times.
 It prints a short table, writes build/bench.json (and the charts to build/bench/), and says
@@ -41,11 +41,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import classroom_bench, measure, paths, proxy_bench, run_lab, stage_bench
-from .config import Lab
+from .. import local, measure
+from ..core import paths
+from ..core.config import Lab
+from . import classroom_bench, proxy_bench, run_lab, soak, stage_bench, stage_report
 from .conformance import summary as conformance_summary
-from .local import lifecycle
-from .local.ports import free_port
 
 BUILD = paths.build_dir()
 OUT = BUILD / "bench.json"
@@ -60,15 +60,15 @@ TARGET_RATIO = 10.0
 
 def cloud_start(starts: int = 3, echo: Callable[..., None] = print) -> dict[str, Any]:
     """`up()` `starts` times in one fresh state folder (down in between): each start's seconds and the median."""
-    root, port, times = Path(tempfile.mkdtemp(prefix="lab-bench-start-")), free_port(), []
+    root, port, times = Path(tempfile.mkdtemp(prefix="lab-bench-start-")), local.free_port(), []
     try:
         for _ in range(starts):
             started = time.perf_counter()
-            lifecycle.up(root, port)
+            local.up(root, port)
             times.append(round(time.perf_counter() - started, 3))
-            lifecycle.down(root)
+            local.down(root)
     finally:
-        lifecycle.down(root)
+        local.down(root)
         shutil.rmtree(root, ignore_errors=True)
     echo(f"local cloud start: {', '.join(f'{t:.2f} s' for t in times)}")
     return {"starts_s": times, "first_s": times[0], "median_s": round(statistics.median(times), 3)}
@@ -77,7 +77,7 @@ def cloud_start(starts: int = 3, echo: Callable[..., None] = print) -> dict[str,
 def measurements(repeats: int = 3, warm: int = 20, echo: Callable[..., None] = print,
                  charts: Path | None = CHARTS) -> dict[str, Any]:
     """Notebook 06's measurements on a fresh cloud of their own, then everything they changed put back."""
-    with lifecycle.fresh("lab-bench-measure-") as info:
+    with local.fresh("lab-bench-measure-") as info:
         lab = Lab.local(info["endpoint"])
         started = time.perf_counter()
         missing = measure.prepare(lab)
@@ -113,7 +113,7 @@ def measurements(repeats: int = 3, warm: int = 20, echo: Callable[..., None] = p
 def lesson(echo: Callable[..., None] = print) -> dict[str, Any]:
     """The lesson notebooks as `make lab` runs them (`run_lab.run()`), against a fresh cloud of their own."""
     started = time.perf_counter()
-    with lifecycle.fresh("lab-bench-lesson-", export=True):
+    with local.fresh("lab-bench-lesson-", export=True):
         up_s = time.perf_counter() - started
         started = time.perf_counter()
         try:
@@ -216,7 +216,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         for name, value, passed in proxy_bench.targets(report["proxy"]):
             add(name, value, passed)
     if "stage" in report:
-        for name, value, met in stage_bench.targets(report["stage"]):
+        for name, value, met in stage_report.targets(report["stage"]):
             add(name, value, met)
     if "classroom" in report:
         for name, value, met in classroom_bench.targets(report["classroom"]):
@@ -275,7 +275,7 @@ def table(report: dict[str, Any]) -> str:
         for label, value in proxy_bench.table_rows(report["proxy"]):
             row(label, value)
     if "stage" in report:
-        for label, value in stage_bench.table_rows(report["stage"]):
+        for label, value in stage_report.table_rows(report["stage"]):
             row(label, value)
     if "lesson" in report:
         n = report["lesson"]
@@ -296,15 +296,15 @@ def table(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m lab_helpers.bench`: measure, write build/bench.json, print the table."""
-    parser = argparse.ArgumentParser(prog="python -m lab_helpers.bench", description=__doc__.split("\n")[0])
+    """`python -m lab_helpers.tools.bench`: measure, write build/bench.json, print the table."""
+    parser = argparse.ArgumentParser(prog="python -m lab_helpers.tools.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--repeats", type=int, default=3, help="repetitions of the Duration measurement (median)")
     parser.add_argument("--warm", type=int, default=20, help="warm invocations per variant and repetition")
     parser.add_argument("--skip-start", action="store_true", help="do not time the local cloud's start")
     parser.add_argument("--skip-notebooks", action="store_true", help="do not run the lesson notebooks")
     parser.add_argument("--skip-stage", action="store_true", help="do not measure the stage URL (nor soak)")
-    parser.add_argument("--soak", type=stage_bench.soak_argument, default=stage_bench.SOAK_S,
+    parser.add_argument("--soak", type=soak.soak_argument, default=soak.SOAK_S,
                         help="the stage URL soak's length: seconds (300) or minutes (20m); 0: no soak")
     parser.add_argument("--skip-classroom", action="store_true",
                         help="do not measure one learner's memory nor learners' runs at once")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent  # lab_helpers/ (this file is in lab_helpers/core/)
 # The checkout this package runs from, if it does: the folder with pyproject.toml and handler/.
 _ROOT = PACKAGE.parent
 CHECKOUT: Path | None = _ROOT if (_ROOT / "pyproject.toml").is_file() and (_ROOT / "handler").is_dir() else None

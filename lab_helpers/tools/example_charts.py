@@ -1,7 +1,7 @@
 """`make example-charts`: notebook 06's charts from a reference run, committed as example images.
 
-    python -m lab_helpers.example_charts                  # the lesson up to 06 on a fresh local cloud, then its charts
-    python -m lab_helpers.example_charts --from build/notebooks/06_connection_lab.ipynb   # an executed 06 (make lab)
+    python -m lab_helpers.tools.example_charts     # the lesson up to 06 on a fresh local cloud, then its charts
+    python -m lab_helpers.tools.example_charts --from build/notebooks/06_connection_lab.ipynb  # an executed 06
 
 06's measurement cells keep no output in the committed notebook (they differ on every run), so a reader who has not
 run it sees no chart. This writes each chart the run drew (the cell `<name>_chart = measure.chart_<name>(...)`) to
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths
+from ..core import paths
 
 NOTEBOOK = "06_connection_lab"
 CHART_CELL = re.compile(r"^\s*\w+_chart = measure\.chart_(\w+)\(", re.MULTILINE)
@@ -49,7 +49,7 @@ def korean_font() -> str:
     """The file of the font the charts draw Hangul with (Noto Sans CJK); a clear error when it is not installed."""
     from matplotlib import font_manager
 
-    from .measure import charts
+    from ..measure import charts
 
     family = charts.font_families()[0]
     if not family.startswith("Noto Sans CJK"):
@@ -97,17 +97,18 @@ def write_examples(executed: Path, out_dir: Path | None = None) -> list[Path]:
 
 def reference_run(out_dir: Path) -> Path:
     """The lesson up to 06, headless on a fresh local cloud of its own (as `make notebooks` runs it); 06's copy."""
+    from .. import local
     from . import run_lab
-    from .local import lifecycle
 
     names = run_lab.LESSON[:run_lab.LESSON.index(NOTEBOOK) + 1]
-    with lifecycle.fresh("lab-charts-", export=True):
+    with local.fresh("lab-charts-", export=True):
         run_lab.run(names, out_dir)
     return out_dir / f"{NOTEBOOK}.ipynb"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab_helpers.example_charts", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lab_helpers.tools.example_charts",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--from", dest="executed", type=Path, default=None,
                         help=f"an executed {NOTEBOOK}.ipynb (default: run the lesson up to it on a fresh local cloud)")
     args = parser.parse_args(argv)

@@ -156,7 +156,7 @@ class Lab:
         names = names or names_for(learner, region)
         tags = dict(extra_tags or {})
         if target == "local":
-            from .local import RunningCloud
+            from ..local import RunningCloud
 
             # raises with what to do when the cloud is not up
             return replace(cls.local(RunningCloud.find().endpoint, region, names), extra_tags=tags,
@@ -178,7 +178,7 @@ class Lab:
     def local(cls, endpoint_url: str | None, region: str = DEFAULT_REGION, names: Names | None = None) -> "Lab":
         """A Lab on the local cloud at `endpoint_url` (None: in-process moto), with the keys the local cloud gives
         the learner."""
-        from .local import LEARNER_ACCESS_KEY, LEARNER_SECRET_KEY
+        from ..local import LEARNER_ACCESS_KEY, LEARNER_SECRET_KEY
 
         session = boto3.Session(aws_access_key_id=LEARNER_ACCESS_KEY, aws_secret_access_key=LEARNER_SECRET_KEY,
                                 region_name=region)

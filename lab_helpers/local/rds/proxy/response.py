@@ -1,0 +1,134 @@
+"""A response on its way from the database to the client, passed on exactly as the database sent it.
+
+Most of what a proxy relays is the answer to a COM_QUERY or COM_STMT_EXECUTE. `relay_response` reads
+it by its packet headers where it lies in the connection's receive buffer: it follows the structure
+(OK, ERR, a result set's column definitions, EOF and rows, more results) only as far as the first
+byte of each message and the status flags that end it, and copies no message on its own. A SELECT
+is a handful of messages, so this is the relay's hot path: the cost per message is a few integer
+operations, not a coroutine call and two copies as `backend.relay` (kept for the other commands and
+the proxy's own) spends.
+"""
+from __future__ import annotations
+
+from . import protocol as p
+from .protocol import MAX_PAYLOAD, Channel, ProtocolError
+
+NO_STATUS = -1  # a response that carries no status flags (a prepared statement's, a row fetch's)
+ERR_STATUS = -2  # a response that ended with an ERR packet
+LOCAL_INFILE = -3  # the database asks the client for a file (LOAD DATA LOCAL INFILE)
+STALE_ERRORS = {1927, 4031}  # "Connection was killed", "disconnected by the server because of inactivity"
+RELAY_BUFFER = 1 << 20  # bytes of a response held back at most before they are passed on
+
+# Where a response is, between two messages.
+_FIRST, _COLUMNS, _ROWS = 0, 1, 2
+
+
+class Response:
+    """A response on its way to the client, its packets passed on unchanged: collected, and written in
+    one go by `finish()` (a long one goes on in parts, all but its last message); an error saying the
+    pooled connection was closed is noticed, not passed on."""
+
+    def __init__(self, client: Channel, watch_stale: bool):
+        self.client = client
+        self.watch_stale = watch_stale
+        self.pending = bytearray()
+        self.last = b""  # the response's last message so far, headers included
+        self.written = 0
+        self.stale = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.written and not self.last
+
+    def add(self, message: bytes, raw: bytes) -> None:
+        """One message (its payload, and its packets as received)."""
+        if self.empty and self.watch_stale and p.is_err(message) and p.err_of(message).code in STALE_ERRORS:
+            self.stale = True  # the database closed this pooled connection; the command never ran
+            return
+        self.pending += self.last
+        self.last = raw
+        if len(self.pending) > RELAY_BUFFER:  # a long result goes on, all but its last message
+            self.pass_on()
+
+    def pass_on(self) -> None:
+        self.client.write_raw(bytes(self.pending))
+        self.written += 1
+        self.pending.clear()
+
+    def finish(self) -> None:
+        self.pending += self.last
+        if self.pending:
+            self.pass_on()
+        self.last = b""
+
+
+async def relay_response(channel: Channel, out: Response, command: int) -> int:
+    """The database's whole response to a COM_QUERY or COM_STMT_EXECUTE, from `channel` to `out`; its final
+    status flags (ERR_STATUS after an ERR, LOCAL_INFILE when the database asks the client for a file)."""
+    buffer = channel.buffer
+    pos, phase, columns, first = 0, _FIRST, 0, True
+    while True:
+        if pos > RELAY_BUFFER:  # a long result goes on, all but the message being read
+            out.pending += buffer[:pos]
+            out.pass_on()
+            del buffer[:pos]
+            pos = 0
+        start = pos
+        while True:  # the message's packets: up to one shorter than MAX_PAYLOAD
+            if len(buffer) < pos + 4:
+                await channel.receive(pos + 4)
+            length = buffer[pos] | buffer[pos + 1] << 8 | buffer[pos + 2] << 16
+            end = pos + 4 + length
+            if len(buffer) < end:
+                await channel.receive(end)
+            seq, pos = buffer[pos + 3], end
+            if length < MAX_PAYLOAD:
+                break
+        size = pos - start - 4  # the payload's length (when it is one packet: the only case looked into)
+        if size == 0:
+            raise ProtocolError("an empty message in the database's response")
+        kind = buffer[start + 4]
+        status = None  # set when this message may end the response
+        if phase == _ROWS:
+            if kind == 0xFF:
+                status = ERR_STATUS
+            elif kind == 0xFE and size < 9:
+                status = _eof_status(buffer, start, size)
+        elif phase == _COLUMNS:
+            if columns:
+                columns -= 1
+            else:  # the EOF after the column definitions
+                status = _eof_status(buffer, start, size)
+                if not (command == p.COM_STMT_EXECUTE and status & p.SERVER_STATUS_CURSOR_EXISTS):
+                    phase, status = _ROWS, None
+        elif kind == 0xFF:
+            if first and out.watch_stale and size >= 3 and (buffer[start + 5] | buffer[start + 6] << 8) in STALE_ERRORS:
+                del buffer[:pos]
+                out.stale = True  # the database closed this pooled connection; the command never ran
+                return ERR_STATUS
+            status = ERR_STATUS
+        elif kind == 0xFB and command == p.COM_QUERY:
+            status = LOCAL_INFILE
+        elif kind == 0x00:
+            status = p.ok_status(bytes(buffer[start + 4:pos]))
+        elif kind == 0xFE and size < 9:  # COM_SET_OPTION answers with EOF
+            status = _eof_status(buffer, start, size)
+        else:  # a result set: column count, column definitions, EOF, rows, EOF
+            columns, _ = p.lenenc_int(buffer, start + 4)
+            phase = _COLUMNS
+        first = False
+        if status is None:
+            continue
+        if status >= 0 and status & p.SERVER_MORE_RESULTS_EXISTS:
+            phase = _FIRST
+            continue
+        out.pending += buffer[:start]
+        out.last = bytes(buffer[start:pos])
+        del buffer[:pos]
+        channel.seq, channel.raw = (seq + 1) & 0xFF, out.last
+        return status
+
+
+def _eof_status(buffer: bytearray, start: int, size: int) -> int:
+    """An EOF packet's status flags (after its two bytes of warnings)."""
+    return buffer[start + 7] | buffer[start + 8] << 8 if size >= 5 else 0
