@@ -160,7 +160,9 @@ def pymysql_suite(python: Path, work: Path, target: Target) -> Path:
 
 # The one change to a suite, made for both targets alike: aiomysql's set-up checks that it reached the server
 # with TLS by the server session's Ssl_version; through the proxy that is the proxy's database connection's
-# (plain here), so every test would fail in set-up. The check reads the client's own TLS session instead.
+# (plain here; RDS Proxy documents that "SSL session variables are not set for SSL connections to a database
+# using RDS Proxy", rds-proxy.howitworks.html#rds-proxy-security.tls), so every test would fail in set-up. The
+# check reads the client's own TLS session instead. Its test_tls_connect reads Ssl_version itself and is listed.
 AIOMYSQL_PATCH = ("tests/conftest.py",
                   "cursor.execute(\"SHOW STATUS LIKE 'Ssl_version%'\")\n"
                   "                result = cursor.fetchone()\n",
