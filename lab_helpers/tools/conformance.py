@@ -43,8 +43,10 @@ WORK = paths.build_dir() / "conformance"
 RESULTS = WORK / "results.json"
 USER, PASSWORD = "root", "Conformance0"  # aiomysql's suite logs in as root
 PYMYSQL, AIOMYSQL = "PyMySQL==1.2.4", "aiomysql==0.3.2"
-# The suites' virtualenv: the project's pins where it has them (pyproject.toml), else the suite's own.
-VENV_PACKAGES = [PYMYSQL, AIOMYSQL, "pytest==9.0.3", "uvloop==0.23.0", "cryptography==50.0.2",
+# The suites' virtualenv: the project's pins where it has them (pyproject.toml), else the suite's own. pytest is
+# the suites' own (aiomysql's requirements-dev.txt): pytest 9 refuses aiomysql's async fixtures, and the tests that
+# use them would fail in set-up on both targets, never reaching the proxy.
+VENV_PACKAGES = [PYMYSQL, AIOMYSQL, "pytest==8.4.2", "uvloop==0.23.0", "cryptography==50.0.2",
                  "SQLAlchemy==1.3.24"]  # aiomysql.sa needs SQLAlchemy 1.3 (aiomysql's requirements-dev.txt)
 SUITE_TIMEOUT = 1800  # seconds per suite and target
 
@@ -162,7 +164,9 @@ def pymysql_suite(python: Path, work: Path, target: Target) -> Path:
 
 # The one change to a suite, made for both targets alike: aiomysql's set-up checks that it reached the server
 # with TLS by the server session's Ssl_version; through the proxy that is the proxy's database connection's
-# (plain here), so every test would fail in set-up. The check reads the client's own TLS session instead.
+# (plain here; RDS Proxy documents that "SSL session variables are not set for SSL connections to a database
+# using RDS Proxy", rds-proxy.howitworks.html#rds-proxy-security.tls), so every test would fail in set-up. The
+# check reads the client's own TLS session instead. Its test_tls_connect reads Ssl_version itself and is listed.
 AIOMYSQL_PATCH = ("tests/conftest.py",
                   "cursor.execute(\"SHOW STATUS LIKE 'Ssl_version%'\")\n"
                   "                result = cursor.fetchone()\n",

@@ -51,6 +51,9 @@ def test_a_client_verifying_the_certificate_and_host_name_connects(lab, tls, con
     conn = connect(host="localhost", ssl_ca=str(tls.cert_path), ssl_verify_cert=True, ssl_verify_identity=True)
     assert query(conn, "SELECT 1") == ((1,),)
     assert conn._sock.version().startswith("TLSv1.")  # the connection to the proxy is encrypted
+    # but the client's TLS session ends at the proxy: "SSL session variables are not set for SSL connections to a
+    # database using RDS Proxy" (rds-proxy.howitworks.html#rds-proxy-security.tls); not the client's TLS version
+    assert query(conn, "SHOW STATUS LIKE 'Ssl_version'") == (("Ssl_version", ""),)
     other = mysql.connector.connect(host="localhost", port=lab.proxy.port, user=USER, password=PASSWORD,
                                     ssl_ca=str(tls.cert_path), ssl_verify_identity=True, use_pure=True)
     try:
