@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from . import protocol as p
-from .protocol import Channel, MysqlError, ProtocolError
+from .channel import Channel, connect
+from .protocol import MysqlError, ProtocolError
 from .response import ERR_STATUS, LOCAL_INFILE, NO_STATUS
 
 Sink = Callable[[bytes, bytes], None]  # (message, its packets as received)
@@ -122,13 +123,12 @@ async def open_backend(target: tuple[str, int], user: str, password: str, capabi
                        timeout: float) -> Backend:
     """A new connection to the database, logged in as `user` (mysql_native_password)."""
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(*target), timeout)
+        channel = await asyncio.wait_for(connect(*target), timeout)
     except TimeoutError:
         raise MysqlError(2003, f"Can't connect to MySQL server on '{target[0]}' (timed out)") from None
     except OSError as e:
         reason = f"[Errno {e.errno}] {os.strerror(e.errno)}" if e.errno else str(e)
         raise MysqlError(2003, f"Can't connect to MySQL server on '{target[0]}' ({reason})") from None
-    channel = Channel(reader, writer)
     try:
         greeting = p.parse_server_handshake(await asyncio.wait_for(channel.read(), timeout))
         flags = p.BACKEND_CAPABILITIES | (capabilities & p.SESSION_CAPABILITIES & greeting.capabilities)

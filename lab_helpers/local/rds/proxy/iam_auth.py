@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from . import protocol as p
-from .protocol import Channel, HandshakeResponse, MysqlError
+from .channel import Channel
+from .protocol import HandshakeResponse, MysqlError
 from .settings import ProxySettings
 
 logger = logging.getLogger(__name__)

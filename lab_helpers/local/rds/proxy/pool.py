@@ -115,7 +115,7 @@ class Pool:
             if backend is None:
                 return None
             self.idle.remove(backend)
-            if not backend.channel.reader.at_eof():
+            if not backend.channel.at_eof():
                 return backend
             self._close(backend)
 

@@ -1,21 +1,17 @@
 """The MySQL client/server protocol, as much of it as a relaying proxy needs.
 
-Messages are read whole (a payload of 16 MB or more spans several packets; they are joined) and
-written back split the same way, so a relayed result is byte for byte what the database sent.
-Only the first bytes of a message are ever looked at: what kind of packet it is (OK, ERR, EOF,
-a row), and the status flags that end a response (in a transaction? more results follow?).
+Packets and their parts: handshakes, OK/ERR/EOF, length-encoded values, the password scramble
+(channel.py reads and writes them on a connection). Only the first bytes of a message are ever
+looked at: what kind of packet it is (OK, ERR, EOF, a row), and the status flags that end a response
+(in a transaction? more results follow?).
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import socket
-import ssl
 import struct
 from dataclasses import dataclass
 
 MAX_PAYLOAD = 0xFFFFFF
-READ_CHUNK = 65536  # bytes asked of the stream at a time (a whole small response usually comes in one)
 
 # capability flags
 CLIENT_LONG_PASSWORD = 0x1
@@ -100,169 +96,6 @@ class MysqlError(Exception):
 
     def __str__(self) -> str:
         return f"({self.code}) {self.message}"
-
-
-# ---------------------------------------------------------------- framing
-
-class _Tls:
-    """TLS over an established stream, in memory (ssl.MemoryBIO): what the client sent right after its
-    SSLRequest may already sit in the stream's buffer, where asyncio's start_tls would never see it."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, context: ssl.SSLContext,
-                 received: bytes = b""):
-        self.reader, self.writer = reader, writer
-        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self.incoming.write(received)  # what was read from the stream already (after the SSLRequest)
-        self.tls = context.wrap_bio(self.incoming, self.outgoing, server_side=True)
-
-    async def handshake(self) -> None:
-        while True:
-            try:
-                self.tls.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                await self._receive()
-        self._send()
-        await self.writer.drain()
-
-    def version(self) -> str | None:
-        return self.tls.version()
-
-    async def read(self) -> bytes:
-        """The plaintext there is now, or the next that comes (never empty: ProtocolError at the end)."""
-        while True:
-            try:
-                chunk = self.tls.read(READ_CHUNK)
-                if not chunk:  # after the client's close_notify, read() answers b"" (it does not raise)
-                    raise ProtocolError("the client closed its TLS session")
-                return chunk
-            except ssl.SSLWantReadError:
-                await self._receive()
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError) as e:
-                raise ProtocolError("the client closed its TLS session") from e
-
-    def write(self, data: bytes) -> None:
-        self.tls.write(data)
-        self._send()
-
-    async def _receive(self) -> None:
-        self._send()
-        await self.writer.drain()
-        data = await self.reader.read(READ_CHUNK)
-        if not data:
-            raise ProtocolError("the connection closed during TLS")
-        self.incoming.write(data)
-
-    def _send(self) -> None:
-        if data := self.outgoing.read():
-            self.writer.write(data)
-
-
-class Channel:
-    """One side of a MySQL connection: whole messages in and out, with the packet sequence numbers."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-        self.reader, self.writer = reader, writer
-        self.seq = 0
-        self.raw = b""  # the last message as it came: its packets, headers included (to pass on unchanged)
-        self.limit: int | None = None  # the longest message read (PacketTooLarge past it); None: any
-        self._tls: _Tls | None = None
-        self.buffer = bytearray()  # what was received and not yet read as packets
-
-    async def start_tls(self, context: ssl.SSLContext) -> None:
-        """From here on, everything in and out is encrypted (the server side of the TLS handshake)."""
-        tls = _Tls(self.reader, self.writer, context, bytes(self.buffer))
-        self.buffer.clear()
-        await tls.handshake()
-        self._tls = tls
-
-    @property
-    def tls_version(self) -> str | None:
-        return self._tls.version() if self._tls else None
-
-    async def receive(self, needed: int) -> None:
-        """Receive until the buffer holds `needed` bytes (whatever arrives is kept: often the packets after)."""
-        buffer = self.buffer
-        try:
-            while len(buffer) < needed:
-                data = await (self._tls.read() if self._tls else self.reader.read(READ_CHUNK))
-                if not data:
-                    raise ProtocolError("the connection closed")
-                buffer += data
-        except (ConnectionError, ssl.SSLError) as e:
-            raise ProtocolError("the connection closed") from e
-
-    async def read(self) -> bytes:
-        """The next message; its sequence number is remembered (the answer continues from it)."""
-        parts: list[bytes] = []
-        frames: list[bytes] = []
-        buffer = self.buffer
-        while True:
-            if len(buffer) < 4:
-                await self.receive(4)
-            length = int.from_bytes(buffer[:3], "little")
-            if self.limit is not None and length > self.limit - (sum(map(len, parts)) if parts else 0):
-                self.seq = (buffer[3] + 1) & 0xFF  # the error answers this packet
-                del buffer[:4]  # its header is read, its payload is not
-                raise PacketTooLarge(f"a message longer than {self.limit} bytes")
-            end = 4 + length
-            if len(buffer) < end:
-                await self.receive(end)
-            self.seq = (buffer[3] + 1) & 0xFF
-            frame = bytes(buffer[:end])
-            del buffer[:end]
-            if length < MAX_PAYLOAD and not parts:  # the usual case: one packet
-                self.raw = frame
-                return frame[4:]
-            parts.append(frame[4:])
-            frames.append(frame)
-            if length < MAX_PAYLOAD:
-                self.raw = b"".join(frames)
-                return b"".join(parts)
-
-    def write(self, payload: bytes) -> None:
-        """Queue one message (split into packets of at most 16 MB), numbered from the current sequence."""
-        out = bytearray()
-        view = memoryview(payload)
-        while True:
-            chunk = view[:MAX_PAYLOAD]
-            out += len(chunk).to_bytes(3, "little") + bytes([self.seq]) + chunk
-            self.seq = (self.seq + 1) & 0xFF
-            view = view[MAX_PAYLOAD:]
-            if len(chunk) < MAX_PAYLOAD:
-                break
-        try:
-            if self._tls:
-                self._tls.write(bytes(out))
-            else:
-                self.writer.write(out)
-        except RuntimeError as e:  # uvloop's answer on a closed transport (the peer closed it meanwhile)
-            raise ConnectionError("the connection is closed") from e
-
-    def write_raw(self, frames: bytes) -> None:
-        """Pass on packets as another connection sent them (headers and sequence numbers included)."""
-        try:
-            if self._tls:
-                self._tls.write(frames)
-            else:
-                self.writer.write(frames)
-        except RuntimeError as e:  # uvloop's answer on a closed transport
-            raise ConnectionError("the connection is closed") from e
-
-    async def flush(self) -> None:
-        await self.writer.drain()
-
-    def close(self) -> None:
-        if not self.writer.is_closing():
-            self.writer.close()
-
-    def close_unread(self) -> None:
-        """Close as a server closes a connection with data it did not read: with a TCP reset (so the
-        client's next write fails, as it fails on the database's connection), after what was written."""
-        sock = self.writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.close()
 
 
 # ---------------------------------------------------------------- length-encoded values

@@ -11,7 +11,8 @@ the proxy's own) spends.
 from __future__ import annotations
 
 from . import protocol as p
-from .protocol import MAX_PAYLOAD, Channel, ProtocolError
+from .channel import Channel
+from .protocol import MAX_PAYLOAD, ProtocolError
 
 NO_STATUS = -1  # a response that carries no status flags (a prepared statement's, a row fetch's)
 ERR_STATUS = -2  # a response that ended with an ERR packet

@@ -14,6 +14,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import uvloop
 from ...errors import LocalCloudError
 from . import protocol as p
 from .certificates import server_context
+from .channel import Channel, Link
 from .pool import Pool
 from .session import ClientSession
 from .session_view import SessionView
@@ -139,18 +141,18 @@ class RdsProxy:
         tasks: set[asyncio.Task[None]] = set()
         sessions: set[ClientSession] = set()
 
-        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async def accept(channel: Channel) -> None:
             if len(sessions) >= self.settings().max_client_connections:  # before any handshake, as MySQL does
                 self.refused_clients += 1
-                channel = p.Channel(reader, writer)
-                channel.write(p.err_packet(p.MysqlError(1040, "Too many connections", "08004")))
-                await channel.flush()
+                with suppress(ConnectionError):
+                    channel.write(p.err_packet(p.MysqlError(1040, "Too many connections", "08004")))
+                    await channel.flush()
                 channel.close()
                 return
-            session = ClientSession(self, reader, writer)
+            session = ClientSession(self, channel)
             sessions.add(session)
             task = asyncio.current_task()
-            assert task is not None  # a connection callback runs as a task
+            assert task is not None  # each connection's session runs as a task of its own
             tasks.add(task)
             try:
                 await session.run()
@@ -159,7 +161,7 @@ class RdsProxy:
                 tasks.discard(task)
 
         try:
-            server = await asyncio.start_server(accept, self.host, self.port)
+            server = await self._loop.create_server(lambda: Link(accept), self.host, self.port)
             self.port = server.sockets[0].getsockname()[1]
         except OSError as e:
             failure.append(e)

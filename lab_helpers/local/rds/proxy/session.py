@@ -31,9 +31,10 @@ from contextlib import suppress
 from . import iam_auth, session_commands, session_state
 from . import protocol as p
 from .backend import Backend, Key, SessionState, relay
+from .channel import Channel
 from .charsets import DEFAULT_NAMES, engine_collation, known_names, names_for
 from .idle_timer import IdleTimer
-from .protocol import Channel, MysqlError, PacketTooLarge, ProtocolError
+from .protocol import MysqlError, PacketTooLarge, ProtocolError
 from .response import ERR_STATUS, LOCAL_INFILE, Response, relay_response
 from .session_view import ProxyCore
 from .settings import ProxySettings
@@ -52,9 +53,9 @@ LEARN_TIMEOUT = 1.0  # seconds a login waits for the connection that tells max_a
 class ClientSession:
     """One client connection: its session state, and the backend connection it holds, if any."""
 
-    def __init__(self, proxy: ProxyCore, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    def __init__(self, proxy: ProxyCore, client: Channel):
         self.proxy = proxy
-        self.client = Channel(reader, writer)
+        self.client = client
         self.user: str | None = None
         self.capabilities = 0
         self.key: Key = ("", 0)  # (user, session capabilities), set at login
@@ -169,7 +170,7 @@ class ClientSession:
         except (ssl.SSLError, OSError) as e:
             logger.info("RDS Proxy %s: a client's TLS handshake failed: %s", self.proxy.name, e)
             return False
-        host = (self.client.writer.get_extra_info("peername") or ("localhost",))[0]
+        host = self.client.peer_host
         if settings.token_login(response.user):  # IAMAuth REQUIRED or end-to-end IAM: a token (iam_auth.py)
             refusal = await iam_auth.login(self.client, response, settings, self.tls, host, self.proxy.name)
             if refusal is not None:

@@ -85,7 +85,7 @@ async def change_user(session: SessionView, message: bytes) -> None:
     # a user whose secret has IAMAuth REQUIRED never logs in with the password (iam_auth.py)
     password = None if user in settings.iam_users else settings.credentials.get(user)
     if password is None or not hmac.compare_digest(auth, p.native_password_scramble(password, session.seed)):
-        host = (session.client.writer.get_extra_info("peername") or ("localhost",))[0]
+        host = session.client.peer_host
         session.client.write(p.err_packet(MysqlError(
             p.ACCESS_DENIED, f"Access denied for user '{user}'@'{host}' (using password: {'YES' if auth else 'NO'})",
             "28000")))

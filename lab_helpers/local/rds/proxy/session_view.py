@@ -8,8 +8,8 @@ import ssl
 from typing import Protocol
 
 from .backend import Backend, Key, SessionState
+from .channel import Channel
 from .pool import Pool
-from .protocol import Channel
 from .settings import ProxySettings
 
 
