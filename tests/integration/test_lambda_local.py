@@ -138,7 +138,7 @@ def test_last_modified_follows_updates_and_the_vpc_id_is_the_subnets(lab):
     lam, name = lab.client("lambda"), lab.names.function
     before = lam.get_function_configuration(FunctionName=name)
     assert before["VpcConfig"]["VpcId"] == network.vpc_id(lab)
-    time.sleep(0.01)
+    time.sleep(0.01)  # deliberate: LastModified counts milliseconds, so the update falls in a later one
     lam.update_function_configuration(FunctionName=name, Description="touched by a test")
     lam.get_waiter("function_updated").wait(FunctionName=name)
     after = lam.get_function_configuration(FunctionName=name)

@@ -17,6 +17,7 @@ import pytest
 
 from lab_helpers.local.awslambda.function import FunctionVersion
 from lab_helpers.local.awslambda.runtime_api import PREFIX, RuntimeAPI, lambda_environment
+from tests.polling import wait_until
 
 ARN = "arn:aws:lambda:ap-northeast-2:123456789012:function:fn"
 
@@ -86,8 +87,7 @@ def test_close_releases_a_waiting_long_poll():
     answers = []
     poll = threading.Thread(target=lambda: answers.append(_call(api, "GET", "/invocation/next")))
     poll.start()
-    while api.first_poll_at is None:  # the runtime is waiting for its next event
-        time.sleep(0.01)
+    wait_until(lambda: api.first_poll_at is not None)  # the runtime is waiting for its next event
     api.close()
     poll.join(10)
     assert answers and answers[0][0] == 410 and json.loads(answers[0][2])["errorType"] == "Gone"
