@@ -41,6 +41,8 @@ def low_connections(lab):
 
 
 def test_a_wrong_password_through_the_proxy_is_access_denied(low_connections, lab):
+    """Cloud level: the proxy's users come from its Secrets Manager secret, and the right password is not just any
+    password; the bench's test_wrong_credentials_are_denied covers the proxy's refusal itself."""
     with pytest.raises(pymysql.err.OperationalError) as e:
         pymysql.connect(host=proxy.proxy_endpoint(lab), user="admin", password="wrong", connect_timeout=5)
     assert e.value.args[0] == 1045
@@ -131,6 +133,9 @@ def restart_under_load(lab, cloud, restart) -> tuple[list, list, list[str]]:
 
 
 def test_reboot_answers_rebooting_at_once_and_proxy_clients_stay_connected(low_connections, lab, cloud):
+    """Cloud level: RebootDBInstance's statuses, the parameter group kept, the proxy's client kept under load; the
+    bench's test_a_database_restart_keeps_the_proxy_s_clients_connected covers a statement issued mid-restart
+    waiting instead of failing (here one in flight may fail, as on AWS)."""
     def reboot() -> None:
         answer = lab.client("rds").reboot_db_instance(DBInstanceIdentifier=lab.names.db_instance)
         assert answer["DBInstance"]["DBInstanceStatus"] == "rebooting"
@@ -188,6 +193,8 @@ def replaced(cloud, lab, before: dict, timeout: float) -> dict:
 
 
 def test_the_proxy_requires_tls_with_a_certificate_for_its_endpoint_name(low_connections, lab, cloud):
+    """Cloud level: the cloud's CA issues the proxy a certificate for its endpoint name and RequireTLS is on; the
+    bench's TLS tests cover the proxy's side (another name refused, RequireTLS's 3159, a second client library)."""
     endpoint, password = proxy.proxy_endpoint(lab), lab.names.db_master_password
     bundle = str(cloud["root"] / "ca" / "local-root-ca.pem")
     verified = pymysql.connect(host=endpoint, user="admin", password=password, ssl_ca=bundle,
@@ -236,6 +243,8 @@ def test_a_proxy_process_that_dies_is_started_again_on_its_port(low_connections,
 
 
 def test_init_query_set_through_the_rds_api(low_connections, lab, cloud):
+    """Cloud level: InitQuery set and described back through the RDS API reaches the proxy's process; the bench's
+    test_init_query_runs_on_every_new_database_connection covers it running on each new connection, two settings."""
     client = lab.client("rds")
     client.modify_db_proxy_target_group(DBProxyName=lab.names.proxy, TargetGroupName="default",
                                         ConnectionPoolConfig={"InitQuery": "SET time_zone = '+07:00'"})

@@ -80,6 +80,8 @@ def test_server_errors_pass_through_and_the_connection_stays_usable(connect, sql
 
 @pytest.mark.parametrize("user, password", [(USER, "wrong"), ("nobody", PASSWORD)])
 def test_wrong_credentials_are_denied(connect, user, password):
+    """Proxy level: a wrong password and an unknown user, with MySQL's message; the integration test
+    test_a_wrong_password_through_the_proxy_is_access_denied covers the cloud's proxy reading its secret."""
     with pytest.raises(pymysql.err.OperationalError) as raised:
         connect(user=user, password=password)
     assert raised.value.args[0] == 1045
@@ -261,6 +263,8 @@ def test_tracked_variables_follow_the_client_and_stay_with_it(connect):
 
 @pytest.mark.parametrize("leave", ["close", "drop"])
 def test_leaving_inside_a_transaction_rolls_back_and_frees_the_row(lab, connect, leave):
+    """Proxy level: COM_QUIT and a vanished client, the row's value put back; the integration test
+    test_a_client_gone_inside_a_transaction_leaves_no_lock covers a TLS client of the proxy's own process."""
     locker = connect()
     query(locker, "SELECT balance FROM accounts WHERE id = 1 FOR UPDATE")
     query(locker, "UPDATE accounts SET balance = balance + 1 WHERE id = 1")

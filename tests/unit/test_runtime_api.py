@@ -94,6 +94,9 @@ def test_close_releases_a_waiting_long_poll():
 
 
 def test_the_environment_has_lambdas_variables_and_the_functions_cannot_override_them(tmp_path):
+    """Unit level: the role's keys and the function's region win over its variables (the data plane test runs with
+    one fixed environment and no role); tests/test_lambda_runtime.py's test_environment_variables_are_lambdas
+    covers what the running handler actually sees."""
     fn = FunctionVersion("fn", ARN, "sha", b"", "app.handler", "python3.12", 3.0, 128,
                          {"DB_HOST": "proxy.example", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "mine",
                           "PYTHONPATH": "/opt/extra"}, "k", {"AWS_ACCESS_KEY_ID": "ASIAROLE"}, "ap-northeast-2")
