@@ -353,6 +353,7 @@ def test_a_pooled_connection_the_database_closed_is_replaced(lab, connect):
     query(a, "SET wait_timeout = 1")
     backend = one(a, "SELECT CONNECTION_ID()")
     gone = "SELECT COUNT(*) = 0 FROM information_schema.processlist WHERE id = %s"
+    assert not lab.db.execute(gone, (backend,))[0][0]  # the id is the pooled connection's, in the database
     wait_until(lambda: lab.db.execute(gone, (backend,))[0][0], timeout=10)  # idle past 1 s: closed by the database
     b = connect(autocommit=True)
     assert one(b, "SELECT 2") == 2
