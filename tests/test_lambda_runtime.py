@@ -87,6 +87,9 @@ def service(tmp_path):
 
 
 def test_warm_invocations_reuse_the_environment_and_its_module_state(service):
+    """Data plane level: module state, one process, Init Duration on the first call only, the environment listed;
+    the lesson's tests/integration/test_lab_end_to_end.py test_warm_invocations_reuse_the_environment covers the
+    cloud routing each Invoke of one function version to that same environment."""
     fn = function(COUNTER)
     results = [call(service, fn) for _ in range(3)]
     assert [body["count"] for _, body in results] == [1, 2, 3]
@@ -100,7 +103,8 @@ def test_warm_invocations_reuse_the_environment_and_its_module_state(service):
 
 def test_duration_is_the_time_the_handler_ran(service):
     """Duration (REPORT and InvokeResult alike) covers the handler's run: sleeping 0.5 s reports at
-    least 500 ms, and 400 ms more than the same warm handler without the sleep."""
+    least 500 ms, and 400 ms more than the same warm handler without the sleep. Tested at this level only:
+    test_lab_end_to_end's warm invocations check that the REPORT line reaches Invoke's LogResult."""
     fn = function(COUNTER)
     call(service, fn)
     quick, _ = call(service, fn)
@@ -112,6 +116,8 @@ def test_duration_is_the_time_the_handler_ran(service):
 
 
 def test_a_new_config_key_runs_the_new_code_in_a_new_environment(service):
+    """Data plane level: the old environment's process stopped and only the new one listed; the integration test
+    test_new_code_from_update_function_code_is_what_runs_next covers UpdateFunctionCode giving a new config key."""
     old, old_body = call(service, function(COUNTER, key="k1"))
     new, new_body = call(service, function(COUNTER.replace('"v1"', '"v2"'), key="k2"))
     assert (old_body["version"], new_body["version"]) == ("v1", "v2")
@@ -121,6 +127,9 @@ def test_a_new_config_key_runs_the_new_code_in_a_new_environment(service):
 
 
 def test_timeout_kills_the_environment_and_the_next_invocation_starts_fresh(service):
+    """Data plane level: the error, Duration, REPORT status, the process killed and a fresh one next; the function's
+    Timeout set through the Lambda API is covered by tests/integration/test_handler_failures.py (a VPC function
+    without a path to Secrets Manager ends in Sandbox.Timedout)."""
     fn = function(COUNTER, timeout=1)
     first, first_body = call(service, fn)
     result, body = call(service, fn, {"sleep": 5})
@@ -236,6 +245,9 @@ def test_log_tail_has_the_handlers_output_between_lambdas_lines(service, tmp_pat
 
 
 def test_environment_variables_are_lambdas(service, monkeypatch):
+    """Data plane level: what the handler's process sees (cwd, PYTHONPATH, the context, nothing of the parent's
+    environment); tests/unit/test_runtime_api.py's environment test covers what this service cannot show, the
+    execution role's keys and the function's own region over the function's variables."""
     monkeypatch.setenv("PARENT_ONLY_VARIABLE", "must not leak")
     code = '''
 import os, sys

@@ -42,6 +42,7 @@ from playwright.sync_api import sync_playwright
 from lab_helpers.core import paths
 from lab_helpers.local import lifecycle, processes, state
 from lab_helpers.local.ports import HOST, free_port
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -172,12 +173,13 @@ def _serve(tmp: Path, env: dict[str, str]) -> Iterator[dict]:
                                 cwd=notebooks, start_new_session=True)
     base = f"http://{HOST}:{port}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _answers(f"{base}/api/status?token={token}"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                what = "exited at start-up" if proc.poll() is not None else f"did not answer in {START_TIMEOUT} s"
-                pytest.fail(f"JupyterLab {what}:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.2)
+        def tail() -> str:
+            return log.read_text(errors="replace")[-3000:]
+
+        wait_until(lambda: proc.poll() is not None or _answers(f"{base}/api/status?token={token}"), START_TIMEOUT,
+                   interval=0.2, explain=lambda: f"JupyterLab did not answer:\n{tail()}")
+        if proc.poll() is not None:
+            pytest.fail(f"JupyterLab exited at start-up:\n{tail()}")
         yield {"base": base, "token": token, "notebooks": notebooks, "log": log, "runtime": tmp / "runtime"}
     finally:
         _stop(proc)

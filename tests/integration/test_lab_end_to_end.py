@@ -89,6 +89,9 @@ def environments(cloud, function: str) -> list[dict]:
 
 
 def test_warm_invocations_reuse_the_environment(before_and_after, lab, cloud):
+    """Cloud level: the lesson's function, invoked through the Lambda API, stays in one environment and Invoke's
+    LogResult carries the REPORT line; tests/test_lambda_runtime.py covers the environment itself (module state,
+    Init Duration on the cold start, Duration's meaning)."""
     lam = lab.client("lambda")
     reports = []
     for _ in range(3):

@@ -13,18 +13,14 @@ from lab_helpers import iam
 from lab_helpers.core import web
 
 PROBE = '''
-import os, time
-MARKER = object()  # made once per execution environment
+import os
 
 def lambda_handler(event, context):
-    if event.get("sleep"):
-        time.sleep(event["sleep"])
     if event.get("big"):
         return "x" * event["big"]
-    return {"version": "VERSION", "marker": id(MARKER), "pid": os.getpid()}
+    return {"version": "VERSION", "pid": os.getpid()}
 '''
 NAME = "lab-test-probe"
-REPORT_DURATION = re.compile(r"REPORT RequestId: \S+\tDuration: ([\d.]+) ms\tBilled Duration: (\d+) ms")
 
 
 def package(version: str) -> bytes:
@@ -61,27 +57,10 @@ def probe(lab):
     lam.delete_function(FunctionName=NAME)
 
 
-def test_a_warm_invocation_reuses_the_environment_and_its_module_state(probe, lab):
-    first, first_log, _ = invoke(lab)
-    second, second_log, _ = invoke(lab)
-    assert "Init Duration" in first_log  # cold start
-    assert "Init Duration" not in second_log  # warm
-    assert (second["pid"], second["marker"]) == (first["pid"], first["marker"])
-
-
-def test_report_duration_is_the_handlers_own_time(probe, lab):
-    """Lambda's Duration covers the handler's run: a handler that sleeps 0.6 s reports at least 600 ms,
-    and 500 ms more than the same warm handler without the sleep (never a constant)."""
-    invoke(lab)  # warm
-    _, quick_log, _ = invoke(lab)
-    _, slow_log, _ = invoke(lab, {"sleep": 0.6})
-    quick = float(REPORT_DURATION.search(quick_log).group(1))
-    slow, billed = REPORT_DURATION.search(slow_log).groups()
-    assert float(slow) >= 600 and float(slow) - quick >= 500
-    assert int(billed) >= 600
-
-
 def test_new_code_from_update_function_code_is_what_runs_next(probe, lab):
+    """Cloud level: UpdateFunctionCode through the Lambda API gives a new revision, its zip at Code.Location and a
+    new environment; tests/test_lambda_runtime.py's test_a_new_config_key_runs_the_new_code_in_a_new_environment
+    covers the data plane under it (the old environment's process stopped, only the new one listed)."""
     lam = lab.client("lambda")
     before, _, _ = invoke(lab)
     first = lam.get_function(FunctionName=NAME)
@@ -98,18 +77,6 @@ def test_new_code_from_update_function_code_is_what_runs_next(probe, lab):
     assert deployed(now) == '"v2"'
     stale = web.get(first["Code"]["Location"])  # the old code's URL no longer gives code that is not deployed
     assert stale.status == 404 and b"NoSuchKey" in stale.body
-
-
-def test_a_handler_past_its_timeout_gets_a_timeout_error_and_a_fresh_environment(probe, lab):
-    warm, _, _ = invoke(lab)
-    payload, log, error = invoke(lab, {"sleep": 5})
-    assert error == "Unhandled"
-    assert payload["errorType"] == "Sandbox.Timedout"
-    assert "Task timed out after 2.00 seconds" in payload["errorMessage"]
-    assert "Status: timeout" in log
-    fresh, fresh_log, _ = invoke(lab)
-    assert "Init Duration" in fresh_log
-    assert (fresh["pid"], fresh["marker"]) != (warm["pid"], warm["marker"])
 
 
 def test_invoking_a_missing_function_is_resource_not_found(lab):
@@ -138,7 +105,7 @@ def test_last_modified_follows_updates_and_the_vpc_id_is_the_subnets(lab):
     lam, name = lab.client("lambda"), lab.names.function
     before = lam.get_function_configuration(FunctionName=name)
     assert before["VpcConfig"]["VpcId"] == network.vpc_id(lab)
-    time.sleep(0.01)
+    time.sleep(0.01)  # deliberate: LastModified counts milliseconds, so the update falls in a later one
     lam.update_function_configuration(FunctionName=name, Description="touched by a test")
     lam.get_waiter("function_updated").wait(FunctionName=name)
     after = lam.get_function_configuration(FunctionName=name)

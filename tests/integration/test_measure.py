@@ -93,6 +93,8 @@ def test_storm_directly_gets_too_many_connections(measured):
 
 
 def test_storm_through_the_proxy_all_succeed_within_the_pool(measured):
+    """Lesson level: 06's storm from Lambda, the pool sized through the RDS API; the bench's
+    test_a_storm_through_the_proxy_never_exceeds_the_pool covers the pool's bound itself, rows checked."""
     storm = measured["storm"]
     via_proxy = storm["runs"]["proxy"]
     assert (via_proxy["successes"], via_proxy["errors"], via_proxy["error_codes"]) == (CONCURRENCY, 0, {})

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 
 from lab_helpers import notebook
 from lab_helpers.local import lifecycle, processes, state
 from lab_helpers.local.ports import free_port
+from tests.polling import wait_until
 
 RUN_00_FIRST = ("로컬 클라우드가 실행 중이 아니니 00_prerequisites 노트북을 먼저 실행하세요 "
                 "(00 이 로컬 클라우드를 시작합니다).")
@@ -53,9 +53,7 @@ def test_00_starts_the_cloud_finds_it_running_and_starts_it_again_after_it_was_k
 
     old = state.read(no_cloud["root"])
     os.kill(old["pid"], signal.SIGKILL)  # as a hub stopping the learner's server leaves it: a stale cloud.json
-    deadline = time.monotonic() + 10
-    while processes.pid_alive(old["pid"]) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: not processes.pid_alive(old["pid"]), 10)
     with pytest.raises(RuntimeError, match="00_prerequisites 노트북을 먼저 실행하세요"):
         notebook.connect()
 

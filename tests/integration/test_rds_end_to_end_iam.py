@@ -123,6 +123,8 @@ def grant(e2e, users: tuple[str, ...]) -> None:
 
 
 def test_the_proxys_role_without_rds_db_connect_on_the_user_is_refused(e2e, cloud):
+    """Cloud level: the client's 1045, and the grant alone lets it in; tests/unit/test_end_to_end_iam_tokens.py
+    covers which policy and which ARN the database's side asks for."""
     code, message = refused(e2e, cloud, "kim")  # identified with the plugin, but not in the role's policy
     assert code == 1045 and message.startswith("Access denied for user 'kim'@") and "(using password: YES)" in message
     grant(e2e, (*GRANTED, "kim"))
@@ -140,6 +142,8 @@ def test_a_database_user_not_identified_with_the_aws_plugin_is_refused(e2e, clou
 
 
 def test_an_instance_without_iam_database_authentication_is_refused(e2e, cloud, lab):
+    """Cloud level: ModifyDBInstance turns it off and on for the running proxy; tests/unit/test_end_to_end_iam_tokens.py
+    covers the reason the database's side gives."""
     client = lab.client("rds")
     client.modify_db_instance(DBInstanceIdentifier=lab.names.db_instance, EnableIAMDatabaseAuthentication=False,
                               ApplyImmediately=True)

@@ -91,6 +91,9 @@ def test_describe_db_proxies_shows_each_secrets_iam_auth(iam_required, lab):
 
 
 def test_a_token_over_tls_logs_in_as_the_secrets_user(iam_required, lab, cloud):
+    """From the host, verifying the proxy's name: the session is the secret's user. Notebook 08's attempts (the
+    first test here) cover the password, another user's token and a token without TLS from Lambda; the bench
+    (tests/rds_proxy/test_rds_proxy_iam_auth.py) and tests/unit/test_rds_iam_tokens.py each refusal's reason."""
     conn = login(lab, cloud, token(lab))
     with conn.cursor() as cur:
         cur.execute("SELECT CURRENT_USER()")
@@ -98,21 +101,10 @@ def test_a_token_over_tls_logs_in_as_the_secrets_user(iam_required, lab, cloud):
     conn.close()
 
 
-def test_the_password_no_longer_logs_in(iam_required, lab, cloud):
-    code, message = refused(lab, cloud, lab.names.db_master_password)
-    assert code == 1045 and message.startswith(f"Access denied for user '{USER}'@")
-
-
-def test_a_token_without_tls_is_refused_with_tls_required(iam_required, lab, cloud):
-    assert refused(lab, cloud, token(lab), tls=False) == (3159, "This RDS Proxy requires TLS connections.")
-
-
-def test_a_token_for_another_user_is_access_denied(iam_required, lab, cloud):
-    code, message = refused(lab, cloud, token(lab, user="reader"))
-    assert code == 1045 and "(using password: YES)" in message
-
-
 def test_a_token_signed_with_keys_the_cloud_never_issued_is_access_denied(iam_required, lab, cloud):
+    """Cloud level: the proxy asks the cloud's verifier over the wire and its refusal reaches the client as 1045;
+    tests/unit/test_rds_iam_tokens.py's test_credentials_the_cloud_never_issued_are_refused covers each reason the
+    verifier refuses (keys never issued, a wrong secret key, a stolen session token)."""
     code, _ = refused(lab, cloud, token(lab, key="AKIAIOSFODNN7EXAMPLE", secret="wJalrXUtnFEMI/K7MDENG/bPxRfiCY"))
     assert code == 1045
 

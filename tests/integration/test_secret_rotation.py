@@ -3,7 +3,6 @@ Secrets Manager does, and what depends on the secret follows: the database, RDS 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
@@ -13,6 +12,7 @@ from lab_helpers import api, baseline, iam, module3, rotation
 from lab_helpers.core import web
 from lab_helpers.core.config import Lab
 from lab_helpers.local import lifecycle, state
+from tests.polling import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +42,12 @@ def rotation_status(lab: Lab) -> dict:
 
 
 def wait_outcome(lab: Lab, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while (status := rotation_status(lab)).get("outcome") in (None, "running") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return status
+    """The rotation's status once it has ended (succeeded or failed)."""
+    def ended() -> dict | None:
+        status = rotation_status(lab)
+        return status if status.get("outcome") not in (None, "running") else None
+
+    return wait_until(ended, timeout, interval=0.1, explain=lambda: rotation_status(lab))
 
 
 def rotation_log(lab: Lab) -> str:

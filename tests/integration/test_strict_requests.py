@@ -109,6 +109,8 @@ INVALID_SERVICE = 'Invalid principal in policy: "SERVICE":"lambda"'
 
 
 def test_a_trust_policy_naming_a_service_by_its_short_name_is_refused(client, aws):
+    """Cloud level: the check on CreateRole's path, in the query protocol to boto3 and the CLI, nothing created;
+    tests/unit/test_strict_checks.py covers each kind of principal IAM cannot resolve."""
     refused(lambda: client("iam").create_role(RoleName="strict-short", AssumeRolePolicyDocument=trust(
         {"Service": "lambda"})), "MalformedPolicyDocument", INVALID_SERVICE)
     cli_refused(aws("iam", "create-role", "--role-name", "strict-short-cli", "--assume-role-policy-document",

@@ -1,7 +1,6 @@
 """The local RDS Proxy's test bench: a private MariaDB with the lab's user, and a proxy in front of it."""
 from __future__ import annotations
 
-import time
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -68,7 +67,3 @@ def query(conn, sql: str) -> tuple:
         cur.execute(sql)
         return cur.fetchall()
 
-
-def open_transactions(db: MariaDB) -> int:
-    time.sleep(0.11)  # InnoDB refreshes innodb_trx only when it has not been read for 0.1 s
-    return db.execute("SELECT COUNT(*) FROM information_schema.innodb_trx")[0][0]

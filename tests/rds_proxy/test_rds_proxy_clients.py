@@ -151,6 +151,8 @@ def test_a_megabyte_of_whitespace_is_classified_in_one_pass(lab, connect):
 
 
 def test_a_statement_over_16kb_pins(lab, connect):
+    """Proxy level: the proxy pins the session and frees it when the client leaves; tests/unit/test_sql_classifier.py
+    covers the exact 16 KB boundary."""
     conn = connect(autocommit=True)
     query(conn, "SELECT 1 /*" + "x" * 17000 + "*/")
     assert lab.proxy.stats()["pinned"] == 1
@@ -161,6 +163,8 @@ def test_a_statement_over_16kb_pins(lab, connect):
 @pytest.mark.parametrize("statement", ["FLUSH TABLES WITH READ LOCK", "SELECT 3 INTO @v",
                                        "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SET SESSION max_join_size = 5"])
 def test_more_statements_that_pin(lab, connect, statement):
+    """Proxy level: the classification acted on (pinned, then released); tests/unit/test_sql_classifier.py covers
+    each rule's spellings, quotes, comments and multi-statements."""
     conn = connect(autocommit=True)
     query(conn, statement)
     assert lab.proxy.stats()["pinned"] == 1

@@ -49,11 +49,15 @@ def refused(lab, password: str, **kwargs) -> tuple:
 
 
 def test_the_password_of_an_iam_user_is_refused(iam_required, lab):
+    """Proxy level: the secret's password and a string that is no URL are refused, not a lost connection;
+    notebook 08's attempts (tests/integration/test_rds_iam_auth.py) cover IAMAuth REQUIRED set through the RDS API."""
     assert refused(lab, PASSWORD)[0] == 1045
     assert refused(lab, "a rotated [password]:x")[0] == 1045  # no URL at all: refused, not a lost connection
 
 
 def test_a_token_without_tls_is_refused_with_tls_required(iam_required, lab):
+    """Proxy level: this proxy does not require TLS, so 3159 can only come from the token; on the cloud the lab's
+    proxy requires TLS of every client, where notebook 08's "no_tls" attempt cannot tell the two rules apart."""
     assert refused(lab, token(), tls=False) == (3159, "This RDS Proxy requires TLS connections.")
 
 

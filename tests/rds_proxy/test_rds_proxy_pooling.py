@@ -14,7 +14,8 @@ import pytest
 from lab_helpers.local.ports import free_port, is_free
 from lab_helpers.local.rds.mariadb import MariaDB
 from lab_helpers.local.rds.proxy import ProxySettings, RdsProxy
-from tests.rds_proxy.conftest import PASSWORD, USER, open_transactions, query, wait_until
+from tests.database import open_transactions, threads_sampler
+from tests.rds_proxy.conftest import PASSWORD, USER, query, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -79,6 +80,8 @@ def test_server_errors_pass_through_and_the_connection_stays_usable(connect, sql
 
 @pytest.mark.parametrize("user, password", [(USER, "wrong"), ("nobody", PASSWORD)])
 def test_wrong_credentials_are_denied(connect, user, password):
+    """Proxy level: a wrong password and an unknown user, with MySQL's message; the integration test
+    test_a_wrong_password_through_the_proxy_is_access_denied covers the cloud's proxy reading its secret."""
     with pytest.raises(pymysql.err.OperationalError) as raised:
         connect(user=user, password=password)
     assert raised.value.args[0] == 1045
@@ -113,29 +116,21 @@ def test_default_database_follows_the_client_across_backend_connections(connect)
 # -- pooling ----------------------------------------------------------------------------------------
 
 def test_a_storm_through_the_proxy_never_exceeds_the_pool(lab):
+    """Proxy level: the pool's bound, seen by the proxy and by the database, with every row intact; notebook 06's
+    storm (tests/integration/test_measure.py) covers the same bound set through the RDS API and reached from Lambda,
+    where a failure cannot say whether the pool or the wiring broke."""
     assert lab.proxy.stats()["pool_size"] == 5  # max_connections 10 x MaxConnectionsPercent 50 %
-    samples, done = [], threading.Event()
-
-    def monitor() -> None:
-        while not done.is_set():
-            samples.append(lab.db.threads_connected())
-            time.sleep(0.01)
-
-    watcher = threading.Thread(target=monitor)
-    watcher.start()
-    try:
+    with threads_sampler(lab.db) as database:
         outcomes = storm(lab.proxy.port)
-    finally:
-        done.set()
-        watcher.join()
     errors = [o for o in outcomes if isinstance(o, Exception)]
     assert not errors
     assert all(isinstance(now, datetime) and slept == 0 for now, slept in outcomes)
-    assert max(samples) <= 5
+    assert database.peak <= 5
     assert lab.proxy.stats()["peak_backend_open"] <= 5
 
 
 def test_the_same_storm_straight_to_the_database_is_refused(lab):
+    """The control of the storm above: without the proxy the same clients are too many, so its pass is the pool's."""
     outcomes = storm(lab.db.port)
     assert any(isinstance(o, pymysql.err.OperationalError) and o.args[0] == 1040 for o in outcomes)
 
@@ -268,6 +263,8 @@ def test_tracked_variables_follow_the_client_and_stay_with_it(connect):
 
 @pytest.mark.parametrize("leave", ["close", "drop"])
 def test_leaving_inside_a_transaction_rolls_back_and_frees_the_row(lab, connect, leave):
+    """Proxy level: COM_QUIT and a vanished client, the row's value put back; the integration test
+    test_a_client_gone_inside_a_transaction_leaves_no_lock covers a TLS client of the proxy's own process."""
     locker = connect()
     query(locker, "SELECT balance FROM accounts WHERE id = 1 FOR UPDATE")
     query(locker, "UPDATE accounts SET balance = balance + 1 WHERE id = 1")

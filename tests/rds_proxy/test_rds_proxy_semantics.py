@@ -74,6 +74,8 @@ def test_a_certificate_for_another_host_name_is_refused(lab, tls, tmp_path):
 
 
 def test_require_tls_refuses_plaintext_with_3159(lab, tls, connect):
+    """Proxy level: the setting on and off on one proxy; test_proxy_local's TLS test covers RequireTLS and the
+    endpoint name's certificate as the cloud sets them up."""
     lab.settings.require_tls = True
     with pytest.raises(pymysql.err.OperationalError) as raised:
         connect(ssl_disabled=True)
@@ -82,23 +84,23 @@ def test_require_tls_refuses_plaintext_with_3159(lab, tls, connect):
     assert query(conn, "SELECT 1") == ((1,),)
 
 
-def test_an_idle_client_is_disconnected_after_idle_client_timeout(connect, setting):
+def test_an_idle_client_is_disconnected_after_idle_client_timeout(lab, connect, setting):
     setting("idle_client_timeout", 0.3)
     conn = connect(autocommit=True)
     assert query(conn, "SELECT 1") == ((1,),)
-    time.sleep(0.8)
+    wait_until(lambda: lab.proxy.stats()["clients"] == 0)  # the proxy closes it (a query would end the idling)
     with pytest.raises(pymysql.err.OperationalError) as raised:
         query(conn, "SELECT 1")
     assert raised.value.args[0] in (2006, 2013)  # the server has gone away / lost connection
 
 
-def test_a_shorter_idle_client_timeout_applies_from_the_clients_next_wait(connect, setting):
+def test_a_shorter_idle_client_timeout_applies_from_the_clients_next_wait(lab, connect, setting):
     setting("idle_client_timeout", 30)
     conn = connect(autocommit=True)
     assert query(conn, "SELECT 1") == ((1,),)
     setting("idle_client_timeout", 0.3)
     assert query(conn, "SELECT 1") == ((1,),)  # a busy client is not idle
-    time.sleep(0.8)
+    wait_until(lambda: lab.proxy.stats()["clients"] == 0)
     with pytest.raises(pymysql.err.OperationalError) as raised:
         query(conn, "SELECT 1")
     assert raised.value.args[0] in (2006, 2013)
@@ -133,7 +135,8 @@ def test_exclude_variable_sets_does_not_pin_on_set(lab, connect, setting):
 
 
 def test_a_database_restart_keeps_the_proxy_s_clients_connected(lab, connect, setting):
-    """Statements issued while the database restarts wait for it, then run; the client never reconnects."""
+    """Statements issued while the database restarts wait for it, then run; the client never reconnects. Proxy
+    level; test_proxy_local's reboot and killed-engine tests cover the cloud's side (statuses, the engine restarted)."""
     setting("connection_borrow_timeout", 30)
     conn = connect(autocommit=True)
     assert query(conn, "SELECT 1") == ((1,),)
@@ -209,6 +212,8 @@ def test_the_master_user_reads_but_cannot_write_the_grant_tables(lab, connect):
 
 
 def test_init_query_runs_on_every_new_database_connection(lab, connect):
+    """Proxy level: each new backend connection runs it; test_proxy_local's test_init_query_set_through_the_rds_api
+    covers the RDS API's InitQuery reaching the proxy."""
     from dataclasses import replace
 
     from lab_helpers.local.rds.proxy import RdsProxy

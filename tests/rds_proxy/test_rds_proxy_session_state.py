@@ -11,7 +11,7 @@ import pymysql
 import pytest
 
 from lab_helpers.local.rds.proxy import RdsProxy
-from tests.rds_proxy.conftest import PASSWORD, USER, query
+from tests.rds_proxy.conftest import PASSWORD, USER, query, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -165,7 +165,7 @@ def test_load_data_local_infile_loads(lab, connect, tmp_path, direct):
     query(conn, "DELETE FROM items WHERE id >= 1000")
 
 
-def _kill_while_sleeping(sleeper, killer, kill_sql: str) -> tuple[float, object]:
+def _kill_while_sleeping(db, sleeper, killer, kill_sql: str) -> tuple[float, object]:
     outcome = {}
 
     def sleep() -> None:
@@ -178,19 +178,20 @@ def _kill_while_sleeping(sleeper, killer, kill_sql: str) -> tuple[float, object]
 
     thread = threading.Thread(target=sleep)
     thread.start()
-    time.sleep(0.5)
+    wait_until(lambda: db.execute("SELECT COUNT(*) FROM information_schema.processlist "
+                                  "WHERE info = 'SELECT SLEEP(10)'")[0][0])  # the query runs in the database
     query(killer, kill_sql)
     thread.join(15)
     return outcome["elapsed"], outcome["result"]
 
 
 @pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
-def test_kill_query_of_the_handshake_id_or_connection_id_stops_the_query(pair, direct):
+def test_kill_query_of_the_handshake_id_or_connection_id_stops_the_query(lab, pair, direct):
     a, b = pair(direct)
-    elapsed, result = _kill_while_sleeping(a, b, f"KILL QUERY {a.thread_id()}")  # what Ctrl-C sends
+    elapsed, result = _kill_while_sleeping(lab.db, a, b, f"KILL QUERY {a.thread_id()}")  # what Ctrl-C sends
     assert elapsed < 5 and result == 1317  # Query execution was interrupted
     own = one(a, "SELECT CONNECTION_ID()")
-    elapsed, result = _kill_while_sleeping(a, b, f"KILL QUERY {own}")
+    elapsed, result = _kill_while_sleeping(lab.db, a, b, f"KILL QUERY {own}")
     assert elapsed < 5 and result == 1317
     assert one(a, "SELECT 2") == 2  # the connection stays
 
@@ -350,8 +351,10 @@ def test_a_pooled_connection_the_database_closed_is_replaced(lab, connect):
     closes while idle: the next client gets another connection (PyMySQL's suite, test_connection_gone_away)."""
     a = connect(autocommit=True)
     query(a, "SET wait_timeout = 1")
-    query(a, "SELECT 1")
-    time.sleep(1.5)
+    backend = one(a, "SELECT CONNECTION_ID()")
+    gone = "SELECT COUNT(*) = 0 FROM information_schema.processlist WHERE id = %s"
+    assert not lab.db.execute(gone, (backend,))[0][0]  # the id is the pooled connection's, in the database
+    wait_until(lambda: lab.db.execute(gone, (backend,))[0][0], timeout=10)  # idle past 1 s: closed by the database
     b = connect(autocommit=True)
     assert one(b, "SELECT 2") == 2
 

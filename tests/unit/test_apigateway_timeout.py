@@ -37,10 +37,9 @@ def test_the_rest_api_integration_timeout_is_api_gateway_s():
 def test_a_function_past_the_integration_timeout_gives_504_and_keeps_running():
     slow = SlowLambda(0.6)
     provider = ApiGatewayProvider(slow, integration_timeout=0.1)
-    started = time.monotonic()
     status, headers, body = provider._aws("ap-northeast-2", "arn:aws:lambda:ap-northeast-2:123456789012:function:slow",
                                           ROUTE, b"{}")
-    assert time.monotonic() - started < 0.5
+    assert not slow.finished.is_set()  # answered before the function's end, whatever the machine's pace
     assert status == 504 and json.loads(body) == {"message": "Endpoint request timed out"}
     assert headers["Content-Type"] == "application/json"
     assert slow.finished.wait(2)  # the invocation itself was not cut short

@@ -15,12 +15,11 @@ def test_mem_available_comes_from_meminfo(tmp_path):
 
 
 def test_a_clouds_memory_sums_its_processes_by_kind(tmp_path):
-    server = subprocess.Popen([sys.executable, "-c", "import time; x = bytearray(30 * 2**20); time.sleep(60)"])
+    server = subprocess.Popen([sys.executable, "-c", "import time; x = bytearray(30 * 2**20); "
+                               "print('ready', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
     lam = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        import time
-
-        time.sleep(0.5)
+        assert server.stdout.readline() == "ready\n"  # it holds its 30 MB now
         info = {"pid": server.pid, "mariadb": {}}
         health = {"proxies": [], "lambda": {"environments": [{"pid": lam.pid, "function": "f", "id": "abcdef123"}]}}
         memory = classroom_bench.cloud_memory(info, health, tmp_path / "state")

@@ -69,12 +69,17 @@ def test_the_proxys_token_is_what_generate_db_auth_token_makes(side):
 
 
 def test_an_instance_without_iam_database_authentication_refuses(side, lab):
+    """Unit level: the reason named; the integration test
+    test_an_instance_without_iam_database_authentication_is_refused covers ModifyDBInstance turning it off and on and
+    the client's 1045."""
     password, why = side["service"].login(proxy_token(side), USER)
     assert password is None
     assert why == f"IAM database authentication is not enabled on DB instance {lab.names.db_instance}"
 
 
 def test_the_proxys_role_needs_rds_db_connect_on_the_instances_dbuser(side, lab):
+    """Unit level: the policy named in the refusal, and the proxy's own dbuser ARN not enough; the integration test
+    test_the_proxys_role_without_rds_db_connect_on_the_user_is_refused covers the client's 1045 and the grant's fix."""
     enable_iam(lab)
     password, why = side["service"].login(proxy_token(side), USER)
     assert password is None  # the signature was good: IAM's refusal is the policy's

@@ -14,6 +14,7 @@ from lab_helpers.local.faults import Faults
 from lab_helpers.local.gateway import EndpointServer, Gateway, NoDelayRequestHandler
 from lab_helpers.local.ports import free_port
 from lab_helpers.local.state import HEALTH_PATH
+from tests.polling import wait_until
 
 TIMEOUT_S = 0.5
 LIMIT = 8
@@ -88,17 +89,14 @@ def test_half_sent_requests_take_at_most_the_limit_and_are_dropped_after_the_tim
         s.sendall(b"GET / HT")
         stalled.append(s)
     try:
-        time.sleep(0.1)
+        wait_until(lambda: server.refused >= LIMIT * 3)  # every connection accepted or refused
         assert threading.active_count() <= threads_before + LIMIT
         # past the limit: refused at once with 503 and closed, not queued
         answer = exchange(server.server_port, f"GET {HEALTH_PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode(), wait=2)
         assert answer.startswith(b"HTTP/1.1 503") and b"SlowDown" in answer
         assert server.refused >= LIMIT * 3
         # after the request timeout the stalled ones are dropped and the endpoint answers again
-        deadline = time.monotonic() + TIMEOUT_S * 10
-        while server.connections and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.connections == 0
+        wait_until(lambda: server.connections == 0, TIMEOUT_S * 10, explain=lambda: server.connections)
         assert healthy(server.server_port) == 200
         assert all(s.recv(10) == b"" for s in stalled[:LIMIT])  # the server closed them
     finally:

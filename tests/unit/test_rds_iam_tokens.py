@@ -106,6 +106,8 @@ def test_a_wildcard_grant_for_the_proxy_covers_its_users(function_role):
 
 
 def test_credentials_the_cloud_never_issued_are_refused(function_role):
+    """Unit level: each reason the verifier refuses, named; the integration test
+    test_a_token_signed_with_keys_the_cloud_never_issued_is_access_denied covers the proxy asking it and the 1045."""
     iam, service, issued = function_role
     grant(iam, RESOURCE)
     allowed, why = service.verify(token("AKIANEVERISSUED00000", "whatever"), RESOURCE)

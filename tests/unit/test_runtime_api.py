@@ -17,6 +17,7 @@ import pytest
 
 from lab_helpers.local.awslambda.function import FunctionVersion
 from lab_helpers.local.awslambda.runtime_api import PREFIX, RuntimeAPI, lambda_environment
+from tests.polling import wait_until
 
 ARN = "arn:aws:lambda:ap-northeast-2:123456789012:function:fn"
 
@@ -86,14 +87,16 @@ def test_close_releases_a_waiting_long_poll():
     answers = []
     poll = threading.Thread(target=lambda: answers.append(_call(api, "GET", "/invocation/next")))
     poll.start()
-    while api.first_poll_at is None:  # the runtime is waiting for its next event
-        time.sleep(0.01)
+    wait_until(lambda: api.first_poll_at is not None)  # the runtime is waiting for its next event
     api.close()
     poll.join(10)
     assert answers and answers[0][0] == 410 and json.loads(answers[0][2])["errorType"] == "Gone"
 
 
 def test_the_environment_has_lambdas_variables_and_the_functions_cannot_override_them(tmp_path):
+    """Unit level: the role's keys and the function's region win over its variables (the data plane test runs with
+    one fixed environment and no role); tests/test_lambda_runtime.py's test_environment_variables_are_lambdas
+    covers what the running handler actually sees."""
     fn = FunctionVersion("fn", ARN, "sha", b"", "app.handler", "python3.12", 3.0, 128,
                          {"DB_HOST": "proxy.example", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "mine",
                           "PYTHONPATH": "/opt/extra"}, "k", {"AWS_ACCESS_KEY_ID": "ASIAROLE"}, "ap-northeast-2")

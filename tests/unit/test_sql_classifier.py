@@ -94,6 +94,8 @@ def test_kill_names_a_connection_id(sql, kill):
 
 
 def test_statements_over_16_kb_pin_and_shorter_ones_do_not():
+    """Unit level: the boundary to the byte; tests/rds_proxy/test_rds_proxy_clients.py's
+    test_a_statement_over_16kb_pins covers the proxy pinning the session for it."""
     body = "SELECT '" + "x" * (PINNING_STATEMENT_LENGTH - 9) + "'"
     assert len(body) == PINNING_STATEMENT_LENGTH and classify(body).pin_reason is None
     assert classify(body + " ").pin_reason == "statement longer than 16 KB"

@@ -118,6 +118,8 @@ def test_principals_iam_resolves_are_accepted(principal):
     ({"Lambda": "x"}, 'Invalid principal in policy: "LAMBDA":"x"'),
 ])
 def test_principals_iam_cannot_resolve_are_refused(principal, message):
+    """Unit level: every kind of unresolvable principal with IAM's message; the integration tests on trust policies
+    (test_strict_requests.py) cover CreateRole and UpdateAssumeRolePolicy refusing them to boto3 and the CLI."""
     with mock_aws(), pytest.raises(Refusal) as refused:
         policies.check_trust_policy(trust(principal))
     assert (refused.value.code, refused.value.message) == ("MalformedPolicyDocument", message)
