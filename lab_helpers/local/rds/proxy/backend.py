@@ -87,6 +87,8 @@ class Backend:
 
     async def align(self, wanted: SessionState) -> None:
         """Give the connection the session state `wanted` (MysqlError when the database refuses it)."""
+        if wanted == self.state:  # the usual case: the session's state is what this connection has
+            return
         database, statement = self.alignment(wanted)
         if database:
             await self.command(bytes([p.COM_INIT_DB]) + database.encode())
