@@ -295,3 +295,29 @@ def test_a_client_ending_its_tls_session_cleanly_never_stalls_the_others(lab, tl
     wait_until(lambda: lab.proxy.stats()["clients"] == 0)  # the proxy ended that session
     other = connect(host="localhost", ssl_ca=str(tls.cert_path), connect_timeout=1, read_timeout=1)
     assert query(other, "SELECT 2") == ((2,),)
+
+
+def half_closed_answer(port: int) -> bytes:
+    """What a client gets that sends a query and at once shuts down its side of the connection (its
+    last message, as a driver exiting mid-query would leave it), until the server closes."""
+    conn = pymysql.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, database="lab")
+    sock = conn._sock
+    sock.settimeout(5)
+    query_packet = b"\x03SELECT 40 + 2"
+    sock.sendall(len(query_packet).to_bytes(3, "little") + b"\x00" + query_packet)
+    sock.shutdown(socket.SHUT_WR)
+    received = b""
+    with suppress(ConnectionError):
+        while chunk := sock.recv(65536):
+            received += chunk
+    sock.close()
+    return received
+
+
+def test_a_client_that_half_closes_after_its_query_gets_the_answer_and_its_session_ends(lab):
+    """The proxy answers what it read before the client's FIN, as the database does, then ends the session
+    (the connection closed: recv() ends) and keeps no client."""
+    direct, through_proxy = half_closed_answer(lab.db.port), half_closed_answer(lab.proxy.port)
+    assert b"40 + 2" in direct and b"\x0242" in direct  # the column's name, and the row: "42"
+    assert b"40 + 2" in through_proxy and b"\x0242" in through_proxy
+    wait_until(lambda: lab.proxy.stats()["clients"] == 0 and lab.proxy.stats()["backend_in_use"] == 0)

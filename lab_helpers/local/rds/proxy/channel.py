@@ -47,14 +47,14 @@ class Link(asyncio.Protocol):
         self.buffer += data
         if len(self.buffer) >= self.needed:
             self._wake()
-            if len(self.buffer) > BUFFER_LIMIT and self.transport is not None:
+            if len(self.buffer) > BUFFER_LIMIT and self.transport is not None and not self.transport.is_closing():
                 self.transport.pause_reading()
                 self._reading_paused = True
 
     def eof_received(self) -> bool:
         self.eof = True
         self._wake()
-        return False  # close the transport
+        return True  # half-closed: what is being answered still goes out; the next read ends the session
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.eof = True
@@ -141,7 +141,11 @@ class _Tls:
 
     async def read(self) -> bytes:
         """The plaintext there is now, or the next that comes (never empty: ProtocolError at the end)."""
+        link = self.link
         while True:
+            if link.buffer:  # what arrived goes to the TLS layer first: no SSLWantReadError raised for nothing
+                self.incoming.write(link.buffer)
+                link.buffer.clear()
             try:
                 chunk = self.tls.read(TLS_READ_CHUNK)
                 if not chunk:  # after the client's close_notify, read() answers b"" (it does not raise)
@@ -166,7 +170,7 @@ class _Tls:
                 await link.receive(1)
             except ProtocolError:
                 raise ProtocolError("the connection closed during TLS") from None
-        self.incoming.write(bytes(link.buffer))
+        self.incoming.write(link.buffer)
         link.buffer.clear()
 
     def _send(self) -> None:
