@@ -44,6 +44,7 @@ class Pool:
         self.peak = 0
         self.borrow_timeouts = 0
         self.max_allowed_packet: int | None = None  # the database's, learned from each new connection
+        self.idle_target: tuple[str, int] | None = None  # the target every idle connection is to (release() sees to it)
 
     async def acquire(self, key: Key, capabilities: int, database: str | None, home: Backend | None = None
                       ) -> Backend:
@@ -54,9 +55,11 @@ class Pool:
         if settings.target is None:
             raise MysqlError(NO_TARGET_ERROR, f"RDS Proxy {self.name} has no registered target: register the DB "
                                               "instance with RegisterDBProxyTargets, then retry.")
-        for backend in [b for b in self.idle if b.target != settings.target]:
-            self.idle.remove(backend)
-            self._close(backend)
+        if settings.target != self.idle_target:  # a new target: the old one's idle connections go (once)
+            for backend in [b for b in self.idle if b.target != settings.target]:
+                self.idle.remove(backend)
+                self._close(backend)
+            self.idle_target = settings.target
         taken = self._take_idle(key, database, home)
         if taken:
             self.in_use += 1
