@@ -292,6 +292,19 @@ def test_a_proxy_process_that_dies_is_started_again_on_its_port(low_connections,
     conn.close()
 
 
+def started_environment(pid: int) -> dict[str, str]:
+    """The environment a process was started with (what glibc read at its start)."""
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(entry.decode(errors="replace").split("=", 1) for entry in f.read().split(b"\0") if b"=" in entry)
+
+
+def test_the_cloud_server_and_the_proxy_start_with_a_malloc_arena_limit_and_mariadb_without(low_connections, lab,
+                                                                                           cloud):
+    assert started_environment(cloud["pid"]).get("MALLOC_ARENA_MAX") == "2"
+    assert started_environment(proxy_status(cloud, lab)["pid"]).get("MALLOC_ARENA_MAX") == "2"
+    assert "MALLOC_ARENA_MAX" not in started_environment(cloud["mariadb"]["pid"])
+
+
 def test_init_query_set_through_the_rds_api(low_connections, lab, cloud):
     client = lab.client("rds")
     client.modify_db_proxy_target_group(DBProxyName=lab.names.proxy, TargetGroupName="default",
