@@ -17,9 +17,12 @@ PROC = Path("/proc")
 # started with. The cloud server's threads (one per connection: werkzeug closes every connection after its answer,
 # so one per request) spread its allocations over all of its arenas, and its memory rose in steps under a steady
 # load. Measured with `make bench`'s soak (300 s at 150 requests/s, this 2-core machine shared), the cloud server:
-# - glibc's default: 324.6 -> 337.3 MB in one of three runs; 364.8 -> 378.8 MB (+3.0 MB/min) with its threads
+# - glibc's default: 324.6 -> 337.3 MB in one of three runs, 354.8 -> 366.1 MB (+2.2 MB/min) in another; 364.8 ->
+#   378.8 MB (+3.0 MB/min) with its threads
 #   kept and reused instead (so the churn of threads is not the cause: the number of arenas is);
-# - MALLOC_ARENA_MAX=2: 333.6 -> 335.6 MB, and 343.3 -> 345.8 MB (+0.4 MB/min) with its threads kept.
+# - MALLOC_ARENA_MAX=2: 333.6 -> 335.6 MB, and 343.3 -> 345.8 MB (+0.4 MB/min) with its threads kept;
+#   the 20-minute soak: 324.9 -> 332.6 MB (+2.4%, in three steps, none in its last 6 minutes). Read from smaps over
+#   8 minutes, what moves is the top of the main heap, grown and trimmed again by glibc in steps of ~1.9 MB.
 # MariaDB is not the lab's program: it keeps glibc's default (`unmanaged_environment`).
 MALLOC_TUNING = {"MALLOC_ARENA_MAX": "2"}
 
