@@ -109,7 +109,7 @@ def _up(root: Path, port: int | None, timeout: float, existed: bool) -> dict[str
         log_start = log.seek(0, os.SEEK_END)  # what this start writes comes after
         proc = subprocess.Popen([sys.executable, "-m", "lab_helpers.local", "serve", "--state-dir", str(root),
                                  "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=str(root))
+                                start_new_session=True, cwd=str(root), env=processes.server_environment())
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -242,6 +242,20 @@ def test_a_proxy_process_that_dies_is_started_again_on_its_port(low_connections,
     conn.close()
 
 
+def started_environment(pid: int) -> dict[str, str]:
+    """The environment a process was started with (what glibc read at its start)."""
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(entry.decode(errors="replace").split("=", 1) for entry in f.read().split(b"\0") if b"=" in entry)
+
+
+def test_the_cloud_server_and_the_proxy_start_with_a_malloc_arena_limit_and_mariadb_without(low_connections, lab,
+                                                                                           cloud):
+    assert started_environment(cloud["pid"]).get("MALLOC_ARENA_MAX") == "2"
+    assert started_environment(proxy_status(cloud, lab)["pid"]).get("MALLOC_ARENA_MAX") == "2"
+    engine = int((cloud["root"] / "mariadb" / "mysqld.pid").read_text())  # the running one (restarted by a test)
+    assert "MALLOC_ARENA_MAX" not in started_environment(engine)
+
+
 def test_init_query_set_through_the_rds_api(low_connections, lab, cloud):
     """Cloud level: InitQuery set and described back through the RDS API reaches the proxy's process; the bench's
     test_init_query_runs_on_every_new_database_connection covers it running on each new connection, two settings."""

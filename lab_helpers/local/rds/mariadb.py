@@ -26,7 +26,7 @@ import pymysql
 from ..errors import LocalCloudError
 from ..logs import rotate_if_large
 from ..ports import ensure_free, free_port
-from ..processes import terminate
+from ..processes import terminate, unmanaged_environment
 
 SERVER_NAMES = ("mariadbd", "mysqld")  # MariaDB's server; `mysqld` is its older name (and Oracle MySQL's, refused)
 INSTALL_DB_NAMES = ("mariadb-install-db", "mysql_install_db")
@@ -270,7 +270,8 @@ class MariaDB:
         for log in (self.error_log, self.root / "mysqld.out"):
             rotate_if_large(log)
         with open(self.root / "mysqld.out", "ab") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         env=unmanaged_environment())
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:

@@ -20,7 +20,7 @@ from typing import Any
 from ...errors import LocalCloudError
 from ...logs import rotate_if_large
 from ...ports import HOST, free_port
-from ...processes import terminate
+from ...processes import server_environment, terminate
 from .settings import ProxySettings
 
 START_TIMEOUT = 15.0
@@ -101,7 +101,8 @@ class ProxyProcess:
                 [sys.executable, "-m", "lab_helpers.local.rds.proxy", "--name", self.name,
                  "--settings", str(self.settings_path), "--port", str(self.port),
                  "--control-port", str(self.control_port)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                env=server_environment())
         deadline = time.monotonic() + timeout
         while self.stats() is None:
             if self.proc.poll() is not None or time.monotonic() > deadline:
