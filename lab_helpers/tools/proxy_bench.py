@@ -4,21 +4,24 @@
     python -m lab_helpers.tools.proxy_bench --rounds 5    # more rounds (the medians steady on a busy machine)
 
 A private MariaDB and the RDS Proxy emulator in a process of its own, as the local cloud runs them
-(the database side in plain TCP), measured three ways side by side: the database directly, the
-proxy with a plain client connection, and the proxy with TLS (the lesson's proxy requires it):
+(the database side in plain TCP), measured four ways side by side: the database directly, a raw byte
+relay in Python (tools/raw_relay.py: what any relay costs on this machine, the floor), the proxy with a
+plain client connection, and the proxy with TLS (the lesson's proxy requires it):
 - one client, `SELECT 1` on a kept connection: p50 latency each way, and what the proxy adds;
 - `clients` concurrent clients for `seconds`, each `SELECT 1` in a loop on its own connection:
   queries per second each way, and the proxy's share of the database's throughput.
-The three ways take turns, `rounds` times, and each figure is the median of its rounds: other
-work on the machine then weighs on all three alike, so the ratios hold on a busy machine too. The
+The ways take turns, `rounds` times, and each figure is the median of its rounds: other
+work on the machine then weighs on all of them alike, so the ratios hold on a busy machine too. The
 machine's load average at the start and the end is part of the result.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import ssl
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -29,10 +32,12 @@ from typing import Any
 
 import pymysql
 
-from ..local import CertificateAuthority, MariaDB, ProxyProcess, ProxySettings, cpu_seconds
+from ..local import CertificateAuthority, MariaDB, ProxyProcess, ProxySettings, cpu_seconds, free_port
 
 USER, PASSWORD = "bench", "bench-Passw0rd"
-WAYS = ("direct", "proxy", "proxy_tls")  # the database directly, the proxy in plain TCP, the proxy with TLS
+# The database directly, a raw byte relay (tools/raw_relay.py: what any relay in Python costs here, the floor the
+# proxy's targets come from), the proxy in plain TCP, the proxy with TLS.
+WAYS = ("direct", "relay", "proxy", "proxy_tls")
 CLIENTS = 50
 QUERIES = 2000  # SELECT 1 of the one-client latency run, each way and round
 SECONDS = 2.0  # of each throughput run
@@ -103,6 +108,23 @@ def _throughput(target: dict[str, Any], clients: int, seconds: float, pid: int |
     return queries / elapsed, (used / queries * 1e6 if pid and queries else None)
 
 
+def start_relay(target_port: int, timeout: float = 15.0) -> tuple[subprocess.Popen[bytes], int]:
+    """The raw relay (tools/raw_relay.py) in a process of its own, once it accepts connections."""
+    port = free_port()
+    relay = subprocess.Popen([sys.executable, "-m", "lab_helpers.tools.raw_relay", str(port), str(target_port)],
+                             stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return relay, port
+        except OSError:
+            if relay.poll() is not None or time.monotonic() > deadline:
+                relay.kill()
+                raise RuntimeError("the bench's raw relay did not start") from None
+            time.sleep(0.05)
+
+
 def summary(latency_ms: dict[str, list[float]], qps: dict[str, list[float]], clients: int,
             load: tuple[float, float], cpu_us: dict[str, list[float]] | None = None) -> dict[str, Any]:
     """The figures from each way's rounds (p50 latency of each round, q/s of each round, the proxy process's
@@ -111,7 +133,11 @@ def summary(latency_ms: dict[str, list[float]], qps: dict[str, list[float]], cli
     p50 = {way: statistics.median(rounds) for way, rounds in latency_ms.items()}
     rate = {way: statistics.median(rounds) for way, rounds in qps.items()}
     cpu = {way: round(statistics.median(rounds), 1) for way, rounds in (cpu_us or {}).items() if rounds}
-    return {
+    relay = {"select1_relay_p50_ms": round(p50["relay"], 3),
+             "added_relay_p50_ms": round(p50["relay"] - p50["direct"], 3), "relay_qps": round(rate["relay"]),
+             "relay_throughput_ratio": round(rate["relay"] / rate["direct"], 2)
+             } if "relay" in p50 and "relay" in rate else {}
+    return {**relay,
         "select1_direct_p50_ms": round(p50["direct"], 3), "select1_proxy_p50_ms": round(p50["proxy"], 3),
         "select1_proxy_tls_p50_ms": round(p50["proxy_tls"], 3),
         "added_p50_ms": round(p50["proxy"] - p50["direct"], 3),
@@ -130,7 +156,7 @@ def summary(latency_ms: dict[str, list[float]], qps: dict[str, list[float]], cli
 def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float = SECONDS, rounds: int = ROUNDS,
                 echo: Callable[..., None] = print) -> dict[str, Any]:
     """The proxy's added latency (p50, one client) and its share of the database's throughput (`clients`),
-    in plain TCP and with TLS, the three ways measured in turns."""
+    in plain TCP and with TLS, beside a raw relay's, the ways measured in turns."""
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="lab-bench-proxy-") as folder:
         root = Path(folder)
@@ -138,6 +164,7 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
         db.start(root / "template")
         process = ProxyProcess("bench", root / "proxy")
         kept: dict[str, pymysql.connections.Connection] = {}
+        relay: subprocess.Popen[bytes] | None = None
         try:
             db.ensure_user(USER, PASSWORD)
             ca = CertificateAuthority(root / "ca").ensure()
@@ -145,9 +172,12 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
             process.write(ProxySettings(credentials={USER: PASSWORD}, target=("127.0.0.1", db.bound_port),
                                         db_max_connections=clients * 3 + 10, tls=(str(cert), str(key))))
             process.start()
-            proxy_pid = process.proc.pid if process.proc else None
+            relay, relay_port = start_relay(db.bound_port)
+            pids = {"relay": relay.pid, "proxy": process.proc.pid if process.proc else None}
+            pids["proxy_tls"] = pids["proxy"]
             tls = ssl.create_default_context(cafile=str(ca.cert_path))
             targets: dict[str, dict[str, Any]] = {"direct": {"port": db.port, "ssl_disabled": True},
+                       "relay": {"port": relay_port, "ssl_disabled": True},
                        "proxy": {"port": process.port, "ssl_disabled": True},
                        "proxy_tls": {"port": process.port, "ssl": tls}}
             kept = {way: _connect(target) for way, target in targets.items()}
@@ -160,7 +190,7 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
                 for way in WAYS:
                     latency[way].append(statistics.median(_latencies_ms(kept[way], queries)))
                 for way in WAYS:
-                    rate, cpu = _throughput(targets[way], clients, seconds, proxy_pid if way in cpu_us else None)
+                    rate, cpu = _throughput(targets[way], clients, seconds, pids.get(way))
                     qps[way].append(rate)
                     if cpu is not None:
                         cpu_us[way].append(cpu)
@@ -171,6 +201,9 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
             for conn in kept.values():
                 conn.close()
             process.stop()
+            if relay is not None:
+                relay.terminate()
+                relay.wait(10)
             db.stop()
     result = summary(latency, qps, clients, (load_start, os.getloadavg()[0]), cpu_us)
     echo(f"RDS Proxy: SELECT 1 p50 {result['select1_direct_p50_ms']:.3f} ms direct, "
@@ -192,9 +225,15 @@ def table_rows(p: dict[str, Any]) -> list[tuple[str, str]]:
     if cpu:
         rows.append((f"proxy process CPU per query ({p['clients']} clients)",
                      f"{cpu['proxy']:g} µs plain / {cpu['proxy_tls']:g} µs TLS"))
+    if "select1_relay_p50_ms" in p:
+        relay_cpu = f", {cpu['relay']:g} µs CPU per query" if "relay" in cpu else ""
+        rows.append(("a raw byte relay in Python (the floor)",
+                     f"{p['select1_relay_p50_ms']:.3f} ms (+{p['added_relay_p50_ms']:.3f}); {p['relay_qps']:,} q/s "
+                     f"({p['relay_throughput_ratio']:g}x){relay_cpu}"))
     if load:
         rounds = len(p["rounds"]["qps"]["direct"])
-        rows.append(("  measured", f"the three ways in turns, median of {rounds} rounds; load average "
+        ways = "the four ways" if "select1_relay_p50_ms" in p else "the three ways"
+        rows.append(("  measured", f"{ways} in turns, median of {rounds} rounds; load average "
                                    f"{load['start']:g} -> {load['end']:g} on {load['cpus']} CPUs"))
     return rows
 
@@ -204,9 +243,12 @@ def targets(p: dict[str, Any]) -> list[tuple[str, str, bool]]:
     beside it)."""
     return [
         (f"SELECT 1 through the proxy adds <= {TARGET_ADDED_MS:g} ms (p50, one client)",
-         f"{p['added_p50_ms']:.3f} ms (TLS: {p['added_tls_p50_ms']:.3f} ms)", p["added_p50_ms"] <= TARGET_ADDED_MS),
+         f"{p['added_p50_ms']:.3f} ms (TLS: {p['added_tls_p50_ms']:.3f} ms"
+         + (f"; a raw relay: {p['added_relay_p50_ms']:.3f} ms" if "added_relay_p50_ms" in p else "") + ")",
+         p["added_p50_ms"] <= TARGET_ADDED_MS),
         (f"at {p['clients']} clients the proxy keeps >= {TARGET_THROUGHPUT:g}x the database's throughput",
-         f"{p['throughput_ratio']:g}x (TLS: {p['tls_throughput_ratio']:g}x)",
+         f"{p['throughput_ratio']:g}x (TLS: {p['tls_throughput_ratio']:g}x"
+         + (f"; a raw relay: {p['relay_throughput_ratio']:g}x" if "relay_throughput_ratio" in p else "") + ")",
          p["throughput_ratio"] >= TARGET_THROUGHPUT),
     ]
 

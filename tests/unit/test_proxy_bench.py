@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import os
+import socket
+import socketserver
+import threading
 
 from lab_helpers.tools import bench, proxy_bench
 
@@ -52,3 +55,42 @@ def test_cpu_seconds_reads_this_process():
     before = proxy_bench.cpu_seconds(os.getpid())
     sum(i * i for i in range(300000))
     assert proxy_bench.cpu_seconds(os.getpid()) >= before > 0
+
+
+def test_a_raw_relays_figures_stand_beside_the_proxys_and_in_its_targets():
+    latency = {**LATENCY, "relay": [0.09, 0.08, 0.1]}
+    qps = {**QPS, "relay": [18000.0, 17000.0, 20000.0]}
+    p = proxy_bench.summary(latency, qps, clients=50, load=(1.0, 2.0), cpu_us={"relay": [20.0], "proxy": [40.0],
+                                                                                 "proxy_tls": [50.0]})
+    assert (p["select1_relay_p50_ms"], p["added_relay_p50_ms"], p["relay_qps"], p["relay_throughput_ratio"]) == \
+        (0.09, 0.053, 18000, 0.88)
+    lines = dict(proxy_bench.table_rows(p))
+    assert lines["a raw byte relay in Python (the floor)"] == \
+        "0.090 ms (+0.053); 18,000 q/s (0.88x), 20 µs CPU per query"
+    assert lines["  measured"].startswith("the four ways in turns")
+    measured = [m for _, m, _ in proxy_bench.targets(p)]
+    assert measured == ["0.357 ms (TLS: 0.666 ms; a raw relay: 0.053 ms)", "0.11x (TLS: 0.09x; a raw relay: 0.88x)"]
+
+
+def test_the_raw_relay_passes_bytes_both_ways():
+    """The bench's floor is a real relay: a client talks through it to a server that echoes in upper case."""
+    class Upper(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            while data := self.request.recv(65536):
+                self.request.sendall(data.upper())
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Upper) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        relay, port = proxy_bench.start_relay(server.server_address[1])
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+                for word in (b"select", b"one" * 30000):
+                    conn.sendall(word)
+                    received = b""
+                    while len(received) < len(word):
+                        received += conn.recv(65536)
+                    assert received == word.upper()
+        finally:
+            relay.terminate()
+            relay.wait(10)
+            server.shutdown()
