@@ -13,18 +13,15 @@ answers: 1045 Access denied. With DefaultAuthScheme NONE the password is the sec
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import urllib.error
-import urllib.request
 
+from .iam_auth import ask_cloud
 from .settings import ProxySettings
 
 logger = logging.getLogger(__name__)
 
 END_TO_END = "IAM_AUTH"
 TOKEN_LIFETIME_S = 900
-EXCHANGE_TIMEOUT_S = 5.0
 
 
 def sign(credentials: tuple[str, str, str], endpoint: tuple[str, int], user: str, region: str) -> str:
@@ -43,12 +40,9 @@ def sign(credentials: tuple[str, str, str], endpoint: tuple[str, int], user: str
 
 def exchange(url: str, token: str, user: str) -> tuple[str | None, str]:
     """(the user's internal password, or None; why) from the database's side of the local cloud."""
-    body = json.dumps({"token": token, "user": user}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=EXCHANGE_TIMEOUT_S) as answer:
-            verdict = json.loads(answer.read())
-    except (urllib.error.URLError, OSError, ValueError) as e:
+        verdict = ask_cloud(url, {"token": token, "user": user})
+    except (OSError, ValueError) as e:  # urllib's URLError is an OSError
         return None, f"the database's side of the local cloud did not answer ({e})"
     password = verdict.get("password")
     return (str(password) if password else None), str(verdict.get("reason", ""))

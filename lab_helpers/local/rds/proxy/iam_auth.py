@@ -22,9 +22,9 @@ import calendar
 import json
 import logging
 import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import protocol as p
@@ -39,7 +39,7 @@ TOKEN_LIFETIME_S = 900  # an authentication token is valid for 15 minutes
 CLOCK_SKEW_S = 300  # a token dated this much in the future is still taken (clocks differ), as SigV4 allows
 PROXY_PORT = 3306  # the port a MySQL proxy endpoint listens on (what the token names)
 TLS_REQUIRED = 3159
-VERIFY_TIMEOUT_S = 5.0
+ASK_TIMEOUT_S = 5.0  # seconds the local cloud has to answer a token check
 clock = time.time  # seconds since the epoch; tests replace it with a fake clock
 
 
@@ -104,14 +104,21 @@ def resource_arn(settings: ProxySettings, user: str) -> str:
     return f"arn:aws:rds-db:{settings.region}:{settings.account}:dbuser:{settings.resource_id}/{user}"
 
 
+def ask_cloud(url: str, question: dict[str, str]) -> dict[str, Any]:
+    """The local cloud's JSON answer to a question POSTed to one of its token checks (OSError, or ValueError for
+    an answer that is not JSON, when it does not answer)."""
+    request = urllib.request.Request(url, data=json.dumps(question).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=ASK_TIMEOUT_S) as answer:
+        verdict: dict[str, Any] = json.loads(answer.read())
+    return verdict
+
+
 def verify(url: str, token: str, resource: str) -> tuple[bool, str]:
     """(allowed, why) from the local cloud: the signature with the credentials it issued, then the policies."""
-    body = json.dumps({"token": token, "resource": resource}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=VERIFY_TIMEOUT_S) as answer:
-            verdict = json.loads(answer.read())
-    except (urllib.error.URLError, OSError, ValueError) as e:
+        verdict = ask_cloud(url, {"token": token, "resource": resource})
+    except (OSError, ValueError) as e:  # urllib's URLError is an OSError
         return False, f"the local cloud did not answer the token check ({e})"
     return bool(verdict.get("allowed")), str(verdict.get("reason", ""))
 
