@@ -15,6 +15,7 @@ import socket
 import ssl
 import struct
 from collections.abc import Callable, Coroutine
+from contextlib import suppress
 from typing import Any, cast
 
 from .protocol import MAX_PAYLOAD, PacketTooLarge, ProtocolError
@@ -33,6 +34,10 @@ class Link(asyncio.Protocol):
         self.needed = 0  # what the waiting reader needs in the buffer
         self.eof = False  # the peer closed its side, or the connection is lost
         self.task: asyncio.Task[None] | None = None
+        self.tls: _Tls | None = None  # once the client started TLS: what arrives is decrypted as it comes
+        # Called instead of waking a reader when something arrives (and at the end): a session's relay in
+        # callbacks (fast_path.py) while it is installed.
+        self.handler: Callable[[], None] | None = None
         self._reading_paused = False
         self._waiter: asyncio.Future[None] | None = None  # a reader waiting for data
         self._writable: asyncio.Future[None] | None = None  # a flush waiting for the write buffer to drain
@@ -44,12 +49,21 @@ class Link(asyncio.Protocol):
             self.task = asyncio.get_running_loop().create_task(self.on_connect(Channel(self)))
 
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        if len(self.buffer) >= self.needed:
+        tls = self.tls
+        if tls is None:
+            self.buffer += data
+        else:
+            tls.decrypt(data, self.buffer)
+            self.eof = self.eof or tls.closed
+        if self.handler is not None:  # (the hot path: no call between)
+            self.handler()
+        elif len(self.buffer) >= self.needed or self.eof:
             self._wake()
-            if len(self.buffer) > BUFFER_LIMIT and self.transport is not None and not self.transport.is_closing():
-                self.transport.pause_reading()
-                self._reading_paused = True
+        else:
+            return
+        if len(self.buffer) > BUFFER_LIMIT and self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+            self._reading_paused = True
 
     def eof_received(self) -> bool:
         self.eof = True
@@ -63,6 +77,11 @@ class Link(asyncio.Protocol):
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
 
+    @property
+    def writing_paused(self) -> bool:
+        """The transport's write buffer is full (the peer does not read what it is sent)."""
+        return self._writing_paused
+
     def pause_writing(self) -> None:
         self._writing_paused = True
 
@@ -72,8 +91,16 @@ class Link(asyncio.Protocol):
             self._writable.set_result(None)
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
+        if self.handler is not None:
+            self.handler()
+        elif self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
+
+    def resume_reading(self) -> None:
+        """Read again after a pause for a full buffer (a handler read what it needed of it)."""
+        if self._reading_paused and self.transport is not None:
+            self._reading_paused = False
+            self.transport.resume_reading()
 
     async def receive(self, needed: int) -> None:
         """Wait until the buffer holds `needed` bytes (ProtocolError when the connection ends first)."""
@@ -81,9 +108,7 @@ class Link(asyncio.Protocol):
             if self.eof:
                 raise ProtocolError("the connection closed")
             self.needed = needed
-            if self._reading_paused and self.transport is not None:
-                self._reading_paused = False
-                self.transport.resume_reading()
+            self.resume_reading()
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
@@ -119,59 +144,62 @@ async def connect(host: str, port: int) -> Channel:
 
 class _Tls:
     """TLS over an established connection, in memory (ssl.MemoryBIO): what the client sent right after its
-    SSLRequest may already sit in the buffer, where asyncio's start_tls would never see it."""
+    SSLRequest may already sit in the buffer, where asyncio's start_tls would never see it. Once the
+    handshake is done, the link decrypts what it receives as it comes (`decrypt`, in its callback), so
+    its buffer holds plaintext and everything above reads a TLS connection as a plain one."""
 
     def __init__(self, link: Link, context: ssl.SSLContext):
         self.link = link
         self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.tls = context.wrap_bio(self.incoming, self.outgoing, server_side=True)
+        self.closed = False  # the client ended its TLS session (close_notify) or broke it
 
     async def handshake(self) -> None:
+        link = self.link
         while True:
+            if link.buffer:  # (encrypted: the link decrypts only once the handshake is done)
+                self.incoming.write(link.buffer)
+                link.buffer.clear()
             try:
                 self.tls.do_handshake()
                 break
             except ssl.SSLWantReadError:
-                await self._receive()
+                self._send()
+                await link.drain()
+                try:
+                    await link.receive(1)
+                except ProtocolError:
+                    raise ProtocolError("the connection closed during TLS") from None
         self._send()
-        await self.link.drain()
+        await link.drain()
 
     def version(self) -> str | None:
         return self.tls.version()
 
-    async def read(self) -> bytes:
-        """The plaintext there is now, or the next that comes (never empty: ProtocolError at the end)."""
-        link = self.link
+    def decrypt(self, data: bytes, into: bytearray) -> None:
+        """Received bytes to the TLS layer, and the plaintext there is now into `into`."""
+        if self.closed:
+            return  # after the client's close_notify nothing more is read
+        if data:
+            self.incoming.write(data)
         while True:
-            if link.buffer:  # what arrived goes to the TLS layer first: no SSLWantReadError raised for nothing
-                self.incoming.write(link.buffer)
-                link.buffer.clear()
             try:
                 chunk = self.tls.read(TLS_READ_CHUNK)
-                if not chunk:  # after the client's close_notify, read() answers b"" (it does not raise)
-                    raise ProtocolError("the client closed its TLS session")
-                return chunk
             except ssl.SSLWantReadError:
-                await self._receive()
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError) as e:
-                raise ProtocolError("the client closed its TLS session") from e
+                break
+            except ssl.SSLError:  # SSLZeroReturnError, SSLEOFError, a broken record: the session is over
+                self.closed = True
+                break
+            if not chunk:  # after the client's close_notify, read() answers b"" (it does not raise)
+                self.closed = True
+                break
+            into += chunk
+        with suppress(ConnectionError):  # (in a callback: the closed connection is seen by its reader)
+            self._send()  # what the TLS layer answers on its own (an alert, a key update)
 
     def write(self, data: bytes | bytearray) -> None:
         self.tls.write(data)
         self._send()
-
-    async def _receive(self) -> None:
-        """What the connection received (encrypted) to the TLS layer, waiting for some when there is none."""
-        self._send()
-        await self.link.drain()
-        link = self.link
-        if not link.buffer:
-            try:
-                await link.receive(1)
-            except ProtocolError:
-                raise ProtocolError("the connection closed during TLS") from None
-        self.incoming.write(link.buffer)
-        link.buffer.clear()
 
     def _send(self) -> None:
         if data := self.outgoing.read():
@@ -186,7 +214,6 @@ class Channel:
         self.seq = 0
         self.raw = b""  # the last message as it came: its packets, headers included (to pass on unchanged)
         self.limit: int | None = None  # the longest message read (PacketTooLarge past it); None: any
-        self._tls: _Tls | None = None
         self.buffer = link.buffer  # what was received and not yet read as packets (plaintext)
 
     @property
@@ -203,24 +230,18 @@ class Channel:
     async def start_tls(self, context: ssl.SSLContext) -> None:
         """From here on, everything in and out is encrypted (the server side of the TLS handshake)."""
         tls = _Tls(self.link, context)  # what is in the buffer already is the client's first TLS record
-        self.buffer = bytearray()
         await tls.handshake()
-        self._tls = tls
+        self.link.tls = tls
+        tls.decrypt(b"", self.buffer)  # what came with the handshake's last record
+        self.link.eof = self.link.eof or tls.closed
 
     @property
     def tls_version(self) -> str | None:
-        return self._tls.version() if self._tls else None
+        return self.link.tls.version() if self.link.tls else None
 
     async def receive(self, needed: int) -> None:
         """Receive until the buffer holds `needed` bytes (whatever arrives is kept: often the packets after)."""
-        try:
-            if self._tls is None:
-                await self.link.receive(needed)
-                return
-            while len(self.buffer) < needed:
-                self.buffer += await self._tls.read()
-        except (ConnectionError, ssl.SSLError) as e:
-            raise ProtocolError("the connection closed") from e
+        await self.link.receive(needed)
 
     async def read(self) -> bytes:
         """The next message; its sequence number is remembered (the answer continues from it)."""
@@ -265,9 +286,9 @@ class Channel:
 
     def write_raw(self, frames: bytes | bytearray) -> None:
         """Pass on packets as they are (headers and sequence numbers included)."""
-        if self._tls:
+        if self.link.tls:
             try:
-                self._tls.write(frames)
+                self.link.tls.write(frames)
             except RuntimeError as e:  # uvloop's answer on a closed transport
                 raise ConnectionError("the connection is closed") from e
         else:

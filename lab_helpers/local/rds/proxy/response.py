@@ -63,71 +63,121 @@ class Response:
         self.last = b""
 
 
+class Scan:
+    """Where the reading of one COM_QUERY or COM_STMT_EXECUTE response is: `advance` follows it through what
+    the buffer holds, and says how it ended once it did. The buffer is not changed: what was read of it
+    lies before `pos`, so a relay in callbacks (fast_path.py) can hand an unfinished response over to
+    `relay_response`, which reads it again from the start."""
+
+    __slots__ = ("command", "watch_stale", "pos", "start", "phase", "columns", "first", "seq", "stale", "needed")
+
+    def __init__(self, command: int, watch_stale: bool):
+        self.command = command
+        self.watch_stale = watch_stale  # an error saying the pooled connection was closed ends it as stale
+        self.pos = 0  # where the next message starts
+        self.start = 0  # where the last message read starts
+        self.phase = _FIRST
+        self.columns = 0
+        self.first = True
+        self.seq = 0  # the last packet's sequence number
+        self.stale = False
+        self.needed = 0  # the bytes the buffer must hold to go on, once `advance` answered None
+
+    def advance(self, buffer: bytearray) -> int | None:
+        """Read the messages `buffer` holds from `pos` on: the response's final status flags (ERR_STATUS after an
+        ERR, LOCAL_INFILE when the database asks the client for a file) once it ended, else None (`pos` is
+        then the start of the message not yet whole)."""
+        pos, command = self.pos, self.command
+        size_of_buffer = len(buffer)  # (it does not change here)
+        while True:
+            start = pos
+            while True:  # the message's packets: up to one shorter than MAX_PAYLOAD
+                if size_of_buffer < pos + 4:
+                    self.pos, self.needed = start, pos + 4
+                    return None
+                length = buffer[pos] | buffer[pos + 1] << 8 | buffer[pos + 2] << 16
+                end = pos + 4 + length
+                if size_of_buffer < end:
+                    self.pos, self.needed = start, end
+                    return None
+                seq, pos = buffer[pos + 3], end
+                if length < MAX_PAYLOAD:
+                    break
+            size = pos - start - 4  # the payload's length (when it is one packet: the only case looked into)
+            if size == 0:
+                raise ProtocolError("an empty message in the database's response")
+            kind = buffer[start + 4]
+            status = None  # set when this message may end the response
+            phase = self.phase
+            if phase == _ROWS:
+                if kind == 0xFF:
+                    status = ERR_STATUS
+                elif kind == 0xFE and size < 9:
+                    status = _eof_status(buffer, start, size)
+            elif phase == _COLUMNS:
+                if self.columns:
+                    self.columns -= 1
+                else:  # the EOF after the column definitions
+                    status = _eof_status(buffer, start, size)
+                    if not (command == p.COM_STMT_EXECUTE and status & p.SERVER_STATUS_CURSOR_EXISTS):
+                        self.phase, status = _ROWS, None
+            elif kind == 0xFF:
+                if self.first and self.watch_stale and size >= 3 and (
+                        buffer[start + 5] | buffer[start + 6] << 8) in STALE_ERRORS:
+                    self.stale = True  # the database closed this pooled connection; the command never ran
+                status = ERR_STATUS
+            elif kind == 0xFB and command == p.COM_QUERY:
+                status = LOCAL_INFILE
+            elif kind == 0x00:
+                status = p.ok_status(bytes(buffer[start + 4:pos]))
+            elif kind == 0xFE and size < 9:  # COM_SET_OPTION answers with EOF
+                status = _eof_status(buffer, start, size)
+            else:  # a result set: column count, column definitions, EOF, rows, EOF
+                self.columns, _ = p.lenenc_int(buffer, start + 4)
+                self.phase = _COLUMNS
+            self.first = False
+            if status is None:
+                continue
+            if status >= 0 and status & p.SERVER_MORE_RESULTS_EXISTS:
+                self.phase = _FIRST
+                continue
+            self.pos, self.start, self.seq = pos, start, seq
+            return status
+
+    def rebase(self, consumed: int) -> None:
+        """`consumed` bytes were taken off the buffer's start (all before `pos`)."""
+        self.pos -= consumed
+        self.needed -= consumed
+
+
+def end_response(channel: Channel, out: Response, scan: Scan) -> None:
+    """A response read to its end: all but its last message to `out.pending`, that one to `out.last`; the
+    buffer keeps what comes after it."""
+    buffer = channel.buffer
+    out.pending += buffer[:scan.start]
+    out.last = bytes(buffer[scan.start:scan.pos])
+    del buffer[:scan.pos]
+    channel.seq, channel.raw = (scan.seq + 1) & 0xFF, out.last
+
+
 async def relay_response(channel: Channel, out: Response, command: int) -> int:
     """The database's whole response to a COM_QUERY or COM_STMT_EXECUTE, from `channel` to `out`; its final
     status flags (ERR_STATUS after an ERR, LOCAL_INFILE when the database asks the client for a file)."""
     buffer = channel.buffer
-    pos, phase, columns, first = 0, _FIRST, 0, True
-    while True:
-        if pos > RELAY_BUFFER:  # a long result goes on, all but the message being read
-            out.pending += buffer[:pos]
+    scan = Scan(command, out.watch_stale)
+    while (status := scan.advance(buffer)) is None:
+        if scan.pos > RELAY_BUFFER:  # a long result goes on, all but the message being read
+            out.pending += buffer[:scan.pos]
             out.pass_on()
-            del buffer[:pos]
-            pos = 0
-        start = pos
-        while True:  # the message's packets: up to one shorter than MAX_PAYLOAD
-            if len(buffer) < pos + 4:
-                await channel.receive(pos + 4)
-            length = buffer[pos] | buffer[pos + 1] << 8 | buffer[pos + 2] << 16
-            end = pos + 4 + length
-            if len(buffer) < end:
-                await channel.receive(end)
-            seq, pos = buffer[pos + 3], end
-            if length < MAX_PAYLOAD:
-                break
-        size = pos - start - 4  # the payload's length (when it is one packet: the only case looked into)
-        if size == 0:
-            raise ProtocolError("an empty message in the database's response")
-        kind = buffer[start + 4]
-        status = None  # set when this message may end the response
-        if phase == _ROWS:
-            if kind == 0xFF:
-                status = ERR_STATUS
-            elif kind == 0xFE and size < 9:
-                status = _eof_status(buffer, start, size)
-        elif phase == _COLUMNS:
-            if columns:
-                columns -= 1
-            else:  # the EOF after the column definitions
-                status = _eof_status(buffer, start, size)
-                if not (command == p.COM_STMT_EXECUTE and status & p.SERVER_STATUS_CURSOR_EXISTS):
-                    phase, status = _ROWS, None
-        elif kind == 0xFF:
-            if first and out.watch_stale and size >= 3 and (buffer[start + 5] | buffer[start + 6] << 8) in STALE_ERRORS:
-                del buffer[:pos]
-                out.stale = True  # the database closed this pooled connection; the command never ran
-                return ERR_STATUS
-            status = ERR_STATUS
-        elif kind == 0xFB and command == p.COM_QUERY:
-            status = LOCAL_INFILE
-        elif kind == 0x00:
-            status = p.ok_status(bytes(buffer[start + 4:pos]))
-        elif kind == 0xFE and size < 9:  # COM_SET_OPTION answers with EOF
-            status = _eof_status(buffer, start, size)
-        else:  # a result set: column count, column definitions, EOF, rows, EOF
-            columns, _ = p.lenenc_int(buffer, start + 4)
-            phase = _COLUMNS
-        first = False
-        if status is None:
-            continue
-        if status >= 0 and status & p.SERVER_MORE_RESULTS_EXISTS:
-            phase = _FIRST
-            continue
-        out.pending += buffer[:start]
-        out.last = bytes(buffer[start:pos])
-        del buffer[:pos]
-        channel.seq, channel.raw = (seq + 1) & 0xFF, out.last
-        return status
+            del buffer[:scan.pos]
+            scan.rebase(scan.pos)
+        await channel.receive(scan.needed)
+    if scan.stale:
+        del buffer[:scan.pos]
+        out.stale = True
+        return ERR_STATUS
+    end_response(channel, out, scan)
+    return status
 
 
 def _eof_status(buffer: bytearray, start: int, size: int) -> int:
