@@ -36,7 +36,7 @@ class Pool:
         self.name = name  # the proxy's, for messages
         self.settings = settings  # the proxy's settings now (read at each decision)
         self.backends: set[Backend] = set()  # every open connection
-        self.idle: list[Backend] = []  # most recently used last
+        self.idle: dict[Backend, None] = {}  # most recently used last (a dict: taken out of the middle at once)
         # clients waiting for a connection, first come first served
         self.waiters: deque[asyncio.Future[Backend | None]] = deque()
         self.opened = 0  # open or opening; never more than the pool size
@@ -57,7 +57,7 @@ class Pool:
                                               "instance with RegisterDBProxyTargets, then retry.")
         if settings.target != self.idle_target:  # a new target: the old one's idle connections go (once)
             for backend in [b for b in self.idle if b.target != settings.target]:
-                self.idle.remove(backend)
+                del self.idle[backend]
                 self._close(backend)
             self.idle_target = settings.target
         taken = self._take_idle(key, database, home)
@@ -65,7 +65,9 @@ class Pool:
             self.in_use += 1
             return taken
         while self.opened >= settings.pool_size and self.idle:
-            self._close(self.idle.pop(0))  # other users' idle connections make room (all: the pool may have shrunk)
+            oldest = next(iter(self.idle))
+            del self.idle[oldest]
+            self._close(oldest)  # other users' idle connections make room (all: the pool may have shrunk)
         if self.opened < settings.pool_size:
             self._reserve()
             return await self._open(settings, key, capabilities)
@@ -78,6 +80,20 @@ class Pool:
             self._reserve()
             return await self._open(self.settings(), key, capabilities)
         return given
+
+    def take_now(self, key: Key, database: str | None, home: Backend | None,
+                 ready: Callable[[Backend], bool]) -> Backend | None:
+        """The idle connection `acquire` would give the client, taken now when it is `ready` for it (a relay in
+        callbacks, fast_path.py, cannot wait); None when acquire has more to do (no target, a new one, a
+        connection to open, another client's home to take) or the connection is not ready."""
+        if self.idle_target is None or self.settings().target != self.idle_target:
+            return None
+        backend = self._idle_choice(key, database, home, steal=False)
+        if backend is None or backend.channel.at_eof() or not ready(backend):
+            return None
+        del self.idle[backend]
+        self.in_use += 1
+        return backend
 
     def release(self, backend: Backend) -> None:
         """Give back a connection that is between transactions and holds no pinned state."""
@@ -117,14 +133,15 @@ class Pool:
             backend = self._idle_choice(key, database, home)
             if backend is None:
                 return None
-            self.idle.remove(backend)
+            del self.idle[backend]
             if not backend.channel.at_eof():
                 return backend
             self._close(backend)
 
-    def _idle_choice(self, key: Key, database: str | None, home: Backend | None) -> Backend | None:
+    def _idle_choice(self, key: Key, database: str | None, home: Backend | None, steal: bool = True
+                     ) -> Backend | None:
         """`_take_idle`'s choice among the idle connections, most recently used first (one pass, and usually
-        the client's own home)."""
+        the client's own home); another client's home only if `steal`."""
         if home is not None and home.key == key and home in self.idle:
             return home
         free: Backend | None = None
@@ -138,7 +155,7 @@ class Pool:
                 free = free or backend
             else:
                 oldest_home = backend
-        if free is not None:
+        if free is not None or not steal:
             return free
         if oldest_home is not None and oldest_home.owner is not None:  # (it has one: it is its home)
             oldest_home.owner.home = None  # its client's next statement runs elsewhere (session_state.py)
@@ -205,7 +222,7 @@ class Pool:
             self.waiters.popleft()
         if not self.waiters:
             if backend:
-                self.idle.append(backend)
+                self.idle[backend] = None
             return
         if backend:
             self.in_use += 1

@@ -49,6 +49,7 @@ class RdsProxy:
         self.sessions: set[SessionView] = set()  # logged-in clients
         self.pinned = 0
         self.statements = 0  # client statements relayed to the database since creation
+        self.statements_in_callbacks = 0  # of those, answered without the session's task (fast_path.py)
         # Client connection ids (handshake, KILL) far above the database's thread ids: never the same number.
         self._ids = itertools.count(FIRST_CONNECTION_ID)
         self._tls: tuple[tuple[str, str], ssl.SSLContext] | None = None
@@ -86,8 +87,8 @@ class RdsProxy:
         logger.info("RDS Proxy %s stopped", self.name)
 
     def stats(self) -> dict[str, Any]:
-        """Pool and client counters now ("pinned": clients pinned now; "peak_backend_open" and "statements":
-        since creation)."""
+        """Pool and client counters now ("pinned": clients pinned now; "peak_backend_open", "statements" and
+        "statements_in_callbacks": since creation)."""
         return {
             "pool_size": self.settings().pool_size,
             "backend_open": self.pool.opened,
@@ -97,6 +98,7 @@ class RdsProxy:
             "borrow_timeouts": self.pool.borrow_timeouts,
             "pinned": self.pinned,
             "statements": self.statements,
+            "statements_in_callbacks": self.statements_in_callbacks,
             "refused_clients": self.refused_clients,
         }
 

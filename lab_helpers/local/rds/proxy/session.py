@@ -33,6 +33,7 @@ from . import protocol as p
 from .backend import Backend, Key, SessionState, relay
 from .channel import Channel
 from .charsets import DEFAULT_NAMES, engine_collation, known_names, names_for
+from .fast_path import FastPath
 from .idle_timer import IdleTimer
 from .protocol import MysqlError, PacketTooLarge, ProtocolError
 from .response import ERR_STATUS, LOCAL_INFILE, Response, relay_response
@@ -78,21 +79,23 @@ class ClientSession:
         self.held = False
         self.last_insert_id = 0
         self.fresh = True
+        self.idle: IdleTimer | None = None  # IdleClientTimeout, once logged in
+        self.fast = FastPath(self)  # the relay of the usual statement in callbacks (fast_path.py)
 
     async def run(self) -> None:
-        idle: IdleTimer | None = None
         try:
             if not await self._login():
                 return
             self.proxy.sessions.add(self)
             task = asyncio.current_task()
             assert task is not None  # a session runs as a task
-            idle = IdleTimer(asyncio.get_running_loop(), task,
-                             lambda: self.proxy.settings().idle_client_timeout)
+            idle = self.idle = IdleTimer(asyncio.get_running_loop(), task,
+                                         lambda: self.proxy.settings().idle_client_timeout)
+            idle.waiting = True  # IdleClientTimeout: a client that sends nothing for so long is closed
             while True:
                 self.client.limit = self.proxy.pool.max_allowed_packet
-                idle.waiting = True  # IdleClientTimeout: a client that sends nothing for so long is closed
                 try:
+                    await self.fast.next_command()  # the usual statements are relayed meanwhile, in callbacks
                     message = await self.client.read()
                 except PacketTooLarge:  # as MySQL does: the error, and the connection closed unread
                     self.client.write(p.err_packet(MysqlError(
@@ -107,27 +110,40 @@ class ClientSession:
                     logger.info("RDS Proxy %s closed a client of %s idle for IdleClientTimeout", self.proxy.name,
                                 self.user)
                     return
-                finally:
-                    idle.waiting = False
                 if not message or message[0] == p.COM_QUIT:
                     return
-                self.waiting = False
-                self.commands += 1
+                self.begin_command(message[0])
                 try:
                     await self._command(message)
                 except MysqlError as e:
                     self.client.write(p.err_packet(e))
                 await self.client.flush()
-                self.waiting = True
-                if self.held:  # kept for the next statement, but not for a client that stays idle
-                    asyncio.get_running_loop().call_later(session_state.HOLD_TIMEOUT, self._end_hold, self.commands)
+                self.end_command()
         except (ProtocolError, ConnectionError):
             pass  # the client left (or broke the protocol): nothing to answer
         finally:
-            if idle is not None:
-                idle.stop()
+            if self.idle is not None:
+                self.idle.stop()
+            self.fast.stop()
             await self._leave()
             self.client.close()
+
+    def begin_command(self, command: int) -> None:
+        """A command of the client's was read (here, or by the relay in callbacks)."""
+        self.waiting = False
+        self.commands += 1
+        if command != p.COM_PING:
+            self.held = False  # this command's result replaces what the last one left
+        if self.idle is not None:
+            self.idle.waiting = False
+
+    def end_command(self) -> None:
+        """The command was answered: the session waits for the client's next one."""
+        self.waiting = True
+        if self.idle is not None:
+            self.idle.waiting = True
+        if self.held:  # kept for the next statement, but not for a client that stays idle
+            asyncio.get_running_loop().call_later(session_state.HOLD_TIMEOUT, self._end_hold, self.commands)
 
     def close(self) -> None:
         """End the session from outside (the proxy stops): its next read fails and it cleans up."""
@@ -238,8 +254,6 @@ class ClientSession:
     # -- commands ----------------------------------------------------------------------------------
     async def _command(self, message: bytes) -> None:
         command = message[0]
-        if command != p.COM_PING:
-            self.held = False  # this command's result replaces what the last one left
         if command == p.COM_PING:
             self.client.write(p.ok_packet(self.status()))
         elif command == p.COM_INIT_DB:
@@ -255,7 +269,8 @@ class ClientSession:
             sql = message[1:].decode("utf-8", errors="replace")
             found = classify(sql)
             if found.sets and "EXCLUDE_VARIABLE_SETS" in self.proxy.settings().session_pinning_filters:
-                found = Classified(use=found.use, sets=found.sets)  # the filter: setting variables does not pin
+                found = Classified(use=found.use, sets=found.sets, ends_transaction=found.ends_transaction)
+                # (the filter: setting variables does not pin)
             if found.kill is not None:
                 await session_commands.kill(self, *found.kill)
             elif found.use is not None:
@@ -266,8 +281,7 @@ class ClientSession:
                 await self._set_tracked(found.sets)
                 self.client.write(p.ok_packet(self.status()))
             else:
-                ends = sql.lstrip().upper().startswith(("COMMIT", "ROLLBACK")) and "SAVEPOINT" not in sql.upper()
-                await self.forward(message, found.pin_reason, ends, sql, self.client.raw)
+                await self.forward(message, found.pin_reason, found.ends_transaction, sql, self.client.raw)
         elif command == p.COM_STMT_PREPARE:
             await self.forward(message, "prepared statement", raw=self.client.raw)
         elif command == p.COM_SET_OPTION:
@@ -276,14 +290,14 @@ class ClientSession:
             await self.forward(message, None, raw=self.client.raw)
 
     async def forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False,
-                       sql: str | None = None, raw: bytes | None = None) -> None:
+                      sql: str | None = None, raw: bytes | None = None, first_attempt: int = 1) -> None:
         """Relay one command to a backend connection and its response to the client (`raw`: the message's
         packets as the client sent them, when it is the client's).
 
         The response's last message reaches the client only after the connection went back to the
         pool (or stayed with the client): what the client does next sees the pool as it is.
         """
-        for attempt in (1, 2):
+        for attempt in range(first_attempt, 3):
             borrowed = self.backend is None
             backend = await self._borrow()
             out = Response(self.client, watch_stale=borrowed)
@@ -292,7 +306,7 @@ class ClientSession:
                     try:
                         await session_state.give_session_values(self, backend, sql, borrowed)
                     except MysqlError:
-                        self._drop_backend()  # half given: it cannot serve anyone
+                        self.drop_backend()  # half given: it cannot serve anyone
                         raise
                 if raw is not None:  # the client's own message, as it came (its sequence numbers start at 0)
                     backend.channel.write_raw(raw)
@@ -300,33 +314,51 @@ class ClientSession:
                     backend.channel.seq = 0
                     backend.channel.write(message)
                 await backend.channel.flush()
-                self.busy = True
-                if message[0] in RESPONSE_COMMANDS:
-                    status = await relay_response(backend.channel, out, message[0])
-                else:
-                    status = await relay(backend.channel, out.add, message[0])
-                if status == LOCAL_INFILE:
-                    status = await session_commands.local_infile(self, backend, out)
             except (ProtocolError, ConnectionError) as e:
-                self._drop_backend()
-                if out.empty and borrowed and attempt == 1:
-                    continue  # a pooled connection the database had closed: take another one
-                if out.written:  # part of the response reached the client: it cannot be answered any more
-                    raise ProtocolError("the database connection broke in the middle of a response") from e
-                raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query") from None
-            finally:
-                self.busy = False
-            if out.stale:
-                self._drop_backend()
-                if attempt == 1:
-                    continue
-                raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query")
-            session_state.note(self, backend, out.last, sql)
-            self._after(status, pin_reason, ends_transaction)
-            out.finish()
-            return
+                self._lost(e, out, borrowed, attempt)
+                continue
+            if await self.respond(backend, out, message, pin_reason, ends_transaction, sql, borrowed, attempt):
+                return
 
-    def _after(self, status: int, pin_reason: str | None, ends_transaction: bool) -> None:
+    async def respond(self, backend: Backend, out: Response, message: bytes, pin_reason: str | None,
+                      ends_transaction: bool, sql: str | None, borrowed: bool, attempt: int) -> bool:
+        """The database's response to `message` (sent on `backend`) to the client, then the session's state
+        after it; False when the pooled connection had been closed and the command never ran (attempt 1:
+        take another one)."""
+        self.busy = True
+        try:
+            if message[0] in RESPONSE_COMMANDS:
+                status = await relay_response(backend.channel, out, message[0])
+            else:
+                status = await relay(backend.channel, out.add, message[0])
+            if status == LOCAL_INFILE:
+                status = await session_commands.local_infile(self, backend, out)
+        except (ProtocolError, ConnectionError) as e:
+            self._lost(e, out, borrowed, attempt)
+            return False
+        finally:
+            self.busy = False
+        if out.stale:
+            self.drop_backend()
+            if attempt == 1:
+                return False
+            raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query")
+        session_state.note(self, backend, out.last, sql)
+        self.after(status, pin_reason, ends_transaction)
+        out.finish()
+        return True
+
+    def _lost(self, error: Exception, out: Response, borrowed: bool, attempt: int) -> None:
+        """The backend connection broke during a command: it goes; the command is tried again (on return)
+        only if it was a pooled connection the database had closed, at the first attempt."""
+        self.drop_backend()
+        if out.empty and borrowed and attempt == 1:
+            return  # a pooled connection the database had closed: take another one
+        if out.written:  # part of the response reached the client: it cannot be answered any more
+            raise ProtocolError("the database connection broke in the middle of a response") from error
+        raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query") from None
+
+    def after(self, status: int, pin_reason: str | None, ends_transaction: bool) -> None:
         """After a response: the session's transaction state from the database's status flags."""
         if status >= 0:
             self.state.autocommit = bool(status & p.SERVER_STATUS_AUTOCOMMIT)
@@ -348,7 +380,7 @@ class ClientSession:
             try:
                 await self.backend.align(self.state)
             except (ProtocolError, ConnectionError):
-                self._drop_backend()
+                self.drop_backend()
                 raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query") from None
             return self.backend
         for attempt in (1, 2):
@@ -437,7 +469,7 @@ class ClientSession:
         """COM_RESET_CONNECTION: a fresh session (its connection, if pinned, is closed)."""
         if self.backend is not None:
             if self.pinned:
-                self._drop_backend()
+                self.drop_backend()
             else:
                 await self._rollback_and_release()
         self._unpin()
@@ -458,7 +490,7 @@ class ClientSession:
             self.proxy.pool.release(self.backend)
             self.backend = None
 
-    def _drop_backend(self) -> None:
+    def drop_backend(self) -> None:
         if self.backend is not None:
             self.proxy.pool.discard(self.backend)
         self.backend = None
@@ -485,7 +517,7 @@ class ClientSession:
                 status = await backend.command(bytes([p.COM_QUERY]) + b"ROLLBACK")
                 backend.in_transaction = status >= 0 and bool(status & p.SERVER_STATUS_IN_TRANS)
         except (MysqlError, ProtocolError, ConnectionError):
-            self._drop_backend()  # it cannot be trusted with another client
+            self.drop_backend()  # it cannot be trusted with another client
             return
         self.backend, self.in_transaction = None, False
         self.proxy.pool.release(backend)
@@ -495,7 +527,7 @@ class ClientSession:
         self.home, self.held = None, False
         if self.backend is not None:
             if self.pinned:
-                self._drop_backend()
+                self.drop_backend()
             else:
                 await self._rollback_and_release()  # the client left inside a transaction
         self._unpin()

@@ -75,13 +75,24 @@ class Outcome:
             self.hold = True  # SHOW WARNINGS and SHOW ERRORS show the error
 
 
-async def give_session_values(session: SessionView, backend: Backend, sql: str, borrowed: bool) -> None:
-    """Before a statement: what it may read of the statements before (session_state.py) is this
-    session's, not that of the session that used this connection last."""
+def needs_values(session: SessionView, backend: Backend, sql: str, borrowed: bool) -> bool:
+    """Whether `give_session_values` has anything to do before this statement on this connection."""
     owner = backend.owner
     foreign = owner is not session and not (owner is None and session.fresh)
     if not foreign and backend.found_rows_of is session and backend.last_insert_id == session.last_insert_id:
-        return  # the usual case: the session's own connection
+        return False  # the usual case: the session's own connection
+    return bool(foreign and owner is not None and backend.insert_id_unsure) or (
+        borrowed and (foreign or backend.found_rows_of is not session) and reads_diagnostics(sql)) or (
+        backend.last_insert_id != session.last_insert_id and reads_last_insert_id(sql))
+
+
+async def give_session_values(session: SessionView, backend: Backend, sql: str, borrowed: bool) -> None:
+    """Before a statement: what it may read of the statements before (session_state.py) is this
+    session's, not that of the session that used this connection last."""
+    if not needs_values(session, backend, sql, borrowed):
+        return
+    owner = backend.owner
+    foreign = owner is not session and not (owner is None and session.fresh)
     if foreign and owner is not None and backend.insert_id_unsure:
         # The previous session's LAST_INSERT_ID() is sure only here: read it before it is replaced.
         if owner in session.proxy.sessions and owner.home in (backend, None):  # its last statement ran here

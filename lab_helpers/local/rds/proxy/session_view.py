@@ -1,6 +1,6 @@
-"""What the modules that answer for a client session (session_state.py, session_commands.py) use of
-that session and of its proxy, as typing Protocols: session.ClientSession and server.RdsProxy are one
-each. These modules then need no import of session.py, which imports them.
+"""What the modules that answer for a client session (session_state.py, session_commands.py, fast_path.py)
+use of that session and of its proxy, as typing Protocols: session.ClientSession and server.RdsProxy are
+one each. These modules then need no import of session.py, which imports them.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Protocol
 from .backend import Backend, Key, SessionState
 from .channel import Channel
 from .pool import Pool
+from .response import Response
 from .settings import ProxySettings
 
 
@@ -20,6 +21,7 @@ class ProxyCore(Protocol):
     sessions: set[SessionView]  # logged-in clients
     pinned: int  # clients pinned now
     statements: int  # client statements relayed to the database
+    statements_in_callbacks: int  # of those, answered without the session's task (fast_path.py)
 
     def settings(self) -> ProxySettings: ...
 
@@ -29,7 +31,7 @@ class ProxyCore(Protocol):
 
 
 class SessionView(Protocol):
-    """What session_state.py and session_commands.py read and change of a client session
+    """What session_state.py, session_commands.py and fast_path.py read and change of a client session
     (session.ClientSession is one)."""
     proxy: ProxyCore
     client: Channel
@@ -39,6 +41,7 @@ class SessionView(Protocol):
     state: SessionState
     initial_names: tuple[str, str | None]
     backend: Backend | None
+    pinned: str | None
     unchecked_database: bool
     login_database: str | None
     connection_id: int
@@ -54,6 +57,17 @@ class SessionView(Protocol):
     def status(self) -> int: ...
 
     async def forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False,
-                      sql: str | None = None) -> None: ...
+                      sql: str | None = None, raw: bytes | None = None, first_attempt: int = 1) -> None: ...
 
     async def reset(self) -> None: ...
+
+    async def respond(self, backend: Backend, out: Response, message: bytes, pin_reason: str | None,
+                      ends_transaction: bool, sql: str | None, borrowed: bool, attempt: int) -> bool: ...
+
+    def begin_command(self, command: int) -> None: ...
+
+    def end_command(self) -> None: ...
+
+    def after(self, status: int, pin_reason: str | None, ends_transaction: bool) -> None: ...
+
+    def drop_backend(self) -> None: ...

@@ -11,7 +11,8 @@ into statements of tokens; strings, quoted names and comments are skipped as MyS
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from .protocol import MysqlError
 
@@ -128,6 +129,7 @@ class Classified:
     sets: tuple[Assignment, ...] = ()  # SET ...
     pin_reason: str | None = None
     kill: tuple[bool, int] | None = None  # KILL [QUERY] <id>: (only the query?, the id)
+    ends_transaction: bool = False  # COMMIT or ROLLBACK (not to a savepoint)
 
 
 # Statements that start with none of these words, and contain none of these texts, change nothing
@@ -144,8 +146,27 @@ def _plain(sql: str) -> bool:
     return not any(marker in text for marker in _NEVER_IN_PLAIN)
 
 
+CLASSIFIED_KEPT = 4096  # classifications of short statements kept: a client sends the same ones again
+KEPT_LENGTH = 512  # characters of the longest statement whose classification is kept
+
+
 def classify(sql: str) -> Classified:
     """What one COM_QUERY does to the client's session."""
+    return _classify_kept(sql) if len(sql) <= KEPT_LENGTH else _classify(sql)
+
+
+@lru_cache(maxsize=CLASSIFIED_KEPT)
+def _classify_kept(sql: str) -> Classified:
+    return _classify(sql)  # (Classified is immutable: one may serve every client that sends the statement)
+
+
+def _classify(sql: str) -> Classified:
+    if sql.lstrip().upper().startswith(("COMMIT", "ROLLBACK")) and "SAVEPOINT" not in sql.upper():
+        return replace(_classify_session(sql), ends_transaction=True)
+    return _classify_session(sql)
+
+
+def _classify_session(sql: str) -> Classified:
     if len(sql) > PINNING_STATEMENT_LENGTH:
         return Classified(pin_reason="statement longer than 16 KB")
     if _plain(sql):
