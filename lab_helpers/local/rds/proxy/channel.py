@@ -194,6 +194,8 @@ class _Tls:
                 self.closed = True
                 break
             into += chunk
+            if not self.incoming.pending and not self.tls.pending():
+                break  # all read (another read() would only raise SSLWantReadError)
         with suppress(ConnectionError):  # (in a callback: the closed connection is seen by its reader)
             self._send()  # what the TLS layer answers on its own (an alert, a key update)
 
