@@ -1,6 +1,6 @@
 # Over 450 lines: one class, ClientSession: the state of one client connection (its login, the connection it borrows
 # at transaction boundaries, its pinning) that every method reads and changes; what stands alone is out already
-# (session_state.py, session_commands.py, statements.py, backend.py).
+# (session_state.py, session_commands.py, statements.py, backend.py, fast_path.py).
 """One client connection to the proxy: its login, its session state, and the relay of its commands.
 
 - Clients log in with mysql_native_password against the proxy's secret(s), read at each login; a
@@ -18,6 +18,8 @@
 - What a statement leaves for the next one (LAST_INSERT_ID(), ROW_COUNT(), FOUND_ROWS(), warnings)
   stays the client's (session_state.py); KILL, LOAD DATA LOCAL INFILE and COM_CHANGE_USER are
   answered as MySQL answers them (session_commands.py).
+- The session's task reads and answers the commands; the usual statement is relayed in the connections'
+  callbacks instead, with the same bookkeeping, while the task waits (fast_path.py).
 """
 from __future__ import annotations
 
