@@ -135,7 +135,10 @@ def summary(latency_ms: dict[str, list[float]], qps: dict[str, list[float]], cli
     cpu = {way: round(statistics.median(rounds), 1) for way, rounds in (cpu_us or {}).items() if rounds}
     relay = {"select1_relay_p50_ms": round(p50["relay"], 3),
              "added_relay_p50_ms": round(p50["relay"] - p50["direct"], 3), "relay_qps": round(rate["relay"]),
-             "relay_throughput_ratio": round(rate["relay"] / rate["direct"], 2)
+             "relay_throughput_ratio": round(rate["relay"] / rate["direct"], 2),
+             # what the proxy's parsing and bookkeeping add to a relay's own cost (Python's floor on the machine)
+             "proxy_over_relay_p50_ms": round(p50["proxy"] - p50["relay"], 3),
+             "tls_over_relay_p50_ms": round(p50["proxy_tls"] - p50["relay"], 3),
              } if "relay" in p50 and "relay" in rate else {}
     return {**relay,
         "select1_direct_p50_ms": round(p50["direct"], 3), "select1_proxy_p50_ms": round(p50["proxy"], 3),
@@ -230,6 +233,8 @@ def table_rows(p: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("a raw byte relay in Python (the floor)",
                      f"{p['select1_relay_p50_ms']:.3f} ms (+{p['added_relay_p50_ms']:.3f}); {p['relay_qps']:,} q/s "
                      f"({p['relay_throughput_ratio']:g}x){relay_cpu}"))
+        rows.append(("the proxy over that relay (p50, one client)",
+                     f"{p['proxy_over_relay_p50_ms']:+.3f} ms plain / {p['tls_over_relay_p50_ms']:+.3f} ms TLS"))
     if load:
         rounds = len(p["rounds"]["qps"]["direct"])
         ways = "the four ways" if "select1_relay_p50_ms" in p else "the three ways"

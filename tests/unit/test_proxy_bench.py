@@ -67,6 +67,7 @@ def test_a_raw_relays_figures_stand_beside_the_proxys_and_in_its_targets():
     lines = dict(proxy_bench.table_rows(p))
     assert lines["a raw byte relay in Python (the floor)"] == \
         "0.090 ms (+0.053); 18,000 q/s (0.88x), 20 µs CPU per query"
+    assert lines["the proxy over that relay (p50, one client)"] == "+0.304 ms plain / +0.613 ms TLS"
     assert lines["  measured"].startswith("the four ways in turns")
     measured = [m for _, m, _ in proxy_bench.targets(p)]
     assert measured == ["0.357 ms (TLS: 0.666 ms; a raw relay: 0.053 ms)", "0.11x (TLS: 0.09x; a raw relay: 0.88x)"]
