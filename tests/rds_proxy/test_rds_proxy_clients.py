@@ -94,6 +94,15 @@ def test_mysql8_variable_names_reach_the_engine_by_its_names(lab, connect):
     holder.rollback()
 
 
+def every_result(cur, shown=lambda cur, rows: rows) -> list:
+    """Each result of the statement the cursor ran, as `shown(cursor, rows)` gives it."""
+    results = []
+    while True:
+        results.append(shown(cur, cur.fetchall()))
+        if not cur.nextset():
+            return results
+
+
 def multi(port: int) -> list:
     conn = pymysql.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, database="lab",
                            client_flag=CLIENT.MULTI_STATEMENTS, autocommit=True)
@@ -101,17 +110,12 @@ def multi(port: int) -> list:
         results = []
         with conn.cursor() as cur:
             cur.execute("SELECT 1 AS one; SELECT 'two', 2.5; DO 0; SELECT id FROM kinds ORDER BY id")
-            while True:
-                results.append((cur.description and [d[0] for d in cur.description], cur.fetchall()))
-                if not cur.nextset():
-                    break
+            results += every_result(cur, lambda cur, rows: (cur.description and [d[0] for d in cur.description],
+                                                            rows))
             cur.execute("DROP PROCEDURE IF EXISTS lab.two_results")
             cur.execute("CREATE PROCEDURE lab.two_results() BEGIN SELECT 'first'; SELECT 'second', 2; END")
             cur.execute("CALL lab.two_results()")
-            while True:
-                results.append(cur.fetchall())
-                if not cur.nextset():
-                    break
+            results += every_result(cur)
         return results
     finally:
         conn.close()
@@ -234,11 +238,8 @@ def long_results(port: int) -> list:
         results = []
         with conn.cursor() as cur:
             cur.execute("SELECT seq, REPEAT(CHAR(65 + seq % 26), 1000) FROM seq_1_to_3000; SELECT 'after'")
-            while True:
-                results.append([(row[0], len(row[1]), hash(row[1])) if len(row) == 2 else row
-                                for row in cur.fetchall()])
-                if not cur.nextset():
-                    break
+            results += every_result(cur, lambda cur, rows: [(row[0], len(row[1]), hash(row[1])) if len(row) == 2
+                                                             else row for row in rows])
             # 16777212 bytes and their 4-byte length: a row of 16777216 bytes, in two packets, the second
             # one byte, 0xFE: what an EOF packet starts with (a relay that mistook it for one would stop there)
             cur.execute("SELECT CONCAT(REPEAT('x', 16777211), CHAR(254)) AS big, 2 AS two")
