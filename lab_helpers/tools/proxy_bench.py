@@ -7,7 +7,9 @@ A private MariaDB and the RDS Proxy emulator in a process of its own, as the loc
 (the database side in plain TCP), measured four ways side by side: the database directly, a raw byte
 relay in Python (tools/raw_relay.py: what any relay costs on this machine, the floor), the proxy with a
 plain client connection, and the proxy with TLS (the lesson's proxy requires it):
-- one client, `SELECT 1` on a kept connection: p50 latency each way, and what the proxy adds;
+- one client, `SELECT 1` on a kept connection: p50 latency each way, and what the proxy adds (the ways take
+  turns every `queries / SLICES` queries: the machine's state, such as which CPU each process runs on, which
+  moves the p50 of a loopback round trip by half, then weighs on every way alike);
 - `clients` concurrent clients for `seconds`, each `SELECT 1` in a loop on its own connection:
   queries per second each way, and the proxy's share of the database's throughput.
 The ways take turns, `rounds` times, and each figure is the median of its rounds: other
@@ -40,6 +42,7 @@ USER, PASSWORD = "bench", "bench-Passw0rd"
 WAYS = ("direct", "relay", "proxy", "proxy_tls")
 CLIENTS = 50
 QUERIES = 2000  # SELECT 1 of the one-client latency run, each way and round
+SLICES = 20  # the latency run's queries go in slices, the ways taking turns at each (see `_latency_round`)
 SECONDS = 2.0  # of each throughput run
 ROUNDS = 3
 
@@ -59,6 +62,15 @@ def _latencies_ms(conn: pymysql.connections.Connection, n: int) -> list[float]:
             cur.execute("SELECT 1")
             cur.fetchall()
             samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def _latency_round(kept: dict[str, pymysql.connections.Connection], queries: int) -> dict[str, list[float]]:
+    """`queries` SELECT 1 latencies (ms) of each way, the ways taking turns every queries / SLICES."""
+    samples: dict[str, list[float]] = {way: [] for way in kept}
+    for _ in range(SLICES):
+        for way, conn in kept.items():
+            samples[way] += _latencies_ms(conn, max(1, queries // SLICES))
     return samples
 
 
@@ -190,8 +202,8 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
             qps: dict[str, list[float]] = {way: [] for way in WAYS}
             cpu_us: dict[str, list[float]] = {way: [] for way in WAYS if way != "direct"}
             for n in range(rounds):
-                for way in WAYS:
-                    latency[way].append(statistics.median(_latencies_ms(kept[way], queries)))
+                for way, samples in _latency_round(kept, queries).items():
+                    latency[way].append(statistics.median(samples))
                 for way in WAYS:
                     rate, cpu = _throughput(targets[way], clients, seconds, pids.get(way))
                     qps[way].append(rate)

@@ -95,3 +95,14 @@ def test_the_raw_relay_passes_bytes_both_ways():
             relay.terminate()
             relay.wait(10)
             server.shutdown()
+
+
+def test_the_latency_run_takes_turns_between_the_ways(monkeypatch):
+    """Each way's queries go in slices, the ways in turns, so a change of the machine's state mid-run weighs on
+    every way alike."""
+    calls = []
+    monkeypatch.setattr(proxy_bench, "_latencies_ms", lambda conn, n: calls.append((conn, n)) or [float(n)] * n)
+    samples = proxy_bench._latency_round({"direct": "d", "relay": "r", "proxy": "p"}, 2000)
+    assert calls[:4] == [("d", 100), ("r", 100), ("p", 100), ("d", 100)]
+    assert len(calls) == 3 * proxy_bench.SLICES
+    assert {way: len(s) for way, s in samples.items()} == {"direct": 2000, "relay": 2000, "proxy": 2000}
