@@ -180,6 +180,7 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
         process = ProxyProcess("bench", root / "proxy")
         kept: dict[str, pymysql.connections.Connection] = {}
         relay: subprocess.Popen[bytes] | None = None
+        counters: dict[str, Any] = {}
         try:
             db.ensure_user(USER, PASSWORD)
             ca = CertificateAuthority(root / "ca").ensure()
@@ -212,6 +213,7 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
                 echo(f"RDS Proxy bench round {n + 1}/{rounds}: SELECT 1 p50 "
                      + ", ".join(f"{way} {latency[way][-1]:.3f} ms" for way in WAYS) + f"; {clients} clients "
                      + ", ".join(f"{way} {qps[way][-1]:,.0f} q/s" for way in WAYS))
+            counters = process.stats() or {}
         finally:
             for conn in kept.values():
                 conn.close()
@@ -221,6 +223,9 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
                 relay.wait(10)
             db.stop()
     result = summary(latency, qps, clients, (load_start, os.getloadavg()[0]), cpu_us)
+    if counters.get("statements"):  # how many of the proxy's statements never woke a session's task (fast_path.py)
+        result["statements_in_callbacks"] = round(counters.get("statements_in_callbacks", 0)
+                                                  / counters["statements"], 4)
     echo(f"RDS Proxy: SELECT 1 p50 {result['select1_direct_p50_ms']:.3f} ms direct, "
          f"+{result['added_p50_ms']:.3f} ms via the proxy, +{result['added_tls_p50_ms']:.3f} ms with TLS; "
          f"{clients} clients: {result['throughput_ratio']:g}x direct, {result['tls_throughput_ratio']:g}x with TLS")
@@ -240,6 +245,8 @@ def table_rows(p: dict[str, Any]) -> list[tuple[str, str]]:
     if cpu:
         rows.append((f"proxy process CPU per query ({p['clients']} clients)",
                      f"{cpu['proxy']:g} µs plain / {cpu['proxy_tls']:g} µs TLS"))
+    if "statements_in_callbacks" in p:
+        rows.append(("statements relayed in callbacks (no task)", f"{p['statements_in_callbacks']:.1%}"))
     if "select1_relay_p50_ms" in p:
         relay_cpu = f", {cpu['relay']:g} µs CPU per query" if "relay" in cpu else ""
         rows.append(("a raw byte relay in Python (the floor)",

@@ -30,6 +30,9 @@ def test_the_table_shows_plain_and_tls_side_by_side_with_the_conditions():
                             cpu_us={"proxy": [61.04, 58.2, 70.0], "proxy_tls": [80.0, 75.55, 90.1]})
     lines = dict(proxy_bench.table_rows(p))
     assert lines["proxy process CPU per query (50 clients)"] == "61 µs plain / 80 µs TLS"
+    assert "statements relayed in callbacks (no task)" not in lines
+    lines = dict(proxy_bench.table_rows({**p, "statements_in_callbacks": 0.9987}))
+    assert lines["statements relayed in callbacks (no task)"] == "99.9%"
     assert lines["SELECT 1 p50 direct / proxy / proxy TLS"] == \
         "0.037 ms / 0.394 ms (+0.357) / 0.703 ms (+0.666)"
     assert lines["50 clients direct / proxy / proxy TLS"] == "20,565 / 2,212 (0.11x) / 1,896 q/s (0.09x)"
