@@ -150,16 +150,6 @@ class Scan:
         self.needed -= consumed
 
 
-def end_response(channel: Channel, out: Response, scan: Scan) -> None:
-    """A response read to its end: all but its last message to `out.pending`, that one to `out.last`; the
-    buffer keeps what comes after it."""
-    buffer = channel.buffer
-    out.pending += buffer[:scan.start]
-    out.last = bytes(buffer[scan.start:scan.pos])
-    del buffer[:scan.pos]
-    channel.seq, channel.raw = (scan.seq + 1) & 0xFF, out.last
-
-
 async def relay_response(channel: Channel, out: Response, command: int) -> int:
     """The database's whole response to a COM_QUERY or COM_STMT_EXECUTE, from `channel` to `out`; its final
     status flags (ERR_STATUS after an ERR, LOCAL_INFILE when the database asks the client for a file)."""
@@ -176,7 +166,10 @@ async def relay_response(channel: Channel, out: Response, command: int) -> int:
         del buffer[:scan.pos]
         out.stale = True
         return ERR_STATUS
-    end_response(channel, out, scan)
+    out.pending += buffer[:scan.start]  # all but the last message; the buffer keeps what comes after
+    out.last = bytes(buffer[scan.start:scan.pos])
+    del buffer[:scan.pos]
+    channel.seq, channel.raw = (scan.seq + 1) & 0xFF, out.last
     return status
 
 
