@@ -75,10 +75,14 @@ class Outcome:
             self.hold = True  # SHOW WARNINGS and SHOW ERRORS show the error
 
 
+def _foreign(session: SessionView, backend: Backend) -> bool:
+    """Whether another session's statement ran last on this connection (a fresh session's never did)."""
+    return backend.owner is not session and not (backend.owner is None and session.fresh)
+
+
 def needs_values(session: SessionView, backend: Backend, sql: str, borrowed: bool) -> bool:
     """Whether `give_session_values` has anything to do before this statement on this connection."""
-    owner = backend.owner
-    foreign = owner is not session and not (owner is None and session.fresh)
+    owner, foreign = backend.owner, _foreign(session, backend)
     if not foreign and backend.found_rows_of is session and backend.last_insert_id == session.last_insert_id:
         return False  # the usual case: the session's own connection
     return bool(foreign and owner is not None and backend.insert_id_unsure) or (
@@ -91,8 +95,7 @@ async def give_session_values(session: SessionView, backend: Backend, sql: str, 
     session's, not that of the session that used this connection last."""
     if not needs_values(session, backend, sql, borrowed):
         return
-    owner = backend.owner
-    foreign = owner is not session and not (owner is None and session.fresh)
+    owner, foreign = backend.owner, _foreign(session, backend)
     if foreign and owner is not None and backend.insert_id_unsure:
         # The previous session's LAST_INSERT_ID() is sure only here: read it before it is replaced.
         if owner in session.proxy.sessions and owner.home in (backend, None):  # its last statement ran here
