@@ -54,7 +54,6 @@ class Link(asyncio.Protocol):
             self.buffer += data
         else:
             tls.decrypt(data, self.buffer)
-            self.eof = self.eof or tls.closed
         if self.handler is not None:  # (the hot path: no call between)
             self.handler()
         elif len(self.buffer) >= self.needed or self.eof:
@@ -177,7 +176,8 @@ class _Tls:
         return self.tls.version()
 
     def decrypt(self, data: bytes, into: bytearray) -> None:
-        """Received bytes to the TLS layer, and the plaintext there is now into `into`."""
+        """Received bytes to the TLS layer, and the plaintext there is now into `into` (the client's end of
+        the session is the link's end: `eof`)."""
         if self.closed:
             return  # after the client's close_notify nothing more is read
         if data:
@@ -196,6 +196,8 @@ class _Tls:
             into += chunk
             if not self.incoming.pending and not self.tls.pending():
                 break  # all read (another read() would only raise SSLWantReadError)
+        if self.closed:
+            self.link.eof = True
         with suppress(ConnectionError):  # (in a callback: the closed connection is seen by its reader)
             self._send()  # what the TLS layer answers on its own (an alert, a key update)
 
@@ -235,7 +237,6 @@ class Channel:
         await tls.handshake()
         self.link.tls = tls
         tls.decrypt(b"", self.buffer)  # what came with the handshake's last record
-        self.link.eof = self.link.eof or tls.closed
 
     @property
     def tls_version(self) -> str | None:
