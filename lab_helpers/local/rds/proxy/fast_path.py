@@ -24,7 +24,7 @@ from contextlib import suppress
 from . import protocol as p
 from . import session_state
 from .backend import Backend
-from .protocol import MAX_PAYLOAD, MysqlError, ProtocolError
+from .protocol import MysqlError, ProtocolError
 from .response import LOCAL_INFILE, Response, Scan
 from .session_view import SessionView
 from .statements import PINNING_STATEMENT_LENGTH, Classified, classify
@@ -107,7 +107,7 @@ class FastPath:
         buffer = link.buffer
         if len(buffer) >= 4:
             length = buffer[0] | buffer[1] << 8 | buffer[2] << 16
-            if length > FAST_MESSAGE_LIMIT or length >= MAX_PAYLOAD:
+            if length > FAST_MESSAGE_LIMIT:
                 self._to_task()  # a long message: the task reads it (and checks it against max_allowed_packet)
                 return
             if len(buffer) >= 4 + length:

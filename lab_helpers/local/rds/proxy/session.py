@@ -29,6 +29,7 @@ import logging
 import secrets
 import ssl
 from contextlib import suppress
+from dataclasses import replace
 
 from . import iam_auth, session_commands, session_state
 from . import protocol as p
@@ -41,7 +42,7 @@ from .protocol import MysqlError, PacketTooLarge, ProtocolError
 from .response import ERR_STATUS, LOCAL_INFILE, Response, relay_response
 from .session_view import ProxyCore
 from .settings import ProxySettings
-from .statements import Assignment, Classified, boolean, classify, unquote
+from .statements import Assignment, boolean, classify, unquote
 
 logger = logging.getLogger(__name__)
 
@@ -271,8 +272,7 @@ class ClientSession:
             sql = message[1:].decode("utf-8", errors="replace")
             found = classify(sql)
             if found.sets and "EXCLUDE_VARIABLE_SETS" in self.proxy.settings().session_pinning_filters:
-                found = Classified(use=found.use, sets=found.sets, ends_transaction=found.ends_transaction)
-                # (the filter: setting variables does not pin)
+                found = replace(found, pin_reason=None)  # the filter: setting variables does not pin
             if found.kill is not None:
                 await session_commands.kill(self, *found.kill)
             elif found.use is not None:
