@@ -41,7 +41,7 @@ class Link(asyncio.Protocol):
         self._reading_paused = False
         self._waiter: asyncio.Future[None] | None = None  # a reader waiting for data
         self._writable: asyncio.Future[None] | None = None  # a flush waiting for the write buffer to drain
-        self._writing_paused = False
+        self.writing_paused = False  # the transport's write buffer is full (the peer does not read what it is sent)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's TCPTransport: no asyncio subclass
@@ -72,20 +72,15 @@ class Link(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.eof = True
         self._wake()
-        self._writing_paused = False
+        self.writing_paused = False
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
 
-    @property
-    def writing_paused(self) -> bool:
-        """The transport's write buffer is full (the peer does not read what it is sent)."""
-        return self._writing_paused
-
     def pause_writing(self) -> None:
-        self._writing_paused = True
+        self.writing_paused = True
 
     def resume_writing(self) -> None:
-        self._writing_paused = False
+        self.writing_paused = False
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
 
@@ -118,7 +113,7 @@ class Link(asyncio.Protocol):
         """Wait while the transport's write buffer is full (ConnectionError once the connection is lost)."""
         if self.transport is None or self.transport.is_closing():
             raise ConnectionError("the connection is closed")
-        if self._writing_paused:
+        if self.writing_paused:
             self._writable = asyncio.get_running_loop().create_future()
             try:
                 await self._writable

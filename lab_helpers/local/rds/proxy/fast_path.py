@@ -27,22 +27,42 @@ from .backend import Backend
 from .protocol import MysqlError, ProtocolError
 from .response import LOCAL_INFILE, Response, Scan
 from .session_view import SessionView
-from .statements import PINNING_STATEMENT_LENGTH, Classified, classify
+from .statements import KEPT_LENGTH, PINNING_STATEMENT_LENGTH, Classified, Traits, classify
 
 logger = logging.getLogger(__name__)
 
 FAST_RESPONSE_LIMIT = 64 * 1024  # bytes of a response read in callbacks at most; a longer one is a task's
 FAST_MESSAGE_LIMIT = PINNING_STATEMENT_LENGTH + 5  # a longer statement pins (and is the task's to relay)
+PLANS_KEPT = 4096  # plans of short statements kept (a client sends the same ones again)
 
 
-class _Command:
-    """The statement being relayed in callbacks."""
-    __slots__ = ("message", "sql", "found", "backend", "borrowed", "scan")
+class _Plan:
+    """What the relay needs to know of one statement: its text, what it does to the session
+    (statements.classify) and what it reads and leaves of the statements before (Traits)."""
+    __slots__ = ("sql", "found", "traits")
 
-    def __init__(self, message: bytes, sql: str, found: Classified, backend: Backend, borrowed: bool):
-        self.message, self.sql, self.found = message, sql, found
-        self.backend, self.borrowed = backend, borrowed
-        self.scan = Scan(p.COM_QUERY, borrowed)
+    def __init__(self, sql: str, found: Classified):
+        self.sql, self.found, self.traits = sql, found, Traits(sql)
+
+
+# A short statement's plan by its message as the client sent it (header included), or None when it is not
+# this relay's (USE, SET, KILL, a statement the task answers with an error): worked out once per text.
+_plans: dict[bytes, _Plan | None] = {}
+
+
+def _plan(raw: bytes) -> _Plan | None:
+    sql = raw[5:].decode("utf-8", errors="replace")
+    try:
+        found = classify(sql)
+    except MysqlError:
+        plan = None  # the task answers it with the error
+    else:
+        plan = None if found.use is not None or found.sets or found.kill is not None else _Plan(sql, found)
+    if len(raw) <= KEPT_LENGTH + 5:
+        if len(_plans) >= PLANS_KEPT:
+            del _plans[next(iter(_plans))]  # the oldest
+        _plans[raw] = plan
+    return plan
 
 
 class FastPath:
@@ -52,7 +72,13 @@ class FastPath:
         self.session = session
         self.link = session.client.link
         self._parked: asyncio.Future[None] | None = None  # the session's task, waiting for a command of its own
-        self._command: _Command | None = None  # a statement on its way (in callbacks, or finished by a task)
+        # The statement on its way (in callbacks, or finished by a task): its connection (None: no statement),
+        # its message as the client sent it, its plan, whether its connection was borrowed for it, its response.
+        self._backend: Backend | None = None
+        self._raw = b""
+        self._plan: _Plan | None = None
+        self._borrowed = False
+        self._scan: Scan | None = None
         self._finishing: asyncio.Task[None] | None = None
 
     async def next_command(self) -> None:
@@ -69,14 +95,14 @@ class FastPath:
 
     def stop(self) -> None:
         """The session ends: a statement still on its way loses its connection (closed: the response is nobody's)."""
-        command = self._command
+        backend = self._backend
         if self._finishing is not None:
             self._finishing.cancel()
-        if command is not None:
-            command.backend.channel.link.handler = None
-            if self.session.backend is command.backend:
+        if backend is not None:
+            backend.channel.link.handler = None
+            if self.session.backend is backend:
                 self.session.drop_backend()
-            self._command = None
+            self._backend = None
 
     def _end_session(self, why: str) -> None:
         """Something went wrong that the session cannot answer: it ends (its task reads the end and cleans up)."""
@@ -88,10 +114,11 @@ class FastPath:
     # -- the client's side ---------------------------------------------------------------------
     def _pump(self) -> None:
         """Something arrived from the client (or the client ended, or a statement was answered)."""
-        if self._command is not None or self._parked is None or self._parked.done():
+        if self._backend is not None or self._parked is None or self._parked.done():
             return
         try:
-            self._next()
+            if not self._start():
+                self._wait_or_wake()
         except Exception:  # a bug here must end this session only, never leave it waiting for nothing
             logger.exception("RDS Proxy %s: the relay of a statement failed", self.session.proxy.name)
             self._abandon()
@@ -102,18 +129,14 @@ class FastPath:
         self._end_session("an unexpected error in the relay")
         self._to_task()
 
-    def _next(self) -> None:
+    def _wait_or_wake(self) -> None:
+        """No statement could start: wait for more of the client's message, or wake the task to read it."""
         link = self.link
         buffer = link.buffer
         if len(buffer) >= 4:
             length = buffer[0] | buffer[1] << 8 | buffer[2] << 16
-            if length > FAST_MESSAGE_LIMIT:
-                self._to_task()  # a long message: the task reads it (and checks it against max_allowed_packet)
-                return
-            if len(buffer) >= 4 + length:
-                if not link.writing_paused and self._start(length):
-                    return
-                self._to_task()
+            if length > FAST_MESSAGE_LIMIT or len(buffer) >= 4 + length:
+                self._to_task()  # a long message (checked against max_allowed_packet there), or one not for here
                 return
         if link.eof:
             self._to_task()
@@ -125,47 +148,65 @@ class FastPath:
         if self._parked is not None and not self._parked.done():
             self._parked.set_result(None)
 
-    def _start(self, length: int) -> bool:
-        """Send the whole message at the buffer's start to the database now, if it is a statement this
+    def _start(self) -> bool:
+        """Send the whole message at the client's buffer's start to the database now, if it is a statement this
         relay takes and its connection is ready (else False, and nothing changed)."""
-        session, buffer = self.session, self.link.buffer
-        limit = session.proxy.pool.max_allowed_packet
-        if buffer[4] != p.COM_QUERY or limit is None or length > limit or session.unchecked_database:
+        link = self.link
+        buffer = link.buffer
+        size = len(buffer)
+        if size < 5 or buffer[4] != p.COM_QUERY or link.writing_paused:
             return False
-        sql = buffer[5:4 + length].decode("utf-8", errors="replace")
+        length = buffer[0] | buffer[1] << 8 | buffer[2] << 16
+        end = 4 + length
+        if size < end or length > FAST_MESSAGE_LIMIT:
+            return False
+        raw = bytes(buffer) if size == end else bytes(buffer[:end])
         try:
-            found = classify(sql)
-        except MysqlError:
-            return False  # the task answers it with the error
-        if found.use is not None or found.sets or found.kill is not None:
+            plan = _plans[raw]
+        except KeyError:
+            plan = _plan(raw)
+        if plan is None:
+            return False
+        session = self.session
+        pool = session.proxy.pool
+        limit = pool.max_allowed_packet
+        if limit is None or length > limit or session.unchecked_database:
             return False
         backend = session.backend
         borrowed = backend is None
-
-        def ready(b: Backend) -> bool:
-            return b.state == session.state and (
-                bool(session.pinned) or not session_state.needs_values(session, b, sql, borrowed))
-
         if backend is None:
-            backend = session.proxy.pool.take_now(session.key, session.state.database, session.home, ready)
+            backend = pool.idle_now(session.key, session.state.database, session.home)
             if backend is None:
                 return False
-            session.backend = backend
-        elif not ready(backend):
+        # Ready: in the session's state, and holding the session's own values (session_state.py; the usual
+        # case, its own connection, without a call).
+        if backend.state != session.state or not (
+                session.pinned or (backend.owner is session and backend.found_rows_of is session
+                                   and backend.last_insert_id == session.last_insert_id)
+                or not session_state.needs_values(session, backend, plan.traits, borrowed)):
             return False
+        if borrowed:
+            pool.take(backend)
+            session.backend = backend
+        if size == end:
+            buffer.clear()
+        else:
+            del buffer[:end]
+        backend_link = backend.channel.link
+        try:
+            backend_link.write(raw)  # first: the bookkeeping below is done while the database works
+            sent = True
+        except ConnectionError:
+            sent = False
         # The command is the session's now: what the task does when it reads one (session.run, _command).
-        raw = bytes(buffer[:4 + length])
-        del buffer[:4 + length]
         client = session.client
         client.seq, client.raw = (raw[3] + 1) & 0xFF, raw
         session.begin_command(p.COM_QUERY)
         session.proxy.statements += 1
-        command = self._command = _Command(raw[4:], sql, found, backend, borrowed)
-        backend_link = backend.channel.link
-        try:
-            backend.channel.write_raw(raw)
-        except ConnectionError:
-            self._finish_in_task(command)
+        self._backend, self._raw, self._plan, self._borrowed = backend, raw, plan, borrowed
+        self._scan = Scan(p.COM_QUERY, borrowed)
+        if not sent:
+            self._finish_in_task()
             return True
         session.busy = True
         backend_link.handler = self._on_response
@@ -177,57 +218,69 @@ class FastPath:
     # -- the database's side -------------------------------------------------------------------
     def _on_response(self) -> None:
         """Something arrived from the database for the statement on its way (or its connection ended)."""
-        command = self._command
-        if command is None:
+        backend = self._backend
+        if backend is None:
             return
         try:
-            self._read_response(command)
+            self._read_response(backend)
         except Exception:  # (as in _pump)
             logger.exception("RDS Proxy %s: the relay of a response failed", self.session.proxy.name)
             self._abandon()
 
-    def _read_response(self, command: _Command) -> None:
-        backend = command.backend
+    def _read_response(self, backend: Backend) -> None:
         link = backend.channel.link
+        buffer = link.buffer
+        scan = self._scan
+        assert scan is not None and self._plan is not None  # (set with the statement)
         try:
-            status = command.scan.advance(link.buffer)
+            status = scan.advance(buffer)
         except ProtocolError:
-            status = None
-        if status is None:
-            if link.eof or command.scan.pos > FAST_RESPONSE_LIMIT or len(link.buffer) > FAST_RESPONSE_LIMIT:
-                self._finish_in_task(command)
+            self._finish_in_task()  # (it meets the same error, and ends the session)
             return
-        if command.scan.stale or status == LOCAL_INFILE:
-            self._finish_in_task(command)
+        if status is None:
+            if link.eof or scan.pos > FAST_RESPONSE_LIMIT or len(buffer) > FAST_RESPONSE_LIMIT:
+                self._finish_in_task()
+            return
+        if scan.stale or status == LOCAL_INFILE:
+            self._finish_in_task()
             return
         link.handler = None
-        session, end = self.session, command.scan.pos
-        response = bytes(link.buffer[:end])  # as the database sent it
-        del link.buffer[:end]
+        end = scan.pos
+        if len(buffer) == end:
+            response = bytes(buffer)  # as the database sent it
+            buffer.clear()
+        else:
+            response = bytes(buffer[:end])
+            del buffer[:end]
+        session, found = self.session, self._plan.found
+        with suppress(ConnectionError):  # the client left: its session ends at its next read
+            session.client.write_raw(response)
+        # The bookkeeping after the client has its answer: nothing else runs on the proxy's loop before it is
+        # done (the connection is back in the pool before the client's next command, or anyone's, is read).
         session.busy = False
         session.proxy.statements_in_callbacks += 1
-        session_state.note(session, backend, response[command.scan.start:], command.sql)
-        session.after(status, command.found.pin_reason, command.found.ends_transaction)
-        with suppress(ConnectionError):  # the client left: its session ends at its next read
-            session.client.write_raw(response)  # (once the connection went back to the pool: session.forward)
+        session_state.note(session, backend, response, scan.start, self._plan.traits)
+        session.after(status, found.pin_reason, found.ends_transaction)
         self._done()
 
-    def _finish_in_task(self, command: _Command) -> None:
+    def _finish_in_task(self) -> None:
         """What the callbacks cannot finish, a task finishes (the response read again from its start)."""
-        command.backend.channel.link.handler = None
+        backend, plan = self._backend, self._plan
+        assert backend is not None and plan is not None  # (a statement is on its way)
+        backend.channel.link.handler = None
         self.session.busy = False
         self.link.handler = None  # the client's connection is read by that task now, if it must be
-        self._finishing = asyncio.get_running_loop().create_task(self._finish(command))
+        self._finishing = asyncio.get_running_loop().create_task(
+            self._finish(backend, self._raw[4:], plan, self._borrowed))
 
-    async def _finish(self, command: _Command) -> None:
-        session = self.session
+    async def _finish(self, backend: Backend, message: bytes, plan: _Plan, borrowed: bool) -> None:
+        session, found = self.session, plan.found
         try:
             try:
-                found = command.found
-                out = Response(session.client, watch_stale=command.borrowed)  # (nothing was passed on yet)
-                if not await session.respond(command.backend, out, command.message, found.pin_reason,
-                                             found.ends_transaction, command.sql, command.borrowed, 1):
-                    await session.forward(command.message, found.pin_reason, found.ends_transaction, command.sql,
+                out = Response(session.client, watch_stale=borrowed)  # (nothing was passed on yet)
+                if not await session.respond(backend, out, message, found.pin_reason, found.ends_transaction,
+                                             plan.traits, borrowed, 1):
+                    await session.forward(message, found.pin_reason, found.ends_transaction, plan.traits,
                                           session.client.raw, first_attempt=2)
             except MysqlError as e:
                 session.client.write(p.err_packet(e))
@@ -245,8 +298,12 @@ class FastPath:
 
     def _done(self) -> None:
         """The statement was answered: the session waits for the next one (which may be there already)."""
-        self._command = None
+        self._backend, self._plan, self._scan = None, None, None
         self.session.end_command()
         if self._parked is not None and not self._parked.done():
-            self.link.handler = self._pump
-            self._pump()
+            link = self.link
+            link.handler = self._pump
+            if link.buffer or link.eof:
+                self._pump()
+            else:
+                link.resume_reading()

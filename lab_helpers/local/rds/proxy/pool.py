@@ -81,19 +81,24 @@ class Pool:
             return await self._open(self.settings(), key, capabilities)
         return given
 
-    def take_now(self, key: Key, database: str | None, home: Backend | None,
-                 ready: Callable[[Backend], bool]) -> Backend | None:
-        """The idle connection `acquire` would give the client, taken now when it is `ready` for it (a relay in
+    def idle_now(self, key: Key, database: str | None, home: Backend | None) -> Backend | None:
+        """The idle connection `acquire` would give the client, if it can be taken now (`take`: a relay in
         callbacks, fast_path.py, cannot wait); None when acquire has more to do (no target, a new one, a
-        connection to open, another client's home to take) or the connection is not ready."""
+        connection to open, another client's home to take)."""
         if self.idle_target is None or self.settings().target != self.idle_target:
             return None
-        backend = self._idle_choice(key, database, home, steal=False)
-        if backend is None or backend.channel.at_eof() or not ready(backend):
+        if home is not None and home.key == key and home in self.idle:
+            backend: Backend | None = home  # (the usual case: what _idle_choice answers first)
+        else:
+            backend = self._idle_choice(key, database, home, steal=False)
+        if backend is None or backend.channel.at_eof():
             return None
+        return backend
+
+    def take(self, backend: Backend) -> None:
+        """Borrow the idle connection `idle_now` chose."""
         del self.idle[backend]
         self.in_use += 1
-        return backend
 
     def release(self, backend: Backend) -> None:
         """Give back a connection that is between transactions and holds no pinned state."""
@@ -104,8 +109,10 @@ class Pool:
                 or (not self.waiters and len(self.idle) >= idle_limit)):
             self._close(backend)
             self._hand_off(None, settings)
-            return
-        self._hand_off(backend, settings)
+        elif self.waiters:
+            self._hand_off(backend, settings)
+        else:
+            self.idle[backend] = None
 
     def discard(self, backend: Backend) -> None:
         """Close a borrowed connection instead of giving it back (broken, or holding a pinned session's state)."""

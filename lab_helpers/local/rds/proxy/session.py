@@ -42,7 +42,7 @@ from .protocol import MysqlError, PacketTooLarge, ProtocolError
 from .response import ERR_STATUS, LOCAL_INFILE, Response, relay_response
 from .session_view import ProxyCore
 from .settings import ProxySettings
-from .statements import Assignment, boolean, classify, unquote
+from .statements import Assignment, Traits, boolean, classify, unquote
 
 logger = logging.getLogger(__name__)
 
@@ -283,7 +283,8 @@ class ClientSession:
                 await self._set_tracked(found.sets)
                 self.client.write(p.ok_packet(self.status()))
             else:
-                await self.forward(message, found.pin_reason, found.ends_transaction, sql, self.client.raw)
+                await self.forward(message, found.pin_reason, found.ends_transaction, Traits(sql),
+                                   self.client.raw)
         elif command == p.COM_STMT_PREPARE:
             await self.forward(message, "prepared statement", raw=self.client.raw)
         elif command == p.COM_SET_OPTION:
@@ -292,9 +293,10 @@ class ClientSession:
             await self.forward(message, None, raw=self.client.raw)
 
     async def forward(self, message: bytes, pin_reason: str | None, ends_transaction: bool = False,
-                      sql: str | None = None, raw: bytes | None = None, first_attempt: int = 1) -> None:
-        """Relay one command to a backend connection and its response to the client (`raw`: the message's
-        packets as the client sent them, when it is the client's).
+                      traits: Traits | None = None, raw: bytes | None = None,
+                      first_attempt: int = 1) -> None:
+        """Relay one command to a backend connection and its response to the client (`traits`: a statement's,
+        session_state.py; `raw`: the message's packets as the client sent them, when it is the client's).
 
         The response's last message reaches the client only after the connection went back to the
         pool (or stayed with the client): what the client does next sees the pool as it is.
@@ -304,9 +306,9 @@ class ClientSession:
             backend = await self._borrow()
             out = Response(self.client, watch_stale=borrowed)
             try:
-                if sql is not None and not self.pinned:
+                if traits is not None and not self.pinned:
                     try:
-                        await session_state.give_session_values(self, backend, sql, borrowed)
+                        await session_state.give_session_values(self, backend, traits, borrowed)
                     except MysqlError:
                         self.drop_backend()  # half given: it cannot serve anyone
                         raise
@@ -319,11 +321,12 @@ class ClientSession:
             except (ProtocolError, ConnectionError) as e:
                 self._lost(e, out, borrowed, attempt)
                 continue
-            if await self.respond(backend, out, message, pin_reason, ends_transaction, sql, borrowed, attempt):
+            if await self.respond(backend, out, message, pin_reason, ends_transaction, traits, borrowed, attempt):
                 return
 
     async def respond(self, backend: Backend, out: Response, message: bytes, pin_reason: str | None,
-                      ends_transaction: bool, sql: str | None, borrowed: bool, attempt: int) -> bool:
+                      ends_transaction: bool, traits: Traits | None, borrowed: bool, attempt: int
+                      ) -> bool:
         """The database's response to `message` (sent on `backend`) to the client, then the session's state
         after it; False when the pooled connection had been closed and the command never ran (attempt 1:
         take another one)."""
@@ -345,7 +348,7 @@ class ClientSession:
             if attempt == 1:
                 return False
             raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query")
-        session_state.note(self, backend, out.last, sql)
+        session_state.note(self, backend, out.last, 0, traits)
         self.after(status, pin_reason, ends_transaction)
         out.finish()
         return True

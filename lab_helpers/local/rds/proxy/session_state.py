@@ -31,48 +31,11 @@ from __future__ import annotations
 from . import protocol as p
 from .backend import Backend, SessionState
 from .session_view import SessionView
+from .statements import Traits
 
 # Seconds a held connection waits for the client's next statement before it goes back to the pool (a
 # warm client that stays idle must not keep a connection; ProxySQL bounds its delay the same way).
 HOLD_TIMEOUT = 1.0
-
-# Lower-case texts of statements that read what the previous statement left.
-_READS_DIAGNOSTICS = ("row_count", "found_rows", "warning", "error")
-
-
-def reads_diagnostics(sql: str) -> bool:
-    """Whether a statement may read ROW_COUNT(), FOUND_ROWS(), warnings or errors of the one before."""
-    lower = sql.lower()
-    return any(marker in lower for marker in _READS_DIAGNOSTICS)
-
-
-def reads_last_insert_id(sql: str) -> bool:
-    return "last_insert_id" in sql.lower()
-
-
-class Outcome:
-    """What the final packet of a response says about the session: whether it carries an insert id, whether
-    it sets FOUND_ROWS(), and whether the connection must stay with the client for its next statement."""
-    __slots__ = ("insert_id", "hold", "sets_found_rows")
-
-    def __init__(self, last_packet: bytes, sql: str | None):
-        self.insert_id = 0
-        self.hold = False
-        self.sets_found_rows = False
-        payload = last_packet[4:]
-        if p.is_ok(payload):
-            affected, pos = p.lenenc_int(payload, 1)
-            self.insert_id, pos = p.lenenc_int(payload, pos)
-            warnings = int.from_bytes(payload[pos + 2:pos + 4], "little")
-            self.hold = bool(affected or self.insert_id or warnings)
-            self.sets_found_rows = sql is not None and sql.lstrip()[:6].lower() == "select"  # SELECT ... INTO
-        elif p.is_eof(payload):
-            warnings = int.from_bytes(payload[1:3], "little")
-            self.hold = bool(warnings) or bool(  # "SELECT SQL_CALC_FOUND_ROWS" is 26 characters at least
-                sql is not None and len(sql) >= 26 and "calc_found_rows" in sql.lower())
-            self.sets_found_rows = True  # a result set: SELECT, SHOW
-        elif p.is_err(payload):
-            self.hold = True  # SHOW WARNINGS and SHOW ERRORS show the error
 
 
 def _foreign(session: SessionView, backend: Backend) -> bool:
@@ -80,20 +43,20 @@ def _foreign(session: SessionView, backend: Backend) -> bool:
     return backend.owner is not session and not (backend.owner is None and session.fresh)
 
 
-def needs_values(session: SessionView, backend: Backend, sql: str, borrowed: bool) -> bool:
+def needs_values(session: SessionView, backend: Backend, traits: Traits, borrowed: bool) -> bool:
     """Whether `give_session_values` has anything to do before this statement on this connection."""
     owner, foreign = backend.owner, _foreign(session, backend)
     if not foreign and backend.found_rows_of is session and backend.last_insert_id == session.last_insert_id:
         return False  # the usual case: the session's own connection
     return bool(foreign and owner is not None and backend.insert_id_unsure) or (
-        borrowed and (foreign or backend.found_rows_of is not session) and reads_diagnostics(sql)) or (
-        backend.last_insert_id != session.last_insert_id and reads_last_insert_id(sql))
+        borrowed and (foreign or backend.found_rows_of is not session) and traits.reads_diagnostics) or (
+        backend.last_insert_id != session.last_insert_id and traits.reads_last_insert_id)
 
 
-async def give_session_values(session: SessionView, backend: Backend, sql: str, borrowed: bool) -> None:
+async def give_session_values(session: SessionView, backend: Backend, traits: Traits, borrowed: bool) -> None:
     """Before a statement: what it may read of the statements before (session_state.py) is this
     session's, not that of the session that used this connection last."""
-    if not needs_values(session, backend, sql, borrowed):
+    if not needs_values(session, backend, traits, borrowed):
         return
     owner, foreign = backend.owner, _foreign(session, backend)
     if foreign and owner is not None and backend.insert_id_unsure:
@@ -104,9 +67,9 @@ async def give_session_values(session: SessionView, backend: Backend, sql: str, 
         else:  # it left, or went on elsewhere: the value here is nobody's, given afresh when read
             backend.last_insert_id = -1
         backend.insert_id_unsure = False
-    if borrowed and reads_diagnostics(sql) and (foreign or backend.found_rows_of is not session):
+    if borrowed and traits.reads_diagnostics and (foreign or backend.found_rows_of is not session):
         await _fresh_session(session, backend)
-    if backend.last_insert_id != session.last_insert_id and reads_last_insert_id(sql):
+    if backend.last_insert_id != session.last_insert_id and traits.reads_last_insert_id:
         await backend.command(bytes([p.COM_QUERY]) + f"DO LAST_INSERT_ID({session.last_insert_id})".encode())
         backend.last_insert_id, backend.insert_id_unsure = session.last_insert_id, False
 
@@ -131,14 +94,32 @@ async def _fresh_session(session: SessionView, backend: Backend) -> None:
     await backend.align(session.state)
 
 
-def note(session: SessionView, backend: Backend, last_packet: bytes, sql: str | None) -> None:
-    """After a response: this connection holds what this session's statement left."""
-    outcome = Outcome(last_packet, sql)
-    backend.owner, session.home, session.fresh, session.held = session, backend, False, outcome.hold
-    if outcome.sets_found_rows:
+def note(session: SessionView, backend: Backend, response: bytes | bytearray, start: int, traits: Traits | None
+         ) -> None:
+    """After a response whose last message is `response[start:]` (the statement's traits: None for
+    a command that is not a statement): this connection holds what this session's statement left, and the
+    session keeps the connection for its next statement when that is something else than a fresh session's
+    (an insert id, affected rows, warnings, an error, SQL_CALC_FOUND_ROWS)."""
+    size = len(response) - start - 4  # the last message's payload (it ends the response)
+    kind = response[start + 4] if size > 0 else -1
+    insert_id, sets_found_rows = 0, False
+    if kind == 0x00:  # OK
+        affected, pos = p.lenenc_int(response, start + 5)
+        insert_id, pos = p.lenenc_int(response, pos)
+        warnings = int.from_bytes(response[pos + 2:pos + 4], "little")
+        hold = bool(affected or insert_id or warnings)
+        sets_found_rows = traits is not None and traits.select  # SELECT ... INTO
+    elif kind == 0xFE and size < 9:  # the EOF that ends a result set (SELECT, SHOW)
+        hold = bool(response[start + 5] or response[start + 6]) if size >= 3 else False  # its warnings
+        hold = hold or (traits is not None and traits.calc_found_rows)
+        sets_found_rows = True
+    else:
+        hold = kind == 0xFF  # SHOW WARNINGS and SHOW ERRORS show the error
+    backend.owner, session.home, session.fresh, session.held = session, backend, False, hold
+    if sets_found_rows:
         backend.found_rows_of = session
-    if outcome.insert_id:  # generated (LAST_INSERT_ID()), or given explicitly (LAST_INSERT_ID() unchanged)
-        session.last_insert_id = backend.last_insert_id = outcome.insert_id
+    if insert_id:  # generated (LAST_INSERT_ID()), or given explicitly (LAST_INSERT_ID() unchanged)
+        session.last_insert_id = backend.last_insert_id = insert_id
         backend.insert_id_unsure = True
-    elif sql is not None and reads_last_insert_id(sql):  # LAST_INSERT_ID(n) sets it
+    elif traits is not None and traits.reads_last_insert_id:  # LAST_INSERT_ID(n) sets it
         backend.insert_id_unsure = True

@@ -146,6 +146,24 @@ def _plain(sql: str) -> bool:
     return not any(marker in text for marker in _NEVER_IN_PLAIN)
 
 
+# Lower-case texts of statements that read what the previous statement left.
+_READS_DIAGNOSTICS = ("row_count", "found_rows", "warning", "error")
+
+
+class Traits:
+    """What a statement's text says of what it reads and leaves for the next one (session_state.py; worked out once
+    per text: the relay in callbacks keeps them with the statement's classification, fast_path.py)."""
+    __slots__ = ("reads_diagnostics", "reads_last_insert_id", "select", "calc_found_rows")
+
+    def __init__(self, sql: str):
+        lower = sql.lower()
+        # whether it may read ROW_COUNT(), FOUND_ROWS(), warnings or errors of the one before
+        self.reads_diagnostics = any(marker in lower for marker in _READS_DIAGNOSTICS)
+        self.reads_last_insert_id = "last_insert_id" in lower  # (and LAST_INSERT_ID(n) sets it)
+        self.select = lower.lstrip()[:6] == "select"  # an OK after it (SELECT ... INTO) sets FOUND_ROWS()
+        self.calc_found_rows = "calc_found_rows" in lower  # FOUND_ROWS() then reads its count: the next may
+
+
 CLASSIFIED_KEPT = 4096  # classifications of short statements kept: a client sends the same ones again
 KEPT_LENGTH = 512  # characters of the longest statement whose classification is kept
 
