@@ -10,6 +10,12 @@ it arrives (response.Scan) and passed on with the same bookkeeping as the task's
 the transaction state, the pool). This is how most statements are relayed; what a raw byte relay
 spends is most of what it costs.
 
+What decides a statement's way is worked out once per statement text (`_Plan`, kept by the message as
+it came). Each side writes first and keeps its books after: the statement goes to the database before
+the session marks it begun, and the answer goes to the client before the connection goes back to the
+pool. Nothing else runs on the proxy's loop in between (the client's next command, or anyone's, is read
+after), so the order is the one a client can observe, and the bookkeeping is off the round trip.
+
 Anything else is the task's, as before: the callback wakes it (`next_command` returns) and it reads
 the message itself. A response that does not end soon (longer than FAST_RESPONSE_LIMIT), an error
 saying the pooled connection was closed, a lost connection or LOAD DATA LOCAL INFILE is finished by a
