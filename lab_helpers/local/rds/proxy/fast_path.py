@@ -43,12 +43,12 @@ PLANS_KEPT = 4096  # plans of short statements kept (a client sends the same one
 
 
 class _Plan:
-    """What the relay needs to know of one statement: its text, what it does to the session
-    (statements.classify) and what it reads and leaves of the statements before (Traits)."""
-    __slots__ = ("sql", "found", "traits")
+    """What the relay needs to know of one statement: what it does to the session (statements.classify) and
+    what it reads and leaves of the statements before (Traits)."""
+    __slots__ = ("found", "traits")
 
     def __init__(self, sql: str, found: Classified):
-        self.sql, self.found, self.traits = sql, found, Traits(sql)
+        self.found, self.traits = found, Traits(sql)
 
 
 # A short statement's plan by its message as the client sent it (header included), or None when it is not
