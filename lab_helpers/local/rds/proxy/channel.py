@@ -193,8 +193,9 @@ class _Tls:
                 break  # all read (another read() would only raise SSLWantReadError)
         if self.closed:
             self.link.eof = True
-        with suppress(ConnectionError):  # (in a callback: the closed connection is seen by its reader)
-            self._send()  # what the TLS layer answers on its own (an alert, a key update)
+        if self.outgoing.pending:  # what the TLS layer answers on its own (an alert, a key update)
+            with suppress(ConnectionError):  # (in a callback: the closed connection is seen by its reader)
+                self._send()
 
     def write(self, data: bytes | bytearray) -> None:
         self.tls.write(data)
