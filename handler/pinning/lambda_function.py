@@ -7,7 +7,9 @@
 # and once every connection of the pool is held that way, every other client of the proxy waits
 # ConnectionBorrowTimeout and then gets error 9501.
 #
-# Environment variables: DB_HOST (the RDS Proxy endpoint), DB_USER, DB_PASSWORD, and FIX:
+# Environment variables: DB_HOST (the RDS Proxy endpoint), DB_USER, DB_PASSWORD, HOLD_S (seconds each
+# invocation holds its query, so that concurrent invocations overlap and each gets an environment of
+# its own), and FIX:
 #   "none"        the pitfall: no commit
 #   "commit"      commit after the query, as Module 2 and the printed Module 3 code do
 #   "autocommit"  autocommit=True, as the project's Module 3 handler does
@@ -20,6 +22,7 @@ DB_HOST = os.environ["DB_HOST"]
 DB_USER = os.environ["DB_USER"]
 DB_PASSWORD = os.environ["DB_PASSWORD"]
 FIX = os.environ.get("FIX", "none")
+HOLD_S = float(os.environ.get("HOLD_S", "0"))
 
 connection = None  # one per execution environment, reused by every warm invocation
 
@@ -31,7 +34,7 @@ def lambda_handler(event, context):
                                      autocommit=(FIX == "autocommit"))
     try:
         cursor = connection.cursor()
-        cursor.execute("select now()")
+        cursor.execute("select now(), sleep(%s)", (HOLD_S,))
         result = cursor.fetchone()
         if FIX == "commit":
             connection.commit()

@@ -105,10 +105,11 @@ def deploy_storm(lab: Lab, host: str, hold_s: float) -> str:
                    {**_credentials_environment(lab, host), "HOLD_S": str(hold_s)})
 
 
-def deploy_pinning(lab: Lab, fix: str) -> str:
-    """handler/pinning through the proxy, with FIX=`fix` ("none", "commit" or "autocommit"); its name."""
+def deploy_pinning(lab: Lab, fix: str, hold_s: float) -> str:
+    """handler/pinning through the proxy, with FIX=`fix` ("none", "commit" or "autocommit"), holding its query
+    `hold_s`; its name."""
     return _deploy(lab, "pinning", lambda_fn.build_package("pinning"),
-                   {**_credentials_environment(lab, proxy.proxy_endpoint(lab)), "FIX": fix})
+                   {**_credentials_environment(lab, proxy.proxy_endpoint(lab)), "FIX": fix, "HOLD_S": str(hold_s)})
 
 
 # ---------------------------------------------------------------- invoking

@@ -31,13 +31,16 @@ def _wait_for_pool_idle(lab: Lab, cloud: RunningCloud, timeout: float = 10.0) ->
 
 
 def pinning(lab: Lab, cloud: RunningCloud | dict[str, Any] | None = None, borrow_timeout_s: int = 1,
-            max_connections: int = 10, pool_percent: int = 50, fix: str = "commit") -> dict[str, Any]:
+            max_connections: int = 10, pool_percent: int = 50, fix: str = "commit", hold_s: float = 0.3
+            ) -> dict[str, Any]:
     """A handler that never commits (handler/pinning, FIX=none) holds its pooled connection.
 
     pool_size + 2 simultaneous executions: each that gets a backend connection keeps it, the others
     wait ConnectionBorrowTimeout and get 9501; then the project's Module 3 handler, which is not at
     fault, is invoked and waits and fails the same way. Then the fix (FIX=`fix`: "commit" or
-    "autocommit"), and the same again.
+    "autocommit"), and the same again. Each invocation holds its query `hold_s` (less than the borrow
+    timeout), so that they overlap: an environment that answered at once would serve a later one of
+    them, and fewer environments than invocations would hold connections.
     """
     if fix not in ("commit", "autocommit"):
         raise ValueError("fix must be 'commit' or 'autocommit'")
@@ -49,7 +52,7 @@ def pinning(lab: Lab, cloud: RunningCloud | dict[str, Any] | None = None, borrow
     client = lambda_client(lab)
     result: dict[str, Any] = {**settings, "concurrency": concurrency, "fix": fix, "runs": {}}
     for label, mode in (("no_commit", "none"), ("fixed", fix)):
-        name = deploy_pinning(lab, mode)  # the fix retires the environments that hold connections
+        name = deploy_pinning(lab, mode, hold_s)  # the fix retires the environments that hold connections
         _wait_for_pool_idle(lab, cloud)
         t0 = time.perf_counter()
         results = invoke_concurrently(lab, name, concurrency, t0=t0)
