@@ -52,18 +52,14 @@ class _Plan:
 
 
 # A short statement's plan by its message as the client sent it (header included), or None when it is not
-# this relay's (USE, SET, KILL, a statement the task answers with an error): worked out once per text.
+# this relay's (USE, SET, KILL): worked out once per text.
 _plans: dict[bytes, _Plan | None] = {}
 
 
 def _plan(raw: bytes) -> _Plan | None:
     sql = raw[5:].decode("utf-8", errors="replace")
-    try:
-        found = classify(sql)
-    except MysqlError:
-        plan = None  # the task answers it with the error
-    else:
-        plan = None if found.use is not None or found.sets or found.kill is not None else _Plan(sql, found)
+    found = classify(sql)
+    plan = None if found.use is not None or found.sets or found.kill is not None else _Plan(sql, found)
     if len(raw) <= KEPT_LENGTH + 5:
         if len(_plans) >= PLANS_KEPT:
             del _plans[next(iter(_plans))]  # the oldest
@@ -166,7 +162,7 @@ class FastPath:
         end = 4 + length
         if size < end or length > FAST_MESSAGE_LIMIT:
             return False
-        raw = bytes(buffer) if size == end else bytes(buffer[:end])
+        raw = bytes(buffer[:end])
         try:
             plan = _plans[raw]
         except KeyError:
@@ -194,10 +190,7 @@ class FastPath:
         if borrowed:
             pool.take(backend)
             session.backend = backend
-        if size == end:
-            buffer.clear()
-        else:
-            del buffer[:end]
+        del buffer[:end]
         backend_link = backend.channel.link
         try:
             backend_link.write(raw)  # first: the bookkeeping below is done while the database works
@@ -251,13 +244,8 @@ class FastPath:
             self._finish_in_task()
             return
         link.handler = None
-        end = scan.pos
-        if len(buffer) == end:
-            response = bytes(buffer)  # as the database sent it
-            buffer.clear()
-        else:
-            response = bytes(buffer[:end])
-            del buffer[:end]
+        response = bytes(buffer[:scan.pos])  # as the database sent it
+        del buffer[:scan.pos]
         session, found = self.session, self._plan.found
         with suppress(ConnectionError):  # the client left: its session ends at its next read
             session.client.write_raw(response)
@@ -307,9 +295,5 @@ class FastPath:
         self._backend, self._plan, self._scan = None, None, None
         self.session.end_command()
         if self._parked is not None and not self._parked.done():
-            link = self.link
-            link.handler = self._pump
-            if link.buffer or link.eof:
-                self._pump()
-            else:
-                link.resume_reading()
+            self.link.handler = self._pump
+            self._pump()

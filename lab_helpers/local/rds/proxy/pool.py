@@ -87,10 +87,7 @@ class Pool:
         connection to open, another client's home to take)."""
         if self.idle_target is None or self.settings().target != self.idle_target:
             return None
-        if home is not None and home.key == key and home in self.idle:
-            backend: Backend | None = home  # (the usual case: what _idle_choice answers first)
-        else:
-            backend = self._idle_choice(key, database, home, steal=False)
+        backend = self._idle_choice(key, database, home, steal=False)
         if backend is None or backend.channel.at_eof():
             return None
         return backend
@@ -109,10 +106,8 @@ class Pool:
                 or (not self.waiters and len(self.idle) >= idle_limit)):
             self._close(backend)
             self._hand_off(None, settings)
-        elif self.waiters:
-            self._hand_off(backend, settings)
-        else:
-            self.idle[backend] = None
+            return
+        self._hand_off(backend, settings)
 
     def discard(self, backend: Backend) -> None:
         """Close a borrowed connection instead of giving it back (broken, or holding a pinned session's state)."""

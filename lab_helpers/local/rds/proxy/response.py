@@ -87,18 +87,18 @@ class Scan:
         """Read the messages `buffer` holds from `pos` on: the response's final status flags (ERR_STATUS after an
         ERR, LOCAL_INFILE when the database asks the client for a file) once it ended, else None (`pos` is
         then the start of the message not yet whole)."""
-        pos, command, phase, columns, first = self.pos, self.command, self.phase, self.columns, self.first
+        pos, command = self.pos, self.command
         size_of_buffer = len(buffer)  # (it does not change here)
         while True:
             start = pos
             while True:  # the message's packets: up to one shorter than MAX_PAYLOAD
                 if size_of_buffer < pos + 4:
-                    self.pos, self.needed, self.phase, self.columns, self.first = start, pos + 4, phase, columns, first
+                    self.pos, self.needed = start, pos + 4
                     return None
                 length = buffer[pos] | buffer[pos + 1] << 8 | buffer[pos + 2] << 16
                 end = pos + 4 + length
                 if size_of_buffer < end:
-                    self.pos, self.needed, self.phase, self.columns, self.first = start, end, phase, columns, first
+                    self.pos, self.needed = start, end
                     return None
                 seq, pos = buffer[pos + 3], end
                 if length < MAX_PAYLOAD:
@@ -108,20 +108,21 @@ class Scan:
                 raise ProtocolError("an empty message in the database's response")
             kind = buffer[start + 4]
             status = None  # set when this message may end the response
+            phase = self.phase
             if phase == _ROWS:
                 if kind == 0xFF:
                     status = ERR_STATUS
                 elif kind == 0xFE and size < 9:
                     status = _eof_status(buffer, start, size)
             elif phase == _COLUMNS:
-                if columns:
-                    columns -= 1
+                if self.columns:
+                    self.columns -= 1
                 else:  # the EOF after the column definitions
                     status = _eof_status(buffer, start, size)
                     if not (command == p.COM_STMT_EXECUTE and status & p.SERVER_STATUS_CURSOR_EXISTS):
-                        phase, status = _ROWS, None
+                        self.phase, status = _ROWS, None
             elif kind == 0xFF:
-                if first and self.watch_stale and size >= 3 and (
+                if self.first and self.watch_stale and size >= 3 and (
                         buffer[start + 5] | buffer[start + 6] << 8) in STALE_ERRORS:
                     self.stale = True  # the database closed this pooled connection; the command never ran
                 status = ERR_STATUS
@@ -132,15 +133,15 @@ class Scan:
             elif kind == 0xFE and size < 9:  # COM_SET_OPTION answers with EOF
                 status = _eof_status(buffer, start, size)
             else:  # a result set: column count, column definitions, EOF, rows, EOF
-                columns, _ = p.lenenc_int(buffer, start + 4)
-                phase = _COLUMNS
-            first = False
+                self.columns, _ = p.lenenc_int(buffer, start + 4)
+                self.phase = _COLUMNS
+            self.first = False
             if status is None:
                 continue
             if status >= 0 and status & p.SERVER_MORE_RESULTS_EXISTS:
-                phase = _FIRST
+                self.phase = _FIRST
                 continue
-            self.pos, self.start, self.seq = pos, start, seq  # (the scan is over)
+            self.pos, self.start, self.seq = pos, start, seq
             return status
 
     def rebase(self, consumed: int) -> None:
