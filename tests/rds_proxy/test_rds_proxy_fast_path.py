@@ -1,14 +1,17 @@
 """The relay of the usual statement in the connections' callbacks (fast_path.py): it answers what the
-task answered, statements sent together are answered in order, and a client that leaves while its
-statement runs frees its connection."""
+task answered, statements sent together are answered in order, a response the network cuts into pieces
+arrives whole, and a client that leaves while its statement runs frees its connection."""
 from __future__ import annotations
 
+import logging
 import socket
 
 import pymysql
 import pytest
 
+from lab_helpers.local.rds.proxy import ProxySettings, RdsProxy
 from tests.rds_proxy.conftest import PASSWORD, USER, query, wait_until
+from tests.rds_proxy.interposer import Interposer
 
 pytestmark = pytest.mark.integration
 
@@ -71,6 +74,131 @@ def pipelined_answers(port: int) -> list:
         return answers
     finally:
         conn.close()
+
+
+@pytest.fixture
+def proxy_behind(lab):
+    """A proxy of its own whose connections to the database pass an Interposer (`shape`, `answer`)."""
+    made = []
+
+    def _make(**hop_kwargs) -> RdsProxy:
+        hop = Interposer(lab.db.port, **hop_kwargs)
+        settings = ProxySettings(credentials={USER: PASSWORD}, target=("127.0.0.1", hop.port),
+                                 db_max_connections=10, max_connections_percent=30)
+        proxy = RdsProxy("interposed-proxy", lambda: settings)
+        made.append((proxy, hop))
+        proxy.start()
+        return proxy
+
+    yield _make
+    for proxy, hop in made:
+        proxy.stop()
+        hop.close()
+
+
+def in_pieces(data: bytes) -> list[bytes]:
+    """The first 30 bytes three at a time (a header cut in two, a message cut after its first byte), the rest
+    in 20 KB pieces."""
+    return [data[i:i + 3] for i in range(0, min(len(data), 30), 3)] + [
+        data[i:i + 20000] for i in range(30, len(data), 20000)]
+
+
+def a_longer_result(port: int) -> tuple:
+    """About 110 KB: passed on as it comes, then (past FAST_RESPONSE_LIMIT) by the session's task."""
+    conn = pymysql.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, database="lab",
+                           autocommit=True, read_timeout=30)
+    try:
+        query(conn, "SELECT 1")  # (the next statement is relayed in callbacks)
+        return query(conn, "SELECT seq, REPEAT(CHAR(65 + seq % 26), 100) FROM seq_1_to_1000")
+    finally:
+        conn.close()
+
+
+def test_a_response_cut_into_pieces_arrives_whole(lab, proxy_behind):
+    """What arrives of a response goes on to the client before the proxy has read it: cut anywhere (in a
+    packet's header, after a message's first byte, past where the session's task takes over), the client
+    still gets the database's response, byte for byte, and nothing else."""
+    proxy = proxy_behind(shape=in_pieces)
+    before = proxy.stats()["statements_in_callbacks"]
+    assert a_session(proxy.port) == a_session(lab.db.port)
+    assert proxy.stats()["statements_in_callbacks"] - before >= 55
+    longer = a_longer_result(proxy.port)
+    assert longer == a_longer_result(lab.db.port) and len(longer) == 1000
+    wait_until(lambda: proxy.stats()["clients"] == 0 and proxy.stats()["backend_in_use"] == 0)
+
+
+def test_a_response_that_ends_past_the_callbacks_limit_arrives_whole(lab, proxy_behind, monkeypatch):
+    """Its first pieces went on as they came, the piece that ends it takes it past FAST_RESPONSE_LIMIT:
+    the rest goes on (a limit of 100 bytes here, for a response of about 200)."""
+    from lab_helpers.local.rds.proxy import fast_path
+
+    monkeypatch.setattr(fast_path, "FAST_RESPONSE_LIMIT", 100)
+    proxy = proxy_behind(shape=in_pieces)
+    conn = pymysql.connect(host="127.0.0.1", port=proxy.port, user=USER, password=PASSWORD, autocommit=True,
+                           read_timeout=10)
+    try:
+        assert query(conn, "SELECT 1") == ((1,),)  # (its next statement is relayed in callbacks)
+        before = proxy.stats()["statements_in_callbacks"]
+        assert query(conn, "SELECT REPEAT('x', 150)") == (("x" * 150,),)
+        assert query(conn, "SELECT 2") == ((2,),)
+        assert proxy.stats()["statements_in_callbacks"] == before + 2
+    finally:
+        conn.close()
+
+
+# What a database may send on its own as it closes a connection (KILL, shutdown, wait_timeout): an error
+CONNECTION_KILLED = packet(b"\xff" + (1927).to_bytes(2, "little") + b"#70100Connection was killed")
+TIMED_OUT = packet(b"\xff" + (4031).to_bytes(2, "little") + b"#HY000The client was disconnected by the server "
+                   b"because of inactivity", seq=1)
+
+
+def test_a_statement_on_a_pooled_connection_the_database_had_closed_runs_on_another(lab, proxy_behind):
+    """An answer that starts with an error is read before it goes on: when it says the database had closed
+    the pooled connection (the statement never ran), the client gets nothing of it, and its statement is
+    answered on another connection."""
+    closed = []
+
+    def time_out_once(data: bytes) -> bytes | None:
+        if b"on a closed one" in data and not closed:
+            closed.append(data)
+            return TIMED_OUT
+        return None
+
+    proxy = proxy_behind(answer=time_out_once)
+    conn = pymysql.connect(host="127.0.0.1", port=proxy.port, user=USER, password=PASSWORD, autocommit=True,
+                           read_timeout=10)
+    try:
+        assert query(conn, "SELECT 1") == ((1,),)  # (its next statement is relayed in callbacks)
+        before = proxy.stats()["statements_in_callbacks"]
+        assert query(conn, "SELECT 'on a closed one'") == (("on a closed one",),)
+        assert closed and proxy.stats()["statements_in_callbacks"] == before  # (finished by the session's task)
+        assert query(conn, "SELECT 2") == ((2,),)
+    finally:
+        conn.close()
+
+
+def test_an_error_right_after_a_response_ends_that_session_only(lab, proxy_behind, caplog):
+    """Should the database send something right after a response, in the same read, the client has it too
+    (what arrives goes on before it is read): its session ends there, as its connection would directly,
+    and the database connection is closed, never given to anyone else."""
+    caplog.set_level(logging.INFO, "lab_helpers.local.rds.proxy")
+    proxy = proxy_behind(shape=lambda data: [data + CONNECTION_KILLED] if b"then an error" in data else [data])
+    other = pymysql.connect(host="127.0.0.1", port=proxy.port, user=USER, password=PASSWORD, autocommit=True)
+    victim = pymysql.connect(host="127.0.0.1", port=proxy.port, user=USER, password=PASSWORD, autocommit=True,
+                             read_timeout=10)
+    try:
+        assert query(victim, "SELECT 2") == ((2,),)  # (its next statement is relayed in callbacks)
+        assert query(victim, "SELECT 'then an error'") == (("then an error",),)
+        with pytest.raises(pymysql.err.Error):  # the error (out of turn), or the closed connection
+            query(victim, "SELECT 1")
+        # (the client may have read it all before the proxy, which passed it on first, has read it)
+        wait_until(lambda: "the database sent more than its response" in caplog.text)
+        for n in range(5):  # on every connection of the pool
+            assert query(other, f"SELECT {n}") == ((n,),)
+        wait_until(lambda: proxy.stats()["clients"] == 1 and proxy.stats()["backend_in_use"] == 0)
+    finally:
+        other.close()
+        victim.close()
 
 
 def test_statements_sent_together_are_answered_in_order(lab):

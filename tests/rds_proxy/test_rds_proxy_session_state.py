@@ -155,13 +155,17 @@ def test_reset_connection_keeps_the_login_database(lab, direct):
 
 @pytest.mark.parametrize("direct", [True, False], ids=["direct", "proxy"])
 def test_load_data_local_infile_loads(lab, connect, tmp_path, direct):
-    data = tmp_path / "rows.csv"
-    data.write_text("".join(f"{i},{i * 2}\n" for i in range(1000, 1500)))
+    """As a session's first statement (read by its task) and as a later one (relayed in callbacks, where the
+    database's request for the file goes on to the client as it comes, and the task takes over)."""
     conn = connect(port=lab.db.port if direct else lab.proxy.port, autocommit=True, local_infile=True)
-    with conn.cursor() as cur:
-        loaded = cur.execute(f"LOAD DATA LOCAL INFILE '{data}' INTO TABLE items FIELDS TERMINATED BY ','")
-        assert loaded == 500
-    assert one(conn, "SELECT SUM(v) FROM items WHERE id >= 1000") == sum(i * 2 for i in range(1000, 1500))
+    for first in (1000, 2000):
+        data = tmp_path / f"rows-{first}.csv"
+        data.write_text("".join(f"{i},{i * 2}\n" for i in range(first, first + 500)))
+        with conn.cursor() as cur:
+            loaded = cur.execute(f"LOAD DATA LOCAL INFILE '{data}' INTO TABLE items FIELDS TERMINATED BY ','")
+            assert loaded == 500
+    assert one(conn, "SELECT SUM(v) FROM items WHERE id >= 1000") == sum(
+        i * 2 for i in (*range(1000, 1500), *range(2000, 2500)))
     query(conn, "DELETE FROM items WHERE id >= 1000")
 
 

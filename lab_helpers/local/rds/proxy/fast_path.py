@@ -12,14 +12,19 @@ spends is most of what it costs.
 
 What decides a statement's way is worked out once per statement text (`_Plan`, kept by the message as
 it came). Each side writes first and keeps its books after: the statement goes to the database before
-the session marks it begun, and the answer goes to the client before the connection goes back to the
-pool. Nothing else runs on the proxy's loop in between (the client's next command, or anyone's, is read
-after), so the order is the one a client can observe, and the bookkeeping is off the round trip.
+the session marks it begun, and what arrives of the answer goes to the client before it is read (unless
+it starts with an ERR, which may say the pooled connection was closed: then it is read whole first), and
+before the connection goes back to the pool. Nothing else runs on the proxy's
+loop in between (the client's next command, or anyone's, is read after), so the order is the one a
+client can observe, and the reading and the bookkeeping are off the round trip. The database sends
+nothing between two responses but an error as it closes a connection; should one come right after a
+response, in the same read, the client has it too: its session ends (as its connection would directly).
 
 Anything else is the task's, as before: the callback wakes it (`next_command` returns) and it reads
 the message itself. A response that does not end soon (longer than FAST_RESPONSE_LIMIT), an error
 saying the pooled connection was closed, a lost connection or LOAD DATA LOCAL INFILE is finished by a
-task (`ClientSession.respond`, reading the response again from its start: nothing of it was passed on).
+task (`ClientSession.respond`, reading the response again from its start and passing on only what the
+client does not have yet).
 """
 from __future__ import annotations
 
@@ -81,6 +86,7 @@ class FastPath:
         self._plan: _Plan | None = None
         self._borrowed = False
         self._scan: Scan | None = None
+        self._sent = 0  # bytes of the response the client has already
         self._finishing: asyncio.Task[None] | None = None
 
     async def next_command(self) -> None:
@@ -125,10 +131,10 @@ class FastPath:
             logger.exception("RDS Proxy %s: the relay of a statement failed", self.session.proxy.name)
             self._abandon()
 
-    def _abandon(self) -> None:
+    def _abandon(self, why: str = "an unexpected error in the relay") -> None:
         """After an unexpected error in a callback: the statement's connection is closed and the session ends."""
         self.stop()
-        self._end_session("an unexpected error in the relay")
+        self._end_session(why)
         self._to_task()
 
     def _wait_or_wake(self) -> None:
@@ -203,7 +209,7 @@ class FastPath:
         session.begin_command(p.COM_QUERY)
         session.proxy.statements += 1
         self._backend, self._raw, self._plan, self._borrowed = backend, raw, plan, borrowed
-        self._scan = Scan(p.COM_QUERY, borrowed)
+        self._scan, self._sent = Scan(p.COM_QUERY, borrowed), 0
         if not sent:
             self._finish_in_task()
             return True
@@ -231,29 +237,40 @@ class FastPath:
         buffer = link.buffer
         scan = self._scan
         assert scan is not None and self._plan is not None  # (set with the statement)
+        size, sent = len(buffer), self._sent
+        # What arrived goes on first, then it is read: unless the response starts with an ERR (it may say the
+        # pooled connection was closed: the statement is then tried on another).
+        if sent < size <= FAST_RESPONSE_LIMIT and (sent or (size >= 5 and buffer[4] != 0xFF)):
+            with suppress(ConnectionError):  # the client left: its session ends at its next read
+                self.session.client.write_raw(bytes(buffer[sent:]) if sent else bytes(buffer))
+            self._sent = sent = size
         try:
             status = scan.advance(buffer)
         except ProtocolError:
             self._finish_in_task()  # (it meets the same error, and ends the session)
             return
         if status is None:
-            if link.eof or scan.pos > FAST_RESPONSE_LIMIT or len(buffer) > FAST_RESPONSE_LIMIT:
+            if link.eof or scan.pos > FAST_RESPONSE_LIMIT or size > FAST_RESPONSE_LIMIT:
                 self._finish_in_task()
+            return
+        if sent > scan.pos:  # the database sent something after the response, and the client has it too
+            self._abandon("the database sent more than its response")
             return
         if scan.stale or status == LOCAL_INFILE:
             self._finish_in_task()
             return
         link.handler = None
-        response = bytes(buffer[:scan.pos])  # as the database sent it
-        del buffer[:scan.pos]
         session, found = self.session, self._plan.found
-        with suppress(ConnectionError):  # the client left: its session ends at its next read
-            session.client.write_raw(response)
+        if sent < scan.pos:  # (a response that starts with an ERR, or the rest past FAST_RESPONSE_LIMIT)
+            with suppress(ConnectionError):  # (as above)
+                session.client.write_raw(bytes(buffer[sent:scan.pos]))
+        last = bytes(buffer[scan.start:scan.pos])  # the response's last message
+        del buffer[:scan.pos]
         # The bookkeeping after the client has its answer: nothing else runs on the proxy's loop before it is
         # done (the connection is back in the pool before the client's next command, or anyone's, is read).
         session.busy = False
         session.proxy.statements_in_callbacks += 1
-        session_state.note(session, backend, response, scan.start, self._plan.traits)
+        session_state.note(session, backend, last, 0, self._plan.traits)
         session.after(status, found.pin_reason, found.ends_transaction)
         self._done()
 
@@ -265,13 +282,13 @@ class FastPath:
         self.session.busy = False
         self.link.handler = None  # the client's connection is read by that task now, if it must be
         self._finishing = asyncio.get_running_loop().create_task(
-            self._finish(backend, self._raw[4:], plan, self._borrowed))
+            self._finish(backend, self._raw[4:], plan, self._borrowed, self._sent))
 
-    async def _finish(self, backend: Backend, message: bytes, plan: _Plan, borrowed: bool) -> None:
+    async def _finish(self, backend: Backend, message: bytes, plan: _Plan, borrowed: bool, sent: int) -> None:
         session, found = self.session, plan.found
         try:
             try:
-                out = Response(session.client, watch_stale=borrowed)  # (nothing was passed on yet)
+                out = Response(session.client, watch_stale=borrowed, sent=sent)
                 if not await session.respond(backend, out, message, found.pin_reason, found.ends_transaction,
                                              plan.traits, borrowed, 1):
                     await session.forward(message, found.pin_reason, found.ends_transaction, plan.traits,

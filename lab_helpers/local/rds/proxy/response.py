@@ -27,15 +27,17 @@ _FIRST, _COLUMNS, _ROWS = 0, 1, 2
 class Response:
     """A response on its way to the client, its packets passed on unchanged: collected, and written in
     one go by `finish()` (a long one goes on in parts, all but its last message); an error saying the
-    pooled connection was closed is noticed, not passed on."""
+    pooled connection was closed is noticed, not passed on. `sent`: bytes of it the client has already
+    (passed on as they came, fast_path.py), not written again."""
 
-    def __init__(self, client: Channel, watch_stale: bool):
+    def __init__(self, client: Channel, watch_stale: bool, sent: int = 0):
         self.client = client
         self.watch_stale = watch_stale
         self.pending = bytearray()
         self.last = b""  # the response's last message so far, headers included
-        self.written = 0
+        self.written = 1 if sent else 0
         self.stale = False
+        self._skip = sent
 
     @property
     def empty(self) -> bool:
@@ -52,9 +54,14 @@ class Response:
             self.pass_on()
 
     def pass_on(self) -> None:
-        self.client.write_raw(bytes(self.pending))
-        self.written += 1
-        self.pending.clear()
+        skip = min(self._skip, len(self.pending))
+        if skip:
+            del self.pending[:skip]
+            self._skip -= skip
+        if self.pending:
+            self.client.write_raw(bytes(self.pending))
+            self.written += 1
+            self.pending.clear()
 
     def finish(self) -> None:
         self.pending += self.last
