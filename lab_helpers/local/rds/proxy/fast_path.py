@@ -168,7 +168,7 @@ class FastPath:
         end = 4 + length
         if size < end or length > FAST_MESSAGE_LIMIT:
             return False
-        raw = bytes(buffer[:end])
+        raw = bytes(buffer) if size == end else bytes(buffer[:end])
         try:
             plan = _plans[raw]
         except KeyError:
@@ -193,17 +193,18 @@ class FastPath:
                                    and backend.last_insert_id == session.last_insert_id)
                 or not session_state.needs_values(session, backend, plan.traits, borrowed)):
             return False
-        if borrowed:
-            pool.take(backend)
-            session.backend = backend
-        del buffer[:end]
         backend_link = backend.channel.link
         try:
             backend_link.write(raw)  # first: the bookkeeping below is done while the database works
             sent = True
         except ConnectionError:
             sent = False
-        # The command is the session's now: what the task does when it reads one (session.run, _command).
+        # The connection and the command are the session's now: what the task does when it reads one
+        # (session.run, _command).
+        if borrowed:
+            pool.take(backend)
+            session.backend = backend
+        del buffer[:end]
         client = session.client
         client.seq, client.raw = (raw[3] + 1) & 0xFF, raw
         session.begin_command(p.COM_QUERY)
