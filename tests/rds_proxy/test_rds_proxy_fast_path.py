@@ -242,19 +242,3 @@ def test_an_unexpected_error_in_a_callback_ends_that_session_only(lab, connect, 
     assert query(other, "SELECT 6") == ((6,),)
     wait_until(lambda: lab.proxy.stats()["clients"] == 1 and lab.proxy.stats()["backend_in_use"] == 0)
 
-
-def test_what_is_kept_of_statements_stays_bounded():
-    """Each statement text's plan is kept for the next time it comes (how a client repeats itself), but no more
-    than PLANS_KEPT of them, and never a long statement's: clients that send ever new texts grow nothing."""
-    from lab_helpers.local.rds.proxy import fast_path
-
-    for i in range(fast_path.PLANS_KEPT + 100):
-        fast_path._plan(packet(b"\x03" + f"SELECT {i}".encode()))
-    assert len(fast_path._plans) == fast_path.PLANS_KEPT
-    assert packet(b"\x03SELECT 99") not in fast_path._plans  # the oldest went first
-    assert fast_path._plans[packet(b"\x03SELECT 4100")].found.pin_reason is None
-    use = packet(b"\x03USE lab")
-    assert fast_path._plan(use) is None and fast_path._plans[use] is None  # the task's (it changes the database)
-    assert len(fast_path._plans) == fast_path.PLANS_KEPT
-    long_statement = packet(b"\x03SELECT '" + b"x" * 600 + b"'")
-    assert fast_path._plan(long_statement) is not None and long_statement not in fast_path._plans

@@ -8,6 +8,7 @@ client; these pin down the parser's edges (quotes, comments, versioned comments,
 """
 import pytest
 
+from lab_helpers.local.rds.proxy import statements
 from lab_helpers.local.rds.proxy.protocol import MysqlError
 from lab_helpers.local.rds.proxy.statements import (
     PINNING_STATEMENT_LENGTH,
@@ -117,3 +118,26 @@ def test_autocommit_values_as_mysql_reads_them():
 def test_unquote():
     assert unquote("`db`") == "db" and unquote("'utf8mb4'") == "utf8mb4" and unquote("plain") == "plain"
     assert unquote("`a``b`") == "a`b"
+
+
+def message(sql: bytes) -> tuple[bytes, bytes]:
+    """A COM_QUERY's packet as a client sends it, and its payload."""
+    payload = b"\x03" + sql
+    return len(payload).to_bytes(3, "little") + b"\0" + payload, payload
+
+
+def test_what_is_kept_of_statements_stays_bounded():
+    """Each statement text's plan is kept for the next time it comes (how a client repeats itself), but no more
+    than PLANS_KEPT of them, and never a long statement's: clients that send ever new texts grow nothing."""
+    for i in range(statements.PLANS_KEPT + 100):
+        statements.plan_of(*message(f"SELECT {i}".encode()))
+    kept = statements.kept_plans
+    assert len(kept) == statements.PLANS_KEPT
+    assert message(b"SELECT 99")[0] not in kept  # the oldest went first
+    assert kept[message(b"SELECT 4100")[0]].found.pin_reason is None
+    use = message(b"USE lab")
+    assert statements.plan_of(*use).changes_session and kept[use[0]].found.use == "lab"  # (the task answers it)
+    assert not kept[message(b"SELECT 4100")[0]].changes_session
+    assert len(kept) == statements.PLANS_KEPT
+    long_statement = message(b"SELECT '" + b"x" * 600 + b"'")
+    assert statements.plan_of(*long_statement).traits.select and long_statement[0] not in kept

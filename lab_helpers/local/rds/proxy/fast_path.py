@@ -10,8 +10,8 @@ it arrives (response.Scan) and passed on with the same bookkeeping as the task's
 the transaction state, the pool). This is how most statements are relayed; what a raw byte relay
 spends is most of what it costs.
 
-What decides a statement's way is worked out once per statement text (`_Plan`, kept by the message as
-it came). Each side writes first and keeps its books after: the statement goes to the database before
+What decides a statement's way is worked out once per statement text (statements.Plan, kept by the
+message as it came). Each side writes first and keeps its books after: the statement goes to the database before
 the session marks it begun, and what arrives of the answer goes to the client before it is read (unless
 it starts with an ERR, which may say the pooled connection was closed: then it is read whole first), and
 before the connection goes back to the pool. Nothing else runs on the proxy's
@@ -38,38 +38,12 @@ from .backend import Backend
 from .protocol import MysqlError, ProtocolError
 from .response import LOCAL_INFILE, Response, Scan
 from .session_view import SessionView
-from .statements import KEPT_LENGTH, PINNING_STATEMENT_LENGTH, Classified, Traits, classify
+from .statements import PINNING_STATEMENT_LENGTH, Plan, kept_plans, plan_of
 
 logger = logging.getLogger(__name__)
 
 FAST_RESPONSE_LIMIT = 64 * 1024  # bytes of a response read in callbacks at most; a longer one is a task's
 FAST_MESSAGE_LIMIT = PINNING_STATEMENT_LENGTH + 5  # a longer statement pins (and is the task's to relay)
-PLANS_KEPT = 4096  # plans of short statements kept (a client sends the same ones again)
-
-
-class _Plan:
-    """What the relay needs to know of one statement: what it does to the session (statements.classify) and
-    what it reads and leaves of the statements before (Traits)."""
-    __slots__ = ("found", "traits")
-
-    def __init__(self, sql: str, found: Classified):
-        self.found, self.traits = found, Traits(sql)
-
-
-# A short statement's plan by its message as the client sent it (header included), or None when it is not
-# this relay's (USE, SET, KILL): worked out once per text.
-_plans: dict[bytes, _Plan | None] = {}
-
-
-def _plan(raw: bytes) -> _Plan | None:
-    sql = raw[5:].decode("utf-8", errors="replace")
-    found = classify(sql)
-    plan = None if found.use is not None or found.sets or found.kill is not None else _Plan(sql, found)
-    if len(raw) <= KEPT_LENGTH + 5:
-        if len(_plans) >= PLANS_KEPT:
-            del _plans[next(iter(_plans))]  # the oldest
-        _plans[raw] = plan
-    return plan
 
 
 class FastPath:
@@ -83,7 +57,7 @@ class FastPath:
         # its message as the client sent it, its plan, whether its connection was borrowed for it, its response.
         self._backend: Backend | None = None
         self._raw = b""
-        self._plan: _Plan | None = None
+        self._plan: Plan | None = None
         self._borrowed = False
         self._scan: Scan | None = None
         self._sent = 0  # bytes of the response the client has already
@@ -169,11 +143,8 @@ class FastPath:
         if size < end or length > FAST_MESSAGE_LIMIT:
             return False
         raw = bytes(buffer) if size == end else bytes(buffer[:end])
-        try:
-            plan = _plans[raw]
-        except KeyError:
-            plan = _plan(raw)
-        if plan is None:
+        plan = kept_plans.get(raw) or plan_of(raw, raw[4:])
+        if plan.changes_session:
             return False
         session = self.session
         pool = session.proxy.pool
@@ -285,7 +256,7 @@ class FastPath:
         self._finishing = asyncio.get_running_loop().create_task(
             self._finish(backend, self._raw[4:], plan, self._borrowed, self._sent))
 
-    async def _finish(self, backend: Backend, message: bytes, plan: _Plan, borrowed: bool, sent: int) -> None:
+    async def _finish(self, backend: Backend, message: bytes, plan: Plan, borrowed: bool, sent: int) -> None:
         session, found = self.session, plan.found
         try:
             try:

@@ -42,7 +42,7 @@ from .protocol import MysqlError, PacketTooLarge, ProtocolError
 from .response import ERR_STATUS, LOCAL_INFILE, Response, relay_response
 from .session_view import ProxyCore
 from .settings import ProxySettings
-from .statements import Assignment, Traits, boolean, classify, unquote
+from .statements import Assignment, Traits, boolean, plan_of, unquote
 
 logger = logging.getLogger(__name__)
 
@@ -269,8 +269,8 @@ class ClientSession:
             await session_commands.change_user(self, message)
         elif command == p.COM_QUERY:
             self.proxy.statements += 1
-            sql = message[1:].decode("utf-8", errors="replace")
-            found = classify(sql)
+            plan = plan_of(self.client.raw, message)
+            found = plan.found
             if found.sets and "EXCLUDE_VARIABLE_SETS" in self.proxy.settings().session_pinning_filters:
                 found = replace(found, pin_reason=None)  # the filter: setting variables does not pin
             if found.kill is not None:
@@ -283,7 +283,7 @@ class ClientSession:
                 await self._set_tracked(found.sets)
                 self.client.write(p.ok_packet(self.status()))
             else:
-                await self.forward(message, found.pin_reason, found.ends_transaction, Traits(sql),
+                await self.forward(message, found.pin_reason, found.ends_transaction, plan.traits,
                                    self.client.raw)
         elif command == p.COM_STMT_PREPARE:
             await self.forward(message, "prepared statement", raw=self.client.raw)

@@ -12,7 +12,6 @@ into statements of tokens; strings, quoted names and comments are skipped as MyS
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 from .protocol import MysqlError
 
@@ -151,8 +150,7 @@ _READS_DIAGNOSTICS = ("row_count", "found_rows", "warning", "error")
 
 
 class Traits:
-    """What a statement's text says of what it reads and leaves for the next one (session_state.py; worked out once
-    per text: the relay in callbacks keeps them with the statement's classification, fast_path.py)."""
+    """What a statement's text says of what it reads and leaves for the next one (session_state.py)."""
     __slots__ = ("reads_diagnostics", "reads_last_insert_id", "select", "calc_found_rows")
 
     def __init__(self, sql: str):
@@ -164,21 +162,44 @@ class Traits:
         self.calc_found_rows = "calc_found_rows" in lower  # FOUND_ROWS() then reads its count: the next may
 
 
-CLASSIFIED_KEPT = 4096  # classifications of short statements kept: a client sends the same ones again
-KEPT_LENGTH = 512  # characters of the longest statement whose classification is kept
+PLANS_KEPT = 4096  # plans of short statements kept: a client sends the same ones again
+KEPT_LENGTH = 512  # bytes of the longest statement whose plan is kept
+
+
+class Plan:
+    """What the proxy needs to know of one COM_QUERY: what it does to the session (`found`), what it reads and
+    leaves of the statements before (`traits`), and whether it changes what the proxy tracks (a USE, SET or
+    KILL, which the session's task answers, not the relay in callbacks). Immutable once made: one plan
+    serves every client that sends the statement."""
+    __slots__ = ("found", "traits", "changes_session")
+
+    def __init__(self, sql: str):
+        self.found = found = classify(sql)
+        self.traits = Traits(sql)
+        self.changes_session = found.use is not None or bool(found.sets) or found.kill is not None
+
+
+# Short statements' plans by their messages' packets as clients sent them (the relay in callbacks looks a
+# statement up here as it arrives, fast_path.py): worked out once per text, the oldest forgotten first.
+kept_plans: dict[bytes, Plan] = {}
+
+
+def plan_of(raw: bytes, message: bytes) -> Plan:
+    """The plan of a COM_QUERY (`message`: its payload; `raw`: its packets as the client sent them)."""
+    try:
+        return kept_plans[raw]
+    except KeyError:
+        pass
+    made = Plan(message[1:].decode("utf-8", errors="replace"))
+    if len(message) <= KEPT_LENGTH + 1:
+        if len(kept_plans) >= PLANS_KEPT:
+            del kept_plans[next(iter(kept_plans))]  # the oldest
+        kept_plans[raw] = made
+    return made
 
 
 def classify(sql: str) -> Classified:
     """What one COM_QUERY does to the client's session."""
-    return _classify_kept(sql) if len(sql) <= KEPT_LENGTH else _classify(sql)
-
-
-@lru_cache(maxsize=CLASSIFIED_KEPT)
-def _classify_kept(sql: str) -> Classified:
-    return _classify(sql)  # (Classified is immutable: one may serve every client that sends the statement)
-
-
-def _classify(sql: str) -> Classified:
     if sql.lstrip().upper().startswith(("COMMIT", "ROLLBACK")) and "SAVEPOINT" not in sql.upper():
         return replace(_classify_session(sql), ends_transaction=True)
     return _classify_session(sql)
