@@ -127,23 +127,19 @@ def test_a_response_cut_into_pieces_arrives_whole(lab, proxy_behind):
     wait_until(lambda: proxy.stats()["clients"] == 0 and proxy.stats()["backend_in_use"] == 0)
 
 
-def test_a_response_that_ends_past_the_callbacks_limit_arrives_whole(lab, proxy_behind, monkeypatch):
+def test_a_response_that_ends_past_the_callbacks_limit_arrives_whole(proxy_behind, connect, monkeypatch):
     """Its first pieces went on as they came, the piece that ends it takes it past FAST_RESPONSE_LIMIT:
     the rest goes on (a limit of 100 bytes here, for a response of about 200)."""
     from lab_helpers.local.rds.proxy import fast_path
 
     monkeypatch.setattr(fast_path, "FAST_RESPONSE_LIMIT", 100)
     proxy = proxy_behind(shape=in_pieces)
-    conn = pymysql.connect(host="127.0.0.1", port=proxy.port, user=USER, password=PASSWORD, autocommit=True,
-                           read_timeout=10)
-    try:
-        assert query(conn, "SELECT 1") == ((1,),)  # (its next statement is relayed in callbacks)
-        before = proxy.stats()["statements_in_callbacks"]
-        assert query(conn, "SELECT REPEAT('x', 150)") == (("x" * 150,),)
-        assert query(conn, "SELECT 2") == ((2,),)
-        assert proxy.stats()["statements_in_callbacks"] == before + 2
-    finally:
-        conn.close()
+    conn = connect(port=proxy.port, autocommit=True, read_timeout=10)
+    assert query(conn, "SELECT 1") == ((1,),)  # (its next statement is relayed in callbacks)
+    before = proxy.stats()["statements_in_callbacks"]
+    assert query(conn, "SELECT REPEAT('x', 150)") == (("x" * 150,),)
+    assert query(conn, "SELECT 2") == ((2,),)
+    assert proxy.stats()["statements_in_callbacks"] == before + 2
 
 
 # What a database may send on its own as it closes a connection (KILL, shutdown, wait_timeout): an error
@@ -152,7 +148,7 @@ TIMED_OUT = packet(b"\xff" + (4031).to_bytes(2, "little") + b"#HY000The client w
                    b"because of inactivity", seq=1)
 
 
-def test_a_statement_on_a_pooled_connection_the_database_had_closed_runs_on_another(lab, proxy_behind):
+def test_a_statement_on_a_pooled_connection_the_database_had_closed_runs_on_another(proxy_behind, connect):
     """An answer that starts with an error is read before it goes on: when it says the database had closed
     the pooled connection (the statement never ran), the client gets nothing of it, and its statement is
     answered on another connection."""
@@ -165,40 +161,31 @@ def test_a_statement_on_a_pooled_connection_the_database_had_closed_runs_on_anot
         return None
 
     proxy = proxy_behind(answer=time_out_once)
-    conn = pymysql.connect(host="127.0.0.1", port=proxy.port, user=USER, password=PASSWORD, autocommit=True,
-                           read_timeout=10)
-    try:
-        assert query(conn, "SELECT 1") == ((1,),)  # (its next statement is relayed in callbacks)
-        before = proxy.stats()["statements_in_callbacks"]
-        assert query(conn, "SELECT 'on a closed one'") == (("on a closed one",),)
-        assert closed and proxy.stats()["statements_in_callbacks"] == before  # (finished by the session's task)
-        assert query(conn, "SELECT 2") == ((2,),)
-    finally:
-        conn.close()
+    conn = connect(port=proxy.port, autocommit=True, read_timeout=10)
+    assert query(conn, "SELECT 1") == ((1,),)  # (its next statement is relayed in callbacks)
+    before = proxy.stats()["statements_in_callbacks"]
+    assert query(conn, "SELECT 'on a closed one'") == (("on a closed one",),)
+    assert closed and proxy.stats()["statements_in_callbacks"] == before  # (finished by the session's task)
+    assert query(conn, "SELECT 2") == ((2,),)
 
 
-def test_an_error_right_after_a_response_ends_that_session_only(lab, proxy_behind, caplog):
+def test_an_error_right_after_a_response_ends_that_session_only(proxy_behind, connect, caplog):
     """Should the database send something right after a response, in the same read, the client has it too
     (what arrives goes on before it is read): its session ends there, as its connection would directly,
     and the database connection is closed, never given to anyone else."""
     caplog.set_level(logging.INFO, "lab_helpers.local.rds.proxy")
     proxy = proxy_behind(shape=lambda data: [data + CONNECTION_KILLED] if b"then an error" in data else [data])
-    other = pymysql.connect(host="127.0.0.1", port=proxy.port, user=USER, password=PASSWORD, autocommit=True)
-    victim = pymysql.connect(host="127.0.0.1", port=proxy.port, user=USER, password=PASSWORD, autocommit=True,
-                             read_timeout=10)
-    try:
-        assert query(victim, "SELECT 2") == ((2,),)  # (its next statement is relayed in callbacks)
-        assert query(victim, "SELECT 'then an error'") == (("then an error",),)
-        with pytest.raises(pymysql.err.Error):  # the error (out of turn), or the closed connection
-            query(victim, "SELECT 1")
-        # (the client may have read it all before the proxy, which passed it on first, has read it)
-        wait_until(lambda: "the database sent more than its response" in caplog.text)
-        for n in range(5):  # on every connection of the pool
-            assert query(other, f"SELECT {n}") == ((n,),)
-        wait_until(lambda: proxy.stats()["clients"] == 1 and proxy.stats()["backend_in_use"] == 0)
-    finally:
-        other.close()
-        victim.close()
+    other = connect(port=proxy.port, autocommit=True)
+    victim = connect(port=proxy.port, autocommit=True, read_timeout=10)
+    assert query(victim, "SELECT 2") == ((2,),)  # (its next statement is relayed in callbacks)
+    assert query(victim, "SELECT 'then an error'") == (("then an error",),)
+    with pytest.raises(pymysql.err.Error):  # the error (out of turn), or the closed connection
+        query(victim, "SELECT 1")
+    # (the client may have read it all before the proxy, which passed it on first, has read it)
+    wait_until(lambda: "the database sent more than its response" in caplog.text)
+    for n in range(5):  # on every connection of the pool
+        assert query(other, f"SELECT {n}") == ((n,),)
+    wait_until(lambda: proxy.stats()["clients"] == 1 and proxy.stats()["backend_in_use"] == 0)
 
 
 def test_statements_sent_together_are_answered_in_order(lab):
