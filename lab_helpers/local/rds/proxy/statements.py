@@ -8,6 +8,9 @@ into statements of tokens; strings, quoted names and comments are skipped as MyS
   the session variables RDS Proxy tracks for MySQL; a SET of only those is recorded, not pinned.
 - Where RDS Proxy pins (other session variables, user variables, temporary tables, LOCK TABLES,
   FLUSH TABLES WITH READ LOCK, GET_LOCK, PREPARE, statements over 16 KB) the session is pinned.
+- What the proxy needs of one statement (`Plan`: its classification and its `Traits`) is worked out once
+  per text of a short statement and kept by its message as it came (`plan_of`): the relay in callbacks
+  (fast_path.py) and the session's task look it up in the same place.
 """
 from __future__ import annotations
 
