@@ -1,6 +1,7 @@
 """The relay of the usual statement in the connections' callbacks (fast_path.py): it answers what the
 task answered, statements sent together are answered in order, a response the network cuts into pieces
-arrives whole, and a client that leaves while its statement runs frees its connection."""
+arrives whole, a response from a closed connection or one the proxy cannot read is never passed on, and a
+client that leaves while its statement runs frees its connection."""
 from __future__ import annotations
 
 import logging
@@ -167,6 +168,21 @@ def test_a_statement_on_a_pooled_connection_the_database_had_closed_runs_on_anot
     assert query(conn, "SELECT 'on a closed one'") == (("on a closed one",),)
     assert closed and proxy.stats()["statements_in_callbacks"] == before  # (finished by the session's task)
     assert query(conn, "SELECT 2") == ((2,),)
+
+
+def test_a_response_the_proxy_cannot_read_is_an_error_for_that_statement_only(proxy_behind, connect):
+    """A response that starts with an empty message (no MySQL server sends one) is not passed on: the
+    statement is tried once more on another connection, then answered with 2013 (lost connection), as a
+    broken database connection is; both connections are closed, and the client's session goes on."""
+    proxy = proxy_behind(shape=lambda data: [packet(b"", seq=1)] if b"unreadable" in data else [data])
+    conn = connect(port=proxy.port, autocommit=True, read_timeout=10)
+    assert query(conn, "SELECT 1") == ((1,),)  # (its next statement is relayed in callbacks)
+    opened = proxy.stats()["backend_open"]
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        query(conn, "SELECT 'unreadable'")
+    assert lost.value.args[0] == 2013
+    assert query(conn, "SELECT 2") == ((2,),)
+    assert proxy.stats()["backend_in_use"] == 0 and proxy.stats()["backend_open"] <= opened
 
 
 def test_an_error_right_after_a_response_ends_that_session_only(proxy_behind, connect, caplog):

@@ -219,7 +219,7 @@ class FastPath:
         try:
             status = scan.advance(buffer)
         except ProtocolError:
-            self._finish_in_task()  # (it meets the same error, and ends the session)
+            self._finish_in_task()  # (it meets the same error, as with a broken connection)
             return
         if status is None:
             if link.eof or scan.pos > FAST_RESPONSE_LIMIT or size > FAST_RESPONSE_LIMIT:
