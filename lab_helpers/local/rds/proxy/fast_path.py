@@ -11,14 +11,14 @@ the transaction state, the pool). This is how most statements are relayed; what 
 spends is most of what it costs.
 
 What decides a statement's way is worked out once per statement text (statements.Plan, kept by the
-message as it came). Each side writes first and keeps its books after: the statement goes to the database before
-the session marks it begun, and what arrives of the answer goes to the client before it is read (unless
-it starts with an ERR, which may say the pooled connection was closed: then it is read whole first), and
-before the connection goes back to the pool. Nothing else runs on the proxy's
-loop in between (the client's next command, or anyone's, is read after), so the order is the one a
-client can observe, and the reading and the bookkeeping are off the round trip. The database sends
-nothing between two responses but an error as it closes a connection; should one come right after a
-response, in the same read, the client has it too: its session ends (as its connection would directly).
+message as it came). Each side writes first and keeps its books after: the statement goes to the
+database before the session marks it begun; what arrives of the answer goes to the client before it is
+read (unless it starts with an ERR, which may say the pooled connection was closed: then it is read
+whole first), and before the connection goes back to the pool. Nothing else runs on the proxy's loop in
+between (the client's next command, or anyone's, is read after), so the order is the one a client can
+observe, and the reading and the bookkeeping are off the round trip. The database sends nothing between
+two responses but an error as it closes a connection; should one come right after a response, in the
+same read, the client has it too: its session ends (as its connection would directly).
 
 Anything else is the task's, as before: the callback wakes it (`next_command` returns) and it reads
 the message itself. A response that does not end soon (longer than FAST_RESPONSE_LIMIT), an error
