@@ -242,7 +242,7 @@ class FastPath:
         # done (the connection is back in the pool before the client's next command, or anyone's, is read).
         session.busy = False
         session.proxy.statements_in_callbacks += 1
-        session_state.note(session, backend, last, 0, self._plan.traits)
+        session_state.note(session, backend, last, self._plan.traits)
         session.after(status, found.pin_reason, found.ends_transaction)
         self._done()
 

@@ -348,7 +348,7 @@ class ClientSession:
             if attempt == 1:
                 return False
             raise MysqlError(LOST_CONNECTION, "Lost connection to MySQL server during query")
-        session_state.note(self, backend, out.last, 0, traits)
+        session_state.note(self, backend, out.last, traits)
         self.after(status, pin_reason, ends_transaction)
         out.finish()
         return True

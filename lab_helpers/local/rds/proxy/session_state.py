@@ -94,23 +94,22 @@ async def _fresh_session(session: SessionView, backend: Backend) -> None:
     await backend.align(session.state)
 
 
-def note(session: SessionView, backend: Backend, response: bytes | bytearray, start: int, traits: Traits | None
-         ) -> None:
-    """After a response whose last message is `response[start:]` (the statement's traits: None for
+def note(session: SessionView, backend: Backend, last: bytes, traits: Traits | None) -> None:
+    """After a response whose last message is `last` (headers included; the statement's traits: None for
     a command that is not a statement): this connection holds what this session's statement left, and the
     session keeps the connection for its next statement when that is something else than a fresh session's
     (an insert id, affected rows, warnings, an error, SQL_CALC_FOUND_ROWS)."""
-    size = len(response) - start - 4  # the last message's payload (it ends the response)
-    kind = response[start + 4] if size > 0 else -1
+    size = len(last) - 4  # the last message's payload (it ends the response)
+    kind = last[4] if size > 0 else -1
     insert_id, sets_found_rows = 0, False
     if kind == 0x00:  # OK
-        affected, pos = p.lenenc_int(response, start + 5)
-        insert_id, pos = p.lenenc_int(response, pos)
-        warnings = int.from_bytes(response[pos + 2:pos + 4], "little")
+        affected, pos = p.lenenc_int(last, 5)
+        insert_id, pos = p.lenenc_int(last, pos)
+        warnings = int.from_bytes(last[pos + 2:pos + 4], "little")
         hold = bool(affected or insert_id or warnings)
         sets_found_rows = traits is not None and traits.select  # SELECT ... INTO
     elif kind == 0xFE and size < 9:  # the EOF that ends a result set (SELECT, SHOW)
-        hold = bool(response[start + 5] or response[start + 6]) if size >= 3 else False  # its warnings
+        hold = bool(last[5] or last[6]) if size >= 3 else False  # its warnings
         hold = hold or (traits is not None and traits.calc_found_rows)
         sets_found_rows = True
     else:
