@@ -38,7 +38,7 @@ from .backend import Backend
 from .protocol import MysqlError, ProtocolError
 from .response import LOCAL_INFILE, Response, Scan
 from .session_view import SessionView
-from .statements import PINNING_STATEMENT_LENGTH, Plan, kept_plans, plan_of
+from .statements import PINNING_STATEMENT_LENGTH, Plan, plan_of
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class FastPath:
         if size < end or length > FAST_MESSAGE_LIMIT:
             return False
         raw = bytes(buffer) if size == end else bytes(buffer[:end])
-        plan = kept_plans.get(raw) or plan_of(raw, raw[4:])
+        plan = plan_of(raw)
         if plan.changes_session:
             return False
         session = self.session
@@ -157,12 +157,9 @@ class FastPath:
             backend = pool.idle_now(session.key, session.state.database, session.home)
             if backend is None:
                 return False
-        # Ready: in the session's state, and holding the session's own values (session_state.py; the usual
-        # case, its own connection, without a call).
+        # Ready: in the session's state, and holding the session's own values (session_state.py).
         if backend.state != session.state or not (
-                session.pinned or (backend.owner is session and backend.found_rows_of is session
-                                   and backend.last_insert_id == session.last_insert_id)
-                or not session_state.needs_values(session, backend, plan.traits, borrowed)):
+                session.pinned or not session_state.needs_values(session, backend, plan.traits, borrowed)):
             return False
         backend_link = backend.channel.link
         try:

@@ -187,14 +187,16 @@ class Plan:
 kept_plans: dict[bytes, Plan] = {}
 
 
-def plan_of(raw: bytes, message: bytes) -> Plan:
-    """The plan of a COM_QUERY (`message`: its payload; `raw`: its packets as the client sent them)."""
+def plan_of(raw: bytes, message: bytes | None = None) -> Plan:
+    """The plan of a COM_QUERY (`raw`: its packets as the client sent them; `message`: its payload, when that
+    is more than what follows the first header)."""
     try:
         return kept_plans[raw]
     except KeyError:
         pass
-    made = Plan(message[1:].decode("utf-8", errors="replace"))
-    if len(message) <= KEPT_LENGTH + 1:
+    payload = raw[4:] if message is None else message
+    made = Plan(payload[1:].decode("utf-8", errors="replace"))
+    if len(payload) <= KEPT_LENGTH + 1:
         if len(kept_plans) >= PLANS_KEPT:
             del kept_plans[next(iter(kept_plans))]  # the oldest
         kept_plans[raw] = made
