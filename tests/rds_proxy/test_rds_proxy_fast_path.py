@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
+import time
 
 import pymysql
 import pytest
@@ -245,3 +247,41 @@ def test_an_unexpected_error_in_a_callback_ends_that_session_only(lab, connect, 
     assert query(other, "SELECT 6") == ((6,),)
     wait_until(lambda: lab.proxy.stats()["clients"] == 1 and lab.proxy.stats()["backend_in_use"] == 0)
 
+
+
+def loop_cpu_seconds(proxy: RdsProxy) -> float:
+    """CPU time the proxy's event loop thread has used."""
+    thread = next(t for t in threading.enumerate() if t.name == f"rds-proxy-{proxy.name}")
+    assert thread.ident is not None
+    return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+
+
+def test_one_clients_statements_keep_the_loop_polling_and_it_sleeps_once_the_client_stops(lab, connect):
+    conn = connect(autocommit=True)
+    before = lab.proxy.stats()
+    for _ in range(20):
+        assert query(conn, "SELECT 1") == ((1,),)
+    after = lab.proxy.stats()
+    assert after["busy_polls"] > before["busy_polls"] and after["busy_poll_seconds"] > before["busy_poll_seconds"]
+    used = loop_cpu_seconds(lab.proxy)
+    time.sleep(0.5)
+    assert loop_cpu_seconds(lab.proxy) - used < 0.1  # asleep, not polling
+
+
+def test_clients_taking_turns_do_not_make_the_loop_poll(lab, connect):
+    one, another = connect(), connect()
+    for conn in (one, another):  # both in a transaction at once: each has a connection of its own (its home) after
+        conn.begin()
+        query(conn, "SELECT 1")
+    for conn in (one, another):
+        conn.commit()
+        conn.autocommit(True)
+    before, started = lab.proxy.stats(), time.monotonic()
+    for _ in range(100):
+        assert query(one, "SELECT 1") == ((1,),)
+        assert query(another, "SELECT 2") == ((2,),)
+    after = lab.proxy.stats()
+    assert after["statements_in_callbacks"] - before["statements_in_callbacks"] >= 190
+    # Each statement comes within busy_poll.QUIET of the other client's (a pause of the machine's may let one poll:
+    # for 50 µs). Polling for them would take most of the time.
+    assert after["busy_poll_seconds"] - before["busy_poll_seconds"] < (time.monotonic() - started) * 0.2

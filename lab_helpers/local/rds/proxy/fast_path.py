@@ -183,6 +183,7 @@ class FastPath:
             self._finish_in_task()
             return True
         session.busy = True
+        session.proxy.busy_poll.poke(self)  # (the answer is read by a loop that is awake: busy_poll.py)
         backend_link.handler = self._on_response
         backend_link.resume_reading()  # (a long response before may have left it paused)
         if backend_link.buffer or backend_link.eof:
@@ -241,6 +242,7 @@ class FastPath:
         session.proxy.statements_in_callbacks += 1
         session_state.note(session, backend, last, self._plan.traits)
         session.after(status, found.pin_reason, found.ends_transaction)
+        session.proxy.busy_poll.poke(self)  # (and so is the client's next statement)
         self._done()
 
     def _finish_in_task(self) -> None:

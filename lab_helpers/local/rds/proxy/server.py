@@ -22,6 +22,7 @@ import uvloop
 
 from ...errors import LocalCloudError
 from . import protocol as p
+from .busy_poll import BusyPoll
 from .certificates import server_context
 from .channel import Channel, Link
 from .pool import Pool
@@ -50,6 +51,7 @@ class RdsProxy:
         self.pinned = 0
         self.statements = 0  # client statements relayed to the database since creation
         self.statements_in_callbacks = 0  # of those, answered without the session's task (fast_path.py)
+        self.busy_poll = BusyPoll()  # the loop polls on after the relay's writes, while one client is at it
         # Client connection ids (handshake, KILL) far above the database's thread ids: never the same number.
         self._ids = itertools.count(FIRST_CONNECTION_ID)
         self._tls: tuple[tuple[str, str], ssl.SSLContext] | None = None
@@ -88,7 +90,7 @@ class RdsProxy:
 
     def stats(self) -> dict[str, Any]:
         """Pool and client counters now ("pinned": clients pinned now; "peak_backend_open", "statements" and
-        "statements_in_callbacks": since creation)."""
+        "statements_in_callbacks", "busy_polls" and "busy_poll_seconds": since creation)."""
         return {
             "pool_size": self.settings().pool_size,
             "backend_open": self.pool.opened,
@@ -99,6 +101,8 @@ class RdsProxy:
             "pinned": self.pinned,
             "statements": self.statements,
             "statements_in_callbacks": self.statements_in_callbacks,
+            "busy_polls": self.busy_poll.polls,
+            "busy_poll_seconds": round(self.busy_poll.seconds, 6),
             "refused_clients": self.refused_clients,
         }
 

@@ -8,6 +8,7 @@ import ssl
 from typing import Protocol
 
 from .backend import Backend, Key, SessionState
+from .busy_poll import BusyPoll
 from .channel import Channel
 from .pool import Pool
 from .response import Response
@@ -23,6 +24,7 @@ class ProxyCore(Protocol):
     pinned: int  # clients pinned now
     statements: int  # client statements relayed to the database
     statements_in_callbacks: int  # of those, answered without the session's task (fast_path.py)
+    busy_poll: BusyPoll  # the loop polls on after the relay's writes (busy_poll.py)
 
     def settings(self) -> ProxySettings: ...
 

@@ -1,0 +1,77 @@
+"""The proxy's loop polls on after its relay's writes while one session is at it, and sleeps again after its
+window (busy_poll.py)."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import uvloop
+
+from lab_helpers.local.rds.proxy import busy_poll
+from lab_helpers.local.rds.proxy.busy_poll import QUIET, BusyPoll
+
+
+def run(coroutine) -> None:
+    uvloop.run(coroutine)
+
+
+def test_a_poke_polls_for_the_window_then_the_loop_sleeps_and_uses_no_cpu():
+    async def main() -> None:
+        poll = BusyPoll(window=0.02)
+        poll.poke("a session")
+        assert poll.polling and poll.polls == 1
+        poll.poke("a session")  # a poke while it polls: the same poll, for longer
+        assert poll.polls == 1
+        await asyncio.sleep(0.05)
+        assert not poll.polling
+        used = time.thread_time()
+        await asyncio.sleep(0.3)
+        assert time.thread_time() - used < 0.1  # asleep, not polling
+
+    run(main())
+
+
+def test_no_polling_while_several_sessions_take_turns_and_again_once_one_is_alone():
+    async def main() -> None:
+        poll = BusyPoll(window=0.01)
+        poll.poke("one")
+        assert poll.polls == 1
+        for _ in range(20):  # each within QUIET of the other's: several sessions are at it
+            poll.poke("another")
+            poll.poke("one")
+        await asyncio.sleep(0.02)
+        assert poll.polls == 1 and not poll.polling  # (the first poll was not made longer either)
+        await asyncio.sleep(QUIET * 2)
+        poll.poke("one")  # alone again
+        assert poll.polling and poll.polls == 2
+        await asyncio.sleep(0.01)
+
+    run(main())
+
+
+def test_a_window_of_zero_never_polls():
+    async def main() -> None:
+        poll = BusyPoll(window=0)
+        poll.poke("a session")
+        assert not poll.polling and poll.polls == 0
+
+    run(main())
+
+
+def test_a_poll_that_lost_the_cpu_stops_and_the_loop_does_not_poll_for_a_while(monkeypatch):
+    monkeypatch.setattr(busy_poll, "BACK_OFF", 0.05)
+
+    async def main() -> None:
+        poll = BusyPoll(window=0.01)
+        poll.poke("a session")
+        asyncio.get_running_loop().call_soon(time.sleep, busy_poll.PREEMPTED * 3)  # (as if preempted)
+        await asyncio.sleep(0.005)  # within the window
+        assert not poll.polling
+        poll.poke("a session")
+        assert not poll.polling and poll.polls == 1
+        await asyncio.sleep(0.06)  # BACK_OFF later
+        poll.poke("a session")
+        assert poll.polling and poll.polls == 2
+        await asyncio.sleep(0.02)
+
+    run(main())
