@@ -5,11 +5,13 @@
 
 A private MariaDB and the RDS Proxy emulator in a process of its own, as the local cloud runs them
 (the database side in plain TCP), measured four ways side by side: the database directly, a raw byte
-relay in Python (tools/raw_relay.py: what any relay costs on this machine, the floor), the proxy with a
-plain client connection, and the proxy with TLS (the lesson's proxy requires it):
-- one client, `SELECT 1` on a kept connection: p50 latency each way, and what the proxy adds (the ways take
-  turns every `queries / SLICES` queries: the machine's state, such as which CPU each process runs on, which
-  moves the p50 of a loopback round trip by half, then weighs on every way alike);
+relay in Python (tools/raw_relay.py: what any relay costs on this machine, the floor; it polls between
+packets as the proxy does, rds/proxy/busy_poll.py), the proxy with a plain client connection, and the proxy
+with TLS (the lesson's proxy requires it):
+- one client, `SELECT 1` on a kept connection: p50 latency each way, what the proxy adds, and the CPU the
+  relay's and the proxy's processes spend per query (the ways take turns every `queries / SLICES` queries:
+  the machine's state, such as which CPU each process runs on, which moves the p50 of a loopback round trip
+  by half, then weighs on every way alike);
 - `clients` concurrent clients for `seconds`, each `SELECT 1` in a loop on its own connection:
   queries per second each way, and the proxy's share of the database's throughput.
 The ways take turns, `rounds` times, and each figure is the median of its rounds: other
@@ -46,7 +48,8 @@ SLICES = 20  # the latency run's queries go in slices, the ways taking turns at 
 SECONDS = 2.0  # of each throughput run
 ROUNDS = 3
 
-TARGET_ADDED_MS = 0.05  # SELECT 1 through the proxy, p50, over the database directly (a raw relay's cost in Python)
+TARGET_ADDED_MS = 0.05  # SELECT 1 through the proxy, p50, over the database directly (a raw relay's cost in Python,
+# as once measured without polling)
 TARGET_THROUGHPUT = 0.8  # the proxy's share of the database's throughput at CLIENTS clients
 
 
@@ -65,13 +68,20 @@ def _latencies_ms(conn: pymysql.connections.Connection, n: int) -> list[float]:
     return samples
 
 
-def _latency_round(kept: dict[str, pymysql.connections.Connection], queries: int) -> dict[str, list[float]]:
-    """`queries` SELECT 1 latencies (ms) of each way, the ways taking turns every queries / SLICES."""
+def _latency_round(kept: dict[str, pymysql.connections.Connection], queries: int, pids: dict[str, int | None]
+                   ) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """`queries` SELECT 1 latencies (ms) of each way, the ways taking turns every queries / SLICES; and the CPU
+    microseconds per query of the process of each way in `pids` meanwhile."""
     samples: dict[str, list[float]] = {way: [] for way in kept}
+    used = {way: 0.0 for way in kept if pids.get(way)}
     for _ in range(SLICES):
         for way, conn in kept.items():
+            pid = pids.get(way)
+            before = cpu_seconds(pid) if pid else 0.0
             samples[way] += _latencies_ms(conn, max(1, queries // SLICES))
-    return samples
+            if pid:
+                used[way] += cpu_seconds(pid) - before
+    return samples, {way: seconds / len(samples[way]) * 1e6 for way, seconds in used.items()}
 
 
 def _throughput(target: dict[str, Any], clients: int, seconds: float, pid: int | None = None
@@ -138,17 +148,19 @@ def start_relay(target_port: int, timeout: float = 15.0) -> tuple[subprocess.Pop
 
 
 def summary(latency_ms: dict[str, list[float]], qps: dict[str, list[float]], clients: int,
-            load: tuple[float, float], cpu_us: dict[str, list[float]] | None = None) -> dict[str, Any]:
-    """The figures from each way's rounds (p50 latency of each round, q/s of each round, the proxy process's
-    CPU microseconds per query): medians, what the proxy adds, its share of the database's throughput, the
-    machine's load average (start, end)."""
+            load: tuple[float, float], cpu_us: dict[str, list[float]] | None = None,
+            one_client_cpu_us: dict[str, list[float]] | None = None) -> dict[str, Any]:
+    """The figures from each way's rounds (p50 latency of each round, q/s of each round, the CPU microseconds
+    per query of each way's process at `clients` clients and with one): medians, what the proxy adds, its share
+    of the database's throughput, the machine's load average (start, end)."""
     p50 = {way: statistics.median(rounds) for way, rounds in latency_ms.items()}
     rate = {way: statistics.median(rounds) for way, rounds in qps.items()}
     cpu = {way: round(statistics.median(rounds), 1) for way, rounds in (cpu_us or {}).items() if rounds}
+    cpu_one = {way: round(statistics.median(rounds), 1) for way, rounds in (one_client_cpu_us or {}).items() if rounds}
     relay = {"select1_relay_p50_ms": round(p50["relay"], 3),
              "added_relay_p50_ms": round(p50["relay"] - p50["direct"], 3), "relay_qps": round(rate["relay"]),
              "relay_throughput_ratio": round(rate["relay"] / rate["direct"], 2),
-             # what the proxy's parsing and bookkeeping add to a relay's own cost (Python's floor on the machine)
+             # what the proxy's parsing and bookkeeping add to a relay's own cost (both poll between packets)
              "proxy_over_relay_p50_ms": round(p50["proxy"] - p50["relay"], 3),
              "tls_over_relay_p50_ms": round(p50["proxy_tls"] - p50["relay"], 3),
              } if "relay" in p50 and "relay" in rate else {}
@@ -164,6 +176,7 @@ def summary(latency_ms: dict[str, list[float]], qps: dict[str, list[float]], cli
         "rounds": {"p50_ms": {way: [round(v, 3) for v in r] for way, r in latency_ms.items()},
                    "qps": {way: [round(v) for v in r] for way, r in qps.items()}},
         "proxy_cpu_us_per_query": cpu,
+        "one_client_cpu_us_per_query": cpu_one,
         "load_average": {"start": round(load[0], 2), "end": round(load[1], 2), "cpus": os.cpu_count()},
     }
 
@@ -202,9 +215,13 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
             latency: dict[str, list[float]] = {way: [] for way in WAYS}
             qps: dict[str, list[float]] = {way: [] for way in WAYS}
             cpu_us: dict[str, list[float]] = {way: [] for way in WAYS if way != "direct"}
+            cpu_one: dict[str, list[float]] = {way: [] for way in WAYS if way != "direct"}
             for n in range(rounds):
-                for way, samples in _latency_round(kept, queries).items():
-                    latency[way].append(statistics.median(samples))
+                samples, used = _latency_round(kept, queries, pids)
+                for way in WAYS:
+                    latency[way].append(statistics.median(samples[way]))
+                    if way in used:
+                        cpu_one[way].append(used[way])
                 for way in WAYS:
                     rate, cpu = _throughput(targets[way], clients, seconds, pids.get(way))
                     qps[way].append(rate)
@@ -222,7 +239,7 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
                 relay.terminate()
                 relay.wait(10)
             db.stop()
-    result = summary(latency, qps, clients, (load_start, os.getloadavg()[0]), cpu_us)
+    result = summary(latency, qps, clients, (load_start, os.getloadavg()[0]), cpu_us, cpu_one)
     if counters.get("statements"):  # how many of the proxy's statements never woke a session's task (fast_path.py)
         result["statements_in_callbacks"] = round(counters.get("statements_in_callbacks", 0)
                                                   / counters["statements"], 4)
@@ -245,6 +262,11 @@ def table_rows(p: dict[str, Any]) -> list[tuple[str, str]]:
     if cpu:
         rows.append((f"proxy process CPU per query ({p['clients']} clients)",
                      f"{cpu['proxy']:g} µs plain / {cpu['proxy_tls']:g} µs TLS"))
+    one = p.get("one_client_cpu_us_per_query") or {}
+    if "proxy" in one:  # (with one client the loops poll between packets, rds/proxy/busy_poll.py: the CPU they spend)
+        rows.append(("CPU per query, one client (polling)",
+                     (f"{one['relay']:g} µs a raw relay / " if "relay" in one else "")
+                     + f"{one['proxy']:g} µs proxy / {one['proxy_tls']:g} µs TLS"))
     if "statements_in_callbacks" in p:
         rows.append(("statements relayed in callbacks (no task)", f"{p['statements_in_callbacks']:.1%}"))
     if "select1_relay_p50_ms" in p:

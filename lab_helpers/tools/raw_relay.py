@@ -1,9 +1,11 @@
 """`python -m lab_helpers.tools.raw_relay PORT TARGET_PORT`: a raw byte relay on uvloop, the proxy bench's floor.
 
 Each connection to 127.0.0.1:PORT gets one to 127.0.0.1:TARGET_PORT, and bytes go both ways as they come,
-in asyncio Protocol callbacks: no packet read, no task, no pool. What it adds to a query is what any relay
-written in Python adds on this machine, so `make bench` shows it beside the RDS Proxy emulator's figures
-(#21's target for the proxy, 0.05 ms p50, is this relay's cost as once measured).
+in asyncio Protocol callbacks: no packet read, no task, no pool; after each write the loop polls on for a
+moment, as the proxy's does (rds/proxy/busy_poll.py). What it adds to a query is what any relay written in
+Python adds on this machine, so `make bench` shows it beside the RDS Proxy emulator's figures: the
+difference is the proxy's own work (#21's target for the proxy, 0.05 ms p50, is such a relay's cost as once
+measured, then without polling).
 """
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ from typing import cast
 
 import uvloop
 
+from ..local.rds.proxy.busy_poll import BusyPoll
+
 HOST = "127.0.0.1"
+POLL = BusyPoll()  # (one loop: the relay's)
 
 
 class _Side(asyncio.Protocol):
@@ -22,6 +27,7 @@ class _Side(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.peer: _Side | None = None
+        self.connection: object = self  # what both sides of one relayed connection have in common (BusyPoll)
         self.held: list[bytes] = []
         self.connecting: asyncio.Task[None] | None = None  # the client side's connection to the target
 
@@ -35,6 +41,7 @@ class _Side(asyncio.Protocol):
         peer = self.peer
         if peer is not None and peer.transport is not None:
             peer.transport.write(data)
+            POLL.poke(self.connection)
         elif peer is not None:
             peer.held.append(data)
 
@@ -46,6 +53,7 @@ class _Side(asyncio.Protocol):
 def _client_side(target_port: int) -> _Side:
     client, target = _Side(), _Side()
     client.peer, target.peer = target, client
+    target.connection = client
 
     async def connect() -> None:
         try:

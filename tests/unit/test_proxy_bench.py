@@ -31,6 +31,7 @@ def test_the_table_shows_plain_and_tls_side_by_side_with_the_conditions():
     lines = dict(proxy_bench.table_rows(p))
     assert lines["proxy process CPU per query (50 clients)"] == "61 µs plain / 80 µs TLS"
     assert "statements relayed in callbacks (no task)" not in lines
+    assert "CPU per query, one client (polling)" not in lines  # (not measured)
     lines = dict(proxy_bench.table_rows({**p, "statements_in_callbacks": 0.9987}))
     assert lines["statements relayed in callbacks (no task)"] == "99.9%"
     assert lines["SELECT 1 p50 direct / proxy / proxy TLS"] == \
@@ -64,13 +65,16 @@ def test_a_raw_relays_figures_stand_beside_the_proxys_and_in_its_targets():
     latency = {**LATENCY, "relay": [0.09, 0.08, 0.1]}
     qps = {**QPS, "relay": [18000.0, 17000.0, 20000.0]}
     p = proxy_bench.summary(latency, qps, clients=50, load=(1.0, 2.0), cpu_us={"relay": [20.0], "proxy": [40.0],
-                                                                                 "proxy_tls": [50.0]})
+                                                                                 "proxy_tls": [50.0]},
+                            one_client_cpu_us={"relay": [55.0, 50.04, 61.0], "proxy": [60.0, 70.0, 58.0],
+                                               "proxy_tls": [70.0, 69.9, 80.0]})
     assert (p["select1_relay_p50_ms"], p["added_relay_p50_ms"], p["relay_qps"], p["relay_throughput_ratio"]) == \
         (0.09, 0.053, 18000, 0.88)
     lines = dict(proxy_bench.table_rows(p))
     assert lines["a raw byte relay in Python (the floor)"] == \
         "0.090 ms (+0.053); 18,000 q/s (0.88x), 20 µs CPU per query"
     assert lines["the proxy over that relay (p50, one client)"] == "+0.304 ms plain / +0.613 ms TLS"
+    assert lines["CPU per query, one client (polling)"] == "55 µs a raw relay / 60 µs proxy / 70 µs TLS"
     assert lines["  measured"].startswith("the four ways in turns")
     measured = [m for _, m, _ in proxy_bench.targets(p)]
     assert measured == ["0.357 ms (TLS: 0.666 ms; a raw relay: 0.053 ms)", "0.11x (TLS: 0.09x; a raw relay: 0.88x)"]
@@ -105,7 +109,9 @@ def test_the_latency_run_takes_turns_between_the_ways(monkeypatch):
     every way alike."""
     calls = []
     monkeypatch.setattr(proxy_bench, "_latencies_ms", lambda conn, n: calls.append((conn, n)) or [float(n)] * n)
-    samples = proxy_bench._latency_round({"direct": "d", "relay": "r", "proxy": "p"}, 2000)
+    samples, cpu_us = proxy_bench._latency_round({"direct": "d", "relay": "r", "proxy": "p"}, 2000,
+                                                 {"proxy": os.getpid(), "direct": None})
     assert calls[:4] == [("d", 100), ("r", 100), ("p", 100), ("d", 100)]
     assert len(calls) == 3 * proxy_bench.SLICES
     assert {way: len(s) for way, s in samples.items()} == {"direct": 2000, "relay": 2000, "proxy": 2000}
+    assert list(cpu_us) == ["proxy"] and cpu_us["proxy"] >= 0  # (the ways with a process of their own)
