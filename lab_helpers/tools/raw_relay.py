@@ -15,10 +15,10 @@ from typing import cast
 
 import uvloop
 
-from ..local.rds.proxy.busy_poll import BusyPoll
+from ..local.rds.proxy.busy_poll import BusyPoll, default_window
 
 HOST = "127.0.0.1"
-POLL = BusyPoll()  # (one loop: the relay's)
+POLL = BusyPoll(default_window())  # (one loop: the relay's)
 
 
 class _Side(asyncio.Protocol):

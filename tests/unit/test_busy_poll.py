@@ -3,6 +3,7 @@ window (busy_poll.py)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import uvloop
@@ -31,7 +32,9 @@ def test_a_poke_polls_for_the_window_then_the_loop_sleeps_and_uses_no_cpu():
     run(main())
 
 
-def test_no_polling_while_several_sessions_take_turns_and_again_once_one_is_alone():
+def test_no_polling_while_several_sessions_take_turns_and_again_once_one_is_alone(monkeypatch):
+    monkeypatch.setattr(busy_poll, "BACK_OFF", 0)  # (a busy machine may take the CPU from a poll of this test's)
+
     async def main() -> None:
         poll = BusyPoll(window=0.01)
         poll.poke("one")
@@ -75,3 +78,31 @@ def test_a_poll_that_lost_the_cpu_stops_and_the_loop_does_not_poll_for_a_while(m
         await asyncio.sleep(0.02)
 
     run(main())
+
+
+def test_the_cpus_to_use_are_the_affinitys_or_the_cgroups_quota_if_lower(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    proc = tmp_path / "cgroup"
+    proc.write_text("0::/user.slice/learner\n")
+    v2 = tmp_path / "v2" / "user.slice" / "learner"
+    v2.mkdir(parents=True)
+    (v2 / "cpu.max").write_text("150000 100000\n")
+    assert busy_poll.usable_cpus(proc, tmp_path / "v2") == 1.5
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert busy_poll.usable_cpus(proc, tmp_path / "v2") == 4
+    proc.write_text("4:memory:/x\n2:cpu,cpuacct:/docker/abc\n0::/\n")
+    v1 = tmp_path / "v1" / "cpu,cpuacct" / "docker" / "abc"
+    v1.mkdir(parents=True)
+    (v1 / "cpu.cfs_quota_us").write_text("100000\n")
+    (v1 / "cpu.cfs_period_us").write_text("100000\n")
+    assert busy_poll.usable_cpus(proc, tmp_path / "v1") == 1
+    (v1 / "cpu.cfs_quota_us").write_text("-1\n")
+    assert busy_poll.usable_cpus(proc, tmp_path / "v1") == 4
+    assert busy_poll.usable_cpus(tmp_path / "no such file", tmp_path) == 4
+
+
+def test_no_polling_with_less_than_two_cpus_to_use(monkeypatch):
+    monkeypatch.setattr(busy_poll, "usable_cpus", lambda: 1.0)
+    assert busy_poll.default_window() == 0
+    monkeypatch.setattr(busy_poll, "usable_cpus", lambda: 2.0)
+    assert busy_poll.default_window() == busy_poll.WINDOW

@@ -18,18 +18,51 @@ Only while one session is at it: when another session's statement came within QU
 enough of its own, and the CPU it would spin on belongs to the clients and the database. And only while the CPU
 is free: when a turn of the poll comes more than PREEMPTED seconds after the last (the kernel gave the CPU to
 another process meanwhile, as it does on a busy machine: a classroom's server, say, or the loop itself was
-busy), the loop sleeps again and does not poll for BACK_OFF seconds. Linux's socket busy polling (sysctl
-net.core.busy_read) suggests the same 50 µs.
+busy), the loop sleeps again and does not poll for BACK_OFF seconds. Never with less than two CPUs to use
+(`default_window`): the loop would spin on the CPU that the database and the client need. Linux's socket busy
+polling (sysctl net.core.busy_read) suggests the same 50 µs.
 """
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 from time import perf_counter
 
 WINDOW = 50e-6  # seconds the loop polls after a statement or an answer went on
 QUIET = 1e-3  # seconds since another session's statement, at least, before the loop polls for this one
 PREEMPTED = 1e-3  # seconds between two turns of a poll that show the CPU was wanted elsewhere
 BACK_OFF = 1.0  # seconds without polling after that
+
+
+def usable_cpus(proc_cgroup: Path = Path("/proc/self/cgroup"), root: Path = Path("/sys/fs/cgroup")) -> float:
+    """The CPUs this process may use: those it may run on, or its cgroup's CPU quota if lower (cgroup v2's
+    cpu.max, v1's cpu.cfs_quota_us)."""
+    cpus = float(len(os.sched_getaffinity(0)))
+    try:
+        for line in proc_cgroup.read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            files: tuple[Path, ...]
+            if controllers == "":
+                files = (root / path.lstrip("/") / "cpu.max",)
+            elif "cpu" in controllers.split(","):
+                folder = root / controllers / path.lstrip("/")
+                files = (folder / "cpu.cfs_quota_us", folder / "cpu.cfs_period_us")
+            else:
+                continue
+            if not all(f.is_file() for f in files):
+                continue
+            quota, period = " ".join(f.read_text() for f in files).split()[:2]
+            if quota not in ("max", "-1"):
+                cpus = min(cpus, int(quota) / int(period))
+    except (OSError, ValueError):
+        pass
+    return cpus
+
+
+def default_window() -> float:
+    """WINDOW, or 0 (no polling) where fewer than two CPUs are this process's to use."""
+    return WINDOW if usable_cpus() >= 2 else 0.0
 
 
 class BusyPoll:

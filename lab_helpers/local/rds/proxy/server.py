@@ -22,7 +22,7 @@ import uvloop
 
 from ...errors import LocalCloudError
 from . import protocol as p
-from .busy_poll import BusyPoll
+from .busy_poll import BusyPoll, default_window
 from .certificates import server_context
 from .channel import Channel, Link
 from .pool import Pool
@@ -51,7 +51,7 @@ class RdsProxy:
         self.pinned = 0
         self.statements = 0  # client statements relayed to the database since creation
         self.statements_in_callbacks = 0  # of those, answered without the session's task (fast_path.py)
-        self.busy_poll = BusyPoll()  # the loop polls on after the relay's writes, while one client is at it
+        self.busy_poll = BusyPoll(default_window())  # the loop polls after the relay's writes (busy_poll.py)
         # Client connection ids (handshake, KILL) far above the database's thread ids: never the same number.
         self._ids = itertools.count(FIRST_CONNECTION_ID)
         self._tls: tuple[tuple[str, str], ssl.SSLContext] | None = None
