@@ -8,7 +8,8 @@ Proxy emulator, Lambda on awslambdaric, the API Gateway stage URL), all on 127.0
 What is exported here is all that code outside `local/` uses (tests/test_structure.py checks that nothing
 outside imports a module below it): the running cloud's client, starting and stopping clouds (a fresh one of
 its own for the benchmarks), the processes' figures from /proc, and, for the benchmarks and `make conformance`
-that run them on their own, the data plane's database and RDS Proxy.
+that run them on their own, the data plane's database and RDS Proxy (and the proxy's polling between packets,
+which the benchmarks' raw relay does too).
 """
 from .client import (
     LEARNER_ACCESS_KEY,
@@ -28,6 +29,7 @@ from .processes import memory as process_memory
 from .processes import status as process_status
 from .rds.mariadb import MariaDB, admin_connect, admin_query
 from .rds.proxy import ProxySettings, RdsProxy
+from .rds.proxy.busy_poll import BusyPoll, default_window
 from .rds.proxy.certificates import CertificateAuthority
 from .rds.proxy.process import ProxyProcess
 from .state import DEFAULT_PORT
@@ -38,6 +40,7 @@ __all__ = [
     "HOST",
     "LEARNER_ACCESS_KEY",
     "LEARNER_SECRET_KEY",
+    "BusyPoll",
     "CertificateAuthority",
     "CloudRecord",
     "Health",
@@ -52,6 +55,7 @@ __all__ = [
     "admin_connect",
     "admin_query",
     "cpu_seconds",
+    "default_window",
     "down",
     "fresh",
     "free_port",

@@ -15,7 +15,7 @@ from typing import cast
 
 import uvloop
 
-from ..local.rds.proxy.busy_poll import BusyPoll, default_window
+from ..local import BusyPoll, default_window
 
 HOST = "127.0.0.1"
 POLL = BusyPoll(default_window())  # (one loop: the relay's)
