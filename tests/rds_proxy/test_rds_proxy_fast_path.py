@@ -258,11 +258,11 @@ def loop_cpu_seconds(proxy: RdsProxy) -> float:
 
 def test_one_clients_statements_keep_the_loop_polling_and_it_sleeps_once_the_client_stops(lab, connect,
                                                                                          monkeypatch):
-    monkeypatch.setattr(busy_poll, "BACK_OFF", 0)  # (a busy machine may take the CPU from a poll: no pause after)
+    monkeypatch.setattr(busy_poll, "PAUSES", (0, 0))  # (a busy machine may take the CPU from a poll: no pause after)
     conn = connect(autocommit=True)
     before = lab.proxy.stats()
 
-    def polled() -> bool:  # (within a second: a pause after a poll that lost the CPU before this test ends by then)
+    def polled() -> bool:  # (within a second: a pause of polling from before this test ends by then)
         for _ in range(20):
             assert query(conn, "SELECT 1") == ((1,),)
         after = lab.proxy.stats()

@@ -33,7 +33,7 @@ def test_a_poke_polls_for_the_window_then_the_loop_sleeps_and_uses_no_cpu():
 
 
 def test_no_polling_while_several_sessions_take_turns_and_again_once_one_is_alone(monkeypatch):
-    monkeypatch.setattr(busy_poll, "BACK_OFF", 0)  # (a busy machine may take the CPU from a poll of this test's)
+    monkeypatch.setattr(busy_poll, "PAUSES", (0, 0))  # (a busy machine may take the CPU from a poll of this test's)
 
     async def main() -> None:
         poll = BusyPoll(window=0.01)
@@ -61,20 +61,29 @@ def test_a_window_of_zero_never_polls():
     run(main())
 
 
-def test_a_poll_that_lost_the_cpu_stops_and_the_loop_does_not_poll_for_a_while(monkeypatch):
-    monkeypatch.setattr(busy_poll, "BACK_OFF", 0.05)
+def test_a_poll_that_lost_the_cpu_stops_and_the_loop_pauses_polling_twice_as_long_each_time(monkeypatch):
+    monkeypatch.setattr(busy_poll, "PAUSES", (0.1, 0.2))
 
-    async def main() -> None:
-        poll = BusyPoll(window=0.01)
+    async def lose_the_cpu(poll: BusyPoll) -> None:
         poll.poke("a session")
+        assert poll.polling
         asyncio.get_running_loop().call_soon(time.sleep, busy_poll.PREEMPTED * 3)  # (as if preempted)
         await asyncio.sleep(0.005)  # within the window
         assert not poll.polling
         poll.poke("a session")
-        assert not poll.polling and poll.polls == 1
-        await asyncio.sleep(0.06)  # BACK_OFF later
+        assert not poll.polling  # paused
+
+    async def main() -> None:
+        poll = BusyPoll(window=0.01)
+        await lose_the_cpu(poll)
+        await asyncio.sleep(0.15)  # past the first pause (0.1 s)
+        await lose_the_cpu(poll)
+        await asyncio.sleep(0.15)  # within the second (0.2 s)
         poll.poke("a session")
-        assert poll.polling and poll.polls == 2
+        assert not poll.polling
+        await asyncio.sleep(0.1)
+        poll.poke("a session")
+        assert poll.polling and poll.polls == 3 and poll.lost == 2
         await asyncio.sleep(0.02)
 
     run(main())

@@ -10,17 +10,20 @@ as the raw relay in Python, 0.05-0.07 ms; the same Python relay that polled for 
 So, once the relay in callbacks (fast_path.py) has handed a statement to the database, or its answer to the
 client, the proxy's loop runs on for `window` seconds (a callback that schedules itself again: the loop checks
 its sockets without waiting and runs whatever arrived). The answer, or the client's next statement, is then
-read by a loop that is awake. That costs CPU while one client's statements come in a row (about 20 µs a
-statement more, measured with `SELECT 1` in a loop) and nothing once the client stops: the loop sleeps again
-after `window`.
+read by a loop that is awake. That costs CPU while one client's statements come in a row (the loop is busy
+all the while: 10-20 µs a statement more, measured with `SELECT 1` in a loop), `window` after the client's last
+one, and nothing once the client stops. The window, 200 µs, is longer than a client's or the database's turn
+(tens of µs) even when the machine is slow: with 50 µs the polls ended before the next packet came in some
+rounds of `make bench`, and the proxy added as much as without polling.
 
 Only while one session is at it: when another session's statement came within QUIET seconds, the loop has work
 enough of its own, and the CPU it would spin on belongs to the clients and the database. And only while the CPU
 is free: when a turn of the poll comes more than PREEMPTED seconds after the last (the kernel gave the CPU to
 another process meanwhile, as it does on a busy machine: a classroom's server, say, or the loop itself was
-busy), the loop sleeps again and does not poll for BACK_OFF seconds. Never with less than two CPUs to use
-(`default_window`): the loop would spin on the CPU that the database and the client need. Linux's socket busy
-polling (sysctl net.core.busy_read) suggests the same 50 µs.
+busy), the loop sleeps again and does not poll for a pause: 10 ms the first time, twice as long each time
+again, half as long after each poll that kept the CPU, 1 s at most (PAUSES). A machine too busy for polling
+loses most polls: its loops then poll once a second at most. Never with less than two CPUs to use
+(`default_window`): the loop would spin on the CPU that the database and the client need.
 """
 from __future__ import annotations
 
@@ -29,10 +32,10 @@ import os
 from pathlib import Path
 from time import perf_counter
 
-WINDOW = 50e-6  # seconds the loop polls after a statement or an answer went on
+WINDOW = 200e-6  # seconds the loop polls after a statement or an answer went on
 QUIET = 1e-3  # seconds since another session's statement, at least, before the loop polls for this one
 PREEMPTED = 1e-3  # seconds between two turns of a poll that show the CPU was wanted elsewhere
-BACK_OFF = 1.0  # seconds without polling after that
+PAUSES = (0.01, 1.0)  # seconds without polling after that: the first time, and at most (see BusyPoll._poll)
 
 
 def usable_cpus(proc_cgroup: Path = Path("/proc/self/cgroup"), root: Path = Path("/sys/fs/cgroup")) -> float:
@@ -71,6 +74,7 @@ class BusyPoll:
     def __init__(self, window: float = WINDOW):
         self.window = window
         self.polls = 0  # times the loop started polling instead of sleeping (a stat; `seconds`: for how long)
+        self.lost = 0  # polls that stopped because they lost the CPU (a stat)
         self._polled = 0.0  # seconds, the polls that ended
         self._started = 0.0
         self._until = 0.0  # the loop polls until then
@@ -79,6 +83,7 @@ class BusyPoll:
         self._last = 0.0
         self._turn = 0.0  # the poll's last turn
         self._off_until = 0.0  # no polling until then: several sessions are at it, or the CPU was wanted elsewhere
+        self._pause = PAUSES[0]  # after the next poll that loses the CPU
 
     def poke(self, owner: object) -> None:
         """A statement or an answer of `owner`'s session went on: poll for the next packet (on the running loop)."""
@@ -111,11 +116,16 @@ class BusyPoll:
         if loop is None:
             return
         now = perf_counter()
-        if now - self._turn > PREEMPTED:
-            self._off_until = now + BACK_OFF
+        low, high = PAUSES
+        if now - self._turn > PREEMPTED:  # the pause doubles each time; a poll that keeps the CPU halves it
+            self.lost += 1
+            self._off_until = now + self._pause
+            self._pause = min(self._pause * 2, high)
         elif now < self._until:
             self._turn = now
             loop.call_soon(self._poll)  # (the loop checks its sockets, without waiting, before it runs this again)
             return
+        else:
+            self._pause = max(self._pause / 2, low)
         self._loop = None
         self._polled += now - self._started

@@ -103,6 +103,7 @@ class RdsProxy:
             "statements_in_callbacks": self.statements_in_callbacks,
             "busy_polls": self.busy_poll.polls,
             "busy_poll_seconds": round(self.busy_poll.seconds, 6),
+            "busy_polls_lost": self.busy_poll.lost,
             "refused_clients": self.refused_clients,
         }
 
