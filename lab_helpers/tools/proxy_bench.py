@@ -222,7 +222,6 @@ def proxy_speed(queries: int = QUERIES, clients: int = CLIENTS, seconds: float =
                     latency[way].append(statistics.median(samples[way]))
                     if way in used:
                         cpu_one[way].append(used[way])
-                for way in WAYS:
                     rate, cpu = _throughput(targets[way], clients, seconds, pids.get(way))
                     qps[way].append(rate)
                     if cpu is not None:

@@ -289,5 +289,5 @@ def test_clients_taking_turns_do_not_make_the_loop_poll(lab, connect):
     after = lab.proxy.stats()
     assert after["statements_in_callbacks"] - before["statements_in_callbacks"] >= 190
     # Each statement comes within busy_poll.QUIET of the other client's (a pause of the machine's may let one poll:
-    # for 50 µs). Polling for them would take most of the time.
+    # for busy_poll.WINDOW). Polling for them would take most of the time.
     assert after["busy_poll_seconds"] - before["busy_poll_seconds"] < (time.monotonic() - started) * 0.2

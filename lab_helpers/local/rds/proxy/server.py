@@ -90,7 +90,8 @@ class RdsProxy:
 
     def stats(self) -> dict[str, Any]:
         """Pool and client counters now ("pinned": clients pinned now; "peak_backend_open", "statements" and
-        "statements_in_callbacks", "busy_polls" and "busy_poll_seconds": since creation)."""
+        "statements_in_callbacks" and the busy poll's "busy_polls", "busy_poll_seconds", "busy_polls_lost": since
+        creation)."""
         return {
             "pool_size": self.settings().pool_size,
             "backend_open": self.pool.opened,
